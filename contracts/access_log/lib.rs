@@ -1,0 +1,226 @@
+//! Access log: an append-only, per-patient hash chain of every access, denial and
+//! consent change. Only the registry and the consent manager the admin names may append.
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+
+#[ink::contract]
+pub mod access_log {
+    use ink::prelude::vec::Vec;
+    use ink::storage::Mapping;
+    use medconsent_shared::{
+        page_limit, Admin, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq, NewEntry,
+    };
+
+    pub use medconsent_shared::LogError as Error;
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    #[ink(storage)]
+    pub struct AccessLog {
+        admin: Admin,
+        /// May append record and access entries.
+        registry: Option<AccountId>,
+        /// May append consent-change entries.
+        consent_manager: Option<AccountId>,
+        heads: Mapping<AccountId, ChainHead>,
+        entries: Mapping<(AccountId, LogSeq), LogEntry>,
+    }
+
+    /// An entry was added to a patient's chain.
+    #[ink(event)]
+    pub struct EntryAppended {
+        #[ink(topic)]
+        patient: AccountId,
+        seq: LogSeq,
+        hash: Hash32,
+    }
+
+    /// The admin named the writer contracts.
+    #[ink(event)]
+    pub struct WritersSet {
+        registry: AccountId,
+        consent_manager: AccountId,
+    }
+
+    impl AccessLog {
+        /// The deployer becomes the admin; writers are named with `set_writers`.
+        #[ink(constructor)]
+        pub fn new() -> Self {
+            Self {
+                admin: Admin::new(Self::env().caller()),
+                registry: None,
+                consent_manager: None,
+                heads: Mapping::default(),
+                entries: Mapping::default(),
+            }
+        }
+
+        /// Admin only: the contracts allowed to append.
+        #[ink(message)]
+        pub fn set_writers(&mut self, registry: AccountId, consent_manager: AccountId) -> Result<()> {
+            self.admin.ensure(&self.env().caller())?;
+            self.registry = Some(registry);
+            self.consent_manager = Some(consent_manager);
+            self.env().emit_event(WritersSet {
+                registry,
+                consent_manager,
+            });
+            Ok(())
+        }
+
+        /// (registry, consent manager) as configured.
+        #[ink(message)]
+        pub fn writers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            (self.registry, self.consent_manager)
+        }
+
+        /// Length and last hash of a patient's chain.
+        #[ink(message)]
+        pub fn head(&self, patient: AccountId) -> ChainHead {
+            self.heads.get(patient).unwrap_or_default()
+        }
+
+        #[ink(message)]
+        pub fn entry(&self, patient: AccountId, seq: LogSeq) -> Option<LogEntry> {
+            self.entries.get((patient, seq))
+        }
+
+        /// Entries `start..start+limit` of a patient's chain (limit capped at MAX_PAGE).
+        #[ink(message)]
+        pub fn entries(&self, patient: AccountId, start: LogSeq, limit: u32) -> Vec<LogEntry> {
+            let length = self.head(patient).length;
+            self.page(&patient, start, length, limit)
+        }
+
+        /// Accounting of disclosures: the patient's entries with `from <= timestamp <
+        /// until`, skipping the first `start` of them, at most `limit` (capped). The
+        /// range is found by binary search over the chain, so the cost grows with the
+        /// log of its length, never with a scan.
+        #[ink(message)]
+        pub fn disclosures(
+            &self,
+            patient: AccountId,
+            from: Timestamp,
+            until: Timestamp,
+            start: u64,
+            limit: u32,
+        ) -> Result<Vec<LogEntry>> {
+            if from > until {
+                return Err(Error::InvalidRange);
+            }
+            let length = self.head(patient).length;
+            let first = self.first_at_or_after(&patient, from, length);
+            let end = self.first_at_or_after(&patient, until, length);
+            Ok(self.page(&patient, first.saturating_add(start), end, limit))
+        }
+
+        #[ink(message)]
+        pub fn admin(&self) -> AccountId {
+            self.admin.current()
+        }
+
+        #[ink(message)]
+        pub fn pending_admin(&self) -> Option<AccountId> {
+            self.admin.pending()
+        }
+
+        /// Admin only: step one of the transfer.
+        #[ink(message)]
+        pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            Ok(self.admin.propose(&self.env().caller(), successor)?)
+        }
+
+        /// The proposed admin only: step two.
+        #[ink(message)]
+        pub fn accept_admin(&mut self) -> Result<()> {
+            Ok(self.admin.accept(&self.env().caller())?)
+        }
+
+        /// Admin only: replace the code, keeping every entry. The log has no pause:
+        /// pausing it would block revocations, which must always go through.
+        #[ink(message)]
+        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
+            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
+        }
+
+        /// Registry writes records and accesses, the consent manager consent changes;
+        /// anyone else, or a writer outside its lane, is refused.
+        fn ensure_writer(&self, caller: &AccountId, kind: &EntryKind) -> Result<()> {
+            let writer = if kind.is_consent_change() {
+                self.consent_manager
+            } else {
+                self.registry
+            };
+            if writer == Some(*caller) {
+                Ok(())
+            } else {
+                Err(Error::NotWriter)
+            }
+        }
+
+        /// Entries from `start` up to (not including) `end`, at most `limit` (capped).
+        fn page(&self, patient: &AccountId, start: LogSeq, end: LogSeq, limit: u32) -> Vec<LogEntry> {
+            let stop = end.min(start.saturating_add(u64::from(page_limit(limit))));
+            (start..stop)
+                .filter_map(|seq| self.entries.get((*patient, seq)))
+                .collect()
+        }
+
+        /// Lower bound: the first seq whose timestamp is `>= at` (block timestamps never
+        /// decrease, so each chain is sorted by time).
+        fn first_at_or_after(&self, patient: &AccountId, at: Timestamp, length: LogSeq) -> LogSeq {
+            let (mut low, mut high) = (0, length);
+            while low < high {
+                let mid = low.saturating_add(high.saturating_sub(low) / 2);
+                let before = self
+                    .entries
+                    .get((*patient, mid))
+                    .is_some_and(|entry| entry.timestamp < at);
+                if before {
+                    low = mid.saturating_add(1);
+                } else {
+                    high = mid;
+                }
+            }
+            low
+        }
+    }
+
+    impl AuditLog for AccessLog {
+        /// Writers only. Links the entry to the patient's chain and returns its seq.
+        #[ink(message)]
+        fn append(&mut self, entry: NewEntry) -> Result<LogSeq> {
+            self.ensure_writer(&self.env().caller(), &entry.kind)?;
+            let head = self.head(entry.patient);
+            let length = head.length.checked_add(1).ok_or(Error::ChainFull)?;
+            let mut stored = LogEntry {
+                seq: head.length,
+                patient: entry.patient,
+                actor: entry.actor,
+                record: entry.record,
+                kind: entry.kind,
+                purpose: entry.purpose,
+                consent: entry.consent,
+                timestamp: self.env().block_timestamp(),
+                block: self.env().block_number(),
+                hash: [0; 32],
+            };
+            stored.hash = stored.chain_hash(&head.last_hash);
+            self.entries.insert((entry.patient, stored.seq), &stored);
+            self.heads.insert(
+                entry.patient,
+                &ChainHead {
+                    length,
+                    last_hash: stored.hash,
+                },
+            );
+            self.env().emit_event(EntryAppended {
+                patient: entry.patient,
+                seq: stored.seq,
+                hash: stored.hash,
+            });
+            Ok(stored.seq)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! Consent rules, delegations, the provider directory and access decisions.
+
+use crate::{
+    AccountId, Action, ActionSet, CategoryCode, ConsentId, Purpose, PurposeSet, RecordId,
+    RoleSet, Timestamp,
+};
+
+/// Whether a rule allows or forbids access. A matching Deny always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum Decision {
+    Permit,
+    Deny,
+}
+
+/// Which of the patient's records a rule covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum Scope {
+    AllRecords,
+    Category(CategoryCode),
+    Record(RecordId),
+}
+
+impl Scope {
+    /// Whether a request for `record` (None while registering) in `category` falls
+    /// under this scope.
+    pub fn covers(&self, record: Option<RecordId>, category: CategoryCode) -> bool {
+        match *self {
+            Scope::AllRecords => true,
+            Scope::Category(code) => code == category,
+            Scope::Record(id) => record == Some(id),
+        }
+    }
+}
+
+/// Who a rule applies to. `Anyone` is allowed for Deny rules only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum Grantee {
+    Anyone,
+    Account(AccountId),
+}
+
+/// The terms of a consent or restriction, as the patient states them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct ConsentTerms {
+    pub decision: Decision,
+    pub scope: Scope,
+    pub actions: ActionSet,
+    pub purposes: PurposeSet,
+    /// First moment the rule applies (inclusive).
+    pub valid_from: Timestamp,
+    /// First moment the rule no longer applies (exclusive); None: until revoked.
+    pub valid_until: Option<Timestamp>,
+}
+
+impl ConsentTerms {
+    /// Whether the rule is in force at `now` (expiry is evaluated lazily, here).
+    pub fn in_force(&self, now: Timestamp) -> bool {
+        self.valid_from <= now && self.valid_until.is_none_or(|until| now < until)
+    }
+
+    /// Whether the rule speaks about this request at `now`.
+    pub fn applies_to(&self, request: &AccessRequest, now: Timestamp) -> bool {
+        self.in_force(now)
+            && self.actions.contains(request.action)
+            && self.purposes.contains(request.purpose)
+            && self.scope.covers(request.record, request.category)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum ConsentStatus {
+    Active,
+    Revoked,
+}
+
+/// A consent (Permit) or restriction (Deny), with its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Consent {
+    pub id: ConsentId,
+    pub patient: AccountId,
+    /// The patient or the delegate who granted it.
+    pub grantor: AccountId,
+    pub grantee: Grantee,
+    pub terms: ConsentTerms,
+    pub status: ConsentStatus,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A rule as kept in the per-(patient, grantee) active set that `check` reads.
+pub type ActiveRule = (ConsentId, ConsentTerms);
+
+/// A delegate appointment (guardian, caregiver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Delegation {
+    pub appointed_at: Timestamp,
+    /// End of the term (exclusive); None: until removed.
+    pub until: Option<Timestamp>,
+}
+
+impl Delegation {
+    pub fn in_force(&self, now: Timestamp) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum ProviderStatus {
+    Active,
+    Suspended,
+}
+
+/// An entry of the provider directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Provider {
+    pub roles: RoleSet,
+    pub status: ProviderStatus,
+    /// X25519 public key that clients wrap record keys to, off-chain.
+    pub public_key: [u8; 32],
+    pub registered_at: Timestamp,
+}
+
+/// What the registry asks the consent manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct AccessRequest {
+    pub patient: AccountId,
+    pub accessor: AccountId,
+    /// None while a record is being registered.
+    pub record: Option<RecordId>,
+    pub category: CategoryCode,
+    pub action: Action,
+    pub purpose: Purpose,
+}
+
+/// Why access was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub enum Basis {
+    Patient,
+    Delegate,
+    Consent(ConsentId),
+    Emergency,
+}
+
+/// Why access was refused. Kept in the log, so it says nothing about the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum DenyReason {
+    /// No permit applies.
+    NoConsent,
+    /// This restriction (a Deny rule) applies.
+    Restricted(ConsentId),
+    /// The accessor is not in the provider directory.
+    NotProvider,
+    ProviderSuspended,
+    /// Break-glass without the emergency-responder role.
+    NotResponder,
+    EmergencyOptedOut,
+    RecordRetired,
+    /// The consent manager is paused.
+    Paused,
+    /// The consent manager could not be asked (not wired, failed or trapped).
+    ConsentUnavailable,
+}
+
+/// The consent manager's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub enum Verdict {
+    Permit(Basis),
+    Deny(DenyReason),
+}
+
+impl Verdict {
+    /// The consent behind the verdict, if one rule decided it.
+    pub fn consent(&self) -> Option<ConsentId> {
+        match *self {
+            Verdict::Permit(Basis::Consent(id)) | Verdict::Deny(DenyReason::Restricted(id)) => {
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(record: Option<RecordId>, category: CategoryCode) -> AccessRequest {
+        AccessRequest {
+            patient: AccountId::from([1; 32]),
+            accessor: AccountId::from([2; 32]),
+            record,
+            category,
+            action: Action::Read,
+            purpose: Purpose::Treat,
+        }
+    }
+
+    fn terms(scope: Scope, valid_until: Option<Timestamp>) -> ConsentTerms {
+        ConsentTerms {
+            decision: Decision::Permit,
+            scope,
+            actions: ActionSet::from([Action::Read]),
+            purposes: PurposeSet::from([Purpose::Treat]),
+            valid_from: 10,
+            valid_until,
+        }
+    }
+
+    #[test]
+    fn validity_window_is_half_open() {
+        let t = terms(Scope::AllRecords, Some(20));
+        assert!(!t.in_force(9));
+        assert!(t.in_force(10));
+        assert!(t.in_force(19));
+        assert!(!t.in_force(20), "valid_until is exclusive");
+        assert!(terms(Scope::AllRecords, None).in_force(u64::MAX));
+    }
+
+    #[test]
+    fn scope_category_and_record() {
+        let by_category = terms(Scope::Category(7), None);
+        assert!(by_category.applies_to(&request(Some(1), 7), 10));
+        assert!(!by_category.applies_to(&request(Some(1), 8), 10));
+        let by_record = terms(Scope::Record(1), None);
+        assert!(by_record.applies_to(&request(Some(1), 8), 10));
+        assert!(!by_record.applies_to(&request(Some(2), 8), 10));
+        assert!(!by_record.applies_to(&request(None, 8), 10));
+    }
+
+    #[test]
+    fn action_and_purpose_must_both_match() {
+        let t = terms(Scope::AllRecords, None);
+        let mut append = request(Some(1), 1);
+        append.action = Action::Append;
+        assert!(!t.applies_to(&append, 10));
+        let mut research = request(Some(1), 1);
+        research.purpose = Purpose::Research;
+        assert!(!t.applies_to(&research, 10));
+    }
+
+    #[test]
+    fn delegation_term_is_exclusive() {
+        let d = Delegation {
+            appointed_at: 0,
+            until: Some(5),
+        };
+        assert!(d.in_force(4));
+        assert!(!d.in_force(5));
+    }
+}

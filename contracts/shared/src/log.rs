@@ -1,0 +1,142 @@
+//! Entries of the access log and the hash that chains them.
+
+use crate::{AccountId, BlockNumber, ConsentId, DenyReason, Hash32, LogSeq, Purpose, RecordId};
+use ink::scale::Encode;
+
+/// What happened. Variants with data keep what an auditor needs in the hash chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum EntryKind {
+    Access,
+    Denied(DenyReason),
+    /// Break-glass access, with the hash of the written justification.
+    Emergency {
+        justification: Hash32,
+    },
+    /// The patient's review of the Emergency entry at `emergency_seq`.
+    Review {
+        emergency_seq: LogSeq,
+        justified: bool,
+    },
+    RecordCreated,
+    RecordAmended,
+    RecordRetired,
+    ConsentGranted,
+    ConsentRevoked,
+}
+
+impl EntryKind {
+    /// Kinds the consent manager writes; the registry writes all the others.
+    pub fn is_consent_change(&self) -> bool {
+        matches!(self, EntryKind::ConsentGranted | EntryKind::ConsentRevoked)
+    }
+}
+
+/// What a writer contract submits; the log adds seq, time, block and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct NewEntry {
+    pub patient: AccountId,
+    pub actor: AccountId,
+    pub record: Option<RecordId>,
+    pub kind: EntryKind,
+    pub purpose: Option<Purpose>,
+    pub consent: Option<ConsentId>,
+}
+
+/// One link of a patient's chain.
+/// `hash = blake2b-256(previous hash || SCALE(every field before hash))`,
+/// the previous hash of seq 0 being 32 zero bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct LogEntry {
+    pub seq: LogSeq,
+    pub patient: AccountId,
+    pub actor: AccountId,
+    pub record: Option<RecordId>,
+    pub kind: EntryKind,
+    pub purpose: Option<Purpose>,
+    pub consent: Option<ConsentId>,
+    pub timestamp: u64,
+    pub block: BlockNumber,
+    pub hash: Hash32,
+}
+
+impl LogEntry {
+    /// The bytes the chain hash covers after the previous hash: the SCALE encoding of
+    /// the entry without its `hash` field.
+    pub fn body_encoding(&self) -> ink::prelude::vec::Vec<u8> {
+        (
+            self.seq,
+            self.patient,
+            self.actor,
+            self.record,
+            self.kind,
+            self.purpose,
+            self.consent,
+            self.timestamp,
+            self.block,
+        )
+            .encode()
+    }
+
+    /// `blake2b-256(previous || body)`: what `hash` must equal.
+    pub fn chain_hash(&self, previous: &Hash32) -> Hash32 {
+        let mut input = ink::prelude::vec::Vec::with_capacity(160);
+        input.extend_from_slice(previous);
+        input.extend_from_slice(&self.body_encoding());
+        let mut out = [0u8; 32];
+        ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&input, &mut out);
+        out
+    }
+}
+
+/// The end of a patient's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct ChainHead {
+    /// Number of entries; the next entry's seq.
+    pub length: u64,
+    /// Hash of the last entry; zeros for an empty chain.
+    pub last_hash: Hash32,
+}
+
+/// Errors of the access log contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub enum LogError {
+    /// The caller is not the configured writer for this kind of entry.
+    NotWriter,
+    NotAdmin,
+    NotPendingAdmin,
+    UpgradeFailed,
+    /// A patient's chain reached u64::MAX entries.
+    ChainFull,
+    /// `from` is after `until` in a time-range query.
+    InvalidRange,
+}
+
+impl From<crate::AdminFault> for LogError {
+    fn from(fault: crate::AdminFault) -> Self {
+        match fault {
+            crate::AdminFault::NotAdmin => LogError::NotAdmin,
+            crate::AdminFault::NotPendingAdmin => LogError::NotPendingAdmin,
+            crate::AdminFault::UpgradeFailed => LogError::UpgradeFailed,
+        }
+    }
+}
+
+/// Checks a run of entries against the chain rule, starting from `previous`
+/// (zeros for seq 0). Returns the last hash on success, or the seq that breaks it.
+pub fn verify_chain(previous: Hash32, entries: &[LogEntry]) -> Result<Hash32, LogSeq> {
+    entries.iter().try_fold(previous, |prev, entry| {
+        if entry.chain_hash(&prev) == entry.hash {
+            Ok(entry.hash)
+        } else {
+            Err(entry.seq)
+        }
+    })
+}
