@@ -55,7 +55,11 @@ pub mod access_log {
 
         /// Admin only: the contracts allowed to append.
         #[ink(message)]
-        pub fn set_writers(&mut self, registry: AccountId, consent_manager: AccountId) -> Result<()> {
+        pub fn set_writers(
+            &mut self,
+            registry: AccountId,
+            consent_manager: AccountId,
+        ) -> Result<()> {
             self.admin.ensure(&self.env().caller())?;
             self.registry = Some(registry);
             self.consent_manager = Some(consent_manager);
@@ -157,7 +161,13 @@ pub mod access_log {
         }
 
         /// Entries from `start` up to (not including) `end`, at most `limit` (capped).
-        fn page(&self, patient: &AccountId, start: LogSeq, end: LogSeq, limit: u32) -> Vec<LogEntry> {
+        fn page(
+            &self,
+            patient: &AccountId,
+            start: LogSeq,
+            end: LogSeq,
+            limit: u32,
+        ) -> Vec<LogEntry> {
             let stop = end.min(start.saturating_add(u64::from(page_limit(limit))));
             (start..stop)
                 .filter_map(|seq| self.entries.get((*patient, seq)))

@@ -3,8 +3,7 @@ use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    verify_chain, AuditLog, ChainHead, DenyReason, EntryKind, LogEntry, NewEntry, Purpose,
-    MAX_PAGE,
+    verify_chain, AuditLog, ChainHead, DenyReason, EntryKind, LogEntry, NewEntry, Purpose, MAX_PAGE,
 };
 
 type Env = DefaultEnvironment;
@@ -191,11 +190,26 @@ fn disclosures_are_the_entries_inside_a_time_window() {
     }
     let seqs = |v: Vec<LogEntry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
     let p = w.patient;
-    assert_eq!(seqs(w.log.disclosures(p, 20, 40, 0, 10).unwrap()), vec![2, 3, 4]);
-    assert_eq!(seqs(w.log.disclosures(p, 0, 11, 0, 10).unwrap()), vec![0, 1]);
-    assert_eq!(seqs(w.log.disclosures(p, 15, 100, 1, 2).unwrap()), vec![3, 4]);
-    assert_eq!(seqs(w.log.disclosures(p, 41, 100, 0, 10).unwrap()), Vec::<u64>::new());
-    assert_eq!(seqs(w.log.disclosures(p, 30, 30, 0, 10).unwrap()), Vec::<u64>::new());
+    assert_eq!(
+        seqs(w.log.disclosures(p, 20, 40, 0, 10).unwrap()),
+        vec![2, 3, 4]
+    );
+    assert_eq!(
+        seqs(w.log.disclosures(p, 0, 11, 0, 10).unwrap()),
+        vec![0, 1]
+    );
+    assert_eq!(
+        seqs(w.log.disclosures(p, 15, 100, 1, 2).unwrap()),
+        vec![3, 4]
+    );
+    assert_eq!(
+        seqs(w.log.disclosures(p, 41, 100, 0, 10).unwrap()),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        seqs(w.log.disclosures(p, 30, 30, 0, 10).unwrap()),
+        Vec::<u64>::new()
+    );
     let nobody = AccountId::from([8; 32]);
     assert_eq!(w.log.disclosures(nobody, 0, 100, 0, 10), Ok(vec![]));
 }

@@ -1,8 +1,8 @@
 //! Consent rules, delegations, the provider directory and access decisions.
 
 use crate::{
-    AccountId, Action, ActionSet, CategoryCode, ConsentId, Purpose, PurposeSet, RecordId,
-    RoleSet, Timestamp,
+    AccountId, Action, ActionSet, CategoryCode, ConsentId, Purpose, PurposeSet, RecordId, RoleSet,
+    Timestamp,
 };
 
 /// Whether a rule allows or forbids access. A matching Deny always wins.

@@ -1,0 +1,745 @@
+//! Consent manager: patients and their delegates grant, restrict and revoke access;
+//! break-glass opt-out; the provider directory; the access decision the registry asks.
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+
+#[ink::contract]
+pub mod consent_manager {
+    use ink::codegen::TraitCallBuilder;
+    use ink::prelude::vec::Vec;
+    use ink::storage::Mapping;
+    use medconsent_shared::{
+        page_limit, AccessRequest, Action, ActiveRule, Admin, AdminFault, AuditLog, Basis, Consent,
+        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
+        EntryKind, Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId,
+        RecordLookup, Role, RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+    };
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    pub enum Error {
+        NotAdmin,
+        NotPendingAdmin,
+        UpgradeFailed,
+        /// The contract is paused: nothing that widens access goes through.
+        Paused,
+        /// The caller is neither the patient nor a current delegate of the patient.
+        NotPatientOrDelegate,
+        /// A patient cannot grant to or restrict themselves.
+        SelfGrant,
+        /// `Grantee::Anyone` is for Deny rules only.
+        AnyoneMayOnlyBeDenied,
+        /// Actions empty or with unknown bits.
+        InvalidActions,
+        /// Purposes empty or with unknown bits.
+        InvalidPurposes,
+        /// `valid_until` not after `valid_from`, or already past.
+        InvalidWindow,
+        /// A Record scope names a record that is not this patient's.
+        UnknownRecord,
+        /// The record registry could not be asked (not wired, failed or trapped).
+        RegistryUnavailable,
+        /// The (patient, grantee) pair already has MAX_RULES_PER_PAIR active rules.
+        TooManyRules,
+        ConsentNotFound,
+        AlreadyRevoked,
+        /// A patient cannot be their own delegate.
+        SelfDelegation,
+        /// A delegate term that ends now or in the past.
+        InvalidTerm,
+        DelegateNotFound,
+        ProviderExists,
+        ProviderNotFound,
+        /// Roles empty or with unknown bits.
+        InvalidRoles,
+        /// An all-zero public key.
+        InvalidKey,
+        ProviderNotActive,
+        ProviderNotSuspended,
+        /// The consent counter of this patient is exhausted.
+        CounterOverflow,
+        /// The access log refused the entry or could not be called: nothing changes
+        /// without an audit entry.
+        LogUnavailable,
+    }
+
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    impl From<AdminFault> for Error {
+        fn from(fault: AdminFault) -> Self {
+            match fault {
+                AdminFault::NotAdmin => Error::NotAdmin,
+                AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
+                AdminFault::UpgradeFailed => Error::UpgradeFailed,
+            }
+        }
+    }
+
+    #[ink(storage)]
+    pub struct ConsentManager {
+        admin: Admin,
+        paused: bool,
+        registry: Option<AccountId>,
+        access_log: Option<AccountId>,
+        /// Every consent ever granted, by (patient, id); revoked ones stay as history.
+        consents: Mapping<(AccountId, ConsentId), Consent>,
+        /// Next consent id of each patient (= how many they have granted).
+        consent_counts: Mapping<AccountId, ConsentId>,
+        /// Active rules of each (patient, grantee) pair, at most MAX_RULES_PER_PAIR:
+        /// `check` reads two of these, whatever the patient's history.
+        rules: Mapping<(AccountId, Grantee), Vec<ActiveRule>>,
+        delegates: Mapping<(AccountId, AccountId), Delegation>,
+        /// Present for patients who refuse break-glass access.
+        emergency_opt_outs: Mapping<AccountId, ()>,
+        providers: Mapping<AccountId, Provider>,
+    }
+
+    #[ink(event)]
+    pub struct ConsentGranted {
+        #[ink(topic)]
+        patient: AccountId,
+        #[ink(topic)]
+        grantee: Grantee,
+        consent_id: ConsentId,
+        decision: Decision,
+    }
+
+    #[ink(event)]
+    pub struct ConsentRevoked {
+        #[ink(topic)]
+        patient: AccountId,
+        #[ink(topic)]
+        grantee: Grantee,
+        consent_id: ConsentId,
+    }
+
+    #[ink(event)]
+    pub struct DelegateAppointed {
+        #[ink(topic)]
+        patient: AccountId,
+        #[ink(topic)]
+        delegate: AccountId,
+        until: Option<Timestamp>,
+    }
+
+    #[ink(event)]
+    pub struct DelegateRemoved {
+        #[ink(topic)]
+        patient: AccountId,
+        #[ink(topic)]
+        delegate: AccountId,
+    }
+
+    #[ink(event)]
+    pub struct EmergencyOptOutChanged {
+        #[ink(topic)]
+        patient: AccountId,
+        opted_out: bool,
+    }
+
+    /// A provider was registered, suspended, reactivated, or changed roles or key.
+    #[ink(event)]
+    pub struct ProviderChanged {
+        #[ink(topic)]
+        provider: AccountId,
+        status: ProviderStatus,
+        roles: RoleSet,
+        public_key: [u8; 32],
+    }
+
+    #[ink(event)]
+    pub struct PeersSet {
+        registry: AccountId,
+        access_log: AccountId,
+    }
+
+    impl ConsentManager {
+        /// The deployer becomes the admin; peers are wired with `set_peers`.
+        #[ink(constructor)]
+        pub fn new() -> Self {
+            Self {
+                admin: Admin::new(Self::env().caller()),
+                paused: false,
+                registry: None,
+                access_log: None,
+                consents: Mapping::default(),
+                consent_counts: Mapping::default(),
+                rules: Mapping::default(),
+                delegates: Mapping::default(),
+                emergency_opt_outs: Mapping::default(),
+                providers: Mapping::default(),
+            }
+        }
+
+        // ---- consents -------------------------------------------------------------
+
+        /// Patient or delegate: grant a consent (Permit) or a restriction (Deny) on the
+        /// patient's records to `grantee`. Returns the consent id (per patient).
+        #[ink(message)]
+        pub fn grant(
+            &mut self,
+            patient: AccountId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+        ) -> Result<ConsentId> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            self.ensure_running()?;
+            self.ensure_acts_for(&patient, &caller)?;
+            validate_terms(&patient, &grantee, &terms, now)?;
+            if let Scope::Record(record_id) = terms.scope {
+                self.ensure_record_of(&patient, record_id)?;
+            }
+            let id = self.store_grant(patient, caller, grantee, terms, now)?;
+            self.append_log(NewEntry {
+                patient,
+                actor: caller,
+                record: scope_record(&terms.scope),
+                kind: EntryKind::ConsentGranted,
+                purpose: None,
+                consent: Some(id),
+            })?;
+            self.env().emit_event(ConsentGranted {
+                patient,
+                grantee,
+                consent_id: id,
+                decision: terms.decision,
+            });
+            Ok(id)
+        }
+
+        /// Patient or delegate: revoke a consent or restriction, effective in this block.
+        /// Allowed while paused: it only narrows access.
+        #[ink(message)]
+        pub fn revoke(&mut self, patient: AccountId, consent_id: ConsentId) -> Result<()> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            self.ensure_acts_for(&patient, &caller)?;
+            let consent = self.store_revoke(&patient, consent_id, now)?;
+            self.append_log(NewEntry {
+                patient,
+                actor: caller,
+                record: scope_record(&consent.terms.scope),
+                kind: EntryKind::ConsentRevoked,
+                purpose: None,
+                consent: Some(consent_id),
+            })?;
+            self.env().emit_event(ConsentRevoked {
+                patient,
+                grantee: consent.grantee,
+                consent_id,
+            });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn consent(&self, patient: AccountId, consent_id: ConsentId) -> Option<Consent> {
+            self.consents.get((patient, consent_id))
+        }
+
+        /// Consents `start..start+limit` of a patient, revoked ones included.
+        #[ink(message)]
+        pub fn consents_of(
+            &self,
+            patient: AccountId,
+            start: ConsentId,
+            limit: u32,
+        ) -> Vec<Consent> {
+            let end = self.consent_count(patient);
+            let stop = end.min(start.saturating_add(u64::from(page_limit(limit))));
+            (start..stop)
+                .filter_map(|id| self.consents.get((patient, id)))
+                .collect()
+        }
+
+        /// How many consents a patient has granted (the next id).
+        #[ink(message)]
+        pub fn consent_count(&self, patient: AccountId) -> u64 {
+            self.consent_counts.get(patient).unwrap_or(0)
+        }
+
+        /// The rules `check` reads for this pair: active, not yet pruned.
+        #[ink(message)]
+        pub fn active_rules(&self, patient: AccountId, grantee: Grantee) -> Vec<ActiveRule> {
+            self.rules.get((patient, grantee)).unwrap_or_default()
+        }
+
+        // ---- delegates and emergency opt-out ---------------------------------------
+
+        /// Patient only: appoint (or re-appoint with a new term) a delegate.
+        #[ink(message)]
+        pub fn appoint_delegate(
+            &mut self,
+            delegate: AccountId,
+            until: Option<Timestamp>,
+        ) -> Result<()> {
+            let (patient, now) = (self.env().caller(), self.env().block_timestamp());
+            self.ensure_running()?;
+            if delegate == patient {
+                return Err(Error::SelfDelegation);
+            }
+            if until.is_some_and(|end| end <= now) {
+                return Err(Error::InvalidTerm);
+            }
+            let delegation = Delegation {
+                appointed_at: now,
+                until,
+            };
+            self.delegates.insert((patient, delegate), &delegation);
+            self.env().emit_event(DelegateAppointed {
+                patient,
+                delegate,
+                until,
+            });
+            Ok(())
+        }
+
+        /// Patient only: remove a delegate. Allowed while paused.
+        #[ink(message)]
+        pub fn remove_delegate(&mut self, delegate: AccountId) -> Result<()> {
+            let patient = self.env().caller();
+            if !self.delegates.contains((patient, delegate)) {
+                return Err(Error::DelegateNotFound);
+            }
+            self.delegates.remove((patient, delegate));
+            self.env().emit_event(DelegateRemoved { patient, delegate });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn delegation(&self, patient: AccountId, delegate: AccountId) -> Option<Delegation> {
+            self.delegates.get((patient, delegate))
+        }
+
+        /// Patient or delegate: refuse (true) or allow (false) break-glass access.
+        /// Opting out is allowed while paused; opting back in is not.
+        #[ink(message)]
+        pub fn set_emergency_opt_out(&mut self, patient: AccountId, opted_out: bool) -> Result<()> {
+            let caller = self.env().caller();
+            if !opted_out {
+                self.ensure_running()?;
+            }
+            self.ensure_acts_for(&patient, &caller)?;
+            if opted_out {
+                self.emergency_opt_outs.insert(patient, &());
+            } else {
+                self.emergency_opt_outs.remove(patient);
+            }
+            self.env()
+                .emit_event(EmergencyOptOutChanged { patient, opted_out });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn emergency_opted_out(&self, patient: AccountId) -> bool {
+            self.emergency_opt_outs.contains(patient)
+        }
+
+        // ---- provider directory ----------------------------------------------------
+
+        /// Admin: add a provider with its roles and X25519 public key.
+        #[ink(message)]
+        pub fn register_provider(
+            &mut self,
+            provider: AccountId,
+            roles: RoleSet,
+            public_key: [u8; 32],
+        ) -> Result<()> {
+            self.ensure_admin()?;
+            self.ensure_running()?;
+            validate_roles(roles)?;
+            validate_key(&public_key)?;
+            if self.providers.contains(provider) {
+                return Err(Error::ProviderExists);
+            }
+            self.save_provider(
+                provider,
+                &Provider {
+                    roles,
+                    status: ProviderStatus::Active,
+                    public_key,
+                    registered_at: self.env().block_timestamp(),
+                },
+            );
+            Ok(())
+        }
+
+        /// Admin: suspend a provider; it is denied everything until reactivated.
+        /// Allowed while paused.
+        #[ink(message)]
+        pub fn suspend_provider(&mut self, provider: AccountId) -> Result<()> {
+            self.ensure_admin()?;
+            let mut entry = self.existing_provider(&provider)?;
+            if entry.status != ProviderStatus::Active {
+                return Err(Error::ProviderNotActive);
+            }
+            entry.status = ProviderStatus::Suspended;
+            self.save_provider(provider, &entry);
+            Ok(())
+        }
+
+        /// Admin: lift a suspension.
+        #[ink(message)]
+        pub fn reactivate_provider(&mut self, provider: AccountId) -> Result<()> {
+            self.ensure_admin()?;
+            self.ensure_running()?;
+            let mut entry = self.existing_provider(&provider)?;
+            if entry.status != ProviderStatus::Suspended {
+                return Err(Error::ProviderNotSuspended);
+            }
+            entry.status = ProviderStatus::Active;
+            self.save_provider(provider, &entry);
+            Ok(())
+        }
+
+        /// Admin: replace a provider's roles.
+        #[ink(message)]
+        pub fn set_provider_roles(&mut self, provider: AccountId, roles: RoleSet) -> Result<()> {
+            self.ensure_admin()?;
+            self.ensure_running()?;
+            validate_roles(roles)?;
+            let mut entry = self.existing_provider(&provider)?;
+            entry.roles = roles;
+            self.save_provider(provider, &entry);
+            Ok(())
+        }
+
+        /// The provider itself: publish a new X25519 public key.
+        #[ink(message)]
+        pub fn rotate_provider_key(&mut self, public_key: [u8; 32]) -> Result<()> {
+            let provider = self.env().caller();
+            validate_key(&public_key)?;
+            let mut entry = self.existing_provider(&provider)?;
+            entry.public_key = public_key;
+            self.save_provider(provider, &entry);
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn provider(&self, provider: AccountId) -> Option<Provider> {
+            self.providers.get(provider)
+        }
+
+        // ---- admin -----------------------------------------------------------------
+
+        /// Admin: the registry (asked whether a record exists) and the access log
+        /// (written on every consent change).
+        #[ink(message)]
+        pub fn set_peers(&mut self, registry: AccountId, access_log: AccountId) -> Result<()> {
+            self.ensure_admin()?;
+            self.registry = Some(registry);
+            self.access_log = Some(access_log);
+            self.env().emit_event(PeersSet {
+                registry,
+                access_log,
+            });
+            Ok(())
+        }
+
+        /// (registry, access log) as wired.
+        #[ink(message)]
+        pub fn peers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            (self.registry, self.access_log)
+        }
+
+        /// Admin: while paused, grants, delegate appointments, provider registrations
+        /// and reactivations are refused and every check denies.
+        #[ink(message)]
+        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn paused(&self) -> bool {
+            self.paused
+        }
+
+        #[ink(message)]
+        pub fn admin(&self) -> AccountId {
+            self.admin.current()
+        }
+
+        #[ink(message)]
+        pub fn pending_admin(&self) -> Option<AccountId> {
+            self.admin.pending()
+        }
+
+        #[ink(message)]
+        pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            Ok(self.admin.propose(&self.env().caller(), successor)?)
+        }
+
+        #[ink(message)]
+        pub fn accept_admin(&mut self) -> Result<()> {
+            Ok(self.admin.accept(&self.env().caller())?)
+        }
+
+        /// Admin: replace the code, keeping all storage.
+        #[ink(message)]
+        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
+            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
+        }
+
+        // ---- helpers ---------------------------------------------------------------
+
+        fn ensure_admin(&self) -> Result<()> {
+            Ok(self.admin.ensure(&self.env().caller())?)
+        }
+
+        fn ensure_running(&self) -> Result<()> {
+            if self.paused {
+                Err(Error::Paused)
+            } else {
+                Ok(())
+            }
+        }
+
+        fn ensure_acts_for(&self, patient: &AccountId, actor: &AccountId) -> Result<()> {
+            if self.is_patient_or_delegate(patient, actor) {
+                Ok(())
+            } else {
+                Err(Error::NotPatientOrDelegate)
+            }
+        }
+
+        fn is_patient_or_delegate(&self, patient: &AccountId, actor: &AccountId) -> bool {
+            patient == actor || self.is_delegate(patient, actor)
+        }
+
+        fn is_delegate(&self, patient: &AccountId, actor: &AccountId) -> bool {
+            let now = self.env().block_timestamp();
+            self.delegates
+                .get((*patient, *actor))
+                .is_some_and(|delegation| delegation.in_force(now))
+        }
+
+        fn existing_provider(&self, provider: &AccountId) -> Result<Provider> {
+            self.providers.get(provider).ok_or(Error::ProviderNotFound)
+        }
+
+        fn save_provider(&mut self, provider: AccountId, entry: &Provider) {
+            self.providers.insert(provider, entry);
+            self.env().emit_event(ProviderChanged {
+                provider,
+                status: entry.status,
+                roles: entry.roles,
+                public_key: entry.public_key,
+            });
+        }
+
+        /// Adds a validated rule to the pair's active set and to the patient's history.
+        /// Expired rules are pruned from the set first: they can never apply again.
+        pub(crate) fn store_grant(
+            &mut self,
+            patient: AccountId,
+            grantor: AccountId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+            now: Timestamp,
+        ) -> Result<ConsentId> {
+            let mut rules = self.active_rules(patient, grantee);
+            rules.retain(|(_, rule)| !expired(rule, now));
+            if rules.len() >= MAX_RULES_PER_PAIR {
+                return Err(Error::TooManyRules);
+            }
+            let id = self.consent_count(patient);
+            let next = id.checked_add(1).ok_or(Error::CounterOverflow)?;
+            rules.push((id, terms));
+            self.rules.insert((patient, grantee), &rules);
+            self.consent_counts.insert(patient, &next);
+            self.consents.insert(
+                (patient, id),
+                &Consent {
+                    id,
+                    patient,
+                    grantor,
+                    grantee,
+                    terms,
+                    status: ConsentStatus::Active,
+                    created_at: now,
+                    revoked_at: None,
+                },
+            );
+            Ok(id)
+        }
+
+        /// Marks a consent revoked and drops it from its pair's active set, freeing the
+        /// set's slot (and its storage when the set empties).
+        pub(crate) fn store_revoke(
+            &mut self,
+            patient: &AccountId,
+            consent_id: ConsentId,
+            now: Timestamp,
+        ) -> Result<Consent> {
+            let mut consent = self
+                .consents
+                .get((*patient, consent_id))
+                .ok_or(Error::ConsentNotFound)?;
+            if consent.status == ConsentStatus::Revoked {
+                return Err(Error::AlreadyRevoked);
+            }
+            consent.status = ConsentStatus::Revoked;
+            consent.revoked_at = Some(now);
+            let key = (*patient, consent.grantee);
+            let mut rules = self.active_rules(*patient, consent.grantee);
+            rules.retain(|(id, rule)| *id != consent_id && !expired(rule, now));
+            if rules.is_empty() {
+                self.rules.remove(key);
+            } else {
+                self.rules.insert(key, &rules);
+            }
+            self.consents.insert((*patient, consent_id), &consent);
+            Ok(consent)
+        }
+
+        /// The verdict of the pair's rules and the "anyone" rules: the first applicable
+        /// Deny wins; otherwise the first applicable Permit; otherwise no consent.
+        fn rule_verdict(&self, request: &AccessRequest, now: Timestamp) -> Verdict {
+            let mut permit = None;
+            for grantee in [Grantee::Account(request.accessor), Grantee::Anyone] {
+                for (id, rule) in self.active_rules(request.patient, grantee) {
+                    if !rule.applies_to(request, now) {
+                        continue;
+                    }
+                    match rule.decision {
+                        Decision::Deny => return Verdict::Deny(DenyReason::Restricted(id)),
+                        Decision::Permit => permit = permit.or(Some(id)),
+                    }
+                }
+            }
+            permit.map_or(Verdict::Deny(DenyReason::NoConsent), |id| {
+                Verdict::Permit(Basis::Consent(id))
+            })
+        }
+
+        /// The registry must confirm that the record exists and is this patient's.
+        fn ensure_record_of(&self, patient: &AccountId, record_id: RecordId) -> Result<()> {
+            let registry: ink::contract_ref!(RecordLookup) =
+                self.registry.ok_or(Error::RegistryUnavailable)?.into();
+            match registry.call().record_patient(record_id).try_invoke() {
+                Ok(Ok(Some(owner))) if owner == *patient => Ok(()),
+                Ok(Ok(_)) => Err(Error::UnknownRecord),
+                _ => Err(Error::RegistryUnavailable),
+            }
+        }
+
+        /// Every consent change is logged, or the change is rolled back.
+        fn append_log(&mut self, entry: NewEntry) -> Result<LogSeq> {
+            let mut log: ink::contract_ref!(AuditLog) =
+                self.access_log.ok_or(Error::LogUnavailable)?.into();
+            match log.call_mut().append(entry).try_invoke() {
+                Ok(Ok(Ok(seq))) => Ok(seq),
+                _ => Err(Error::LogUnavailable),
+            }
+        }
+    }
+
+    impl ConsentCheck for ConsentManager {
+        /// Anyone (it is a read): the decision for one access. The patient and current
+        /// delegates may read with PATRQT and append; every other accessor needs to be
+        /// an active provider with an applicable permit and no applicable restriction.
+        #[ink(message)]
+        fn check(&self, request: AccessRequest) -> Verdict {
+            if self.paused {
+                return Verdict::Deny(DenyReason::Paused);
+            }
+            let now = self.env().block_timestamp();
+            let own_use =
+                request.action == Action::Append || request.purpose == Purpose::PatientRequest;
+            if own_use {
+                if request.accessor == request.patient {
+                    return Verdict::Permit(Basis::Patient);
+                }
+                if self.is_delegate(&request.patient, &request.accessor) {
+                    return Verdict::Permit(Basis::Delegate);
+                }
+            }
+            match self.providers.get(request.accessor) {
+                None => Verdict::Deny(DenyReason::NotProvider),
+                Some(p) if p.status != ProviderStatus::Active => {
+                    Verdict::Deny(DenyReason::ProviderSuspended)
+                }
+                Some(_) => self.rule_verdict(&request, now),
+            }
+        }
+
+        /// Anyone: the decision for a break-glass access. Restrictions do not apply to
+        /// it; only the patient's opt-out does.
+        #[ink(message)]
+        fn check_emergency(&self, patient: AccountId, responder: AccountId) -> Verdict {
+            if self.paused {
+                return Verdict::Deny(DenyReason::Paused);
+            }
+            let reason = match self.providers.get(responder) {
+                None => DenyReason::NotProvider,
+                Some(p) if p.status != ProviderStatus::Active => DenyReason::ProviderSuspended,
+                Some(p) if !p.roles.contains(Role::EmergencyResponder) => DenyReason::NotResponder,
+                Some(_) if self.emergency_opted_out(patient) => DenyReason::EmergencyOptedOut,
+                Some(_) => return Verdict::Permit(Basis::Emergency),
+            };
+            Verdict::Deny(reason)
+        }
+
+        #[ink(message)]
+        fn acts_for(&self, patient: AccountId, actor: AccountId) -> bool {
+            self.is_patient_or_delegate(&patient, &actor)
+        }
+    }
+
+    fn expired(rule: &ConsentTerms, now: Timestamp) -> bool {
+        rule.valid_until.is_some_and(|until| until <= now)
+    }
+
+    fn scope_record(scope: &Scope) -> Option<RecordId> {
+        match *scope {
+            Scope::Record(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Everything about a grant that needs no storage read.
+    pub(crate) fn validate_terms(
+        patient: &AccountId,
+        grantee: &Grantee,
+        terms: &ConsentTerms,
+        now: Timestamp,
+    ) -> Result<()> {
+        match grantee {
+            Grantee::Account(account) if account == patient => return Err(Error::SelfGrant),
+            Grantee::Anyone if terms.decision == Decision::Permit => {
+                return Err(Error::AnyoneMayOnlyBeDenied)
+            }
+            _ => {}
+        }
+        if !terms.actions.is_valid() {
+            return Err(Error::InvalidActions);
+        }
+        if !terms.purposes.is_valid() {
+            return Err(Error::InvalidPurposes);
+        }
+        if terms
+            .valid_until
+            .is_some_and(|until| until <= terms.valid_from || until <= now)
+        {
+            return Err(Error::InvalidWindow);
+        }
+        Ok(())
+    }
+
+    fn validate_roles(roles: RoleSet) -> Result<()> {
+        if roles.is_valid() {
+            Ok(())
+        } else {
+            Err(Error::InvalidRoles)
+        }
+    }
+
+    fn validate_key(key: &[u8; 32]) -> Result<()> {
+        if key == &[0; 32] {
+            Err(Error::InvalidKey)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,773 @@
+//! Off-chain tests of the consent manager's own logic. Paths that call a peer (the log
+//! after a grant or revoke, the registry for a Record scope) are exercised end to end in
+//! e2e/; here successful grants and revocations go through the same storage helpers the
+//! messages use, and every rejection goes through the message itself.
+
+use crate::consent_manager::{validate_terms, ConsentManager, Error};
+use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
+use ink::env::DefaultEnvironment;
+use ink::primitives::AccountId;
+use medconsent_shared::{
+    AccessRequest, Action, ActionSet, Basis, ConsentCheck, ConsentStatus, ConsentTerms, Decision,
+    DenyReason, Grantee, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Verdict,
+    MAX_PAGE, MAX_RULES_PER_PAIR,
+};
+
+type Env = DefaultEnvironment;
+
+const KEY: [u8; 32] = [7; 32];
+const MENTAL_HEALTH: u16 = 9;
+
+struct World {
+    cm: ConsentManager,
+    admin: AccountId,
+    patient: AccountId,
+    delegate: AccountId,
+    doctor: AccountId,
+    responder: AccountId,
+    stranger: AccountId,
+}
+
+/// Admin alice; doctor (clinician) charlie and responder django registered; patient bob
+/// with delegate frank until t=1_000; clock at t=100.
+fn world() -> World {
+    let a = default_accounts::<Env>();
+    set_block_timestamp::<Env>(100);
+    set_caller::<Env>(a.alice);
+    let mut cm = ConsentManager::new();
+    cm.register_provider(a.charlie, RoleSet::from([Role::Clinician]), KEY)
+        .unwrap();
+    cm.register_provider(
+        a.django,
+        RoleSet::from([Role::Clinician, Role::EmergencyResponder]),
+        KEY,
+    )
+    .unwrap();
+    set_caller::<Env>(a.bob);
+    cm.appoint_delegate(a.frank, Some(1_000)).unwrap();
+    World {
+        cm,
+        admin: a.alice,
+        patient: a.bob,
+        delegate: a.frank,
+        doctor: a.charlie,
+        responder: a.django,
+        stranger: a.eve,
+    }
+}
+
+fn permit(scope: Scope) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Permit,
+        scope,
+        actions: ActionSet::from([Action::Read]),
+        purposes: PurposeSet::from([Purpose::Treat]),
+        valid_from: 0,
+        valid_until: None,
+    }
+}
+
+fn deny(scope: Scope) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Deny,
+        ..permit(scope)
+    }
+}
+
+fn read(w: &World, accessor: AccountId, record: u64, category: u16) -> AccessRequest {
+    AccessRequest {
+        patient: w.patient,
+        accessor,
+        record: Some(record),
+        category,
+        action: Action::Read,
+        purpose: Purpose::Treat,
+    }
+}
+
+impl World {
+    /// A grant as the message stores it once the log has accepted the entry.
+    fn store(&mut self, grantee: Grantee, terms: ConsentTerms) -> u64 {
+        let now = ink::env::block_timestamp::<Env>();
+        validate_terms(&self.patient, &grantee, &terms, now).unwrap();
+        self.cm
+            .store_grant(self.patient, self.patient, grantee, terms, now)
+            .unwrap()
+    }
+
+    fn doctor_reads(&self, record: u64, category: u16) -> Verdict {
+        self.cm.check(read(self, self.doctor, record, category))
+    }
+
+    /// Everything a rejected message could have touched, for before/after comparison.
+    fn snapshot(&self) -> String {
+        let p = self.patient;
+        format!(
+            "{:?}",
+            (
+                self.cm.consent_count(p),
+                self.cm.consents_of(p, 0, MAX_PAGE),
+                self.cm.active_rules(p, Grantee::Account(self.doctor)),
+                self.cm.active_rules(p, Grantee::Anyone),
+                self.cm.delegation(p, self.delegate),
+                self.cm.delegation(p, self.stranger),
+                self.cm.emergency_opted_out(p),
+                (
+                    self.cm.provider(self.doctor),
+                    self.cm.provider(self.stranger)
+                ),
+                (self.cm.peers(), self.cm.paused()),
+                (self.cm.admin(), self.cm.pending_admin()),
+            )
+        )
+    }
+
+    /// Runs a message that must fail with `expected` and leave state as it was.
+    fn rejects<T: core::fmt::Debug>(
+        &mut self,
+        caller: AccountId,
+        expected: Error,
+        message: impl FnOnce(&mut ConsentManager) -> Result<T, Error>,
+    ) {
+        let before = self.snapshot();
+        let events = recorded_events().count();
+        set_caller::<Env>(caller);
+        assert_eq!(message(&mut self.cm).unwrap_err(), expected);
+        assert_eq!(self.snapshot(), before, "state changed on {expected:?}");
+        assert_eq!(recorded_events().count(), events, "event on {expected:?}");
+    }
+}
+
+// ---- the decision --------------------------------------------------------------------
+
+#[ink::test]
+fn no_permit_means_deny() {
+    let w = world();
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Deny(DenyReason::NoConsent));
+}
+
+#[ink::test]
+fn a_matching_permit_permits() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+    let consent = w.cm.consent(w.patient, id).unwrap();
+    assert_eq!(consent.status, ConsentStatus::Active);
+    assert_eq!(consent.created_at, 100);
+    assert_eq!(consent.grantor, w.patient);
+}
+
+#[ink::test]
+fn permit_needs_matching_action_and_purpose() {
+    let mut w = world();
+    w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let mut append = read(&w, w.doctor, 1, 1);
+    append.action = Action::Append;
+    assert_eq!(w.cm.check(append), Verdict::Deny(DenyReason::NoConsent));
+    let mut research = read(&w, w.doctor, 1, 1);
+    research.purpose = Purpose::Research;
+    assert_eq!(w.cm.check(research), Verdict::Deny(DenyReason::NoConsent));
+}
+
+#[ink::test]
+fn a_permit_for_one_grantee_does_not_reach_another() {
+    let mut w = world();
+    w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let other = w.cm.check(read(&w, w.responder, 1, 1));
+    assert_eq!(other, Verdict::Deny(DenyReason::NoConsent));
+}
+
+#[ink::test]
+fn deny_overrides_permit_for_the_same_grantee() {
+    let mut w = world();
+    w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let restriction = w.store(
+        Grantee::Account(w.doctor),
+        deny(Scope::Category(MENTAL_HEALTH)),
+    );
+    assert_eq!(
+        w.doctor_reads(1, MENTAL_HEALTH),
+        Verdict::Deny(DenyReason::Restricted(restriction))
+    );
+    assert!(matches!(w.doctor_reads(1, 2), Verdict::Permit(_)));
+}
+
+#[ink::test]
+fn a_restriction_on_anyone_overrides_every_permit() {
+    let mut w = world();
+    w.store(Grantee::Account(w.doctor), permit(Scope::Record(5)));
+    let restriction = w.store(Grantee::Anyone, deny(Scope::Category(MENTAL_HEALTH)));
+    assert_eq!(
+        w.doctor_reads(5, MENTAL_HEALTH),
+        Verdict::Deny(DenyReason::Restricted(restriction))
+    );
+    assert!(matches!(w.doctor_reads(5, 1), Verdict::Permit(_)));
+}
+
+#[ink::test]
+fn record_scope_covers_that_record_only() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::Record(5)));
+    assert_eq!(w.doctor_reads(5, 1), Verdict::Permit(Basis::Consent(id)));
+    assert_eq!(w.doctor_reads(6, 1), Verdict::Deny(DenyReason::NoConsent));
+}
+
+#[ink::test]
+fn validity_window_is_evaluated_at_check_time() {
+    let mut w = world();
+    let terms = ConsentTerms {
+        valid_from: 200,
+        valid_until: Some(300),
+        ..permit(Scope::AllRecords)
+    };
+    let id = w.store(Grantee::Account(w.doctor), terms);
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Deny(DenyReason::NoConsent));
+    set_block_timestamp::<Env>(200);
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+    set_block_timestamp::<Env>(299);
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+    set_block_timestamp::<Env>(300);
+    assert_eq!(
+        w.doctor_reads(1, 1),
+        Verdict::Deny(DenyReason::NoConsent),
+        "valid_until is exclusive"
+    );
+}
+
+#[ink::test]
+fn an_expired_restriction_no_longer_denies() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    w.store(
+        Grantee::Anyone,
+        ConsentTerms {
+            valid_until: Some(150),
+            ..deny(Scope::AllRecords)
+        },
+    );
+    assert!(matches!(w.doctor_reads(1, 1), Verdict::Deny(_)));
+    set_block_timestamp::<Env>(150);
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+}
+
+#[ink::test]
+fn revocation_takes_effect_at_once_and_keeps_history() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    set_block_timestamp::<Env>(120);
+    let revoked = w.cm.store_revoke(&w.patient, id, 120).unwrap();
+    assert_eq!(revoked.status, ConsentStatus::Revoked);
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Deny(DenyReason::NoConsent));
+    let kept = w.cm.consent(w.patient, id).unwrap();
+    assert_eq!(kept.status, ConsentStatus::Revoked);
+    assert_eq!(kept.revoked_at, Some(120));
+    assert!(w
+        .cm
+        .active_rules(w.patient, Grantee::Account(w.doctor))
+        .is_empty());
+}
+
+#[ink::test]
+fn revoking_a_restriction_restores_the_permit() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let restriction = w.store(Grantee::Anyone, deny(Scope::AllRecords));
+    w.cm.store_revoke(&w.patient, restriction, 100).unwrap();
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+}
+
+#[ink::test]
+fn a_suspended_provider_is_denied_even_with_a_permit() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    set_caller::<Env>(w.admin);
+    w.cm.suspend_provider(w.doctor).unwrap();
+    assert_eq!(
+        w.doctor_reads(1, 1),
+        Verdict::Deny(DenyReason::ProviderSuspended)
+    );
+    w.cm.reactivate_provider(w.doctor).unwrap();
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
+}
+
+#[ink::test]
+fn accessors_outside_the_directory_are_denied() {
+    let mut w = world();
+    w.store(Grantee::Account(w.stranger), permit(Scope::AllRecords));
+    let verdict = w.cm.check(read(&w, w.stranger, 1, 1));
+    assert_eq!(verdict, Verdict::Deny(DenyReason::NotProvider));
+}
+
+#[ink::test]
+fn patient_and_delegate_read_their_own_records() {
+    let mut w = world();
+    w.store(Grantee::Anyone, deny(Scope::AllRecords));
+    let own = |w: &World, who| AccessRequest {
+        purpose: Purpose::PatientRequest,
+        ..read(w, who, 1, MENTAL_HEALTH)
+    };
+    assert_eq!(
+        w.cm.check(own(&w, w.patient)),
+        Verdict::Permit(Basis::Patient)
+    );
+    assert_eq!(
+        w.cm.check(own(&w, w.delegate)),
+        Verdict::Permit(Basis::Delegate)
+    );
+    let append = AccessRequest {
+        action: Action::Append,
+        record: None,
+        ..read(&w, w.delegate, 1, 1)
+    };
+    assert_eq!(w.cm.check(append), Verdict::Permit(Basis::Delegate));
+    // Another purpose is no own use: the patient is not a provider.
+    let treat = read(&w, w.patient, 1, 1);
+    assert_eq!(w.cm.check(treat), Verdict::Deny(DenyReason::NotProvider));
+    // A delegate whose term ended is no delegate.
+    set_block_timestamp::<Env>(1_000);
+    assert_eq!(
+        w.cm.check(own(&w, w.delegate)),
+        Verdict::Deny(DenyReason::NotProvider)
+    );
+    assert!(!w.cm.acts_for(w.patient, w.delegate));
+    assert!(w.cm.acts_for(w.patient, w.patient));
+}
+
+#[ink::test]
+fn a_paused_manager_denies_everything() {
+    let mut w = world();
+    w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    set_caller::<Env>(w.admin);
+    w.cm.set_paused(true).unwrap();
+    assert_eq!(w.doctor_reads(1, 1), Verdict::Deny(DenyReason::Paused));
+    assert_eq!(
+        w.cm.check_emergency(w.patient, w.responder),
+        Verdict::Deny(DenyReason::Paused)
+    );
+    w.cm.set_paused(false).unwrap();
+    assert!(matches!(w.doctor_reads(1, 1), Verdict::Permit(_)));
+}
+
+#[ink::test]
+fn break_glass_needs_an_active_responder_and_no_opt_out() {
+    let mut w = world();
+    let (p, responder, doctor, stranger) = (w.patient, w.responder, w.doctor, w.stranger);
+    assert_eq!(
+        w.cm.check_emergency(p, responder),
+        Verdict::Permit(Basis::Emergency)
+    );
+    assert_eq!(
+        w.cm.check_emergency(p, doctor),
+        Verdict::Deny(DenyReason::NotResponder)
+    );
+    assert_eq!(
+        w.cm.check_emergency(p, stranger),
+        Verdict::Deny(DenyReason::NotProvider)
+    );
+    // A restriction does not stop break-glass; the opt-out does.
+    w.store(Grantee::Anyone, deny(Scope::AllRecords));
+    assert_eq!(
+        w.cm.check_emergency(p, responder),
+        Verdict::Permit(Basis::Emergency)
+    );
+    set_caller::<Env>(w.delegate);
+    w.cm.set_emergency_opt_out(p, true).unwrap();
+    assert!(w.cm.emergency_opted_out(p));
+    assert_eq!(
+        w.cm.check_emergency(p, responder),
+        Verdict::Deny(DenyReason::EmergencyOptedOut)
+    );
+    set_caller::<Env>(p);
+    w.cm.set_emergency_opt_out(p, false).unwrap();
+    set_caller::<Env>(w.admin);
+    w.cm.suspend_provider(responder).unwrap();
+    assert_eq!(
+        w.cm.check_emergency(p, responder),
+        Verdict::Deny(DenyReason::ProviderSuspended)
+    );
+}
+
+// ---- the rule bound ------------------------------------------------------------------
+
+#[ink::test]
+fn each_pair_holds_a_bounded_number_of_active_rules() {
+    let mut w = world();
+    let doctor = Grantee::Account(w.doctor);
+    for _ in 0..MAX_RULES_PER_PAIR {
+        w.store(doctor, permit(Scope::AllRecords));
+    }
+    let before = w.snapshot();
+    let now = ink::env::block_timestamp::<Env>();
+    let full =
+        w.cm.store_grant(w.patient, w.patient, doctor, permit(Scope::AllRecords), now);
+    assert_eq!(full, Err(Error::TooManyRules));
+    assert_eq!(w.snapshot(), before);
+    // Another grantee is another pair.
+    w.store(Grantee::Account(w.responder), permit(Scope::AllRecords));
+    // Revoking frees a slot.
+    w.cm.store_revoke(&w.patient, 0, now).unwrap();
+    w.store(doctor, permit(Scope::AllRecords));
+}
+
+#[ink::test]
+fn expired_rules_are_pruned_to_make_room() {
+    let mut w = world();
+    let doctor = Grantee::Account(w.doctor);
+    let short = ConsentTerms {
+        valid_until: Some(200),
+        ..permit(Scope::AllRecords)
+    };
+    for _ in 0..MAX_RULES_PER_PAIR {
+        w.store(doctor, short);
+    }
+    set_block_timestamp::<Env>(200);
+    let id = w.store(doctor, permit(Scope::AllRecords));
+    assert_eq!(
+        w.cm.active_rules(w.patient, doctor),
+        vec![(id, permit(Scope::AllRecords))]
+    );
+    // The pruned consents stay in the history.
+    assert_eq!(w.cm.consent_count(w.patient), 9);
+    assert_eq!(w.cm.consent(w.patient, 0).unwrap().terms, short);
+}
+
+#[ink::test]
+fn consents_are_listed_in_pages() {
+    let mut w = world();
+    for grantee in [w.doctor, w.responder, w.delegate, w.stranger] {
+        w.store(Grantee::Account(grantee), permit(Scope::AllRecords));
+    }
+    let page = w.cm.consents_of(w.patient, 1, 2);
+    assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(w.cm.consents_of(w.patient, 0, u32::MAX).len(), 4);
+    assert!(w.cm.consents_of(w.patient, 4, 10).is_empty());
+    assert!(w.cm.consents_of(w.patient, u64::MAX, 10).is_empty());
+}
+
+// ---- grant and revoke rejections -----------------------------------------------------
+
+#[ink::test]
+fn grant_rejects_bad_terms_without_changing_anything() {
+    let mut w = world();
+    let (p, doctor) = (w.patient, Grantee::Account(w.doctor));
+    let cases = [
+        (
+            Grantee::Account(p),
+            permit(Scope::AllRecords),
+            Error::SelfGrant,
+        ),
+        (
+            Grantee::Anyone,
+            permit(Scope::AllRecords),
+            Error::AnyoneMayOnlyBeDenied,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                actions: ActionSet(0),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidActions,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                actions: ActionSet(4),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidActions,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                purposes: PurposeSet(0),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidPurposes,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                purposes: PurposeSet(128),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidPurposes,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                valid_from: 500,
+                valid_until: Some(500),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidWindow,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                valid_from: 500,
+                valid_until: Some(400),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidWindow,
+        ),
+        (
+            doctor,
+            ConsentTerms {
+                valid_until: Some(100),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidWindow,
+        ),
+        // Not wired to a registry: a Record scope cannot be confirmed.
+        (doctor, permit(Scope::Record(3)), Error::RegistryUnavailable),
+    ];
+    for (grantee, terms, expected) in cases {
+        w.rejects(p, expected, |cm| cm.grant(p, grantee, terms));
+    }
+}
+
+#[ink::test]
+fn grant_is_for_the_patient_and_current_delegates_only() {
+    let mut w = world();
+    let (p, doctor, delegate) = (w.patient, Grantee::Account(w.doctor), w.delegate);
+    for who in [w.stranger, w.doctor, w.admin] {
+        w.rejects(who, Error::NotPatientOrDelegate, |cm| {
+            cm.grant(p, doctor, permit(Scope::AllRecords))
+        });
+    }
+    set_block_timestamp::<Env>(1_000);
+    w.rejects(delegate, Error::NotPatientOrDelegate, |cm| {
+        cm.grant(p, doctor, permit(Scope::AllRecords))
+    });
+}
+
+#[ink::test]
+fn grant_while_paused_is_refused() {
+    let mut w = world();
+    set_caller::<Env>(w.admin);
+    w.cm.set_paused(true).unwrap();
+    let (p, doctor) = (w.patient, Grantee::Account(w.doctor));
+    w.rejects(p, Error::Paused, |cm| {
+        cm.grant(p, doctor, permit(Scope::AllRecords))
+    });
+}
+
+#[ink::test]
+fn revoke_rejections() {
+    let mut w = world();
+    let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let (p, stranger, doctor) = (w.patient, w.stranger, w.doctor);
+    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| cm.revoke(p, id));
+    w.rejects(doctor, Error::NotPatientOrDelegate, |cm| cm.revoke(p, id));
+    w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id + 1));
+    w.cm.store_revoke(&p, id, 100).unwrap();
+    w.rejects(p, Error::AlreadyRevoked, |cm| cm.revoke(p, id));
+}
+
+// ---- delegates and opt-out -----------------------------------------------------------
+
+#[ink::test]
+fn delegates_are_appointed_and_removed_by_the_patient() {
+    let mut w = world();
+    let (p, stranger) = (w.patient, w.stranger);
+    assert_eq!(
+        w.cm.delegation(p, w.delegate).map(|d| d.until),
+        Some(Some(1_000))
+    );
+    set_caller::<Env>(p);
+    w.cm.appoint_delegate(stranger, None).unwrap();
+    assert!(w.cm.acts_for(p, stranger));
+    w.cm.remove_delegate(stranger).unwrap();
+    assert!(!w.cm.acts_for(p, stranger));
+    assert_eq!(w.cm.delegation(p, stranger), None);
+}
+
+#[ink::test]
+fn a_delegate_cannot_remove_or_appoint_for_the_patient() {
+    let mut w = world();
+    let (delegate, other) = (w.delegate, w.delegate);
+    // Removal is keyed by the caller: a delegate removing "the patient's" delegate finds
+    // none of its own.
+    w.rejects(delegate, Error::DelegateNotFound, |cm| {
+        cm.remove_delegate(other)
+    });
+    // Appointing as the delegate creates the delegate's own delegation, not the patient's.
+    set_caller::<Env>(delegate);
+    w.cm.appoint_delegate(w.stranger, None).unwrap();
+    assert!(!w.cm.acts_for(w.patient, w.stranger));
+}
+
+#[ink::test]
+fn appoint_delegate_rejections() {
+    let mut w = world();
+    let (p, stranger) = (w.patient, w.stranger);
+    w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
+    w.rejects(p, Error::InvalidTerm, |cm| {
+        cm.appoint_delegate(stranger, Some(100))
+    });
+    w.rejects(p, Error::InvalidTerm, |cm| {
+        cm.appoint_delegate(stranger, Some(5))
+    });
+    w.rejects(p, Error::DelegateNotFound, |cm| {
+        cm.remove_delegate(stranger)
+    });
+    set_caller::<Env>(w.admin);
+    w.cm.set_paused(true).unwrap();
+    w.rejects(p, Error::Paused, |cm| cm.appoint_delegate(stranger, None));
+    // Removing only narrows access: allowed while paused.
+    set_caller::<Env>(p);
+    w.cm.remove_delegate(w.delegate).unwrap();
+}
+
+#[ink::test]
+fn emergency_opt_out_rejections() {
+    let mut w = world();
+    let p = w.patient;
+    for who in [w.stranger, w.responder, w.admin] {
+        w.rejects(who, Error::NotPatientOrDelegate, |cm| {
+            cm.set_emergency_opt_out(p, true)
+        });
+    }
+    set_caller::<Env>(w.admin);
+    w.cm.set_paused(true).unwrap();
+    set_caller::<Env>(p);
+    w.cm.set_emergency_opt_out(p, true).unwrap();
+    w.rejects(p, Error::Paused, |cm| cm.set_emergency_opt_out(p, false));
+}
+
+// ---- provider directory --------------------------------------------------------------
+
+#[ink::test]
+fn provider_directory_lifecycle() {
+    let mut w = world();
+    let entry = w.cm.provider(w.doctor).unwrap();
+    assert_eq!(entry.status, ProviderStatus::Active);
+    assert_eq!(entry.public_key, KEY);
+    assert_eq!(entry.registered_at, 100);
+    set_caller::<Env>(w.doctor);
+    w.cm.rotate_provider_key([8; 32]).unwrap();
+    assert_eq!(w.cm.provider(w.doctor).unwrap().public_key, [8; 32]);
+    set_caller::<Env>(w.admin);
+    w.cm.set_provider_roles(w.doctor, RoleSet::from([Role::Auditor]))
+        .unwrap();
+    assert_eq!(
+        w.cm.provider(w.doctor).unwrap().roles,
+        RoleSet::from([Role::Auditor])
+    );
+    w.cm.suspend_provider(w.doctor).unwrap();
+    assert_eq!(
+        w.cm.provider(w.doctor).unwrap().status,
+        ProviderStatus::Suspended
+    );
+}
+
+#[ink::test]
+fn provider_directory_rejections() {
+    let mut w = world();
+    let (doctor, stranger, admin) = (w.doctor, w.stranger, w.admin);
+    let roles = RoleSet::from([Role::Clinician]);
+    for who in [stranger, doctor, w.patient] {
+        w.rejects(who, Error::NotAdmin, |cm| {
+            cm.register_provider(stranger, roles, KEY)
+        });
+        w.rejects(who, Error::NotAdmin, |cm| cm.suspend_provider(doctor));
+        w.rejects(who, Error::NotAdmin, |cm| cm.reactivate_provider(doctor));
+        w.rejects(who, Error::NotAdmin, |cm| {
+            cm.set_provider_roles(doctor, roles)
+        });
+    }
+    w.rejects(admin, Error::InvalidRoles, |cm| {
+        cm.register_provider(stranger, RoleSet(0), KEY)
+    });
+    w.rejects(admin, Error::InvalidRoles, |cm| {
+        cm.register_provider(stranger, RoleSet(32), KEY)
+    });
+    w.rejects(admin, Error::InvalidKey, |cm| {
+        cm.register_provider(stranger, roles, [0; 32])
+    });
+    w.rejects(admin, Error::ProviderExists, |cm| {
+        cm.register_provider(doctor, roles, KEY)
+    });
+    w.rejects(admin, Error::ProviderNotFound, |cm| {
+        cm.suspend_provider(stranger)
+    });
+    w.rejects(admin, Error::ProviderNotFound, |cm| {
+        cm.reactivate_provider(stranger)
+    });
+    w.rejects(admin, Error::ProviderNotFound, |cm| {
+        cm.set_provider_roles(stranger, roles)
+    });
+    w.rejects(admin, Error::InvalidRoles, |cm| {
+        cm.set_provider_roles(doctor, RoleSet(0))
+    });
+    w.rejects(admin, Error::ProviderNotSuspended, |cm| {
+        cm.reactivate_provider(doctor)
+    });
+    w.rejects(stranger, Error::ProviderNotFound, |cm| {
+        cm.rotate_provider_key([1; 32])
+    });
+    w.rejects(doctor, Error::InvalidKey, |cm| {
+        cm.rotate_provider_key([0; 32])
+    });
+    set_caller::<Env>(admin);
+    w.cm.suspend_provider(doctor).unwrap();
+    w.rejects(admin, Error::ProviderNotActive, |cm| {
+        cm.suspend_provider(doctor)
+    });
+    w.cm.set_paused(true).unwrap();
+    w.rejects(admin, Error::Paused, |cm| cm.reactivate_provider(doctor));
+    w.rejects(admin, Error::Paused, |cm| {
+        cm.register_provider(stranger, roles, KEY)
+    });
+    w.rejects(admin, Error::Paused, |cm| {
+        cm.set_provider_roles(doctor, roles)
+    });
+}
+
+// ---- admin ---------------------------------------------------------------------------
+
+#[ink::test]
+fn admin_messages_refuse_everyone_else() {
+    let mut w = world();
+    let (stranger, patient) = (w.stranger, w.patient);
+    for who in [stranger, patient] {
+        w.rejects(who, Error::NotAdmin, |cm| cm.set_peers(who, who));
+        w.rejects(who, Error::NotAdmin, |cm| cm.set_paused(true));
+        w.rejects(who, Error::NotAdmin, |cm| cm.propose_admin(who));
+        w.rejects(who, Error::NotAdmin, |cm| cm.set_code([1; 32].into()));
+        w.rejects(who, Error::NotPendingAdmin, |cm| cm.accept_admin());
+    }
+}
+
+#[ink::test]
+fn admin_transfer_and_wiring() {
+    let mut w = world();
+    set_caller::<Env>(w.admin);
+    w.cm.set_peers(w.stranger, w.doctor).unwrap();
+    assert_eq!(w.cm.peers(), (Some(w.stranger), Some(w.doctor)));
+    w.cm.propose_admin(w.responder).unwrap();
+    let (admin, responder) = (w.admin, w.responder);
+    w.rejects(admin, Error::NotPendingAdmin, |cm| cm.accept_admin());
+    set_caller::<Env>(responder);
+    w.cm.accept_admin().unwrap();
+    assert_eq!(w.cm.admin(), responder);
+    w.rejects(admin, Error::NotAdmin, |cm| cm.set_paused(true));
+}
+
+#[ink::test]
+fn state_changes_emit_events() {
+    let mut w = world();
+    let before = recorded_events().count();
+    set_caller::<Env>(w.patient);
+    w.cm.set_emergency_opt_out(w.patient, true).unwrap();
+    w.cm.remove_delegate(w.delegate).unwrap();
+    set_caller::<Env>(w.admin);
+    w.cm.suspend_provider(w.doctor).unwrap();
+    let events: Vec<_> = recorded_events().skip(before).collect();
+    assert_eq!(events.len(), 3);
+    let patient: &[u8; 32] = w.patient.as_ref();
+    assert_eq!(events[0].topics[1], patient.to_vec());
+    // DelegateRemoved: patient and delegate topics.
+    assert_eq!(events[1].topics.len(), 3);
+}
