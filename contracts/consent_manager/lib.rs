@@ -4,14 +4,13 @@
 
 #[ink::contract]
 pub mod consent_manager {
-    use ink::codegen::TraitCallBuilder;
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use medconsent_shared::{
-        page_limit, AccessRequest, Action, ActiveRule, Admin, AdminFault, AuditLog, Basis, Consent,
+        call, page_limit, AccessRequest, Action, ActiveRule, Admin, AdminFault, Basis, Consent,
         ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
-        EntryKind, Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId,
-        RecordLookup, Role, RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+        EntryKind, Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role,
+        RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -612,23 +611,16 @@ pub mod consent_manager {
 
         /// The registry must confirm that the record exists and is this patient's.
         fn ensure_record_of(&self, patient: &AccountId, record_id: RecordId) -> Result<()> {
-            let registry: ink::contract_ref!(RecordLookup) =
-                self.registry.ok_or(Error::RegistryUnavailable)?.into();
-            match registry.call().record_patient(record_id).try_invoke() {
-                Ok(Ok(Some(owner))) if owner == *patient => Ok(()),
-                Ok(Ok(_)) => Err(Error::UnknownRecord),
-                _ => Err(Error::RegistryUnavailable),
+            match call::record_patient(self.registry, record_id) {
+                Some(Some(owner)) if owner == *patient => Ok(()),
+                Some(_) => Err(Error::UnknownRecord),
+                None => Err(Error::RegistryUnavailable),
             }
         }
 
         /// Every consent change is logged, or the change is rolled back.
         fn append_log(&mut self, entry: NewEntry) -> Result<LogSeq> {
-            let mut log: ink::contract_ref!(AuditLog) =
-                self.access_log.ok_or(Error::LogUnavailable)?.into();
-            match log.call_mut().append(entry).try_invoke() {
-                Ok(Ok(Ok(seq))) => Ok(seq),
-                _ => Err(Error::LogUnavailable),
-            }
+            call::append(self.access_log, entry).ok_or(Error::LogUnavailable)
         }
     }
 

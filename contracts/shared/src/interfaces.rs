@@ -35,3 +35,73 @@ pub trait AuditLog {
     #[ink(message)]
     fn append(&mut self, entry: NewEntry) -> Result<LogSeq, LogError>;
 }
+
+/// Fail-closed wrappers around the calls above: any failure of the peer (not wired, no
+/// such contract, trapped, returned something that does not decode) comes back as the
+/// most restrictive answer, never as a panic in the caller.
+pub mod call {
+    use super::{AuditLog, ConsentCheck, RecordLookup};
+    use crate::{AccessRequest, AccountId, DenyReason, LogSeq, NewEntry, RecordId, Verdict};
+    use ink::codegen::TraitCallBuilder;
+
+    /// `contract_ref!` resolves `Environment` from the scope it expands in.
+    type Environment = ink::env::DefaultEnvironment;
+
+    /// The value a peer returned, or None when the call did not complete.
+    fn settled<T>(outcome: Result<ink::MessageResult<T>, ink::env::Error>) -> Option<T> {
+        outcome.ok()?.ok()
+    }
+
+    /// The consent manager's verdict; Deny(ConsentUnavailable) when it cannot answer.
+    pub fn check(consent_manager: Option<AccountId>, request: AccessRequest) -> Verdict {
+        let answer = consent_manager.and_then(|address| {
+            let manager: ink::contract_ref!(ConsentCheck) = address.into();
+            settled(manager.call().check(request).try_invoke())
+        });
+        answer.unwrap_or(Verdict::Deny(DenyReason::ConsentUnavailable))
+    }
+
+    /// The break-glass verdict; Deny(ConsentUnavailable) when it cannot be had.
+    pub fn check_emergency(
+        consent_manager: Option<AccountId>,
+        patient: AccountId,
+        responder: AccountId,
+    ) -> Verdict {
+        let answer = consent_manager.and_then(|address| {
+            let manager: ink::contract_ref!(ConsentCheck) = address.into();
+            settled(
+                manager
+                    .call()
+                    .check_emergency(patient, responder)
+                    .try_invoke(),
+            )
+        });
+        answer.unwrap_or(Verdict::Deny(DenyReason::ConsentUnavailable))
+    }
+
+    /// Whether `actor` acts for `patient`; None when the manager cannot answer.
+    pub fn acts_for(
+        consent_manager: Option<AccountId>,
+        patient: AccountId,
+        actor: AccountId,
+    ) -> Option<bool> {
+        let manager: ink::contract_ref!(ConsentCheck) = consent_manager?.into();
+        settled(manager.call().acts_for(patient, actor).try_invoke())
+    }
+
+    /// The record's patient as the registry reports it: Some(None) for no such record,
+    /// None when the registry cannot answer.
+    pub fn record_patient(
+        registry: Option<AccountId>,
+        record_id: RecordId,
+    ) -> Option<Option<AccountId>> {
+        let registry: ink::contract_ref!(RecordLookup) = registry?.into();
+        settled(registry.call().record_patient(record_id).try_invoke())
+    }
+
+    /// The seq of the appended entry; None when the log refused it or cannot be called.
+    pub fn append(access_log: Option<AccountId>, entry: NewEntry) -> Option<LogSeq> {
+        let mut log: ink::contract_ref!(AuditLog) = access_log?.into();
+        settled(log.call_mut().append(entry).try_invoke())?.ok()
+    }
+}
