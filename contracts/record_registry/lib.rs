@@ -1,0 +1,673 @@
+//! Record registry: content hashes and locators of encrypted records, their versions,
+//! and the access path (registry -> consent check -> log append -> release).
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+
+#[ink::contract]
+pub mod record_registry {
+    use ink::prelude::vec::Vec;
+    use ink::storage::Mapping;
+    use medconsent_shared::{
+        call, page_limit, AccessOutcome, AccessRequest, Action, Admin, AdminFault, CategoryCode,
+        DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose, Record,
+        RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review, Verdict,
+        MAX_LOCATOR_LEN,
+    };
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    pub enum Error {
+        NotAdmin,
+        NotPendingAdmin,
+        UpgradeFailed,
+        /// The registry is paused: nothing is registered, amended or released.
+        Paused,
+        /// An all-zero content hash.
+        ZeroHash,
+        /// A locator over MAX_LOCATOR_LEN bytes.
+        LocatorTooLong,
+        /// This content hash is (or was) a version of some record.
+        HashAlreadyRegistered,
+        /// The caller may not write this patient's records; the reason says why.
+        Unauthorized(DenyReason),
+        RecordNotFound,
+        RecordRetired,
+        /// Retire and review are for the patient and current delegates only.
+        NotPatientOrDelegate,
+        /// The consent manager could not say who acts for the patient.
+        ConsentUnavailable,
+        /// An all-zero justification hash.
+        EmptyJustification,
+        EmergencyNotFound,
+        AlreadyReviewed,
+        /// The log refused the entry or could not be called: nothing happens unlogged.
+        LogUnavailable,
+        /// A record id, version or per-patient counter is exhausted.
+        CounterOverflow,
+    }
+
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    impl From<AdminFault> for Error {
+        fn from(fault: AdminFault) -> Self {
+            match fault {
+                AdminFault::NotAdmin => Error::NotAdmin,
+                AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
+                AdminFault::UpgradeFailed => Error::UpgradeFailed,
+            }
+        }
+    }
+
+    /// Per-patient list lengths.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct PatientCounts {
+        pub records: u32,
+        pub emergencies: u32,
+    }
+
+    #[ink(storage)]
+    pub struct RecordRegistry {
+        admin: Admin,
+        paused: bool,
+        consent_manager: Option<AccountId>,
+        access_log: Option<AccountId>,
+        next_record_id: RecordId,
+        records: Mapping<RecordId, Record>,
+        /// Superseded versions by (record, version); the current one lives in `records`.
+        versions: Mapping<(RecordId, u32), RecordVersion>,
+        /// Every content hash ever registered, so none is registered twice.
+        hashes: Mapping<Hash32, RecordId>,
+        counts: Mapping<AccountId, PatientCounts>,
+        /// The patient's records in registration order.
+        patient_records: Mapping<(AccountId, u32), RecordId>,
+        /// The patient's break-glass accesses, queued for review.
+        emergencies: Mapping<(AccountId, u32), EmergencyAccess>,
+    }
+
+    #[ink(event)]
+    pub struct RecordRegistered {
+        #[ink(topic)]
+        record_id: RecordId,
+        #[ink(topic)]
+        patient: AccountId,
+    }
+
+    #[ink(event)]
+    pub struct RecordAmended {
+        #[ink(topic)]
+        record_id: RecordId,
+        version: u32,
+    }
+
+    #[ink(event)]
+    pub struct RecordRetired {
+        #[ink(topic)]
+        record_id: RecordId,
+    }
+
+    /// An access (or break-glass) call, released or denied; both are in the log.
+    #[ink(event)]
+    pub struct RecordAccessed {
+        #[ink(topic)]
+        record_id: RecordId,
+        #[ink(topic)]
+        accessor: AccountId,
+        released: bool,
+        emergency: bool,
+        log_seq: LogSeq,
+    }
+
+    #[ink(event)]
+    pub struct EmergencyReviewed {
+        #[ink(topic)]
+        patient: AccountId,
+        index: u32,
+        justified: bool,
+    }
+
+    #[ink(event)]
+    pub struct PeersSet {
+        consent_manager: AccountId,
+        access_log: AccountId,
+    }
+
+    impl RecordRegistry {
+        /// The deployer becomes the admin; peers are wired with `set_peers`.
+        #[ink(constructor)]
+        pub fn new() -> Self {
+            Self {
+                admin: Admin::new(Self::env().caller()),
+                paused: false,
+                consent_manager: None,
+                access_log: None,
+                next_record_id: 0,
+                records: Mapping::default(),
+                versions: Mapping::default(),
+                hashes: Mapping::default(),
+                counts: Mapping::default(),
+                patient_records: Mapping::default(),
+                emergencies: Mapping::default(),
+            }
+        }
+
+        // ---- records ---------------------------------------------------------------
+
+        /// The patient, a delegate, or a provider holding an Append permit for the
+        /// category: register a record (version 1) for `patient`.
+        #[ink(message)]
+        pub fn register_record(
+            &mut self,
+            patient: AccountId,
+            category: CategoryCode,
+            content_hash: Hash32,
+            locator: Vec<u8>,
+            purpose: Purpose,
+        ) -> Result<RecordId> {
+            let caller = self.env().caller();
+            self.ensure_running()?;
+            self.ensure_new_content(&content_hash, &locator)?;
+            let consent = self.authorize_append(&patient, &caller, None, category, purpose)?;
+            let id = self.store_record(patient, caller, category, content_hash, locator)?;
+            self.append_log(NewEntry {
+                patient,
+                actor: caller,
+                record: Some(id),
+                kind: EntryKind::RecordCreated,
+                purpose: Some(purpose),
+                consent,
+            })?;
+            self.env().emit_event(RecordRegistered {
+                record_id: id,
+                patient,
+            });
+            Ok(id)
+        }
+
+        /// Same callers as register: a new content hash and locator become the next
+        /// version; earlier versions stay readable. Returns the new version number.
+        #[ink(message)]
+        pub fn amend_record(
+            &mut self,
+            record_id: RecordId,
+            content_hash: Hash32,
+            locator: Vec<u8>,
+            purpose: Purpose,
+        ) -> Result<u32> {
+            let caller = self.env().caller();
+            self.ensure_running()?;
+            self.ensure_new_content(&content_hash, &locator)?;
+            let record = self.active_record(record_id)?;
+            let consent = self.authorize_append(
+                &record.patient,
+                &caller,
+                Some(record_id),
+                record.category,
+                purpose,
+            )?;
+            let version = self.store_amendment(record.clone(), caller, content_hash, locator)?;
+            self.append_log(NewEntry {
+                patient: record.patient,
+                actor: caller,
+                record: Some(record_id),
+                kind: EntryKind::RecordAmended,
+                purpose: Some(purpose),
+                consent,
+            })?;
+            self.env().emit_event(RecordAmended { record_id, version });
+            Ok(version)
+        }
+
+        /// Patient or delegate: mark a record retired (its key and ciphertext are
+        /// destroyed off-chain). It is never released again. Allowed while paused.
+        #[ink(message)]
+        pub fn retire_record(&mut self, record_id: RecordId) -> Result<()> {
+            let caller = self.env().caller();
+            let mut record = self.active_record(record_id)?;
+            self.ensure_acts_for(&record.patient, &caller)?;
+            record.status = RecordStatus::Retired;
+            record.updated_at = self.env().block_timestamp();
+            self.records.insert(record_id, &record);
+            self.append_log(NewEntry {
+                patient: record.patient,
+                actor: caller,
+                record: Some(record_id),
+                kind: EntryKind::RecordRetired,
+                purpose: None,
+                consent: None,
+            })?;
+            self.env().emit_event(RecordRetired { record_id });
+            Ok(())
+        }
+
+        /// Anyone: ask for a record for a purpose. The consent manager decides, the log
+        /// records the outcome, and on permit the current hash, locator and version are
+        /// returned. A denial is `Ok(Denied(reason))` so that its log entry stays.
+        #[ink(message)]
+        pub fn access_record(
+            &mut self,
+            record_id: RecordId,
+            purpose: Purpose,
+        ) -> Result<AccessOutcome> {
+            let caller = self.env().caller();
+            self.ensure_running()?;
+            let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
+            let verdict = if record.status == RecordStatus::Retired {
+                Verdict::Deny(DenyReason::RecordRetired)
+            } else {
+                call::check(
+                    self.consent_manager,
+                    AccessRequest {
+                        patient: record.patient,
+                        accessor: caller,
+                        record: Some(record_id),
+                        category: record.category,
+                        action: Action::Read,
+                        purpose,
+                    },
+                )
+            };
+            let (outcome, _) =
+                self.conclude(&record, caller, purpose, verdict, EntryKind::Access)?;
+            Ok(outcome)
+        }
+
+        /// An active emergency responder, with the hash of a written justification:
+        /// break-glass access, purpose ETREAT, refused when the patient opted out.
+        /// Logged as Emergency and queued for the patient's review.
+        #[ink(message)]
+        pub fn emergency_access(
+            &mut self,
+            record_id: RecordId,
+            justification: Hash32,
+        ) -> Result<AccessOutcome> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            self.ensure_running()?;
+            if justification == [0; 32] {
+                return Err(Error::EmptyJustification);
+            }
+            let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
+            let verdict = if record.status == RecordStatus::Retired {
+                Verdict::Deny(DenyReason::RecordRetired)
+            } else {
+                call::check_emergency(self.consent_manager, record.patient, caller)
+            };
+            let kind = EntryKind::Emergency { justification };
+            let (outcome, log_seq) =
+                self.conclude(&record, caller, Purpose::EmergencyTreat, verdict, kind)?;
+            if let AccessOutcome::Released(_) = outcome {
+                self.queue_emergency(
+                    record.patient,
+                    EmergencyAccess {
+                        record_id,
+                        responder: caller,
+                        log_seq,
+                        at: now,
+                        review: Review::Pending,
+                    },
+                )?;
+            }
+            Ok(outcome)
+        }
+
+        /// Patient or delegate: mark the patient's break-glass access number `index`
+        /// justified or not. The review is appended to the log.
+        #[ink(message)]
+        pub fn review_emergency(
+            &mut self,
+            patient: AccountId,
+            index: u32,
+            justified: bool,
+        ) -> Result<()> {
+            let caller = self.env().caller();
+            self.ensure_running()?;
+            let mut access = self
+                .emergencies
+                .get((patient, index))
+                .ok_or(Error::EmergencyNotFound)?;
+            if access.review != Review::Pending {
+                return Err(Error::AlreadyReviewed);
+            }
+            self.ensure_acts_for(&patient, &caller)?;
+            access.review = if justified {
+                Review::Justified
+            } else {
+                Review::Unjustified
+            };
+            self.emergencies.insert((patient, index), &access);
+            self.append_log(NewEntry {
+                patient,
+                actor: caller,
+                record: Some(access.record_id),
+                kind: EntryKind::Review {
+                    emergency_seq: access.log_seq,
+                    justified,
+                },
+                purpose: None,
+                consent: None,
+            })?;
+            self.env().emit_event(EmergencyReviewed {
+                patient,
+                index,
+                justified,
+            });
+            Ok(())
+        }
+
+        // ---- queries ---------------------------------------------------------------
+
+        #[ink(message)]
+        pub fn record(&self, record_id: RecordId) -> Option<Record> {
+            self.records.get(record_id)
+        }
+
+        /// Version `version` (from 1) of a record, current or earlier.
+        #[ink(message)]
+        pub fn record_version(&self, record_id: RecordId, version: u32) -> Option<RecordVersion> {
+            let record = self.records.get(record_id)?;
+            if version == record.version {
+                Some(record.current_version())
+            } else {
+                self.versions.get((record_id, version))
+            }
+        }
+
+        /// The patient's records `start..start+limit`, in registration order.
+        #[ink(message)]
+        pub fn records_of(&self, patient: AccountId, start: u32, limit: u32) -> Vec<Record> {
+            let end = self.counts(patient).records;
+            page(start, end, limit)
+                .filter_map(|i| self.patient_records.get((patient, i)))
+                .filter_map(|id| self.records.get(id))
+                .collect()
+        }
+
+        /// The patient's break-glass accesses `start..start+limit`, oldest first.
+        #[ink(message)]
+        pub fn emergencies_of(
+            &self,
+            patient: AccountId,
+            start: u32,
+            limit: u32,
+        ) -> Vec<EmergencyAccess> {
+            let end = self.counts(patient).emergencies;
+            page(start, end, limit)
+                .filter_map(|i| self.emergencies.get((patient, i)))
+                .collect()
+        }
+
+        /// How many records and break-glass accesses the patient has.
+        #[ink(message)]
+        pub fn counts(&self, patient: AccountId) -> PatientCounts {
+            self.counts.get(patient).unwrap_or_default()
+        }
+
+        // ---- admin -----------------------------------------------------------------
+
+        /// Admin: the consent manager (asked on every access) and the access log
+        /// (written on every change and access).
+        #[ink(message)]
+        pub fn set_peers(
+            &mut self,
+            consent_manager: AccountId,
+            access_log: AccountId,
+        ) -> Result<()> {
+            self.admin.ensure(&self.env().caller())?;
+            self.consent_manager = Some(consent_manager);
+            self.access_log = Some(access_log);
+            self.env().emit_event(PeersSet {
+                consent_manager,
+                access_log,
+            });
+            Ok(())
+        }
+
+        /// (consent manager, access log) as wired.
+        #[ink(message)]
+        pub fn peers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            (self.consent_manager, self.access_log)
+        }
+
+        /// Admin: while paused nothing is registered, amended, reviewed or released;
+        /// retiring stays possible.
+        #[ink(message)]
+        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn paused(&self) -> bool {
+            self.paused
+        }
+
+        #[ink(message)]
+        pub fn admin(&self) -> AccountId {
+            self.admin.current()
+        }
+
+        #[ink(message)]
+        pub fn pending_admin(&self) -> Option<AccountId> {
+            self.admin.pending()
+        }
+
+        #[ink(message)]
+        pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            Ok(self.admin.propose(&self.env().caller(), successor)?)
+        }
+
+        #[ink(message)]
+        pub fn accept_admin(&mut self) -> Result<()> {
+            Ok(self.admin.accept(&self.env().caller())?)
+        }
+
+        /// Admin: replace the code, keeping all storage.
+        #[ink(message)]
+        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
+            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
+        }
+
+        // ---- helpers ---------------------------------------------------------------
+
+        fn ensure_running(&self) -> Result<()> {
+            if self.paused {
+                Err(Error::Paused)
+            } else {
+                Ok(())
+            }
+        }
+
+        fn ensure_new_content(&self, content_hash: &Hash32, locator: &[u8]) -> Result<()> {
+            if content_hash == &[0; 32] {
+                return Err(Error::ZeroHash);
+            }
+            if locator.len() > MAX_LOCATOR_LEN {
+                return Err(Error::LocatorTooLong);
+            }
+            if self.hashes.contains(content_hash) {
+                return Err(Error::HashAlreadyRegistered);
+            }
+            Ok(())
+        }
+
+        fn active_record(&self, record_id: RecordId) -> Result<Record> {
+            let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
+            if record.status == RecordStatus::Retired {
+                return Err(Error::RecordRetired);
+            }
+            Ok(record)
+        }
+
+        /// The patient writes without asking; anyone else needs the consent manager's
+        /// Append permit. Returns the consent that allowed it, if one did.
+        fn authorize_append(
+            &self,
+            patient: &AccountId,
+            caller: &AccountId,
+            record: Option<RecordId>,
+            category: CategoryCode,
+            purpose: Purpose,
+        ) -> Result<Option<u64>> {
+            if patient == caller {
+                return Ok(None);
+            }
+            let request = AccessRequest {
+                patient: *patient,
+                accessor: *caller,
+                record,
+                category,
+                action: Action::Append,
+                purpose,
+            };
+            match call::check(self.consent_manager, request) {
+                verdict @ Verdict::Permit(_) => Ok(verdict.consent()),
+                Verdict::Deny(reason) => Err(Error::Unauthorized(reason)),
+            }
+        }
+
+        fn ensure_acts_for(&self, patient: &AccountId, caller: &AccountId) -> Result<()> {
+            if patient == caller {
+                return Ok(());
+            }
+            match call::acts_for(self.consent_manager, *patient, *caller) {
+                Some(true) => Ok(()),
+                Some(false) => Err(Error::NotPatientOrDelegate),
+                None => Err(Error::ConsentUnavailable),
+            }
+        }
+
+        /// Logs the verdict and turns it into the caller's outcome. Nothing is released
+        /// unless the log took the entry.
+        fn conclude(
+            &mut self,
+            record: &Record,
+            accessor: AccountId,
+            purpose: Purpose,
+            verdict: Verdict,
+            released_kind: EntryKind,
+        ) -> Result<(AccessOutcome, LogSeq)> {
+            let kind = match verdict {
+                Verdict::Permit(_) => released_kind,
+                Verdict::Deny(reason) => EntryKind::Denied(reason),
+            };
+            let log_seq = self.append_log(NewEntry {
+                patient: record.patient,
+                actor: accessor,
+                record: Some(record.id),
+                kind,
+                purpose: Some(purpose),
+                consent: verdict.consent(),
+            })?;
+            let outcome = match verdict {
+                Verdict::Permit(_) => AccessOutcome::Released(Release {
+                    content_hash: record.content_hash,
+                    locator: record.locator.clone(),
+                    version: record.version,
+                    log_seq,
+                }),
+                Verdict::Deny(reason) => AccessOutcome::Denied(reason),
+            };
+            self.env().emit_event(RecordAccessed {
+                record_id: record.id,
+                accessor,
+                released: matches!(outcome, AccessOutcome::Released(_)),
+                emergency: purpose == Purpose::EmergencyTreat,
+                log_seq,
+            });
+            Ok((outcome, log_seq))
+        }
+
+        fn append_log(&mut self, entry: NewEntry) -> Result<LogSeq> {
+            call::append(self.access_log, entry).ok_or(Error::LogUnavailable)
+        }
+
+        /// Writes a new record (version 1) and indexes it under its patient and hash.
+        pub(crate) fn store_record(
+            &mut self,
+            patient: AccountId,
+            author: AccountId,
+            category: CategoryCode,
+            content_hash: Hash32,
+            locator: Vec<u8>,
+        ) -> Result<RecordId> {
+            let now = self.env().block_timestamp();
+            let id = self.next_record_id;
+            let mut counts = self.counts(patient);
+            let index = counts.records;
+            self.next_record_id = id.checked_add(1).ok_or(Error::CounterOverflow)?;
+            counts.records = index.checked_add(1).ok_or(Error::CounterOverflow)?;
+            self.records.insert(
+                id,
+                &Record {
+                    id,
+                    patient,
+                    author,
+                    category,
+                    content_hash,
+                    locator,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                    status: RecordStatus::Active,
+                },
+            );
+            self.hashes.insert(content_hash, &id);
+            self.patient_records.insert((patient, index), &id);
+            self.counts.insert(patient, &counts);
+            Ok(id)
+        }
+
+        /// Moves the current version to `versions` and makes the new content current.
+        pub(crate) fn store_amendment(
+            &mut self,
+            mut record: Record,
+            author: AccountId,
+            content_hash: Hash32,
+            locator: Vec<u8>,
+        ) -> Result<u32> {
+            let version = record
+                .version
+                .checked_add(1)
+                .ok_or(Error::CounterOverflow)?;
+            self.versions
+                .insert((record.id, record.version), &record.current_version());
+            self.hashes.insert(content_hash, &record.id);
+            record.author = author;
+            record.content_hash = content_hash;
+            record.locator = locator;
+            record.version = version;
+            record.updated_at = self.env().block_timestamp();
+            self.records.insert(record.id, &record);
+            Ok(version)
+        }
+
+        pub(crate) fn queue_emergency(
+            &mut self,
+            patient: AccountId,
+            access: EmergencyAccess,
+        ) -> Result<u32> {
+            let mut counts = self.counts(patient);
+            let index = counts.emergencies;
+            counts.emergencies = index.checked_add(1).ok_or(Error::CounterOverflow)?;
+            self.emergencies.insert((patient, index), &access);
+            self.counts.insert(patient, &counts);
+            Ok(index)
+        }
+    }
+
+    impl RecordLookup for RecordRegistry {
+        /// Anyone: the patient a record belongs to.
+        #[ink(message)]
+        fn record_patient(&self, record_id: RecordId) -> Option<AccountId> {
+            self.records.get(record_id).map(|record| record.patient)
+        }
+    }
+
+    /// Indices `start..start+limit` (limit capped) that are below `end`.
+    fn page(start: u32, end: u32, limit: u32) -> core::ops::Range<u32> {
+        start..end.min(start.saturating_add(page_limit(limit)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

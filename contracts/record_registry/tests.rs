@@ -1,0 +1,387 @@
+//! Off-chain tests of the registry's own logic. Every successful register, amend,
+//! retire, access and review ends in a call to the access log (and most in one to the
+//! consent manager), which the off-chain engine cannot make: those paths run in e2e/.
+//! Here the storage helpers the messages use are tested directly, and every rejection
+//! that happens before a peer call goes through the message itself.
+
+use crate::record_registry::{Error, PatientCounts, RecordRegistry};
+use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
+use ink::env::DefaultEnvironment;
+use ink::primitives::AccountId;
+use medconsent_shared::{
+    DenyReason, EmergencyAccess, Purpose, RecordLookup, RecordStatus, Review, MAX_LOCATOR_LEN,
+    MAX_PAGE,
+};
+
+type Env = DefaultEnvironment;
+
+const LABS: u16 = 3;
+
+struct World {
+    reg: RecordRegistry,
+    admin: AccountId,
+    patient: AccountId,
+    doctor: AccountId,
+    stranger: AccountId,
+}
+
+fn world() -> World {
+    let a = default_accounts::<Env>();
+    set_block_timestamp::<Env>(100);
+    set_caller::<Env>(a.alice);
+    World {
+        reg: RecordRegistry::new(),
+        admin: a.alice,
+        patient: a.bob,
+        doctor: a.charlie,
+        stranger: a.eve,
+    }
+}
+
+fn hash(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+impl World {
+    /// A record as register_record stores it once the log has accepted the entry.
+    fn store(&mut self, n: u8) -> u64 {
+        self.reg
+            .store_record(self.patient, self.patient, LABS, hash(n), b"bafy".to_vec())
+            .unwrap()
+    }
+
+    fn snapshot(&self) -> String {
+        let p = self.patient;
+        format!(
+            "{:?}",
+            (
+                self.reg.records_of(p, 0, MAX_PAGE),
+                self.reg.record_version(0, 1),
+                self.reg.emergencies_of(p, 0, MAX_PAGE),
+                self.reg.counts(p),
+                (self.reg.peers(), self.reg.paused()),
+                (self.reg.admin(), self.reg.pending_admin()),
+            )
+        )
+    }
+
+    fn rejects<T: core::fmt::Debug>(
+        &mut self,
+        caller: AccountId,
+        expected: Error,
+        message: impl FnOnce(&mut RecordRegistry) -> Result<T, Error>,
+    ) {
+        let before = self.snapshot();
+        let events = recorded_events().count();
+        set_caller::<Env>(caller);
+        assert_eq!(message(&mut self.reg).unwrap_err(), expected);
+        assert_eq!(self.snapshot(), before, "state changed on {expected:?}");
+        assert_eq!(recorded_events().count(), events, "event on {expected:?}");
+    }
+
+    fn pause(&mut self) {
+        set_caller::<Env>(self.admin);
+        self.reg.set_paused(true).unwrap();
+    }
+}
+
+// ---- storage of records and versions -------------------------------------------------
+
+#[ink::test]
+fn a_registered_record_starts_at_version_one() {
+    let mut w = world();
+    let id = w.store(1);
+    let record = w.reg.record(id).unwrap();
+    assert_eq!(record.version, 1);
+    assert_eq!(record.patient, w.patient);
+    assert_eq!(record.category, LABS);
+    assert_eq!(record.content_hash, hash(1));
+    assert_eq!(record.status, RecordStatus::Active);
+    assert_eq!(record.created_at, 100);
+    assert_eq!(w.reg.record_patient(id), Some(w.patient));
+    assert_eq!(w.reg.record_patient(id + 1), None);
+}
+
+#[ink::test]
+fn amendments_keep_every_earlier_version() {
+    let mut w = world();
+    let id = w.store(1);
+    set_block_timestamp::<Env>(200);
+    let record = w.reg.record(id).unwrap();
+    let v2 = w
+        .reg
+        .store_amendment(record, w.doctor, hash(2), b"v2".to_vec())
+        .unwrap();
+    assert_eq!(v2, 2);
+    let record = w.reg.record(id).unwrap();
+    w.reg
+        .store_amendment(record, w.patient, hash(3), b"v3".to_vec())
+        .unwrap();
+    let current = w.reg.record(id).unwrap();
+    assert_eq!((current.version, current.content_hash), (3, hash(3)));
+    assert_eq!(current.created_at, 100);
+    assert_eq!(current.updated_at, 200);
+    let v1 = w.reg.record_version(id, 1).unwrap();
+    assert_eq!(
+        (v1.content_hash, v1.author, v1.written_at),
+        (hash(1), w.patient, 100)
+    );
+    let v2 = w.reg.record_version(id, 2).unwrap();
+    assert_eq!(
+        (v2.content_hash, v2.locator, v2.author),
+        (hash(2), b"v2".to_vec(), w.doctor)
+    );
+    assert_eq!(w.reg.record_version(id, 3).unwrap().content_hash, hash(3));
+    assert_eq!(w.reg.record_version(id, 0), None);
+    assert_eq!(w.reg.record_version(id, 4), None);
+    assert_eq!(w.reg.record_version(id + 1, 1), None);
+}
+
+#[ink::test]
+fn records_are_listed_per_patient_in_pages() {
+    let mut w = world();
+    for n in 1..=5 {
+        w.store(n);
+    }
+    let other = w
+        .reg
+        .store_record(w.stranger, w.stranger, LABS, hash(9), vec![])
+        .unwrap();
+    let page = w.reg.records_of(w.patient, 1, 3);
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(w.reg.records_of(w.patient, 0, u32::MAX).len(), 5);
+    assert!(w.reg.records_of(w.patient, 5, 10).is_empty());
+    assert!(w.reg.records_of(w.patient, u32::MAX, u32::MAX).is_empty());
+    assert_eq!(w.reg.records_of(w.stranger, 0, 10)[0].id, other);
+    assert_eq!(
+        w.reg.counts(w.patient),
+        PatientCounts {
+            records: 5,
+            emergencies: 0
+        }
+    );
+}
+
+#[ink::test]
+fn emergencies_are_queued_per_patient() {
+    let mut w = world();
+    let id = w.store(1);
+    let access = EmergencyAccess {
+        record_id: id,
+        responder: w.doctor,
+        log_seq: 4,
+        at: 100,
+        review: Review::Pending,
+    };
+    assert_eq!(w.reg.queue_emergency(w.patient, access), Ok(0));
+    assert_eq!(w.reg.queue_emergency(w.patient, access), Ok(1));
+    assert_eq!(w.reg.emergencies_of(w.patient, 1, 10), vec![access]);
+    assert_eq!(w.reg.counts(w.patient).emergencies, 2);
+}
+
+// ---- rejections ----------------------------------------------------------------------
+
+#[ink::test]
+fn register_rejects_bad_content() {
+    let mut w = world();
+    w.store(1);
+    let (p, long) = (w.patient, vec![0u8; MAX_LOCATOR_LEN + 1]);
+    w.rejects(p, Error::ZeroHash, |r| {
+        r.register_record(p, LABS, [0; 32], vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::LocatorTooLong, |r| {
+        r.register_record(p, LABS, hash(2), long, Purpose::Treat)
+    });
+    w.rejects(p, Error::HashAlreadyRegistered, |r| {
+        r.register_record(p, LABS, hash(1), vec![], Purpose::Treat)
+    });
+}
+
+#[ink::test]
+fn register_for_someone_else_needs_the_consent_manager() {
+    let mut w = world();
+    let (p, doctor) = (w.patient, w.doctor);
+    // Not wired: no verdict can be had, so the write is refused (fail closed).
+    w.rejects(
+        doctor,
+        Error::Unauthorized(DenyReason::ConsentUnavailable),
+        |r| r.register_record(p, LABS, hash(2), vec![], Purpose::Treat),
+    );
+}
+
+#[ink::test]
+fn nothing_is_written_unlogged() {
+    let mut w = world();
+    let p = w.patient;
+    set_caller::<Env>(p);
+    // The log is not wired: the message fails (and on chain its writes are reverted,
+    // which e2e/ checks).
+    assert_eq!(
+        w.reg
+            .register_record(p, LABS, hash(1), vec![], Purpose::Treat),
+        Err(Error::LogUnavailable)
+    );
+}
+
+#[ink::test]
+fn a_locator_of_exactly_the_limit_is_accepted() {
+    let mut w = world();
+    let p = w.patient;
+    set_caller::<Env>(p);
+    // Passes validation and reaches the (unwired) log.
+    assert_eq!(
+        w.reg
+            .register_record(p, LABS, hash(1), vec![1; MAX_LOCATOR_LEN], Purpose::Treat),
+        Err(Error::LogUnavailable)
+    );
+}
+
+#[ink::test]
+fn amend_rejections() {
+    let mut w = world();
+    let id = w.store(1);
+    let retired = w.store(2);
+    let mut record = w.reg.record(retired).unwrap();
+    record.status = RecordStatus::Retired;
+    // Retire through storage, as the message does before logging.
+    w.reg
+        .store_amendment(record, w.patient, hash(3), vec![])
+        .unwrap();
+    let (p, doctor, long) = (w.patient, w.doctor, vec![0u8; MAX_LOCATOR_LEN + 1]);
+    w.rejects(p, Error::ZeroHash, |r| {
+        r.amend_record(id, [0; 32], vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::LocatorTooLong, |r| {
+        r.amend_record(id, hash(4), long, Purpose::Treat)
+    });
+    for used in [1, 2, 3] {
+        w.rejects(p, Error::HashAlreadyRegistered, |r| {
+            r.amend_record(id, hash(used), vec![], Purpose::Treat)
+        });
+    }
+    w.rejects(p, Error::RecordNotFound, |r| {
+        r.amend_record(99, hash(4), vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::RecordRetired, |r| {
+        r.amend_record(retired, hash(4), vec![], Purpose::Treat)
+    });
+    w.rejects(
+        doctor,
+        Error::Unauthorized(DenyReason::ConsentUnavailable),
+        |r| r.amend_record(id, hash(4), vec![], Purpose::Treat),
+    );
+}
+
+#[ink::test]
+fn retire_rejections() {
+    let mut w = world();
+    let id = w.store(1);
+    let (p, stranger) = (w.patient, w.stranger);
+    w.rejects(p, Error::RecordNotFound, |r| r.retire_record(id + 1));
+    // Not the patient and no consent manager to ask about delegates.
+    w.rejects(stranger, Error::ConsentUnavailable, |r| r.retire_record(id));
+    let mut record = w.reg.record(id).unwrap();
+    record.status = RecordStatus::Retired;
+    w.reg.store_amendment(record, p, hash(2), vec![]).unwrap();
+    w.rejects(p, Error::RecordRetired, |r| r.retire_record(id));
+}
+
+#[ink::test]
+fn access_rejections() {
+    let mut w = world();
+    let id = w.store(1);
+    let doctor = w.doctor;
+    w.rejects(doctor, Error::RecordNotFound, |r| {
+        r.access_record(id + 1, Purpose::Treat)
+    });
+    w.rejects(doctor, Error::EmptyJustification, |r| {
+        r.emergency_access(id, [0; 32])
+    });
+    w.rejects(doctor, Error::RecordNotFound, |r| {
+        r.emergency_access(id + 1, hash(5))
+    });
+}
+
+#[ink::test]
+fn review_rejections() {
+    let mut w = world();
+    let id = w.store(1);
+    let access = EmergencyAccess {
+        record_id: id,
+        responder: w.doctor,
+        log_seq: 0,
+        at: 100,
+        review: Review::Pending,
+    };
+    w.reg.queue_emergency(w.patient, access).unwrap();
+    w.reg
+        .queue_emergency(
+            w.patient,
+            EmergencyAccess {
+                review: Review::Justified,
+                ..access
+            },
+        )
+        .unwrap();
+    let (p, stranger) = (w.patient, w.stranger);
+    w.rejects(p, Error::EmergencyNotFound, |r| {
+        r.review_emergency(p, 2, true)
+    });
+    w.rejects(p, Error::AlreadyReviewed, |r| {
+        r.review_emergency(p, 1, false)
+    });
+    w.rejects(stranger, Error::ConsentUnavailable, |r| {
+        r.review_emergency(p, 0, true)
+    });
+}
+
+#[ink::test]
+fn a_paused_registry_writes_and_releases_nothing() {
+    let mut w = world();
+    let id = w.store(1);
+    w.pause();
+    let p = w.patient;
+    w.rejects(p, Error::Paused, |r| {
+        r.register_record(p, LABS, hash(2), vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::Paused, |r| {
+        r.amend_record(id, hash(2), vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::Paused, |r| {
+        r.access_record(id, Purpose::PatientRequest)
+    });
+    w.rejects(p, Error::Paused, |r| r.emergency_access(id, hash(5)));
+    w.rejects(p, Error::Paused, |r| r.review_emergency(p, 0, true));
+}
+
+// ---- admin ---------------------------------------------------------------------------
+
+#[ink::test]
+fn admin_messages_refuse_everyone_else() {
+    let mut w = world();
+    for who in [w.stranger, w.patient] {
+        w.rejects(who, Error::NotAdmin, |r| r.set_peers(who, who));
+        w.rejects(who, Error::NotAdmin, |r| r.set_paused(true));
+        w.rejects(who, Error::NotAdmin, |r| r.propose_admin(who));
+        w.rejects(who, Error::NotAdmin, |r| r.set_code([1; 32].into()));
+        w.rejects(who, Error::NotPendingAdmin, |r| r.accept_admin());
+    }
+}
+
+#[ink::test]
+fn admin_transfer_and_wiring() {
+    let mut w = world();
+    set_caller::<Env>(w.admin);
+    w.reg.set_peers(w.doctor, w.stranger).unwrap();
+    assert_eq!(w.reg.peers(), (Some(w.doctor), Some(w.stranger)));
+    w.reg.propose_admin(w.patient).unwrap();
+    assert_eq!(w.reg.pending_admin(), Some(w.patient));
+    set_caller::<Env>(w.patient);
+    w.reg.accept_admin().unwrap();
+    assert_eq!(w.reg.admin(), w.patient);
+    let old = w.admin;
+    w.rejects(old, Error::NotAdmin, |r| r.set_paused(true));
+    set_caller::<Env>(w.patient);
+    w.reg.set_paused(true).unwrap();
+    assert!(w.reg.paused());
+}
