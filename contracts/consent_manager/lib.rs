@@ -1,16 +1,18 @@
 //! Consent manager: patients and their delegates grant, restrict and revoke access;
 //! break-glass opt-out; the provider directory; the access decision the registry asks.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
+// Constructors read the caller, so a `Default` would be a second, wrong constructor.
+#![allow(clippy::new_without_default)]
 
 #[ink::contract]
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use medconsent_shared::{
-        call, page_limit, AccessRequest, Action, ActiveRule, Admin, AdminFault, Basis, Consent,
-        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
-        EntryKind, Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role,
-        RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+        call, page_limit, AccessRequest, Action, Admin, AdminFault, Basis, Consent, ConsentCheck,
+        ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason, EntryKind,
+        Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role, RoleSet,
+        RuleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,7 @@ pub mod consent_manager {
         consent_counts: Mapping<AccountId, ConsentId>,
         /// Active rules of each (patient, grantee) pair, at most MAX_RULES_PER_PAIR:
         /// `check` reads two of these, whatever the patient's history.
-        rules: Mapping<(AccountId, Grantee), Vec<ActiveRule>>,
+        rules: Mapping<(AccountId, Grantee), RuleSet>,
         delegates: Mapping<(AccountId, AccountId), Delegation>,
         /// Present for patients who refuse break-glass access.
         emergency_opt_outs: Mapping<AccountId, ()>,
@@ -256,7 +258,7 @@ pub mod consent_manager {
 
         /// The rules `check` reads for this pair: active, not yet pruned.
         #[ink(message)]
-        pub fn active_rules(&self, patient: AccountId, grantee: Grantee) -> Vec<ActiveRule> {
+        pub fn active_rules(&self, patient: AccountId, grantee: Grantee) -> RuleSet {
             self.rules.get((patient, grantee)).unwrap_or_default()
         }
 

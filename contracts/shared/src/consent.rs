@@ -102,6 +102,9 @@ pub struct Consent {
 /// A rule as kept in the per-(patient, grantee) active set that `check` reads.
 pub type ActiveRule = (ConsentId, ConsentTerms);
 
+/// The active rules of one (patient, grantee) pair.
+pub type RuleSet = ink::prelude::vec::Vec<ActiveRule>;
+
 /// A delegate appointment (guardian, caregiver).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The one test command: format, lints, unit tests, release builds of the three
+# contracts, and the end-to-end suite against substrate-contracts-node.
+# Ends with one line: "tests: N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+# Unit-test and e2e builds are cached outside the clone so CI reuses them; the release
+# contract builds go to ./target/ink.
+CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
+CONTRACTS=(access_log consent_manager record_registry)
+LOG_DIR=$(mktemp -d)
+passed=0
+failed=0
+
+say() { printf '\n==> %s\n' "$*"; }
+die() {
+  printf '\nFAILED: %s\n' "$*" >&2
+  printf 'tests: %d passed, %d failed\n' "$passed" "$((failed + 1))"
+  exit 1
+}
+
+# Runs a cargo test command, echoing its output and adding its counts to the totals.
+run_tests() {
+  local name=$1
+  shift
+  local out="$LOG_DIR/$name.log" status=0
+  "$@" 2>&1 | tee "$out" || status=$?
+  local p f
+  p=$(grep -Eo '^test result: .* ([0-9]+) passed' "$out" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '^test result: .* ([0-9]+) failed' "$out" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$status" -eq 0 ] || die "$name"
+}
+
+require() {
+  local tool=$1 version=$2
+  "$tool" --version 2>/dev/null | grep -q "$version" ||
+    die "$tool $version is required and missing: run scripts/setup.sh"
+}
+
+start=$SECONDS
+cargo contract --version 2>/dev/null | grep -q " 5.0.3" ||
+  die "cargo-contract 5.0.3 is required and missing: run scripts/setup.sh"
+require substrate-contracts-node "0.41.0"
+
+say "format"
+cargo fmt --all -- --check || die "cargo fmt (run: cargo fmt --all)"
+
+say "clippy"
+CARGO_TARGET_DIR="$CACHE_TARGET" cargo clippy --workspace --all-targets -- -D warnings ||
+  die "clippy"
+
+say "unit tests"
+run_tests unit env CARGO_TARGET_DIR="$CACHE_TARGET" cargo test --workspace --exclude medconsent-e2e
+
+say "release builds (cargo contract build --release)"
+for contract in "${CONTRACTS[@]}"; do
+  cargo contract build --release --quiet --manifest-path "contracts/$contract/Cargo.toml" ||
+    die "release build of $contract"
+  for ext in wasm contract json; do
+    [ -s "target/ink/$contract/$contract.$ext" ] || die "target/ink/$contract/$contract.$ext missing"
+  done
+  printf '    %-16s %6d bytes of optimized Wasm\n' "$contract" "$(stat -c %s "target/ink/$contract/$contract.wasm")"
+done
+
+if [ -f e2e/Cargo.toml ]; then
+  say "end-to-end tests against substrate-contracts-node"
+  export CONTRACTS_NODE
+  CONTRACTS_NODE=$(command -v substrate-contracts-node)
+  run_tests e2e env CARGO_TARGET_DIR="$CACHE_TARGET" \
+    cargo test -p medconsent-e2e --features e2e-tests -- --test-threads=1
+fi
+
+printf '\nAll checks passed in %d s (release artifacts in %s/target/ink).\n' "$((SECONDS - start))" "$ROOT"
+printf 'tests: %d passed, %d failed\n' "$passed" "$failed"
