@@ -1,0 +1,480 @@
+//! Hostile and careless callers: strangers, non-admins, wrong wiring, pause, upgrade.
+
+use crate::support::*;
+use access_log::access_log::Error as LogError;
+use consent_manager::consent_manager::Error as ConsentError;
+use ink_e2e::subxt::dynamic::Value;
+use ink_e2e::ChainBackend;
+use medconsent_shared::{AccessOutcome, DenyReason, EntryKind, Grantee, NewEntry, Purpose, Scope};
+use record_registry::record_registry::Error as RegistryError;
+
+fn forged_entry() -> NewEntry {
+    NewEntry {
+        patient: patient_id(),
+        actor: stranger_id(),
+        record: Some(0),
+        kind: EntryKind::Access,
+        purpose: Some(Purpose::Treat),
+        consent: None,
+    }
+}
+
+#[ink_e2e::test]
+async fn only_the_writer_contracts_append_to_the_log(mut client: Client) -> E2EResult<()> {
+    use medconsent_shared::AuditLog;
+    let sys = deploy(&mut client).await?;
+    let before = query(&mut client, &sys.log().head(patient_id())).await?;
+    let append = sys.log().append(forged_entry());
+    for caller in [stranger(), admin(), patient()] {
+        submit_err(&mut client, &caller, &append, LogError::NotWriter).await?;
+    }
+    assert_eq!(
+        query(&mut client, &sys.log().head(patient_id())).await?,
+        before
+    );
+    Ok(())
+}
+
+#[ink_e2e::test]
+async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2EResult<()> {
+    let sys = deploy(&mut client).await?;
+    let me = stranger_id();
+    let code = [7u8; 32].into();
+    for caller in [stranger(), patient(), doctor()] {
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.registry().set_peers(me, me),
+            RegistryError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.registry().set_paused(true),
+            RegistryError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.registry().set_code(code),
+            RegistryError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.registry().propose_admin(me),
+            RegistryError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.consents().set_peers(me, me),
+            ConsentError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.consents().set_paused(true),
+            ConsentError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.consents().set_code(code),
+            ConsentError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.consents()
+                .register_provider(me, medconsent_shared::RoleSet(1), [1; 32]),
+            ConsentError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.log().set_writers(me, me),
+            LogError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.log().set_code(code),
+            LogError::NotAdmin,
+        )
+        .await?;
+        submit_err(
+            &mut client,
+            &caller,
+            &sys.log().accept_admin(),
+            LogError::NotPendingAdmin,
+        )
+        .await?;
+    }
+    assert_eq!(
+        query(&mut client, &sys.registry().peers()).await?,
+        (Some(sys.consents), Some(sys.log))
+    );
+    assert_eq!(
+        query(&mut client, &sys.consents().peers()).await?,
+        (Some(sys.registry), Some(sys.log))
+    );
+    assert_eq!(
+        query(&mut client, &sys.log().writers()).await?,
+        (Some(sys.registry), Some(sys.consents))
+    );
+    assert!(!query(&mut client, &sys.registry().paused()).await?);
+    assert_eq!(
+        query(&mut client, &sys.consents().provider(me)).await?,
+        None
+    );
+
+    // The admin hands over in two steps; the old admin is then refused.
+    submit_ok(&mut client, &admin(), &sys.log().propose_admin(doctor_id())).await?;
+    submit_err(
+        &mut client,
+        &stranger(),
+        &sys.log().accept_admin(),
+        LogError::NotPendingAdmin,
+    )
+    .await?;
+    submit_ok(&mut client, &doctor(), &sys.log().accept_admin()).await?;
+    assert_eq!(query(&mut client, &sys.log().admin()).await?, doctor_id());
+    submit_err(
+        &mut client,
+        &admin(),
+        &sys.log().set_writers(me, me),
+        LogError::NotAdmin,
+    )
+    .await?;
+    Ok(())
+}
+
+#[ink_e2e::test]
+async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
+    let sys = deploy(&mut client).await?;
+    let (p, doctor) = (patient_id(), doctor_id());
+    let record = submit_ok(
+        &mut client,
+        &patient(),
+        &sys.registry()
+            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
+    )
+    .await?;
+    let consent = submit_ok(
+        &mut client,
+        &patient(),
+        &sys.consents()
+            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+    )
+    .await?;
+    let access = sys.registry().access_record(record, Purpose::Treat);
+
+    // Registry paused: no release, no write, nothing logged.
+    submit_ok(&mut client, &admin(), &sys.registry().set_paused(true)).await?;
+    let head = query(&mut client, &sys.log().head(p)).await?;
+    submit_err(&mut client, &doctor(), &access, RegistryError::Paused).await?;
+    submit_err(
+        &mut client,
+        &responder(),
+        &sys.registry().emergency_access(record, [1; 32]),
+        RegistryError::Paused,
+    )
+    .await?;
+    assert_eq!(query(&mut client, &sys.log().head(p)).await?, head);
+    submit_ok(&mut client, &admin(), &sys.registry().set_paused(false)).await?;
+
+    // Consent manager paused: every check denies; grants stop; revocation still works.
+    submit_ok(&mut client, &admin(), &sys.consents().set_paused(true)).await?;
+    assert_eq!(
+        submit_ok(&mut client, &doctor(), &access).await?,
+        AccessOutcome::Denied(DenyReason::Paused)
+    );
+    assert_eq!(
+        submit_ok(
+            &mut client,
+            &responder(),
+            &sys.registry().emergency_access(record, [1; 32])
+        )
+        .await?,
+        AccessOutcome::Denied(DenyReason::Paused)
+    );
+    submit_err(
+        &mut client,
+        &patient(),
+        &sys.consents()
+            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+        ConsentError::Paused,
+    )
+    .await?;
+    submit_ok(&mut client, &patient(), &sys.consents().revoke(p, consent)).await?;
+    submit_ok(&mut client, &admin(), &sys.consents().set_paused(false)).await?;
+    assert_eq!(
+        submit_ok(&mut client, &doctor(), &access).await?,
+        AccessOutcome::Denied(DenyReason::NoConsent)
+    );
+    verified_chain(&mut client, &sys, p).await?;
+    Ok(())
+}
+
+#[ink_e2e::test]
+async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()> {
+    let sys = instantiate(&mut client).await?;
+    let (p, doctor) = (patient_id(), doctor_id());
+    let register = |n| {
+        sys.registry()
+            .register_record(p, LABS, content(n), vec![], Purpose::PatientRequest)
+    };
+
+    // Nothing wired: no write goes through unlogged, and nothing stays behind.
+    submit_err(
+        &mut client,
+        &patient(),
+        &register(1),
+        RegistryError::LogUnavailable,
+    )
+    .await?;
+    assert_eq!(
+        query(&mut client, &sys.registry().counts(p)).await?.records,
+        0
+    );
+    assert_eq!(query(&mut client, &sys.registry().record(0)).await?, None);
+    submit_err(
+        &mut client,
+        &patient(),
+        &sys.consents()
+            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+        ConsentError::LogUnavailable,
+    )
+    .await?;
+    assert_eq!(
+        query(&mut client, &sys.consents().consent_count(p)).await?,
+        0
+    );
+
+    // The log wired, but the registry's consent manager is the wrong contract (the log
+    // itself): the doctor's access is denied and logged, nothing released.
+    submit_ok(
+        &mut client,
+        &admin(),
+        &sys.log().set_writers(sys.registry, sys.consents),
+    )
+    .await?;
+    submit_ok(
+        &mut client,
+        &admin(),
+        &sys.registry().set_peers(sys.log, sys.log),
+    )
+    .await?;
+    let record = submit_ok(&mut client, &patient(), &register(1)).await?;
+    let access = sys.registry().access_record(record, Purpose::Treat);
+    assert_eq!(
+        submit_ok(&mut client, &doctor(), &access).await?,
+        AccessOutcome::Denied(DenyReason::ConsentUnavailable)
+    );
+    // A write by someone else than the patient needs a verdict: refused.
+    submit_err(
+        &mut client,
+        &doctor(),
+        &sys.registry()
+            .register_record(p, LABS, content(2), vec![], Purpose::Treat),
+        RegistryError::Unauthorized(DenyReason::ConsentUnavailable),
+    )
+    .await?;
+    // Retire by a stranger cannot be confirmed: refused.
+    submit_err(
+        &mut client,
+        &stranger(),
+        &sys.registry().retire_record(record),
+        RegistryError::ConsentUnavailable,
+    )
+    .await?;
+
+    // The registry's log is the wrong contract: the write is rolled back.
+    submit_ok(
+        &mut client,
+        &admin(),
+        &sys.registry().set_peers(sys.consents, sys.consents),
+    )
+    .await?;
+    submit_err(
+        &mut client,
+        &patient(),
+        &register(3),
+        RegistryError::LogUnavailable,
+    )
+    .await?;
+    assert_eq!(
+        query(&mut client, &sys.registry().counts(p)).await?.records,
+        1
+    );
+
+    // The consent manager's registry is the wrong contract: a Record scope fails closed.
+    submit_ok(
+        &mut client,
+        &admin(),
+        &sys.consents().set_peers(sys.log, sys.log),
+    )
+    .await?;
+    submit_err(
+        &mut client,
+        &patient(),
+        &sys.consents().grant(
+            p,
+            Grantee::Account(doctor),
+            read_permit(Scope::Record(record)),
+        ),
+        ConsentError::RegistryUnavailable,
+    )
+    .await?;
+    // ... and its log is the wrong contract too: grants are rolled back.
+    submit_err(
+        &mut client,
+        &patient(),
+        &sys.consents()
+            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+        ConsentError::LogUnavailable,
+    )
+    .await?;
+    assert_eq!(
+        query(&mut client, &sys.consents().consent_count(p)).await?,
+        0
+    );
+    verified_chain(&mut client, &sys, p).await?;
+    Ok(())
+}
+
+/// Uploads a contract's release build (from `cargo contract build --release`, which
+/// scripts/test.sh runs before this suite) and returns its code hash. The e2e contracts
+/// are debug builds, so this is different code for the same storage layout.
+async fn upload_release_code(
+    client: &mut Client,
+    contract: &str,
+) -> E2EResult<ink::primitives::Hash> {
+    let path = format!(
+        "{}/../target/ink/{contract}/{contract}.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let code = std::fs::read(&path)
+        .map_err(|e| format!("{path}: {e} (run `cargo contract build --release` first)"))?;
+    let mut hash = [0u8; 32];
+    ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&code, &mut hash);
+    client
+        .runtime_call(
+            &admin(),
+            "Contracts",
+            "upload_code",
+            vec![
+                Value::from_bytes(code),
+                Value::unnamed_variant("None", vec![]),
+                Value::unnamed_variant("Enforced", vec![]),
+            ],
+        )
+        .await
+        .map_err(|e| format!("upload of {contract}: {e:?}"))?;
+    Ok(hash.into())
+}
+
+#[ink_e2e::test]
+async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2EResult<()> {
+    let sys = deploy(&mut client).await?;
+    let (p, doctor) = (patient_id(), doctor_id());
+    let record = submit_ok(
+        &mut client,
+        &patient(),
+        &sys.registry().register_record(
+            p,
+            LABS,
+            content(1),
+            b"v1".to_vec(),
+            Purpose::PatientRequest,
+        ),
+    )
+    .await?;
+    submit_ok(
+        &mut client,
+        &patient(),
+        &sys.registry()
+            .amend_record(record, content(2), b"v2".to_vec(), Purpose::PatientRequest),
+    )
+    .await?;
+    let consent = submit_ok(
+        &mut client,
+        &patient(),
+        &sys.consents()
+            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+    )
+    .await?;
+    let access = sys.registry().access_record(record, Purpose::Treat);
+    submit_ok(&mut client, &doctor(), &access).await?;
+    let record_before = query(&mut client, &sys.registry().record(record)).await?;
+    let consent_before = query(&mut client, &sys.consents().consent(p, consent)).await?;
+    let chain_before = verified_chain(&mut client, &sys, p).await?;
+
+    for contract in ["record_registry", "consent_manager", "access_log"] {
+        let code = upload_release_code(&mut client, contract).await?;
+        match contract {
+            "record_registry" => {
+                submit_err(
+                    &mut client,
+                    &stranger(),
+                    &sys.registry().set_code(code),
+                    RegistryError::NotAdmin,
+                )
+                .await?;
+                submit_measured(
+                    &mut client,
+                    &admin(),
+                    &sys.registry().set_code(code),
+                    "set_code",
+                )
+                .await?
+                .return_value()?;
+            }
+            "consent_manager" => {
+                submit_ok(&mut client, &admin(), &sys.consents().set_code(code)).await?;
+            }
+            _ => {
+                submit_ok(&mut client, &admin(), &sys.log().set_code(code)).await?;
+            }
+        }
+    }
+    // An unknown code hash is refused with a typed error.
+    submit_err(
+        &mut client,
+        &admin(),
+        &sys.registry().set_code([9u8; 32].into()),
+        RegistryError::UpgradeFailed,
+    )
+    .await?;
+
+    assert_eq!(
+        query(&mut client, &sys.registry().record(record)).await?,
+        record_before
+    );
+    let v1 = query(&mut client, &sys.registry().record_version(record, 1)).await?;
+    assert_eq!(v1.map(|v| v.content_hash), Some(content(1)));
+    assert_eq!(
+        query(&mut client, &sys.consents().consent(p, consent)).await?,
+        consent_before
+    );
+    let chain_after = verified_chain(&mut client, &sys, p).await?;
+    assert_eq!(chain_after, chain_before);
+    // The upgraded system still works end to end.
+    let outcome = submit_ok(&mut client, &doctor(), &access).await?;
+    assert!(matches!(outcome, AccessOutcome::Released(_)));
+    assert_eq!(
+        verified_chain(&mut client, &sys, p).await?.len(),
+        chain_before.len() + 1
+    );
+    Ok(())
+}

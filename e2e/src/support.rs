@@ -1,0 +1,295 @@
+//! Deployment, wiring and small helpers shared by the scenarios.
+
+use access_log::access_log::{AccessLog, AccessLogRef};
+use consent_manager::consent_manager::{ConsentManager, ConsentManagerRef};
+use ink::codegen::ContractCallBuilder;
+use ink::primitives::AccountId;
+use ink_e2e::{AccountKeyring, ContractsBackend, Keypair};
+use medconsent_shared::{
+    verify_chain, Action, ActionSet, ConsentTerms, Decision, LogEntry, Purpose, PurposeSet, Role,
+    RoleSet, Scope, MAX_PAGE,
+};
+use record_registry::record_registry::{RecordRegistry, RecordRegistryRef};
+
+pub type Client = ink_e2e::Client<ink_e2e::PolkadotConfig, ink::env::DefaultEnvironment>;
+pub type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+pub type RegistryCalls = <RecordRegistry as ContractCallBuilder>::Type;
+pub type ConsentCalls = <ConsentManager as ContractCallBuilder>::Type;
+pub type LogCalls = <AccessLog as ContractCallBuilder>::Type;
+
+/// The cast: alice administers, bob is the patient, charlie his delegate, dave a
+/// clinician, eve a clinician and emergency responder, ferdie a stranger.
+pub fn admin() -> Keypair {
+    ink_e2e::alice()
+}
+pub fn patient() -> Keypair {
+    ink_e2e::bob()
+}
+pub fn delegate() -> Keypair {
+    ink_e2e::charlie()
+}
+pub fn doctor() -> Keypair {
+    ink_e2e::dave()
+}
+pub fn responder() -> Keypair {
+    ink_e2e::eve()
+}
+pub fn stranger() -> Keypair {
+    ink_e2e::ferdie()
+}
+
+pub fn id(keyring: AccountKeyring) -> AccountId {
+    ink_e2e::account_id(keyring)
+}
+pub fn patient_id() -> AccountId {
+    id(AccountKeyring::Bob)
+}
+pub fn delegate_id() -> AccountId {
+    id(AccountKeyring::Charlie)
+}
+pub fn doctor_id() -> AccountId {
+    id(AccountKeyring::Dave)
+}
+pub fn responder_id() -> AccountId {
+    id(AccountKeyring::Eve)
+}
+pub fn stranger_id() -> AccountId {
+    id(AccountKeyring::Ferdie)
+}
+
+pub const DOCTOR_KEY: [u8; 32] = [0xd0; 32];
+pub const RESPONDER_KEY: [u8; 32] = [0xe0; 32];
+pub const LABS: u16 = 3;
+pub const MENTAL_HEALTH: u16 = 9;
+
+/// The three deployed contracts.
+pub struct System {
+    pub registry: AccountId,
+    pub consents: AccountId,
+    pub log: AccountId,
+}
+
+impl System {
+    pub fn registry(&self) -> RegistryCalls {
+        ink_e2e::create_call_builder::<RecordRegistry>(self.registry)
+    }
+    pub fn consents(&self) -> ConsentCalls {
+        ink_e2e::create_call_builder::<ConsentManager>(self.consents)
+    }
+    pub fn log(&self) -> LogCalls {
+        ink_e2e::create_call_builder::<AccessLog>(self.log)
+    }
+}
+
+/// Deploys the three contracts as the admin, unwired.
+pub async fn instantiate(client: &mut Client) -> E2EResult<System> {
+    let log = client
+        .instantiate("access_log", &admin(), &mut AccessLogRef::new())
+        .submit()
+        .await?
+        .account_id;
+    let consents = client
+        .instantiate("consent_manager", &admin(), &mut ConsentManagerRef::new())
+        .submit()
+        .await?
+        .account_id;
+    let registry = client
+        .instantiate("record_registry", &admin(), &mut RecordRegistryRef::new())
+        .submit()
+        .await?
+        .account_id;
+    Ok(System {
+        registry,
+        consents,
+        log,
+    })
+}
+
+/// Deploys and wires the system, and registers the two providers.
+pub async fn deploy(client: &mut Client) -> E2EResult<System> {
+    let sys = instantiate(client).await?;
+    submit_ok(
+        client,
+        &admin(),
+        &sys.log().set_writers(sys.registry, sys.consents),
+    )
+    .await?;
+    submit_ok(
+        client,
+        &admin(),
+        &sys.registry().set_peers(sys.consents, sys.log),
+    )
+    .await?;
+    submit_ok(
+        client,
+        &admin(),
+        &sys.consents().set_peers(sys.registry, sys.log),
+    )
+    .await?;
+    let clinician = RoleSet::from([Role::Clinician]);
+    let responder = RoleSet::from([Role::Clinician, Role::EmergencyResponder]);
+    submit_ok(
+        client,
+        &admin(),
+        &sys.consents()
+            .register_provider(doctor_id(), clinician, DOCTOR_KEY),
+    )
+    .await?;
+    submit_ok(
+        client,
+        &admin(),
+        &sys.consents()
+            .register_provider(responder_id(), responder, RESPONDER_KEY),
+    )
+    .await?;
+    Ok(sys)
+}
+
+pub type Message<Args, R> = ink_e2e::CallBuilderFinal<ink::env::DefaultEnvironment, Args, R>;
+pub type Submitted<R> = ink_e2e::CallResult<
+    ink::env::DefaultEnvironment,
+    R,
+    ink_e2e::subxt::blocks::ExtrinsicEvents<ink_e2e::PolkadotConfig>,
+>;
+
+/// Submits a message that returns `Result<T, E>` and expects `Ok(T)`.
+pub async fn submit_ok<Args, T, E>(
+    client: &mut Client,
+    signer: &Keypair,
+    message: &Message<Args, Result<T, E>>,
+) -> E2EResult<T>
+where
+    Args: Sync + ink::scale::Encode + Clone,
+    T: Send + ink::scale::Decode,
+    E: Send + ink::scale::Decode + core::fmt::Debug,
+{
+    let result = client.call(signer, message).submit().await?;
+    Ok(result
+        .return_value()
+        .map_err(|e| format!("expected Ok, got Err({e:?})"))?)
+}
+
+/// Submits a message, prints the weight and storage deposit its dry run reported
+/// (`GAS <label> ref_time=… proof_size=… deposit=…`, read by the benchmark script), and
+/// returns the whole result so events can be inspected.
+pub async fn submit_measured<Args, R>(
+    client: &mut Client,
+    signer: &Keypair,
+    message: &Message<Args, R>,
+    label: &str,
+) -> E2EResult<Submitted<R>>
+where
+    Args: Sync + ink::scale::Encode + Clone,
+    R: Send + ink::scale::Decode,
+{
+    let result = client.call(signer, message).submit().await?;
+    let exec = &result.dry_run.exec_result;
+    println!(
+        "GAS {label} ref_time={} proof_size={} deposit={:?}",
+        exec.gas_consumed.ref_time(),
+        exec.gas_consumed.proof_size(),
+        exec.storage_deposit
+    );
+    Ok(result)
+}
+
+/// A message that must fail with `expected`: its dry run returns that error, and the
+/// transaction, sent anyway, fails on chain (pallet-contracts reports a reverted call as
+/// `ContractReverted`), so the caller can then check that nothing changed.
+pub async fn submit_err<Args, T, E>(
+    client: &mut Client,
+    signer: &Keypair,
+    message: &Message<Args, Result<T, E>>,
+    expected: E,
+) -> E2EResult<()>
+where
+    Args: Sync + ink::scale::Encode + Clone,
+    T: Send + ink::scale::Decode + core::fmt::Debug,
+    E: Send + ink::scale::Decode + core::fmt::Debug + PartialEq,
+{
+    let dry_run = client.call(signer, message).dry_run().await?;
+    assert_eq!(dry_run.return_value().unwrap_err(), expected);
+    let sent = client.call(signer, message).submit().await;
+    assert!(sent.is_err(), "a reverted call must fail on chain");
+    Ok(())
+}
+
+/// Reads a query by dry run.
+pub async fn query<Args, R>(client: &mut Client, message: &Message<Args, R>) -> E2EResult<R>
+where
+    Args: Sync + ink::scale::Encode + Clone,
+    R: Send + ink::scale::Decode,
+{
+    Ok(client
+        .call(&stranger(), message)
+        .dry_run()
+        .await?
+        .return_value())
+}
+
+/// A Read permit for TREAT over `scope`, valid from now on.
+pub fn read_permit(scope: Scope) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Permit,
+        scope,
+        actions: ActionSet::from([Action::Read]),
+        purposes: PurposeSet::from([Purpose::Treat]),
+        valid_from: 0,
+        valid_until: None,
+    }
+}
+
+pub fn restriction(scope: Scope) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Deny,
+        ..read_permit(scope)
+    }
+}
+
+/// Every entry of a patient's chain (paged through), checked against the head.
+pub async fn verified_chain(
+    client: &mut Client,
+    sys: &System,
+    patient: AccountId,
+) -> E2EResult<Vec<LogEntry>> {
+    let head = query(client, &sys.log().head(patient)).await?;
+    let mut entries = Vec::new();
+    while (entries.len() as u64) < head.length {
+        let start = entries.len() as u64;
+        let page = query(client, &sys.log().entries(patient, start, MAX_PAGE)).await?;
+        assert!(!page.is_empty(), "chain shorter than its head says");
+        entries.extend(page);
+    }
+    assert_eq!(
+        verify_chain([0; 32], &entries),
+        Ok(head.last_hash),
+        "the chain recomputed from its entries must equal the on-chain head"
+    );
+    Ok(entries)
+}
+
+/// A content hash that stands for one sealed payload.
+pub fn content(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+/// Events of signature `T` that `contract` emitted in a transaction: (topics, data).
+pub fn emitted<T: ink::env::Event, R>(
+    result: &Submitted<R>,
+    contract: AccountId,
+) -> E2EResult<Vec<(Vec<[u8; 32]>, Vec<u8>)>> {
+    let signature = T::SIGNATURE_TOPIC.expect("events here are not anonymous");
+    Ok(result
+        .contract_emitted_events()?
+        .into_iter()
+        .filter(|e| e.event.contract == contract)
+        .filter(|e| e.topics.first().map(|t| t.0) == Some(signature))
+        .map(|e| (e.topics.iter().map(|t| t.0).collect(), e.event.data))
+        .collect())
+}
+
+/// An account id as an event topic (32 bytes fit a topic as they are).
+pub fn topic(account: AccountId) -> [u8; 32] {
+    *AsRef::<[u8; 32]>::as_ref(&account)
+}
