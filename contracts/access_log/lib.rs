@@ -9,7 +9,7 @@ pub mod access_log {
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use medconsent_shared::{
-        page_limit, Admin, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq, NewEntry,
+        page_range, Admin, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq, NewEntry,
     };
 
     pub use medconsent_shared::LogError as Error;
@@ -93,7 +93,7 @@ pub mod access_log {
         #[ink(message)]
         pub fn entries(&self, patient: AccountId, start: LogSeq, limit: u32) -> Vec<LogEntry> {
             let length = self.head(patient).length;
-            self.page(&patient, start, length, limit)
+            self.page(&patient, page_range(start, length, limit))
         }
 
         /// Accounting of disclosures: the patient's entries with `from <= timestamp <
@@ -115,7 +115,10 @@ pub mod access_log {
             let length = self.head(patient).length;
             let first = self.first_at_or_after(&patient, from, length);
             let end = self.first_at_or_after(&patient, until, length);
-            Ok(self.page(&patient, first.saturating_add(start), end, limit))
+            Ok(self.page(
+                &patient,
+                page_range(first.saturating_add(start), end, limit),
+            ))
         }
 
         #[ink(message)]
@@ -162,17 +165,8 @@ pub mod access_log {
             }
         }
 
-        /// Entries from `start` up to (not including) `end`, at most `limit` (capped).
-        fn page(
-            &self,
-            patient: &AccountId,
-            start: LogSeq,
-            end: LogSeq,
-            limit: u32,
-        ) -> Vec<LogEntry> {
-            let stop = end.min(start.saturating_add(u64::from(page_limit(limit))));
-            (start..stop)
-                .filter_map(|seq| self.entries.get((*patient, seq)))
+        fn page(&self, patient: &AccountId, seqs: core::ops::Range<LogSeq>) -> Vec<LogEntry> {
+            seqs.filter_map(|seq| self.entries.get((*patient, seq)))
                 .collect()
         }
 

@@ -9,7 +9,7 @@ pub mod consent_manager {
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use medconsent_shared::{
-        call, page_limit, AccessRequest, Action, Admin, AdminFault, Basis, Consent, ConsentCheck,
+        call, page_range, AccessRequest, Action, Admin, AdminFault, Basis, Consent, ConsentCheck,
         ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason, EntryKind,
         Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role, RoleSet,
         RuleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
@@ -243,9 +243,7 @@ pub mod consent_manager {
             start: ConsentId,
             limit: u32,
         ) -> Vec<Consent> {
-            let end = self.consent_count(patient);
-            let stop = end.min(start.saturating_add(u64::from(page_limit(limit))));
-            (start..stop)
+            page_range(start, self.consent_count(patient), limit)
                 .filter_map(|id| self.consents.get((patient, id)))
                 .collect()
         }

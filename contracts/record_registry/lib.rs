@@ -9,7 +9,7 @@ pub mod record_registry {
     use ink::prelude::vec::Vec;
     use ink::storage::Mapping;
     use medconsent_shared::{
-        call, page_limit, AccessOutcome, AccessRequest, Action, Admin, AdminFault, CategoryCode,
+        call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminFault, CategoryCode,
         DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose, Record,
         RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review, Verdict,
         MAX_LOCATOR_LEN,
@@ -64,8 +64,8 @@ pub mod record_registry {
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
     pub struct PatientCounts {
-        pub records: u32,
-        pub emergencies: u32,
+        pub records: u64,
+        pub emergencies: u64,
     }
 
     #[ink(storage)]
@@ -82,9 +82,9 @@ pub mod record_registry {
         hashes: Mapping<Hash32, RecordId>,
         counts: Mapping<AccountId, PatientCounts>,
         /// The patient's records in registration order.
-        patient_records: Mapping<(AccountId, u32), RecordId>,
+        patient_records: Mapping<(AccountId, u64), RecordId>,
         /// The patient's break-glass accesses, queued for review.
-        emergencies: Mapping<(AccountId, u32), EmergencyAccess>,
+        emergencies: Mapping<(AccountId, u64), EmergencyAccess>,
     }
 
     #[ink(event)]
@@ -124,7 +124,7 @@ pub mod record_registry {
     pub struct EmergencyReviewed {
         #[ink(topic)]
         patient: AccountId,
-        index: u32,
+        index: u64,
         justified: bool,
     }
 
@@ -318,7 +318,7 @@ pub mod record_registry {
         pub fn review_emergency(
             &mut self,
             patient: AccountId,
-            index: u32,
+            index: u64,
             justified: bool,
         ) -> Result<()> {
             let caller = self.env().caller();
@@ -376,9 +376,8 @@ pub mod record_registry {
 
         /// The patient's records `start..start+limit`, in registration order.
         #[ink(message)]
-        pub fn records_of(&self, patient: AccountId, start: u32, limit: u32) -> Vec<Record> {
-            let end = self.counts(patient).records;
-            page(start, end, limit)
+        pub fn records_of(&self, patient: AccountId, start: u64, limit: u32) -> Vec<Record> {
+            page_range(start, self.counts(patient).records, limit)
                 .filter_map(|i| self.patient_records.get((patient, i)))
                 .filter_map(|id| self.records.get(id))
                 .collect()
@@ -389,11 +388,10 @@ pub mod record_registry {
         pub fn emergencies_of(
             &self,
             patient: AccountId,
-            start: u32,
+            start: u64,
             limit: u32,
         ) -> Vec<EmergencyAccess> {
-            let end = self.counts(patient).emergencies;
-            page(start, end, limit)
+            page_range(start, self.counts(patient).emergencies, limit)
                 .filter_map(|i| self.emergencies.get((patient, i)))
                 .collect()
         }
@@ -647,7 +645,7 @@ pub mod record_registry {
             &mut self,
             patient: AccountId,
             access: EmergencyAccess,
-        ) -> Result<u32> {
+        ) -> Result<u64> {
             let mut counts = self.counts(patient);
             let index = counts.emergencies;
             counts.emergencies = index.checked_add(1).ok_or(Error::CounterOverflow)?;
@@ -663,11 +661,6 @@ pub mod record_registry {
         fn record_patient(&self, record_id: RecordId) -> Option<AccountId> {
             self.records.get(record_id).map(|record| record.patient)
         }
-    }
-
-    /// Indices `start..start+limit` (limit capped) that are below `end`.
-    fn page(start: u32, end: u32, limit: u32) -> core::ops::Range<u32> {
-        start..end.min(start.saturating_add(page_limit(limit)))
     }
 }
 

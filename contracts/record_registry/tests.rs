@@ -151,7 +151,7 @@ fn records_are_listed_per_patient_in_pages() {
     assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(w.reg.records_of(w.patient, 0, u32::MAX).len(), 5);
     assert!(w.reg.records_of(w.patient, 5, 10).is_empty());
-    assert!(w.reg.records_of(w.patient, u32::MAX, u32::MAX).is_empty());
+    assert!(w.reg.records_of(w.patient, u64::MAX, u32::MAX).is_empty());
     assert_eq!(w.reg.records_of(w.stranger, 0, 10)[0].id, other);
     assert_eq!(
         w.reg.counts(w.patient),

@@ -41,7 +41,22 @@ pub const MAX_LOCATOR_LEN: usize = 128;
 /// Upper bound on active rules per (patient, grantee) pair, so a check is O(1).
 pub const MAX_RULES_PER_PAIR: usize = 8;
 
-/// Clamps a caller's page size to [`MAX_PAGE`].
-pub fn page_limit(limit: u32) -> u32 {
-    limit.min(MAX_PAGE)
+/// Positions `start..start+limit` of a list of `len`, with `limit` capped at
+/// [`MAX_PAGE`]: what every paginated query reads, and never more.
+pub fn page_range(start: u64, len: u64, limit: u32) -> core::ops::Range<u64> {
+    start..len.min(start.saturating_add(u64::from(limit.min(MAX_PAGE))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_capped_and_stay_inside_the_list() {
+        assert_eq!(page_range(0, 100, 5), 0..5);
+        assert_eq!(page_range(98, 100, 5), 98..100);
+        assert_eq!(page_range(0, 100, u32::MAX), 0..u64::from(MAX_PAGE));
+        assert!(page_range(100, 100, 5).is_empty());
+        assert!(page_range(u64::MAX, 100, u32::MAX).is_empty());
+    }
 }
