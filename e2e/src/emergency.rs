@@ -8,13 +8,7 @@ use record_registry::record_registry::Error as RegistryError;
 async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let p = patient_id();
-    let record = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
-    )
-    .await?;
+    let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let justification = [0x4a; 32];
     let glass = sys.registry().emergency_access(record, justification);
 

@@ -163,13 +163,7 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
 async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let (p, doctor) = (patient_id(), doctor_id());
-    let record = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
-    )
-    .await?;
+    let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let consent = submit_ok(
         &mut client,
         &patient(),

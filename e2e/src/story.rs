@@ -118,13 +118,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
 async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let (p, doctor) = (patient_id(), doctor_id());
-    let labs = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
-    )
-    .await?;
+    let labs = patient_record(&mut client, &sys, LABS, 1).await?;
     let therapy = submit_ok(
         &mut client,
         &patient(),

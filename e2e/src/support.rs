@@ -293,3 +293,20 @@ pub fn emitted<T: ink::env::Event, R>(
 pub fn topic(account: AccountId) -> [u8; 32] {
     *AsRef::<[u8; 32]>::as_ref(&account)
 }
+
+/// The patient registers a record of `category` with content `n`; returns its id.
+pub async fn patient_record(
+    client: &mut Client,
+    sys: &System,
+    category: u16,
+    n: u8,
+) -> E2EResult<u64> {
+    let register = sys.registry().register_record(
+        patient_id(),
+        category,
+        content(n),
+        vec![],
+        Purpose::PatientRequest,
+    );
+    submit_ok(client, &patient(), &register).await
+}

@@ -44,13 +44,7 @@ async fn tokio_sleep(ms: u64) {
 async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let (p, doctor) = (patient_id(), doctor_id());
-    let record = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
-    )
-    .await?;
+    let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let now = last_entry_time(&mut client, &sys).await?;
     let until = now + 6_000;
     let terms = ConsentTerms {
@@ -86,13 +80,7 @@ async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
 async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let (p, doctor) = (patient_id(), doctor_id());
-    let record = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .register_record(p, LABS, content(1), vec![], Purpose::PatientRequest),
-    )
-    .await?;
+    let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let until = last_entry_time(&mut client, &sys).await? + 8_000;
     submit_ok(
         &mut client,
