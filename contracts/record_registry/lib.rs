@@ -225,11 +225,9 @@ pub mod record_registry {
         #[ink(message)]
         pub fn retire_record(&mut self, record_id: RecordId) -> Result<()> {
             let caller = self.env().caller();
-            let mut record = self.active_record(record_id)?;
+            let record = self.active_record(record_id)?;
             self.ensure_acts_for(&record.patient, &caller)?;
-            record.status = RecordStatus::Retired;
-            record.updated_at = self.env().block_timestamp();
-            self.records.insert(record_id, &record);
+            self.store_retirement(record.clone());
             self.append_log(NewEntry {
                 patient: record.patient,
                 actor: caller,
@@ -571,7 +569,7 @@ pub mod record_registry {
                 record_id: record.id,
                 accessor,
                 released: matches!(outcome, AccessOutcome::Released(_)),
-                emergency: purpose == Purpose::EmergencyTreat,
+                emergency: matches!(released_kind, EntryKind::Emergency { .. }),
                 log_seq,
             });
             Ok((outcome, log_seq))
@@ -639,6 +637,13 @@ pub mod record_registry {
             record.updated_at = self.env().block_timestamp();
             self.records.insert(record.id, &record);
             Ok(version)
+        }
+
+        /// Marks a record retired; its hashes stay registered so none is reused.
+        pub(crate) fn store_retirement(&mut self, mut record: Record) {
+            record.status = RecordStatus::Retired;
+            record.updated_at = self.env().block_timestamp();
+            self.records.insert(record.id, &record);
         }
 
         pub(crate) fn queue_emergency(
