@@ -394,6 +394,13 @@ pub mod record_registry {
                 .collect()
         }
 
+        /// The id the next registered record will get: clients bind it into the sealed
+        /// payload before registering (and re-seal if another registration came first).
+        #[ink(message)]
+        pub fn next_record_id(&self) -> RecordId {
+            self.next_record_id
+        }
+
         /// How many records and break-glass accesses the patient has.
         #[ink(message)]
         pub fn counts(&self, patient: AccountId) -> PatientCounts {

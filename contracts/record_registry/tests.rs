@@ -98,6 +98,7 @@ fn a_registered_record_starts_at_version_one() {
     assert_eq!(record.content_hash, hash(1));
     assert_eq!(record.status, RecordStatus::Active);
     assert_eq!(record.created_at, 100);
+    assert_eq!(w.reg.next_record_id(), id + 1);
     assert_eq!(w.reg.record_patient(id), Some(w.patient));
     assert_eq!(w.reg.record_patient(id + 1), None);
 }
