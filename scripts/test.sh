@@ -58,10 +58,16 @@ run_tests unit env CARGO_TARGET_DIR="$CACHE_TARGET" cargo test --workspace --exc
 
 say "release builds (cargo contract build --release)"
 for contract in "${CONTRACTS[@]}"; do
-  cargo contract build --release --quiet --manifest-path "contracts/$contract/Cargo.toml" ||
-    die "release build of $contract"
+  # Built in the cache (its dependencies stay compiled between runs), then copied to
+  # ./target/ink, where deploy scripts and the upgrade test read them.
+  rm -f "$CACHE_TARGET/ink/$contract/$contract".{wasm,json,contract}
+  CARGO_TARGET_DIR="$CACHE_TARGET" cargo contract build --release --quiet \
+    --manifest-path "contracts/$contract/Cargo.toml" || die "release build of $contract"
+  mkdir -p "target/ink/$contract"
   for ext in wasm contract json; do
-    [ -s "target/ink/$contract/$contract.$ext" ] || die "target/ink/$contract/$contract.$ext missing"
+    artifact="$CACHE_TARGET/ink/$contract/$contract.$ext"
+    [ -s "$artifact" ] || die "$artifact missing after the build"
+    cp "$artifact" "target/ink/$contract/"
   done
   printf '    %-16s %6d bytes of optimized Wasm\n' "$contract" "$(stat -c %s "target/ink/$contract/$contract.wasm")"
 done

@@ -15,7 +15,8 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
     // A responder with a justification gets access, flagged and queued.
     let outcome = submit_measured(&mut client, &responder(), &glass, "emergency_access")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     let AccessOutcome::Released(release) = outcome else {
         panic!("break-glass by a responder must release: {outcome:?}");
     };
@@ -90,7 +91,8 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
     let review = sys.registry().review_emergency(p, 0, false);
     submit_measured(&mut client, &patient(), &review, "review_emergency")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     let queue = query(&mut client, &sys.registry().emergencies_of(p, 0, 10)).await?;
     assert_eq!(queue[0].review, Review::Unjustified);
     submit_err(

@@ -162,13 +162,13 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
 #[ink_e2e::test]
 async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let consent = submit_ok(
         &mut client,
         &patient(),
         &sys.consents()
-            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
     )
     .await?;
     let access = sys.registry().access_record(record, Purpose::Treat);
@@ -206,7 +206,7 @@ async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
         &mut client,
         &patient(),
         &sys.consents()
-            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
         ConsentError::Paused,
     )
     .await?;
@@ -223,7 +223,7 @@ async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
 #[ink_e2e::test]
 async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()> {
     let sys = instantiate(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let register = |n| {
         sys.registry()
             .register_record(p, LABS, content(n), vec![], Purpose::PatientRequest)
@@ -246,7 +246,7 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
         &mut client,
         &patient(),
         &sys.consents()
-            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
         ConsentError::LogUnavailable,
     )
     .await?;
@@ -322,11 +322,8 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
     submit_err(
         &mut client,
         &patient(),
-        &sys.consents().grant(
-            p,
-            Grantee::Account(doctor),
-            read_permit(Scope::Record(record)),
-        ),
+        &sys.consents()
+            .grant(p, Grantee::Account(dr), read_permit(Scope::Record(record))),
         ConsentError::RegistryUnavailable,
     )
     .await?;
@@ -335,7 +332,7 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
         &mut client,
         &patient(),
         &sys.consents()
-            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
         ConsentError::LogUnavailable,
     )
     .await?;
@@ -381,7 +378,7 @@ async fn upload_release_code(
 #[ink_e2e::test]
 async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let record = submit_ok(
         &mut client,
         &patient(),
@@ -405,7 +402,7 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
         &mut client,
         &patient(),
         &sys.consents()
-            .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords)),
+            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
     )
     .await?;
     let access = sys.registry().access_record(record, Purpose::Treat);
@@ -432,7 +429,8 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
                     "set_code",
                 )
                 .await?
-                .return_value()?;
+                .return_value()
+                .okay()?;
             }
             "consent_manager" => {
                 submit_ok(&mut client, &admin(), &sys.consents().set_code(code)).await?;

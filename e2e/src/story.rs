@@ -12,8 +12,8 @@ use record_registry::record_registry::{Error as RegistryError, RecordAccessed};
 #[ink_e2e::test]
 async fn full_story(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
-    let provider = query(&mut client, &sys.consents().provider(doctor)).await?;
+    let (p, dr) = (patient_id(), doctor_id());
+    let provider = query(&mut client, &sys.consents().provider(dr)).await?;
     assert_eq!(provider.map(|pr| pr.public_key), Some(DOCTOR_KEY));
 
     // The patient registers an encrypted record by its hash.
@@ -27,23 +27,24 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
     );
     let record_id = submit_measured(&mut client, &patient(), &register, "register_record")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     assert_eq!(record_id, 0);
 
     // ... grants the doctor Read for TREAT ...
     let grant = sys
         .consents()
-        .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords));
+        .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords));
     let granted = submit_measured(&mut client, &patient(), &grant, "grant").await?;
     let events = emitted::<ConsentGranted, _>(&granted, sys.consents)?;
-    let consent_id = granted.return_value()?;
+    let consent_id = granted.return_value().okay()?;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0[1], topic(p), "patient topic");
     let (who, grantee, id, decision) =
         <(ink::primitives::AccountId, Grantee, u64, Decision)>::decode(&mut &events[0].1[..])?;
     assert_eq!(
         (who, grantee, id, decision),
-        (p, Grantee::Account(doctor), consent_id, Decision::Permit)
+        (p, Grantee::Account(dr), consent_id, Decision::Permit)
     );
 
     // ... the doctor accesses it and receives hash, locator and version ...
@@ -52,8 +53,8 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         submit_measured(&mut client, &doctor(), &access, "access_record (permit)").await?;
     let events = emitted::<RecordAccessed, _>(&accessed, sys.registry)?;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].0[2], topic(doctor), "accessor topic");
-    let AccessOutcome::Released(release) = accessed.return_value()? else {
+    assert_eq!(events[0].0[2], topic(dr), "accessor topic");
+    let AccessOutcome::Released(release) = accessed.return_value().okay()? else {
         panic!("the permitted access must release the record");
     };
     assert_eq!(release.content_hash, content(1));
@@ -65,7 +66,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         .await?
         .expect("access entry");
     assert_eq!(entry.kind, EntryKind::Access);
-    assert_eq!(entry.actor, doctor);
+    assert_eq!(entry.actor, dr);
     assert_eq!(entry.purpose, Some(Purpose::Treat));
     assert_eq!(entry.consent, Some(consent_id));
     assert_eq!(entry.record, Some(record_id));
@@ -77,7 +78,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         emitted::<ConsentRevoked, _>(&revoked, sys.consents)?.len(),
         1
     );
-    revoked.return_value()?;
+    revoked.return_value().okay()?;
     let consent = query(&mut client, &sys.consents().consent(p, consent_id))
         .await?
         .expect("history is kept");
@@ -85,7 +86,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
 
     let denied = submit_measured(&mut client, &doctor(), &access, "access_record (deny)").await?;
     assert_eq!(
-        denied.return_value()?,
+        denied.return_value().okay()?,
         AccessOutcome::Denied(DenyReason::NoConsent)
     );
     let entries = verified_chain(&mut client, &sys, p).await?;
@@ -100,7 +101,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
             EntryKind::Denied(DenyReason::NoConsent),
         ]
     );
-    assert_eq!(entries[4].actor, doctor);
+    assert_eq!(entries[4].actor, dr);
 
     // The patient reads their own record with PATRQT; that is logged too.
     let own = sys
@@ -108,7 +109,8 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         .access_record(record_id, Purpose::PatientRequest);
     let outcome = submit_measured(&mut client, &patient(), &own, "access_record (patient)")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     assert!(matches!(outcome, AccessOutcome::Released(_)));
     assert_eq!(verified_chain(&mut client, &sys, p).await?.len(), 6);
     Ok(())
@@ -117,7 +119,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
 #[ink_e2e::test]
 async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let labs = patient_record(&mut client, &sys, LABS, 1).await?;
     let therapy = submit_ok(
         &mut client,
@@ -137,11 +139,8 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
     submit_ok(
         &mut client,
         &patient(),
-        &sys.consents().grant(
-            p,
-            Grantee::Account(doctor),
-            read_permit(Scope::Record(labs)),
-        ),
+        &sys.consents()
+            .grant(p, Grantee::Account(dr), read_permit(Scope::Record(labs))),
     )
     .await?;
     let released = submit_ok(&mut client, &doctor(), &outcome(labs)).await?;
@@ -155,7 +154,7 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
         &patient(),
         &sys.consents().grant(
             p,
-            Grantee::Account(doctor),
+            Grantee::Account(dr),
             read_permit(Scope::Category(MENTAL_HEALTH)),
         ),
     )
@@ -203,11 +202,8 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
         submit_err(
             &mut client,
             &patient(),
-            &sys.consents().grant(
-                p,
-                Grantee::Account(doctor),
-                read_permit(Scope::Record(record)),
-            ),
+            &sys.consents()
+                .grant(p, Grantee::Account(dr), read_permit(Scope::Record(record))),
             ConsentError::UnknownRecord,
         )
         .await?;
@@ -222,7 +218,7 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
 #[ink_e2e::test]
 async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let write = sys
         .registry()
         .register_record(p, LABS, content(1), b"v1".to_vec(), Purpose::Treat);
@@ -250,8 +246,7 @@ async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResul
     let consent = submit_ok(
         &mut client,
         &patient(),
-        &sys.consents()
-            .grant(p, Grantee::Account(doctor), append_labs),
+        &sys.consents().grant(p, Grantee::Account(dr), append_labs),
     )
     .await?;
     let record = submit_ok(&mut client, &doctor(), &write).await?;
@@ -270,7 +265,8 @@ async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResul
         .amend_record(record, content(3), b"v2".to_vec(), Purpose::Treat);
     let version = submit_measured(&mut client, &doctor(), &amend, "amend_record")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     assert_eq!(version, 2);
     let v1 = query(&mut client, &sys.registry().record_version(record, 1))
         .await?
@@ -280,7 +276,7 @@ async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResul
         .await?
         .expect("record");
     assert_eq!((current.version, current.content_hash), (2, content(3)));
-    assert_eq!(current.author, doctor);
+    assert_eq!(current.author, dr);
 
     // The writes are logged with the consent that allowed them.
     let entries = verified_chain(&mut client, &sys, p).await?;
@@ -292,8 +288,8 @@ async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResul
     assert_eq!(
         writes,
         vec![
-            (EntryKind::RecordCreated, doctor, Some(consent)),
-            (EntryKind::RecordAmended, doctor, Some(consent)),
+            (EntryKind::RecordCreated, dr, Some(consent)),
+            (EntryKind::RecordAmended, dr, Some(consent)),
         ]
     );
 

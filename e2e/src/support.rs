@@ -310,3 +310,14 @@ pub async fn patient_record(
     );
     submit_ok(client, &patient(), &register).await
 }
+
+/// `?` for a contract's `Result`, whose error type is not a `std::error::Error`.
+pub trait Okay<T> {
+    fn okay(self) -> E2EResult<T>;
+}
+
+impl<T, E: core::fmt::Debug> Okay<T> for Result<T, E> {
+    fn okay(self) -> E2EResult<T> {
+        self.map_err(|e| format!("the contract returned Err({e:?})").into())
+    }
+}

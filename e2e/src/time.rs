@@ -43,7 +43,7 @@ async fn tokio_sleep(ms: u64) {
 #[ink_e2e::test]
 async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let now = last_entry_time(&mut client, &sys).await?;
     let until = now + 6_000;
@@ -54,7 +54,7 @@ async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
     let consent = submit_ok(
         &mut client,
         &patient(),
-        &sys.consents().grant(p, Grantee::Account(doctor), terms),
+        &sys.consents().grant(p, Grantee::Account(dr), terms),
     )
     .await?;
     let access = sys.registry().access_record(record, Purpose::Treat);
@@ -79,7 +79,7 @@ async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
 #[ink_e2e::test]
 async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, doctor) = (patient_id(), doctor_id());
+    let (p, dr) = (patient_id(), doctor_id());
     let record = patient_record(&mut client, &sys, LABS, 1).await?;
     let until = last_entry_time(&mut client, &sys).await? + 8_000;
     submit_ok(
@@ -92,7 +92,7 @@ async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()
     // The delegate grants, writes, reads and retires on the patient's behalf.
     let grant = sys
         .consents()
-        .grant(p, Grantee::Account(doctor), read_permit(Scope::AllRecords));
+        .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords));
     let consent = submit_ok(&mut client, &delegate(), &grant).await?;
     let stored = query(&mut client, &sys.consents().consent(p, consent))
         .await?
@@ -113,7 +113,8 @@ async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()
     let retire = sys.registry().retire_record(second);
     submit_measured(&mut client, &delegate(), &retire, "retire_record")
         .await?
-        .return_value()?;
+        .return_value()
+        .okay()?;
     let retired = sys.registry().access_record(second, Purpose::Treat);
     assert_eq!(
         submit_ok(&mut client, &doctor(), &retired).await?,

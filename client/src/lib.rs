@@ -1,0 +1,87 @@
+//! The off-chain side of medconsent.
+//!
+//! A record's payload is sealed under a random per-record key with XChaCha20-Poly1305
+//! (STREAM construction, 64 KiB chunks), the record id and version bound as associated
+//! data. The chain stores only the blake2b-256 hash of the sealed blob; the blob lives in
+//! a content-addressed store (a directory keyed by that hash, with the IPFS CIDv1 of the
+//! blob printed so it can be pinned anywhere). The record key is wrapped to each
+//! grantee's X25519 public key and kept next to the blob, never on chain.
+
+pub mod cid;
+pub mod seal;
+pub mod store;
+pub mod wrap;
+
+use std::fmt;
+
+/// A 32-byte symmetric record key, wiped from memory when dropped.
+pub type RecordKey = zeroize::Zeroizing<[u8; 32]>;
+
+/// What a sealed blob is bound to: opening it under another id or version fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub record_id: u64,
+    pub version: u32,
+}
+
+#[derive(Debug)]
+pub enum Error {
+    Io(std::io::Error),
+    /// The blob's hash is not the one on chain: it was swapped or tampered with.
+    HashMismatch {
+        expected: String,
+        actual: String,
+    },
+    /// Authentication failed: wrong key, tampered ciphertext, or another record/version.
+    DecryptionFailed,
+    /// The bytes are not a sealed blob or wrapped key of this format.
+    BadFormat(&'static str),
+    /// No record key is wrapped to this public key for this blob.
+    NoKeyFor(String),
+    /// A key or hash argument that is not 32 bytes of hex, or a weak X25519 key.
+    InvalidKey(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::HashMismatch { expected, actual } => write!(
+                f,
+                "ciphertext hash mismatch: the chain says {expected}, the blob hashes to {actual}"
+            ),
+            Error::DecryptionFailed => write!(
+                f,
+                "decryption failed: wrong key, tampered ciphertext, or another record id/version"
+            ),
+            Error::BadFormat(what) => write!(f, "not a medconsent {what}"),
+            Error::NoKeyFor(public) => write!(f, "no record key is wrapped to public key {public}"),
+            Error::InvalidKey(why) => write!(f, "invalid key: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Parses 32 bytes of hex, with or without a `0x` prefix.
+pub fn parse_hex32(text: &str) -> Result<[u8; 32]> {
+    let digits = text.trim().trim_start_matches("0x");
+    let bytes = hex::decode(digits).map_err(|e| Error::InvalidKey(format!("{text}: {e}")))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| Error::InvalidKey(format!("{text}: expected 32 bytes")))
+}
+
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut out);
+    out
+}
