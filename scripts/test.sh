@@ -50,7 +50,8 @@ say "format"
 cargo fmt --all -- --check || die "cargo fmt (run: cargo fmt --all)"
 
 say "clippy"
-CARGO_TARGET_DIR="$CACHE_TARGET" cargo clippy --workspace --all-targets -- -D warnings ||
+CARGO_TARGET_DIR="$CACHE_TARGET" cargo clippy --workspace --all-targets \
+  --features medconsent-e2e/e2e-tests -- -D warnings ||
   die "clippy"
 
 say "unit tests"
