@@ -78,7 +78,7 @@ if [ -f e2e/Cargo.toml ]; then
   export CONTRACTS_NODE
   CONTRACTS_NODE=$(command -v substrate-contracts-node)
   run_tests e2e env CARGO_TARGET_DIR="$CACHE_TARGET" \
-    cargo test -p medconsent-e2e --features e2e-tests -- --test-threads=1
+    cargo test -p medconsent-e2e --features e2e-tests -- --test-threads=1 --nocapture
 fi
 
 printf '\nAll checks passed in %d s (release artifacts in %s/target/ink).\n' "$((SECONDS - start))" "$ROOT"

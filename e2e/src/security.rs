@@ -312,11 +312,12 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
         1
     );
 
-    // The consent manager's registry is the wrong contract: a Record scope fails closed.
+    // The consent manager's peers are the wrong contracts (registry and log swapped):
+    // a Record scope cannot be confirmed ...
     submit_ok(
         &mut client,
         &admin(),
-        &sys.consents().set_peers(sys.log, sys.log),
+        &sys.consents().set_peers(sys.log, sys.registry),
     )
     .await?;
     submit_err(
@@ -327,7 +328,7 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
         ConsentError::RegistryUnavailable,
     )
     .await?;
-    // ... and its log is the wrong contract too: grants are rolled back.
+    // ... and no grant can be logged, so none is kept.
     submit_err(
         &mut client,
         &patient(),
