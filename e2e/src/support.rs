@@ -215,17 +215,26 @@ where
     Ok(())
 }
 
-/// Reads a query by dry run.
+/// Reads a query by dry run (queries need no permission: a stranger asks).
 pub async fn query<Args, R>(client: &mut Client, message: &Message<Args, R>) -> E2EResult<R>
 where
     Args: Sync + ink::scale::Encode + Clone,
     R: Send + ink::scale::Decode,
 {
-    Ok(client
-        .call(&stranger(), message)
-        .dry_run()
-        .await?
-        .return_value())
+    dry_run_as(client, &stranger(), message).await
+}
+
+/// What `signer` would get from a message at the last block, without a transaction.
+pub async fn dry_run_as<Args, R>(
+    client: &mut Client,
+    signer: &Keypair,
+    message: &Message<Args, R>,
+) -> E2EResult<R>
+where
+    Args: Sync + ink::scale::Encode + Clone,
+    R: Send + ink::scale::Decode,
+{
+    Ok(client.call(signer, message).dry_run().await?.return_value())
 }
 
 /// A Read permit for TREAT over `scope`, valid from now on.

@@ -63,7 +63,7 @@ async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
 
     let_time_pass(&mut client, &sys, 7_000, 0).await?;
     // The consent was never touched, yet it no longer permits.
-    let seen = query(&mut client, &access).await?;
+    let seen = dry_run_as(&mut client, &doctor(), &access).await?;
     assert_eq!(seen, Ok(AccessOutcome::Denied(DenyReason::NoConsent)));
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert_eq!(outcome, AccessOutcome::Denied(DenyReason::NoConsent));
