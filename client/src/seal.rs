@@ -47,9 +47,35 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     Ok(filled)
 }
 
+/// Feeds `input` to `each` in chunks of `size` bytes, telling it which chunk is the last
+/// (one chunk of look-ahead; an empty input is one empty last chunk).
+fn for_each_chunk(
+    mut input: impl Read,
+    size: usize,
+    mut each: impl FnMut(&[u8], bool) -> Result<()>,
+) -> Result<()> {
+    let mut current = Zeroizing::new(vec![0u8; size]);
+    let mut next = Zeroizing::new(vec![0u8; size]);
+    let mut current_len = read_full(&mut input, &mut current)?;
+    loop {
+        let next_len = if current_len == size {
+            read_full(&mut input, &mut next)?
+        } else {
+            0
+        };
+        let last = next_len == 0;
+        each(&current[..current_len], last)?;
+        if last {
+            return Ok(());
+        }
+        std::mem::swap(&mut current, &mut next);
+        current_len = next_len;
+    }
+}
+
 /// Seals `input` to `output`. `progress` is told how many plaintext bytes are done.
 pub fn seal(
-    mut input: impl Read,
+    input: impl Read,
     mut output: impl Write,
     key: &RecordKey,
     binding: Binding,
@@ -57,50 +83,37 @@ pub fn seal(
 ) -> Result<()> {
     let nonce: [u8; NONCE_PREFIX] = random();
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
-    let mut encryptor = EncryptorBE32::from_aead(cipher, nonce.as_ref().into());
+    let mut encryptor = Some(EncryptorBE32::from_aead(cipher, nonce.as_ref().into()));
     let aad = binding.associated_data();
     output.write_all(MAGIC)?;
     output.write_all(&nonce)?;
-
-    // One chunk of look-ahead tells whether the current chunk is the last.
-    let mut current = Zeroizing::new(vec![0u8; CHUNK]);
-    let mut next = Zeroizing::new(vec![0u8; CHUNK]);
-    let mut current_len = read_full(&mut input, &mut current)?;
     let mut done = 0u64;
-    loop {
-        let next_len = if current_len == CHUNK {
-            read_full(&mut input, &mut next)?
-        } else {
-            0
-        };
+    for_each_chunk(input, CHUNK, |chunk, last| {
         let payload = Payload {
-            msg: &current[..current_len],
+            msg: chunk,
             aad: &aad,
         };
-        if next_len == 0 {
-            let sealed = encryptor
-                .encrypt_last(payload)
-                .map_err(|_| Error::BadFormat("payload (too large)"))?;
-            output.write_all(&sealed)?;
-            progress(done + current_len as u64);
-            break;
+        let sealed = match (last, encryptor.as_mut()) {
+            (false, Some(e)) => e.encrypt_next(payload),
+            (true, _) => encryptor
+                .take()
+                .expect("one last chunk")
+                .encrypt_last(payload),
+            (false, None) => unreachable!("no chunk after the last"),
         }
-        let sealed = encryptor
-            .encrypt_next(payload)
-            .map_err(|_| Error::BadFormat("payload (too large)"))?;
+        .map_err(|_| Error::BadFormat("payload (too large)"))?;
         output.write_all(&sealed)?;
-        done += current_len as u64;
+        done += chunk.len() as u64;
         progress(done);
-        std::mem::swap(&mut current, &mut next);
-        current_len = next_len;
-    }
+        Ok(())
+    })?;
     output.flush()?;
     Ok(())
 }
 
 /// Opens a sealed blob from `input` into `output`. Plaintext is written chunk by chunk
 /// as each chunk authenticates: callers that must not expose a partial result write to
-/// a temporary file and keep it only on `Ok` (as the CLI does).
+/// a temporary file and keep it only on `Ok` (as the store does).
 pub fn open(
     mut input: impl Read,
     mut output: impl Write,
@@ -113,47 +126,29 @@ pub fn open(
         return Err(Error::BadFormat("sealed blob"));
     }
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
-    let mut decryptor = DecryptorBE32::from_aead(cipher, header[4..].into());
+    let mut decryptor = Some(DecryptorBE32::from_aead(cipher, header[4..].into()));
     let aad = binding.associated_data();
-
-    let mut current = vec![0u8; CHUNK + TAG];
-    let mut next = vec![0u8; CHUNK + TAG];
-    let mut current_len = read_full(&mut input, &mut current)?;
     let mut done = 0u64;
-    loop {
-        if current_len < TAG {
-            return Err(Error::DecryptionFailed);
-        }
-        let next_len = if current_len == CHUNK + TAG {
-            read_full(&mut input, &mut next)?
-        } else {
-            0
-        };
+    for_each_chunk(input, CHUNK + TAG, |chunk, last| {
         let payload = Payload {
-            msg: &current[..current_len],
+            msg: chunk,
             aad: &aad,
         };
-        if next_len == 0 {
-            let plain = Zeroizing::new(
-                decryptor
-                    .decrypt_last(payload)
-                    .map_err(|_| Error::DecryptionFailed)?,
-            );
-            output.write_all(&plain)?;
-            progress(done + plain.len() as u64);
-            break;
+        let plain = match (last, decryptor.as_mut()) {
+            (false, Some(d)) => d.decrypt_next(payload),
+            (true, _) => decryptor
+                .take()
+                .expect("one last chunk")
+                .decrypt_last(payload),
+            (false, None) => unreachable!("no chunk after the last"),
         }
-        let plain = Zeroizing::new(
-            decryptor
-                .decrypt_next(payload)
-                .map_err(|_| Error::DecryptionFailed)?,
-        );
+        .map_err(|_| Error::DecryptionFailed)?;
+        let plain = Zeroizing::new(plain);
         output.write_all(&plain)?;
         done += plain.len() as u64;
         progress(done);
-        std::mem::swap(&mut current, &mut next);
-        current_len = next_len;
-    }
+        Ok(())
+    })?;
     output.flush()?;
     Ok(())
 }
