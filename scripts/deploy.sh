@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the three contracts in release mode, uploads and instantiates them with
+# cargo-contract, wires them (the log's writers; the registry's and consent manager's
+# peers), and writes deployments/<chain>.json with code hashes and addresses.
+# Safe to rerun: code already on chain is not an error; each run makes a new deployment.
+#
+#   scripts/deploy.sh [--url ws://127.0.0.1:9944] [--suri //Alice] [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+URL=ws://127.0.0.1:9944
+SURI=//Alice
+BUILD=1
+CONTRACTS=(access_log consent_manager record_registry)
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --url) URL=$2; shift 2 ;;
+    --suri) SURI=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    *) echo "usage: scripts/deploy.sh [--url WS_URL] [--suri SURI] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*" >&2; }
+artifact() { echo "target/ink/$1/$1.contract"; }
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+
+# The chain's name (system_chain over the HTTP port of the same endpoint) names the file.
+http_url=$(echo "$URL" | sed -E 's#^ws(s?)://#http\1://#')
+chain=$(curl -sf -m 5 -H 'Content-Type: application/json' \
+  -d '{"id":1,"jsonrpc":"2.0","method":"system_chain","params":[]}' "$http_url" |
+  json_field result | tr 'A-Z ' 'a-z-') || { echo "no node answers at $URL" >&2; exit 1; }
+
+if [ "$BUILD" = 1 ]; then
+  for c in "${CONTRACTS[@]}"; do
+    say "building $c (release)"
+    cargo contract build --release --quiet --manifest-path "contracts/$c/Cargo.toml" >&2
+  done
+fi
+
+declare -A CODE ADDR
+for c in "${CONTRACTS[@]}"; do
+  [ -s "$(artifact "$c")" ] || { echo "$(artifact "$c") missing: build first" >&2; exit 1; }
+  say "uploading $c"
+  if out=$(cargo contract upload --url "$URL" --suri "$SURI" -x --output-json "$(artifact "$c")" 2>&1); then
+    CODE[$c]=$(echo "$out" | json_field code_hash)
+  elif hash=$(echo "$out" | grep -Eo 'already been uploaded with code hash: 0x[0-9a-f]{64}' | grep -Eo '0x[0-9a-f]{64}'); then
+    CODE[$c]=$hash
+    say "  already on chain"
+  else
+    echo "$out" >&2; exit 1
+  fi
+  say "instantiating $c"
+  salt=0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  ADDR[$c]=$(cargo contract instantiate --url "$URL" --suri "$SURI" -x -y --output-json \
+    --salt "$salt" "$(artifact "$c")" 2>/dev/null | json_field contract)
+  say "  $c at ${ADDR[$c]}"
+done
+
+call() { # contract message args...
+  local c=$1 message=$2
+  shift 2
+  say "wiring: $c.$message $*"
+  # The artifact goes first: --args takes every word after it.
+  cargo contract call "$(artifact "$c")" --url "$URL" --suri "$SURI" -x -y --output-json \
+    --contract "${ADDR[$c]}" --message "$message" --args "$@" >/dev/null
+}
+call access_log set_writers "${ADDR[record_registry]}" "${ADDR[consent_manager]}"
+call record_registry set_peers "${ADDR[consent_manager]}" "${ADDR[access_log]}"
+call consent_manager set_peers "${ADDR[record_registry]}" "${ADDR[access_log]}"
+
+mkdir -p deployments
+out="deployments/$chain.json"
+python3 - "$out" "$URL" "$chain" \
+  "${ADDR[access_log]}" "${CODE[access_log]}" \
+  "${ADDR[consent_manager]}" "${CODE[consent_manager]}" \
+  "${ADDR[record_registry]}" "${CODE[record_registry]}" <<'PY'
+import json, sys
+out, url, chain = sys.argv[1:4]
+names = ["access_log", "consent_manager", "record_registry"]
+pairs = sys.argv[4:]
+contracts = {n: {"address": pairs[2 * i], "code_hash": pairs[2 * i + 1]} for i, n in enumerate(names)}
+json.dump({"chain": chain, "url": url, "contracts": contracts}, open(out, "w"), indent=2)
+open(out, "a").write("\n")
+PY
+say "wrote $out"
+cat "$out"
