@@ -73,6 +73,19 @@ for contract in "${CONTRACTS[@]}"; do
   printf '    %-16s %6d bytes of optimized Wasm\n' "$contract" "$(stat -c %s "target/ink/$contract/$contract.wasm")"
 done
 
+say "demo: the whole story on a local node (scripts/demo.sh)"
+node_was_up=0
+curl -sf -m 2 -H 'Content-Type: application/json' \
+  -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' http://127.0.0.1:9944 >/dev/null 2>&1 &&
+  node_was_up=1
+if bash scripts/demo.sh --no-build; then
+  passed=$((passed + 1))
+else
+  [ "$node_was_up" = 1 ] || bash scripts/node.sh --stop >/dev/null
+  die "demo"
+fi
+[ "$node_was_up" = 1 ] || bash scripts/node.sh --stop >/dev/null
+
 if [ -f e2e/Cargo.toml ]; then
   say "end-to-end tests against substrate-contracts-node"
   export CONTRACTS_NODE
