@@ -283,11 +283,14 @@ pub fn content(n: u8) -> [u8; 32] {
     [n; 32]
 }
 
-/// Events of signature `T` that `contract` emitted in a transaction: (topics, data).
+/// An event as emitted: its topics and its SCALE-encoded data.
+pub type Emitted = (Vec<[u8; 32]>, Vec<u8>);
+
+/// Events of signature `T` that `contract` emitted in a transaction.
 pub fn emitted<T: ink::env::Event, R>(
     result: &Submitted<R>,
     contract: AccountId,
-) -> E2EResult<Vec<(Vec<[u8; 32]>, Vec<u8>)>> {
+) -> E2EResult<Vec<Emitted>> {
     let signature = T::SIGNATURE_TOPIC.expect("events here are not anonymous");
     Ok(result
         .contract_emitted_events()?
