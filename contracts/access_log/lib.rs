@@ -230,3 +230,6 @@ pub mod access_log {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

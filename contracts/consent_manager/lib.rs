@@ -735,3 +735,6 @@ pub mod consent_manager {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
