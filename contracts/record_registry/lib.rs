@@ -207,9 +207,10 @@ pub mod record_registry {
                 record.category,
                 purpose,
             )?;
-            let version = self.store_amendment(record.clone(), caller, content_hash, locator)?;
+            let patient = record.patient;
+            let version = self.store_amendment(record, caller, content_hash, locator)?;
             self.append_log(NewEntry {
-                patient: record.patient,
+                patient,
                 actor: caller,
                 record: Some(record_id),
                 kind: EntryKind::RecordAmended,
@@ -227,9 +228,10 @@ pub mod record_registry {
             let caller = self.env().caller();
             let record = self.active_record(record_id)?;
             self.ensure_acts_for(&record.patient, &caller)?;
-            self.store_retirement(record.clone());
+            let patient = record.patient;
+            self.store_retirement(record);
             self.append_log(NewEntry {
-                patient: record.patient,
+                patient,
                 actor: caller,
                 record: Some(record_id),
                 kind: EntryKind::RecordRetired,
