@@ -40,85 +40,25 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
     let sys = deploy(&mut client).await?;
     let me = stranger_id();
     let code = [7u8; 32].into();
+    // One line a case: caller => message, the typed error every non-admin gets.
+    macro_rules! refused {
+        ($caller:expr => $message:expr, $error:expr) => {
+            submit_err(&mut client, &$caller, &$message, $error).await?
+        };
+    }
     for caller in [stranger(), patient(), doctor()] {
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.registry().set_peers(me, me),
-            RegistryError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.registry().set_paused(true),
-            RegistryError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.registry().set_code(code),
-            RegistryError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.registry().propose_admin(me),
-            RegistryError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.consents().set_peers(me, me),
-            ConsentError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.consents().set_paused(true),
-            ConsentError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.consents().set_code(code),
-            ConsentError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.consents()
-                .register_provider(me, medconsent_shared::RoleSet(1), [1; 32]),
-            ConsentError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.log().set_writers(me, me),
-            LogError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.log().set_code(code),
-            LogError::NotAdmin,
-        )
-        .await?;
-        submit_err(
-            &mut client,
-            &caller,
-            &sys.log().accept_admin(),
-            LogError::NotPendingAdmin,
-        )
-        .await?;
+        let roles = medconsent_shared::RoleSet(1);
+        refused!(caller => sys.registry().set_peers(me, me), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().set_paused(true), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().set_code(code), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().propose_admin(me), RegistryError::NotAdmin);
+        refused!(caller => sys.consents().set_peers(me, me), ConsentError::NotAdmin);
+        refused!(caller => sys.consents().set_paused(true), ConsentError::NotAdmin);
+        refused!(caller => sys.consents().set_code(code), ConsentError::NotAdmin);
+        refused!(caller => sys.consents().register_provider(me, roles, [1; 32]), ConsentError::NotAdmin);
+        refused!(caller => sys.log().set_writers(me, me), LogError::NotAdmin);
+        refused!(caller => sys.log().set_code(code), LogError::NotAdmin);
+        refused!(caller => sys.log().accept_admin(), LogError::NotPendingAdmin);
     }
     assert_eq!(
         query(&mut client, &sys.registry().peers()).await?,
