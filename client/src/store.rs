@@ -262,6 +262,21 @@ mod tests {
     }
 
     #[test]
+    fn a_key_shared_onward_opens_for_the_new_grantee_only() {
+        let c = case("share", 100);
+        let (newcomer, newcomer_public) = keygen();
+        let key = c.store.record_key(&c.stored.content_hash, &c.reader.0).unwrap();
+        c.store
+            .grant_key(&c.stored.content_hash, &key, &newcomer_public)
+            .unwrap();
+        let opened = c.open(&newcomer, &c.stored.content_hash, BINDING).unwrap();
+        assert_eq!(opened, c.plain);
+        let (outsider, _) = keygen();
+        let result = c.open(&outsider, &c.stored.content_hash, BINDING);
+        assert!(matches!(result, Err(Error::NoKeyFor(_))));
+    }
+
+    #[test]
     fn a_tampered_blob_fails_the_chain_hash_check() {
         let c = case("tamper", 100);
         let mut bytes = fs::read(&c.stored.path).unwrap();
