@@ -265,7 +265,10 @@ mod tests {
     fn a_key_shared_onward_opens_for_the_new_grantee_only() {
         let c = case("share", 100);
         let (newcomer, newcomer_public) = keygen();
-        let key = c.store.record_key(&c.stored.content_hash, &c.reader.0).unwrap();
+        let key = c
+            .store
+            .record_key(&c.stored.content_hash, &c.reader.0)
+            .unwrap();
         c.store
             .grant_key(&c.stored.content_hash, &key, &newcomer_public)
             .unwrap();
