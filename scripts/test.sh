@@ -9,7 +9,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Unit-test and e2e builds are cached outside the clone so CI reuses them; the release
 # contract builds go to ./target/ink.
 CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
-CONTRACTS=(access_log consent_manager record_registry)
 LOG_DIR=$(mktemp -d)
 passed=0
 failed=0
@@ -41,6 +40,9 @@ require() {
     die "$tool $version is required and missing: run scripts/setup.sh"
 }
 
+# shellcheck source=lib/release.sh
+source scripts/lib/release.sh
+
 start=$SECONDS
 cargo contract --version 2>/dev/null | grep -q " 5.0.3" ||
   die "cargo-contract 5.0.3 is required and missing: run scripts/setup.sh"
@@ -58,20 +60,7 @@ say "unit tests"
 run_tests unit env CARGO_TARGET_DIR="$CACHE_TARGET" cargo test --workspace --exclude medconsent-e2e
 
 say "release builds (cargo contract build --release)"
-for contract in "${CONTRACTS[@]}"; do
-  # Built in the cache (its dependencies stay compiled between runs), then copied to
-  # ./target/ink, where deploy scripts and the upgrade test read them.
-  rm -f "$CACHE_TARGET/ink/$contract/$contract".{wasm,json,contract}
-  CARGO_TARGET_DIR="$CACHE_TARGET" cargo contract build --release --quiet \
-    --manifest-path "contracts/$contract/Cargo.toml" || die "release build of $contract"
-  mkdir -p "target/ink/$contract"
-  for ext in wasm contract json; do
-    artifact="$CACHE_TARGET/ink/$contract/$contract.$ext"
-    [ -s "$artifact" ] || die "$artifact missing after the build"
-    cp "$artifact" "target/ink/$contract/"
-  done
-  printf '    %-16s %6d bytes of optimized Wasm\n' "$contract" "$(stat -c %s "target/ink/$contract/$contract.wasm")"
-done
+build_release_contracts
 
 say "demo: the whole story on a local node (scripts/demo.sh)"
 node_was_up=0

@@ -7,7 +7,15 @@
 mod support;
 
 #[cfg(all(test, feature = "e2e-tests"))]
+mod bench;
+#[cfg(all(test, feature = "e2e-tests"))]
 mod emergency;
+#[cfg(all(test, feature = "e2e-tests"))]
+mod hostile;
+#[cfg(all(test, feature = "e2e-tests"))]
+mod load;
+#[cfg(all(test, feature = "e2e-tests"))]
+mod restart;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod security;
 #[cfg(all(test, feature = "e2e-tests"))]

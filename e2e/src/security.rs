@@ -3,8 +3,6 @@
 use crate::support::*;
 use access_log::access_log::Error as LogError;
 use consent_manager::consent_manager::Error as ConsentError;
-use ink_e2e::subxt::dynamic::Value;
-use ink_e2e::ChainBackend;
 use medconsent_shared::{AccessOutcome, DenyReason, EntryKind, Grantee, NewEntry, Purpose, Scope};
 use record_registry::record_registry::Error as RegistryError;
 
@@ -283,37 +281,6 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
     );
     verified_chain(&mut client, &sys, p).await?;
     Ok(())
-}
-
-/// Uploads a contract's release build (from `cargo contract build --release`, which
-/// scripts/test.sh runs before this suite) and returns its code hash. The e2e contracts
-/// are debug builds, so this is different code for the same storage layout.
-async fn upload_release_code(
-    client: &mut Client,
-    contract: &str,
-) -> E2EResult<ink::primitives::Hash> {
-    let path = format!(
-        "{}/../target/ink/{contract}/{contract}.wasm",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let code = std::fs::read(&path)
-        .map_err(|e| format!("{path}: {e} (run `cargo contract build --release` first)"))?;
-    let mut hash = [0u8; 32];
-    ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&code, &mut hash);
-    client
-        .runtime_call(
-            &admin(),
-            "Contracts",
-            "upload_code",
-            vec![
-                Value::from_bytes(code),
-                Value::unnamed_variant("None", vec![]),
-                Value::unnamed_variant("Enforced", vec![]),
-            ],
-        )
-        .await
-        .map_err(|e| format!("upload of {contract}: {e:?}"))?;
-    Ok(hash.into())
 }
 
 #[ink_e2e::test]

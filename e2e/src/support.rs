@@ -4,7 +4,8 @@ use access_log::access_log::{AccessLog, AccessLogRef};
 use consent_manager::consent_manager::{ConsentManager, ConsentManagerRef};
 use ink::codegen::ContractCallBuilder;
 use ink::primitives::AccountId;
-use ink_e2e::{AccountKeyring, ContractsBackend, Keypair};
+use ink_e2e::subxt::dynamic::Value;
+use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend, Keypair};
 use medconsent_shared::{
     verify_chain, Action, ActionSet, ConsentTerms, Decision, LogEntry, Purpose, PurposeSet, Role,
     RoleSet, Scope, MAX_PAGE,
@@ -332,4 +333,35 @@ impl<T, E: core::fmt::Debug> Okay<T> for Result<T, E> {
     fn okay(self) -> E2EResult<T> {
         self.map_err(|e| format!("the contract returned Err({e:?})").into())
     }
+}
+
+/// Uploads a contract's release build (from `cargo contract build --release`, which
+/// scripts/test.sh runs before this suite) and returns its code hash. The e2e contracts
+/// are debug builds, so this is different code for the same storage layout.
+pub async fn upload_release_code(
+    client: &mut Client,
+    contract: &str,
+) -> E2EResult<ink::primitives::Hash> {
+    let path = format!(
+        "{}/../target/ink/{contract}/{contract}.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let code = std::fs::read(&path)
+        .map_err(|e| format!("{path}: {e} (run `cargo contract build --release` first)"))?;
+    let mut hash = [0u8; 32];
+    ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&code, &mut hash);
+    client
+        .runtime_call(
+            &admin(),
+            "Contracts",
+            "upload_code",
+            vec![
+                Value::from_bytes(code),
+                Value::unnamed_variant("None", vec![]),
+                Value::unnamed_variant("Enforced", vec![]),
+            ],
+        )
+        .await
+        .map_err(|e| format!("upload of {contract}: {e:?}"))?;
+    Ok(hash.into())
 }

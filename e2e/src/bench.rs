@@ -1,0 +1,564 @@
+//! The benchmark (scripts/bench.sh runs it; the default suite skips it): weight and
+//! storage deposit of every state-changing message on the RELEASE builds, the access
+//! path and grant/revoke after 1, 100 and 1,000 earlier records, consents and log entries,
+//! and what that means per block. Writes the report to `$MEDCONSENT_BENCH_OUT`.
+//!
+//! Figures are the dry run's `gas_consumed` and `storage_deposit` of the very transaction
+//! that is then submitted, so they are deterministic weights, not timings.
+
+use crate::support::*;
+use ink_e2e::{ContractsBackend, Keypair};
+use medconsent_shared::{
+    Action, ActionSet, ConsentTerms, Decision, Grantee, Purpose, PurposeSet, Role, RoleSet, Scope,
+};
+use pallet_contracts::StorageDeposit;
+use std::fmt::Write;
+
+/// pallet-contracts 31 charges this, outside `gas_consumed`, on every `Contracts::call`
+/// (its `WeightInfo::call()`: 216,983 ns + 11 reads x 25 us + 4 writes x 100 us, 9,244 B),
+/// and frame charges the extrinsic base weight (124,414 ns) on top.
+const CALL_OVERHEAD_REF_TIME: u64 = 891_983_000 + 124_414_000;
+const CALL_OVERHEAD_PROOF: u64 = 9_244;
+/// substrate-contracts-node: 2 s of ref_time per block, 75 % for normal extrinsics,
+/// proof size unbounded.
+const DEV_NORMAL_REF_TIME: u64 = 1_500_000_000_000;
+/// A parachain block: 0.5 s ref_time and 5 MiB proof, 75 % of each for normal extrinsics.
+const PARA_NORMAL_REF_TIME: u64 = 375_000_000_000;
+const PARA_NORMAL_PROOF: u64 = 5 * 1024 * 1024 * 3 / 4;
+/// substrate-contracts-node's deposit: 0.1 unit per storage item, 0.000005 per byte.
+const DEPOSIT_PER_ITEM: i128 = 100_000_000_000;
+const DEPOSIT_PER_BYTE: i128 = 5_000_000;
+/// A CIDv1 locator as the client makes it (59 bytes).
+const LOCATOR: &[u8] = b"bafkreidcqr2xa6jvuo5neq2fnsm2mfxmsdrrhcso5nuonwbvvdoxteaz7u";
+const HISTORY: [u64; 3] = [1, 100, 1_000];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cost {
+    ref_time: u64,
+    proof_size: u64,
+    /// Net deposit in plancks: positive charged, negative refunded.
+    deposit: i128,
+}
+
+impl Cost {
+    fn of<R>(submitted: &Submitted<R>) -> Self {
+        let exec = &submitted.dry_run.exec_result;
+        let deposit = match exec.storage_deposit {
+            StorageDeposit::Charge(amount) => amount as i128,
+            StorageDeposit::Refund(amount) => -(amount as i128),
+        };
+        Cost {
+            ref_time: exec.gas_consumed.ref_time(),
+            proof_size: exec.gas_consumed.proof_size(),
+            deposit,
+        }
+    }
+
+    /// Calls of this cost that fit in a block's normal share: (dev node, parachain).
+    fn per_block(&self) -> (u64, u64) {
+        let ref_time = self.ref_time + CALL_OVERHEAD_REF_TIME;
+        let proof = self.proof_size + CALL_OVERHEAD_PROOF;
+        let dev = DEV_NORMAL_REF_TIME / ref_time;
+        let para = (PARA_NORMAL_REF_TIME / ref_time).min(PARA_NORMAL_PROOF / proof);
+        (dev, para)
+    }
+}
+
+/// Units of 1e12 plancks, as the dev chain's tokens are counted.
+fn units(plancks: i128) -> String {
+    format!("{:.6}", plancks as f64 / 1e12)
+}
+
+/// A deposit as (items, bytes): whole items first, since one item costs more than the
+/// largest value we store.
+fn items_and_bytes(deposit: i128) -> String {
+    let items = deposit / DEPOSIT_PER_ITEM;
+    let bytes = (deposit % DEPOSIT_PER_ITEM) / DEPOSIT_PER_BYTE;
+    format!("{items:+} / {bytes:+}")
+}
+
+fn ms(ref_time: u64) -> String {
+    format!("{:.3}", ref_time as f64 / 1e9)
+}
+
+fn kb(proof: u64) -> String {
+    format!("{:.1}", proof as f64 / 1e3)
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<(&'static str, &'static str, Cost)>,
+}
+
+impl Report {
+    /// Submits `message` as `signer`, expecting success, and records its cost.
+    async fn measure<Args, T, E>(
+        &mut self,
+        client: &mut Client,
+        signer: &Keypair,
+        message: &Message<Args, Result<T, E>>,
+        contract: &'static str,
+        label: &'static str,
+    ) -> E2EResult<T>
+    where
+        Args: Sync + ink::scale::Encode + Clone,
+        T: Send + ink::scale::Decode,
+        E: Send + ink::scale::Decode + core::fmt::Debug,
+    {
+        let submitted = client.call(signer, message).submit().await?;
+        let cost = Cost::of(&submitted);
+        println!("BENCH {contract} {label} {cost:?}");
+        self.rows.push((contract, label, cost));
+        submitted.return_value().okay()
+    }
+}
+
+fn permit(scope: Scope, action: Action) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Permit,
+        scope,
+        actions: ActionSet::from([action]),
+        purposes: PurposeSet::from([Purpose::Treat]),
+        valid_from: 0,
+        valid_until: None,
+    }
+}
+
+/// A grantee account nobody holds: history padding.
+fn bystander(n: u64) -> Grantee {
+    let mut raw = [0xbb; 32];
+    raw[..8].copy_from_slice(&n.to_le_bytes());
+    Grantee::Account(raw.into())
+}
+
+fn content_hash(n: u64) -> [u8; 32] {
+    let mut raw = [0xc0; 32];
+    raw[..8].copy_from_slice(&n.to_le_bytes());
+    raw
+}
+
+/// Deploys, wires, and replaces the (debug) e2e code with the release builds.
+async fn release_system(client: &mut Client) -> E2EResult<System> {
+    let sys = deploy(client).await?;
+    let registry = upload_release_code(client, "record_registry").await?;
+    let consents = upload_release_code(client, "consent_manager").await?;
+    let log = upload_release_code(client, "access_log").await?;
+    submit_ok(client, &admin(), &sys.registry().set_code(registry)).await?;
+    submit_ok(client, &admin(), &sys.consents().set_code(consents)).await?;
+    submit_ok(client, &admin(), &sys.log().set_code(log)).await?;
+    Ok(sys)
+}
+
+/// Every state-changing message once, on a fresh system.
+async fn every_message(client: &mut Client, report: &mut Report) -> E2EResult<()> {
+    let sys = release_system(client).await?;
+    let (p, dr, er) = (patient_id(), doctor_id(), responder_id());
+    let (reg, cm, log) = ("record_registry", "consent_manager", "access_log");
+
+    let register = sys.registry().register_record(
+        p,
+        3,
+        content_hash(0),
+        LOCATOR.to_vec(),
+        Purpose::PatientRequest,
+    );
+    let record = report
+        .measure(client, &patient(), &register, reg, "register_record")
+        .await?;
+    let grant = sys.consents().grant(
+        p,
+        Grantee::Account(dr),
+        permit(Scope::AllRecords, Action::Read),
+    );
+    let consent = report
+        .measure(client, &patient(), &grant, cm, "grant")
+        .await?;
+    let access = sys.registry().access_record(record, Purpose::Treat);
+    report
+        .measure(client, &doctor(), &access, reg, "access_record: released")
+        .await?;
+    // Eve is an active provider without consent: the whole path runs and denies.
+    report
+        .measure(client, &responder(), &access, reg, "access_record: denied")
+        .await?;
+    let amend = sys.registry().amend_record(
+        record,
+        content_hash(1),
+        LOCATOR.to_vec(),
+        Purpose::PatientRequest,
+    );
+    report
+        .measure(client, &patient(), &amend, reg, "amend_record")
+        .await?;
+    let emergency = sys.registry().emergency_access(record, [0xee; 32]);
+    report
+        .measure(client, &responder(), &emergency, reg, "emergency_access")
+        .await?;
+    let review = sys.registry().review_emergency(p, 0, true);
+    report
+        .measure(client, &patient(), &review, reg, "review_emergency")
+        .await?;
+    let revoke = sys.consents().revoke(p, consent);
+    report
+        .measure(client, &patient(), &revoke, cm, "revoke")
+        .await?;
+    let retire = sys.registry().retire_record(record);
+    report
+        .measure(client, &patient(), &retire, reg, "retire_record")
+        .await?;
+
+    let appoint = sys.consents().appoint_delegate(delegate_id(), None);
+    report
+        .measure(client, &patient(), &appoint, cm, "appoint_delegate")
+        .await?;
+    let remove = sys.consents().remove_delegate(delegate_id());
+    report
+        .measure(client, &patient(), &remove, cm, "remove_delegate")
+        .await?;
+    let opt_out = sys.consents().set_emergency_opt_out(p, true);
+    report
+        .measure(client, &patient(), &opt_out, cm, "set_emergency_opt_out")
+        .await?;
+    let clinician = RoleSet::from([Role::Clinician]);
+    let register_provider = sys
+        .consents()
+        .register_provider(stranger_id(), clinician, [0x5a; 32]);
+    report
+        .measure(
+            client,
+            &admin(),
+            &register_provider,
+            cm,
+            "register_provider",
+        )
+        .await?;
+    let suspend = sys.consents().suspend_provider(er);
+    report
+        .measure(client, &admin(), &suspend, cm, "suspend_provider")
+        .await?;
+    let reactivate = sys.consents().reactivate_provider(er);
+    report
+        .measure(client, &admin(), &reactivate, cm, "reactivate_provider")
+        .await?;
+    let roles = sys.consents().set_provider_roles(dr, clinician);
+    report
+        .measure(client, &admin(), &roles, cm, "set_provider_roles")
+        .await?;
+    let rotate = sys.consents().rotate_provider_key([0xd1; 32]);
+    report
+        .measure(client, &doctor(), &rotate, cm, "rotate_provider_key")
+        .await?;
+
+    // Admin messages of each contract (the same `Admin` rules in all three).
+    let registry_peers = sys.registry().set_peers(sys.consents, sys.log);
+    report
+        .measure(client, &admin(), &registry_peers, reg, "set_peers")
+        .await?;
+    let consent_peers = sys.consents().set_peers(sys.registry, sys.log);
+    report
+        .measure(client, &admin(), &consent_peers, cm, "set_peers")
+        .await?;
+    let writers = sys.log().set_writers(sys.registry, sys.consents);
+    report
+        .measure(client, &admin(), &writers, log, "set_writers")
+        .await?;
+    report
+        .measure(
+            client,
+            &admin(),
+            &sys.registry().set_paused(true),
+            reg,
+            "set_paused",
+        )
+        .await?;
+    submit_ok(client, &admin(), &sys.registry().set_paused(false)).await?;
+    report
+        .measure(
+            client,
+            &admin(),
+            &sys.consents().set_paused(true),
+            cm,
+            "set_paused",
+        )
+        .await?;
+    submit_ok(client, &admin(), &sys.consents().set_paused(false)).await?;
+    let heir = delegate_id();
+    report
+        .measure(
+            client,
+            &admin(),
+            &sys.log().propose_admin(heir),
+            log,
+            "propose_admin",
+        )
+        .await?;
+    report
+        .measure(
+            client,
+            &delegate(),
+            &sys.log().accept_admin(),
+            log,
+            "accept_admin",
+        )
+        .await?;
+    let code = upload_release_code(client, "access_log").await?;
+    report
+        .measure(
+            client,
+            &delegate(),
+            &sys.log().set_code(code),
+            log,
+            "set_code",
+        )
+        .await?;
+    Ok(())
+}
+
+/// The paths whose cost must not grow with a patient's history, in measuring order.
+const HISTORY_PATHS: [&str; 4] = [
+    "access_record: released",
+    "access_record: denied",
+    "grant",
+    "revoke",
+];
+
+struct HistoryCosts {
+    /// One per HISTORY_PATHS entry.
+    paths: Vec<Cost>,
+    log_length: u64,
+}
+
+/// Grows one patient's history to 1, 100 and 1,000 records and consents (each with its
+/// log entry) and measures the access path and grant/revoke at each size.
+async fn history_growth(client: &mut Client) -> E2EResult<Vec<(u64, HistoryCosts)>> {
+    let sys = release_system(client).await?;
+    let (p, dr) = (patient_id(), doctor_id());
+    let mut levels = Vec::new();
+    let (mut records, mut consents) = (0u64, 0u64);
+    let mut report = Report::default();
+    for level in HISTORY {
+        while records < level {
+            let register = sys.registry().register_record(
+                p,
+                3,
+                content_hash(1_000_000 + records),
+                LOCATOR.to_vec(),
+                Purpose::PatientRequest,
+            );
+            submit_ok(client, &patient(), &register).await?;
+            records += 1;
+        }
+        while consents < level {
+            // The first consent is the doctor's (the one the access uses); the others
+            // go to distinct accounts, each a pair of its own.
+            let grantee = if consents == 0 {
+                Grantee::Account(dr)
+            } else {
+                bystander(consents)
+            };
+            let grant = sys
+                .consents()
+                .grant(p, grantee, permit(Scope::AllRecords, Action::Read));
+            submit_ok(client, &patient(), &grant).await?;
+            consents += 1;
+        }
+        let access = sys.registry().access_record(0, Purpose::Treat);
+        let label = "history";
+        report
+            .measure(client, &doctor(), &access, "", label)
+            .await?;
+        report
+            .measure(client, &responder(), &access, "", label)
+            .await?;
+        let grant = sys.consents().grant(
+            p,
+            Grantee::Account(dr),
+            permit(Scope::Category(3), Action::Read),
+        );
+        let extra = report
+            .measure(client, &patient(), &grant, "", label)
+            .await?;
+        report
+            .measure(
+                client,
+                &patient(),
+                &sys.consents().revoke(p, extra),
+                "",
+                label,
+            )
+            .await?;
+        consents += 1;
+        let log_length = query(client, &sys.log().head(p)).await?.length;
+        let paths = report.rows.drain(..).map(|(_, _, cost)| cost).collect();
+        levels.push((level, HistoryCosts { paths, log_length }));
+        println!("BENCH history {level}: log length {log_length}");
+    }
+    verified_chain(client, &sys, p).await?;
+    Ok(levels)
+}
+
+fn wasm_sizes() -> E2EResult<Vec<(&'static str, u64)>> {
+    ["record_registry", "consent_manager", "access_log"]
+        .into_iter()
+        .map(|contract| {
+            let path = format!(
+                "{}/../target/ink/{contract}/{contract}.wasm",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            Ok((contract, std::fs::metadata(&path)?.len()))
+        })
+        .collect()
+}
+
+fn cost_cells(cost: &Cost) -> String {
+    let (dev, para) = cost.per_block();
+    format!(
+        "| {} | {} | {} | {} | {} | {} |",
+        ms(cost.ref_time),
+        kb(cost.proof_size),
+        units(cost.deposit),
+        items_and_bytes(cost.deposit),
+        dev,
+        para
+    )
+}
+
+fn render(
+    sizes: &[(&str, u64)],
+    messages: &Report,
+    history: &[(u64, HistoryCosts)],
+) -> Result<String, std::fmt::Error> {
+    let mut out = String::new();
+    writeln!(out, "# Benchmarks")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Written by `scripts/bench.sh` (do not edit by hand): release builds of the three \
+         contracts (`cargo contract build --release`, cargo-contract 5.0.3, ink! 5.1.1) on \
+         substrate-contracts-node 0.41.0 (pallet-contracts 31). Weights are the dry run of \
+         each transaction that was then submitted: deterministic, not timings."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "## Code size (optimized Wasm)")?;
+    writeln!(out)?;
+    writeln!(out, "| contract | bytes | KiB | target 16 KiB |")?;
+    writeln!(out, "|---|---:|---:|---|")?;
+    for (contract, bytes) in sizes {
+        let verdict = if *bytes <= 16 * 1024 { "met" } else { "over" };
+        writeln!(
+            out,
+            "| {contract} | {bytes} | {:.1} | {verdict} |",
+            *bytes as f64 / 1024.0
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "## Every state-changing message")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "ref_time in ms, proof_size in KB (1,000 bytes), deposit in dev-chain units \
+         (1e12 plancks; negative = refunded) and as storage items / bytes (0.1 unit per \
+         item, 0.000005 per byte, net over all contracts the call touched). \"per block\" \
+         adds the fixed cost of a `Contracts::call` extrinsic that `gas_consumed` leaves \
+         out (1.016 ms ref_time, 9.2 KB proof) and divides into the normal-class share: \
+         dev node 2 s x 75 % ref_time (proof unbounded); parachain 0.5 s x 75 % ref_time \
+         and 5 MiB x 75 % proof."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| contract | message | ref_time ms | proof KB | deposit | items / bytes | per block (dev) | per block (parachain) |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    for (contract, label, cost) in &messages.rows {
+        writeln!(out, "| {contract} | {label} {}", cost_cells(cost))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check`) and appends to the access log (`append`); `register_record`, `amend_record`, `retire_record`, `review_emergency`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows.")?;
+    writeln!(out)?;
+    writeln!(out, "## Cost against history (one patient)")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Before each row the patient holds N records and N consents (N-1 of them to other \
+         grantees, each a pair of its own), each with its log entry, plus the entries of \
+         the rows before. The access is the doctor's read of record 0 under consent 0; the \
+         denied access is a provider without consent; grant and revoke add and remove a \
+         second rule of the doctor's pair."
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| N | log entries | path | ref_time ms | proof KB | deposit | items / bytes | per block (dev) | per block (parachain) |"
+    )?;
+    writeln!(out, "|---:|---:|---|---:|---:|---:|---:|---:|---:|")?;
+    for (level, costs) in history {
+        for (name, cost) in HISTORY_PATHS.iter().zip(&costs.paths) {
+            writeln!(
+                out,
+                "| {level} | {} | {name} {}",
+                costs.log_length,
+                cost_cells(cost)
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Largest / smallest across N (the issue's bound is 1.05; deposit compares absolute values):"
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| path | ref_time | proof_size | deposit |")?;
+    writeln!(out, "|---|---:|---:|---:|")?;
+    for (path, name) in HISTORY_PATHS.iter().enumerate() {
+        let [ref_time, proof, deposit] = growth(history, path);
+        writeln!(
+            out,
+            "| {name} | {ref_time:.4} | {proof:.4} | {deposit:.4} |"
+        )?;
+    }
+    Ok(out)
+}
+
+/// Largest / smallest over the history levels of one path: [ref_time, proof, |deposit|].
+fn growth(history: &[(u64, HistoryCosts)], path: usize) -> [f64; 3] {
+    let costs: Vec<Cost> = history.iter().map(|(_, c)| c.paths[path]).collect();
+    [
+        ratio(costs.iter().map(|c| c.ref_time as f64)),
+        ratio(costs.iter().map(|c| c.proof_size as f64)),
+        ratio(costs.iter().map(|c| c.deposit.unsigned_abs() as f64)),
+    ]
+}
+
+fn ratio(values: impl Iterator<Item = f64> + Clone) -> f64 {
+    let max = values.clone().fold(f64::MIN, f64::max);
+    let min = values.fold(f64::MAX, f64::min);
+    if min > 0.0 {
+        max / min
+    } else {
+        1.0
+    }
+}
+
+#[ink_e2e::test]
+#[ignore = "the benchmark: run by scripts/bench.sh"]
+async fn benchmark(mut client: Client) -> E2EResult<()> {
+    let sizes = wasm_sizes()?;
+    let mut messages = Report::default();
+    every_message(&mut client, &mut messages).await?;
+    let history = history_growth(&mut client).await?;
+    let report = render(&sizes, &messages, &history)?;
+    let out = std::env::var("MEDCONSENT_BENCH_OUT")
+        .unwrap_or_else(|_| format!("{}/../BENCHMARKS.md", env!("CARGO_MANIFEST_DIR")));
+    std::fs::write(&out, report)?;
+    println!("BENCH wrote {out}");
+    // The issue's bound: cost must not grow with history.
+    for (path, name) in HISTORY_PATHS.iter().enumerate() {
+        let [ref_time, proof, _] = growth(&history, path);
+        assert!(
+            ref_time.max(proof) <= 1.05,
+            "{name} grows with history: ref_time x{ref_time:.4}, proof x{proof:.4}"
+        );
+    }
+    Ok(())
+}
