@@ -83,6 +83,15 @@ if [ -f e2e/Cargo.toml ]; then
   # suite provokes on purpose; the assertions report real failures.
   run_tests e2e env CARGO_TARGET_DIR="$CACHE_TARGET" RUST_LOG="${RUST_LOG:-ink_e2e=off}" \
     cargo test -p medconsent-e2e --features e2e-tests -- --test-threads=1 --nocapture
+
+  # The load test (1,000+ access calls, about 80 s here) is outside the default e2e run;
+  # MEDCONSENT_SKIP_LOAD=1 skips it locally.
+  if [ "${MEDCONSENT_SKIP_LOAD:-0}" != 1 ]; then
+    say "load: 1,000+ access calls against a live node"
+    run_tests load env CARGO_TARGET_DIR="$CACHE_TARGET" RUST_LOG="${RUST_LOG:-ink_e2e=off}" \
+      cargo test -p medconsent-e2e --features e2e-tests load:: -- --ignored \
+      --test-threads=1 --nocapture
+  fi
 fi
 
 printf '\nAll checks passed in %d s (release artifacts in %s/target/ink).\n' "$((SECONDS - start))" "$ROOT"

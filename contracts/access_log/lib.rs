@@ -84,11 +84,6 @@ pub mod access_log {
             self.heads.get(patient).unwrap_or_default()
         }
 
-        #[ink(message)]
-        pub fn entry(&self, patient: AccountId, seq: LogSeq) -> Option<LogEntry> {
-            self.entries.get((patient, seq))
-        }
-
         /// Entries `start..start+limit` of a patient's chain (limit capped at MAX_PAGE).
         #[ink(message)]
         pub fn entries(&self, patient: AccountId, start: LogSeq, limit: u32) -> Vec<LogEntry> {
@@ -233,3 +228,6 @@ mod tests;
 
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod fuzz;

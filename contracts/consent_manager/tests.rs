@@ -15,6 +15,11 @@ use medconsent_shared::{
 
 type Env = DefaultEnvironment;
 
+/// (reads, writes) of the contract's storage so far.
+fn storage_rw() -> (usize, usize) {
+    ink::env::test::get_contract_storage_rw::<Env>(&ink::env::test::callee::<Env>())
+}
+
 const KEY: [u8; 32] = [7; 32];
 const MENTAL_HEALTH: u16 = 9;
 
@@ -131,10 +136,12 @@ impl World {
     ) {
         let before = self.snapshot();
         let events = recorded_events().count();
+        let (_, writes) = storage_rw();
         set_caller::<Env>(caller);
         assert_eq!(message(&mut self.cm).unwrap_err(), expected);
         assert_eq!(self.snapshot(), before, "state changed on {expected:?}");
         assert_eq!(recorded_events().count(), events, "event on {expected:?}");
+        assert_eq!(storage_rw().1, writes, "storage written on {expected:?}");
     }
 }
 
@@ -770,4 +777,100 @@ fn state_changes_emit_events() {
     assert_eq!(events[0].topics[1], patient.to_vec());
     // DelegateRemoved: patient and delegate topics.
     assert_eq!(events[1].topics.len(), 3);
+}
+
+// ---- hostile input -------------------------------------------------------------------
+
+/// Boundary and malformed arguments to every message that takes any: each gets its typed
+/// error and the contract writes nothing and emits nothing.
+#[ink::test]
+fn boundary_arguments_are_refused_without_a_write() {
+    let mut w = world();
+    let (p, dr, stranger) = (w.patient, w.doctor, w.stranger);
+    let (_, writes) = storage_rw();
+    // As grant stores it once the log has taken the entry.
+    let kept =
+        w.cm.store_grant(p, p, Grantee::Account(dr), permit(Scope::AllRecords), 100)
+            .unwrap();
+    assert!(
+        storage_rw().1 > writes,
+        "the write counter sees the contract's writes"
+    );
+    let unknown = AccountId::from([0xab; 32]);
+    let terms = |edit: fn(&mut ConsentTerms)| {
+        let mut terms = permit(Scope::AllRecords);
+        edit(&mut terms);
+        terms
+    };
+    let bad_terms = [
+        (terms(|t| t.actions = ActionSet(0)), Error::InvalidActions),
+        (
+            terms(|t| t.actions = ActionSet(u8::MAX)),
+            Error::InvalidActions,
+        ),
+        (
+            terms(|t| t.purposes = PurposeSet(0)),
+            Error::InvalidPurposes,
+        ),
+        (
+            terms(|t| t.purposes = PurposeSet(u8::MAX)),
+            Error::InvalidPurposes,
+        ),
+        (
+            terms(|t| (t.valid_from, t.valid_until) = (500, Some(400))),
+            Error::InvalidWindow,
+        ),
+        (
+            terms(|t| (t.valid_from, t.valid_until) = (500, Some(500))),
+            Error::InvalidWindow,
+        ),
+        (terms(|t| t.valid_until = Some(0)), Error::InvalidWindow),
+        (
+            terms(|t| t.scope = Scope::Record(u64::MAX)),
+            Error::RegistryUnavailable,
+        ),
+    ];
+    for (terms, error) in bad_terms {
+        w.rejects(p, error, |cm| cm.grant(p, Grantee::Account(dr), terms));
+    }
+    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
+        cm.grant(unknown, Grantee::Account(dr), permit(Scope::AllRecords))
+    });
+    for id in [kept + 1, u64::MAX] {
+        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id));
+    }
+    w.rejects(unknown, Error::ConsentNotFound, |cm| cm.revoke(unknown, 0));
+    w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
+    w.rejects(p, Error::InvalidTerm, |cm| cm.appoint_delegate(dr, Some(0)));
+    w.rejects(p, Error::DelegateNotFound, |cm| cm.remove_delegate(unknown));
+    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
+        cm.set_emergency_opt_out(unknown, true)
+    });
+    let admin = w.admin;
+    for roles in [RoleSet(0), RoleSet(u8::MAX)] {
+        w.rejects(admin, Error::InvalidRoles, |cm| {
+            cm.register_provider(unknown, roles, KEY)
+        });
+        w.rejects(admin, Error::InvalidRoles, |cm| {
+            cm.set_provider_roles(dr, roles)
+        });
+    }
+    w.rejects(admin, Error::InvalidKey, |cm| {
+        cm.register_provider(unknown, RoleSet(1), [0; 32])
+    });
+    w.rejects(admin, Error::ProviderNotFound, |cm| {
+        cm.suspend_provider(unknown)
+    });
+    w.rejects(admin, Error::ProviderNotFound, |cm| {
+        cm.set_provider_roles(unknown, RoleSet(1))
+    });
+    w.rejects(unknown, Error::ProviderNotFound, |cm| {
+        cm.rotate_provider_key(KEY)
+    });
+    w.rejects(dr, Error::InvalidKey, |cm| cm.rotate_provider_key([0; 32]));
+    // Unknown accounts are simply unknown to the reads.
+    assert_eq!(w.cm.consent(unknown, 0), None);
+    assert_eq!(w.cm.consents_of(p, u64::MAX, u32::MAX), vec![]);
+    assert_eq!(w.cm.provider(unknown), None);
+    assert!(!w.cm.acts_for(unknown, p));
 }

@@ -680,3 +680,6 @@ pub mod record_registry {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;

@@ -15,6 +15,11 @@ use medconsent_shared::{
 
 type Env = DefaultEnvironment;
 
+/// (reads, writes) of the contract's storage so far.
+fn storage_rw() -> (usize, usize) {
+    ink::env::test::get_contract_storage_rw::<Env>(&ink::env::test::callee::<Env>())
+}
+
 const LABS: u16 = 3;
 
 struct World {
@@ -73,10 +78,12 @@ impl World {
     ) {
         let before = self.snapshot();
         let events = recorded_events().count();
+        let (_, writes) = storage_rw();
         set_caller::<Env>(caller);
         assert_eq!(message(&mut self.reg).unwrap_err(), expected);
         assert_eq!(self.snapshot(), before, "state changed on {expected:?}");
         assert_eq!(recorded_events().count(), events, "event on {expected:?}");
+        assert_eq!(storage_rw().1, writes, "storage written on {expected:?}");
     }
 
     fn pause(&mut self) {
@@ -379,4 +386,63 @@ fn admin_transfer_and_wiring() {
     set_caller::<Env>(w.patient);
     w.reg.set_paused(true).unwrap();
     assert!(w.reg.paused());
+}
+
+// ---- hostile input -------------------------------------------------------------------
+
+/// Boundary and malformed arguments to every message that takes any: each gets its typed
+/// error and the contract writes nothing and emits nothing.
+#[ink::test]
+fn boundary_arguments_are_refused_without_a_write() {
+    let mut w = world();
+    let (_, writes) = storage_rw();
+    let id = w.store(1);
+    assert!(
+        storage_rw().1 > writes,
+        "the write counter sees the contract's writes"
+    );
+    let (p, stranger) = (w.patient, w.stranger);
+    let unknown = AccountId::from([0xab; 32]);
+    let long = vec![0xff; MAX_LOCATOR_LEN + 1];
+    w.rejects(p, Error::ZeroHash, |r| {
+        r.register_record(p, u16::MAX, [0; 32], vec![], Purpose::PatientRequest)
+    });
+    w.rejects(p, Error::LocatorTooLong, |r| {
+        r.register_record(p, 0, hash(9), long.clone(), Purpose::PatientRequest)
+    });
+    w.rejects(p, Error::HashAlreadyRegistered, |r| {
+        r.register_record(p, LABS, hash(1), vec![], Purpose::PatientRequest)
+    });
+    // Someone else's (or nobody's) patient: only the consent manager could allow it.
+    w.rejects(
+        stranger,
+        Error::Unauthorized(DenyReason::ConsentUnavailable),
+        |r| r.register_record(unknown, LABS, hash(9), vec![], Purpose::Research),
+    );
+    for missing in [id + 1, u64::MAX] {
+        w.rejects(p, Error::RecordNotFound, |r| {
+            r.amend_record(missing, hash(9), vec![], Purpose::PatientRequest)
+        });
+        w.rejects(p, Error::RecordNotFound, |r| r.retire_record(missing));
+        w.rejects(p, Error::RecordNotFound, |r| {
+            r.access_record(missing, Purpose::Treat)
+        });
+        w.rejects(p, Error::RecordNotFound, |r| {
+            r.emergency_access(missing, hash(9))
+        });
+    }
+    w.rejects(p, Error::EmptyJustification, |r| {
+        r.emergency_access(id, [0; 32])
+    });
+    for (patient, index) in [(p, 0), (p, u64::MAX), (unknown, 0)] {
+        w.rejects(p, Error::EmergencyNotFound, |r| {
+            r.review_emergency(patient, index, true)
+        });
+    }
+    // Unknown ids and accounts are simply unknown to the reads.
+    assert_eq!(w.reg.record(u64::MAX), None);
+    assert_eq!(w.reg.record_version(id, 0), None);
+    assert_eq!(w.reg.record_version(id, u32::MAX), None);
+    assert_eq!(w.reg.records_of(unknown, 0, u32::MAX), vec![]);
+    assert_eq!(w.reg.record_patient(u64::MAX), None);
 }

@@ -20,8 +20,9 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
     let AccessOutcome::Released(release) = outcome else {
         panic!("break-glass by a responder must release: {outcome:?}");
     };
-    let entry = query(&mut client, &sys.log().entry(p, release.log_seq))
+    let entry = query(&mut client, &sys.log().entries(p, release.log_seq, 1))
         .await?
+        .pop()
         .expect("emergency entry");
     assert_eq!(entry.kind, EntryKind::Emergency { justification });
     assert_eq!(entry.purpose, Some(Purpose::EmergencyTreat));

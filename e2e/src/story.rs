@@ -62,8 +62,9 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
     assert_eq!(release.version, 1);
 
     // ... the log shows the access with the right actor, purpose and consent.
-    let entry = query(&mut client, &sys.log().entry(p, release.log_seq))
+    let entry = query(&mut client, &sys.log().entries(p, release.log_seq, 1))
         .await?
+        .pop()
         .expect("access entry");
     assert_eq!(entry.kind, EntryKind::Access);
     assert_eq!(entry.actor, dr);

@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod consent;
 pub mod flags;
+#[cfg(feature = "std")]
+pub mod fuzz;
 pub mod interfaces;
 pub mod log;
 pub mod record;

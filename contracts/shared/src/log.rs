@@ -68,30 +68,27 @@ impl LogEntry {
     /// The bytes the chain hash covers after the previous hash: the SCALE encoding of
     /// the entry without its `hash` field.
     pub fn body_encoding(&self) -> ink::prelude::vec::Vec<u8> {
-        (
-            self.seq,
-            self.patient,
-            self.actor,
-            self.record,
-            self.kind,
-            self.purpose,
-            self.consent,
-            self.timestamp,
-            self.block,
-        )
-            .encode()
+        let mut body = self.encode();
+        body.truncate(body.len().saturating_sub(HASH_LEN));
+        body
     }
 
-    /// `blake2b-256(previous || body)`: what `hash` must equal.
+    /// `blake2b-256(previous || body)`: what `hash` must equal. `hash` is the last field,
+    /// so the body is the entry's own encoding cut before it (one encoder, shared with
+    /// storage, keeps the contract small).
     pub fn chain_hash(&self, previous: &Hash32) -> Hash32 {
-        let mut input = ink::prelude::vec::Vec::with_capacity(160);
+        let mut input = ink::prelude::vec::Vec::with_capacity(192);
         input.extend_from_slice(previous);
-        input.extend_from_slice(&self.body_encoding());
+        self.encode_to(&mut input);
+        input.truncate(input.len().saturating_sub(HASH_LEN));
         let mut out = [0u8; 32];
         ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&input, &mut out);
         out
     }
 }
+
+/// Bytes of the `hash` field that ends every encoded entry.
+const HASH_LEN: usize = 32;
 
 /// The end of a patient's chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,0 +1,67 @@
+//! Decode-level fuzz of every message's input (see `medconsent_shared::fuzz`).
+
+use crate::consent_manager::ConsentManager;
+use ink::primitives::{AccountId, Hash};
+use ink::reflect::ContractMessageDecoder;
+use medconsent_shared::fuzz::fuzz_decoding;
+use medconsent_shared::{
+    message_input, AccessRequest, Action, ActionSet, ConsentTerms, Decision, Grantee, Purpose,
+    PurposeSet, RoleSet, Scope,
+};
+
+type Decoder = <ConsentManager as ContractMessageDecoder>::Type;
+
+#[test]
+fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
+    let (a, b) = (AccountId::from([1; 32]), AccountId::from([2; 32]));
+    let terms = ConsentTerms {
+        decision: Decision::Permit,
+        scope: Scope::Category(3),
+        actions: ActionSet::from([Action::Read]),
+        purposes: PurposeSet::from([Purpose::Treat]),
+        valid_from: 0,
+        valid_until: Some(9),
+    };
+    let request = AccessRequest {
+        patient: a,
+        accessor: b,
+        record: Some(7),
+        category: 3,
+        action: Action::Read,
+        purpose: Purpose::Treat,
+    };
+    let valid = vec![
+        message_input!("grant", a, Grantee::Account(b), terms),
+        message_input!("revoke", a, 0u64),
+        message_input!("consent", a, u64::MAX),
+        message_input!("consents_of", a, 0u64, u32::MAX),
+        message_input!("consent_count", a),
+        message_input!("active_rules", a, Grantee::Anyone),
+        message_input!("appoint_delegate", b, Some(5u64)),
+        message_input!("remove_delegate", b),
+        message_input!("delegation", a, b),
+        message_input!("set_emergency_opt_out", a, true),
+        message_input!("emergency_opted_out", a),
+        message_input!("register_provider", b, RoleSet(1), [7u8; 32]),
+        message_input!("suspend_provider", b),
+        message_input!("reactivate_provider", b),
+        message_input!("set_provider_roles", b, RoleSet(3)),
+        message_input!("rotate_provider_key", [8u8; 32]),
+        message_input!("provider", b),
+        message_input!("set_peers", a, b),
+        message_input!("peers"),
+        message_input!("set_paused", false),
+        message_input!("paused"),
+        message_input!("admin"),
+        message_input!("pending_admin"),
+        message_input!("propose_admin", b),
+        message_input!("accept_admin"),
+        message_input!("set_code", Hash::from([9; 32])),
+        message_input!("ConsentCheck::check", request),
+        message_input!("ConsentCheck::check_emergency", a, b),
+        message_input!("ConsentCheck::acts_for", a, b),
+    ];
+    let report = fuzz_decoding::<Decoder>(&valid, 400, 0xc0_5e47);
+    println!("decode fuzz: {report:?}");
+    assert!(report.refused > 0 && report.decoded > 0, "{report:?}");
+}
