@@ -31,6 +31,10 @@ http_url=$(echo "$URL" | sed -E 's#^ws(s?)://#http\1://#')
 chain=$(curl -sf -m 5 -H 'Content-Type: application/json' \
   -d '{"id":1,"jsonrpc":"2.0","method":"system_chain","params":[]}' "$http_url" |
   json_field result | tr 'A-Z ' 'a-z-') || { echo "no node answers at $URL" >&2; exit 1; }
+# Signed consents are bound to the chain by its genesis hash, which a contract cannot read.
+genesis=$(curl -sf -m 5 -H 'Content-Type: application/json' \
+  -d '{"id":1,"jsonrpc":"2.0","method":"chain_getBlockHash","params":[0]}' "$http_url" |
+  json_field result)
 
 if [ "$BUILD" = 1 ]; then
   for c in "${CONTRACTS[@]}"; do
@@ -53,8 +57,10 @@ for c in "${CONTRACTS[@]}"; do
   fi
   say "instantiating $c"
   salt=0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  args=()
+  [ "$c" = consent_manager ] && args=(--args "$genesis")
   ADDR[$c]=$(cargo contract instantiate --url "$URL" --suri "$SURI" -x -y --output-json \
-    --salt "$salt" "$(artifact "$c")" 2>/dev/null | json_field contract)
+    --salt "$salt" "${args[@]}" "$(artifact "$c")" 2>/dev/null | json_field contract)
   say "  $c at ${ADDR[$c]}"
 done
 
@@ -72,16 +78,16 @@ call consent_manager set_peers "${ADDR[record_registry]}" "${ADDR[access_log]}"
 
 mkdir -p deployments
 out="deployments/$chain.json"
-python3 - "$out" "$URL" "$chain" \
+python3 - "$out" "$URL" "$chain" "$genesis" \
   "${ADDR[access_log]}" "${CODE[access_log]}" \
   "${ADDR[consent_manager]}" "${CODE[consent_manager]}" \
   "${ADDR[record_registry]}" "${CODE[record_registry]}" <<'PY'
 import json, sys
-out, url, chain = sys.argv[1:4]
+out, url, chain, genesis = sys.argv[1:5]
 names = ["access_log", "consent_manager", "record_registry"]
-pairs = sys.argv[4:]
+pairs = sys.argv[5:]
 contracts = {n: {"address": pairs[2 * i], "code_hash": pairs[2 * i + 1]} for i, n in enumerate(names)}
-json.dump({"chain": chain, "url": url, "contracts": contracts}, open(out, "w"), indent=2)
+json.dump({"chain": chain, "genesis_hash": genesis, "url": url, "contracts": contracts}, open(out, "w"), indent=2)
 open(out, "a").write("\n")
 PY
 say "wrote $out"

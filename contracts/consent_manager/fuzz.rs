@@ -6,7 +6,7 @@ use ink::reflect::ContractMessageDecoder;
 use medconsent_shared::fuzz::fuzz_decoding;
 use medconsent_shared::{
     message_input, AccessRequest, Action, ActionSet, ConsentTerms, Decision, Grantee, Purpose,
-    PurposeSet, RoleSet, Scope,
+    PurposeSet, RoleSet, Scope, SignedAction,
 };
 
 type Decoder = <ConsentManager as ContractMessageDecoder>::Type;
@@ -33,6 +33,24 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
     let valid = vec![
         message_input!("grant", a, Grantee::Account(b), terms),
         message_input!("revoke", a, 0u64),
+        message_input!(
+            "grant_signed",
+            a,
+            Grantee::Account(b),
+            terms,
+            0u64,
+            9u64,
+            [3u8; 64]
+        ),
+        message_input!("revoke_signed", a, 0u64, 0u64, u64::MAX, [3u8; 64]),
+        message_input!("signing_nonce", a),
+        message_input!(
+            "signing_message",
+            a,
+            SignedAction::Revoke { consent_id: 1 },
+            0u64,
+            9u64
+        ),
         message_input!("consent", a, u64::MAX),
         message_input!("consents_of", a, 0u64, u32::MAX),
         message_input!("consent_count", a),

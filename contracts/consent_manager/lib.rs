@@ -11,8 +11,8 @@ pub mod consent_manager {
     use medconsent_shared::{
         call, page_range, AccessRequest, Action, Admin, AdminFault, Basis, Consent, ConsentCheck,
         ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason, EntryKind,
-        Grantee, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role, RoleSet,
-        RuleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+        Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role,
+        RoleSet, RuleSet, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,15 @@ pub mod consent_manager {
         /// The access log refused the entry or could not be called: nothing changes
         /// without an audit entry.
         LogUnavailable,
+        /// A signed consent whose deadline has passed.
+        SignatureExpired,
+        /// A signed consent whose nonce the patient has already used.
+        NonceUsed,
+        /// A signed consent whose nonce is beyond the patient's next one.
+        NonceAhead,
+        /// The signature is not the patient's over exactly these terms, for this contract
+        /// on this chain.
+        BadSignature,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -92,6 +101,10 @@ pub mod consent_manager {
         /// Present for patients who refuse break-glass access.
         emergency_opt_outs: Mapping<AccountId, ()>,
         providers: Mapping<AccountId, Provider>,
+        /// The chain's genesis hash, bound into every signed consent.
+        genesis_hash: Hash32,
+        /// Next nonce of each patient's signed consents.
+        signing_nonces: Mapping<AccountId, u64>,
     }
 
     #[ink(event)]
@@ -155,8 +168,10 @@ pub mod consent_manager {
 
     impl ConsentManager {
         /// The deployer becomes the admin; peers are wired with `set_peers`.
+        /// `genesis_hash` is the chain's (block 0): signed consents are bound to it, since a
+        /// contract cannot read it.
         #[ink(constructor)]
-        pub fn new() -> Self {
+        pub fn new(genesis_hash: Hash32) -> Self {
             Self {
                 admin: Admin::new(Self::env().caller()),
                 paused: false,
@@ -168,6 +183,8 @@ pub mod consent_manager {
                 delegates: Mapping::default(),
                 emergency_opt_outs: Mapping::default(),
                 providers: Mapping::default(),
+                genesis_hash,
+                signing_nonces: Mapping::default(),
             }
         }
 
@@ -182,52 +199,75 @@ pub mod consent_manager {
             grantee: Grantee,
             terms: ConsentTerms,
         ) -> Result<ConsentId> {
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let caller = self.env().caller();
             self.ensure_running()?;
             self.ensure_acts_for(&patient, &caller)?;
-            validate_terms(&patient, &grantee, &terms, now)?;
-            if let Scope::Record(record_id) = terms.scope {
-                self.ensure_record_of(&patient, record_id)?;
-            }
-            let id = self.store_grant(patient, caller, grantee, terms, now)?;
-            self.append_log(NewEntry {
-                patient,
-                actor: caller,
-                record: scope_record(&terms.scope),
-                kind: EntryKind::ConsentGranted,
-                purpose: None,
-                consent: Some(id),
-            })?;
-            self.env().emit_event(ConsentGranted {
-                patient,
-                grantee,
-                consent_id: id,
-                decision: terms.decision,
-            });
-            Ok(id)
+            self.grant_as(caller, patient, grantee, terms)
         }
 
         /// Patient or delegate: revoke a consent or restriction, effective in this block.
         /// Allowed while paused: it only narrows access.
         #[ink(message)]
         pub fn revoke(&mut self, patient: AccountId, consent_id: ConsentId) -> Result<()> {
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let caller = self.env().caller();
             self.ensure_acts_for(&patient, &caller)?;
-            let consent = self.store_revoke(&patient, consent_id, now)?;
-            self.append_log(NewEntry {
-                patient,
-                actor: caller,
-                record: scope_record(&consent.terms.scope),
-                kind: EntryKind::ConsentRevoked,
-                purpose: None,
-                consent: Some(consent_id),
-            })?;
-            self.env().emit_event(ConsentRevoked {
-                patient,
-                grantee: consent.grantee,
-                consent_id,
-            });
-            Ok(())
+            self.revoke_as(caller, patient, consent_id)
+        }
+
+        // ---- consent signed in the patient's wallet, submitted by anyone -------------
+
+        /// Anyone (a relayer pays the fee): the patient's grant, signed by the patient's
+        /// sr25519 key over `signing_message(patient, Grant { grantee, terms }, nonce,
+        /// deadline)`. Logged with the patient as actor.
+        #[ink(message)]
+        pub fn grant_signed(
+            &mut self,
+            patient: AccountId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+            nonce: u64,
+            deadline: Timestamp,
+            signature: [u8; 64],
+        ) -> Result<ConsentId> {
+            self.ensure_running()?;
+            let action = SignedAction::Grant { grantee, terms };
+            self.use_signature(&patient, &action, nonce, deadline, &signature)?;
+            self.grant_as(patient, patient, grantee, terms)
+        }
+
+        /// Anyone: the patient's revocation, signed like `grant_signed`. Allowed while
+        /// paused.
+        #[ink(message)]
+        pub fn revoke_signed(
+            &mut self,
+            patient: AccountId,
+            consent_id: ConsentId,
+            nonce: u64,
+            deadline: Timestamp,
+            signature: [u8; 64],
+        ) -> Result<()> {
+            let action = SignedAction::Revoke { consent_id };
+            self.use_signature(&patient, &action, nonce, deadline, &signature)?;
+            self.revoke_as(patient, patient, consent_id)
+        }
+
+        /// The nonce the patient's next signed consent must carry.
+        #[ink(message)]
+        pub fn signing_nonce(&self, patient: AccountId) -> u64 {
+            self.signing_nonces.get(patient).unwrap_or(0)
+        }
+
+        /// The exact bytes the patient's wallet signs (with the `<Bytes>` wrapping that
+        /// `signRaw` adds: pass the part between the tags to `signRaw`).
+        #[ink(message)]
+        pub fn signing_message(
+            &self,
+            patient: AccountId,
+            action: SignedAction,
+            nonce: u64,
+            deadline: Timestamp,
+        ) -> Vec<u8> {
+            medconsent_shared::signing_message(&self.domain(), &patient, &action, nonce, deadline)
         }
 
         #[ink(message)]
@@ -478,6 +518,104 @@ pub mod consent_manager {
         }
 
         // ---- helpers ---------------------------------------------------------------
+
+        /// A validated, logged grant on behalf of `patient` by `grantor` (who has been
+        /// authorized: the caller acting for the patient, or the patient's signature).
+        fn grant_as(
+            &mut self,
+            grantor: AccountId,
+            patient: AccountId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+        ) -> Result<ConsentId> {
+            let now = self.env().block_timestamp();
+            validate_terms(&patient, &grantee, &terms, now)?;
+            if let Scope::Record(record_id) = terms.scope {
+                self.ensure_record_of(&patient, record_id)?;
+            }
+            let id = self.store_grant(patient, grantor, grantee, terms, now)?;
+            self.append_log(NewEntry {
+                patient,
+                actor: grantor,
+                record: scope_record(&terms.scope),
+                kind: EntryKind::ConsentGranted,
+                purpose: None,
+                consent: Some(id),
+            })?;
+            self.env().emit_event(ConsentGranted {
+                patient,
+                grantee,
+                consent_id: id,
+                decision: terms.decision,
+            });
+            Ok(id)
+        }
+
+        /// A logged revocation by an authorized `actor` (see `grant_as`).
+        fn revoke_as(
+            &mut self,
+            actor: AccountId,
+            patient: AccountId,
+            consent_id: ConsentId,
+        ) -> Result<()> {
+            let now = self.env().block_timestamp();
+            let consent = self.store_revoke(&patient, consent_id, now)?;
+            self.append_log(NewEntry {
+                patient,
+                actor,
+                record: scope_record(&consent.terms.scope),
+                kind: EntryKind::ConsentRevoked,
+                purpose: None,
+                consent: Some(consent_id),
+            })?;
+            self.env().emit_event(ConsentRevoked {
+                patient,
+                grantee: consent.grantee,
+                consent_id,
+            });
+            Ok(())
+        }
+
+        fn domain(&self) -> SigningDomain {
+            SigningDomain {
+                contract: self.env().account_id(),
+                genesis_hash: self.genesis_hash,
+            }
+        }
+
+        /// Checks a signed consent's deadline, nonce and signature, and uses the nonce.
+        /// The patient's account id is its sr25519 public key.
+        pub(crate) fn use_signature(
+            &mut self,
+            patient: &AccountId,
+            action: &SignedAction,
+            nonce: u64,
+            deadline: Timestamp,
+            signature: &[u8; 64],
+        ) -> Result<()> {
+            if deadline < self.env().block_timestamp() {
+                return Err(Error::SignatureExpired);
+            }
+            let expected = self.signing_nonce(*patient);
+            if nonce < expected {
+                return Err(Error::NonceUsed);
+            }
+            if nonce > expected {
+                return Err(Error::NonceAhead);
+            }
+            let message = medconsent_shared::signing_message(
+                &self.domain(),
+                patient,
+                action,
+                nonce,
+                deadline,
+            );
+            ink::env::sr25519_verify(signature, &message, patient.as_ref())
+                .map_err(|_| Error::BadSignature)?;
+            let next = nonce.checked_add(1).ok_or(Error::CounterOverflow)?;
+            self.signing_nonces.insert(patient, &next);
+            Ok(())
+        }
 
         fn ensure_admin(&self) -> Result<()> {
             Ok(self.admin.ensure(&self.env().caller())?)
@@ -738,6 +876,9 @@ mod tests;
 
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod signed_tests;
 
 #[cfg(test)]
 mod fuzz;

@@ -3,6 +3,7 @@
 //! compared against a small reference model written here, independently of the contract.
 
 use crate::consent_manager::{validate_terms, ConsentManager, Error};
+use crate::tests::GENESIS;
 use ink::env::test::{default_accounts, run_test, set_block_timestamp, set_caller};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
@@ -172,7 +173,7 @@ fn run(ops: Vec<Op>) {
         let admin = default_accounts::<Env>().alice;
         set_block_timestamp::<Env>(0);
         set_caller::<Env>(admin);
-        let mut cm = ConsentManager::new();
+        let mut cm = ConsentManager::new(GENESIS);
         for p in PROVIDERS {
             cm.register_provider(person(p), RoleSet::from([Role::Clinician]), [9; 32])
                 .unwrap();

@@ -20,26 +20,27 @@ fn storage_rw() -> (usize, usize) {
     ink::env::test::get_contract_storage_rw::<Env>(&ink::env::test::callee::<Env>())
 }
 
+pub(crate) const GENESIS: [u8; 32] = [0x6e; 32];
 const KEY: [u8; 32] = [7; 32];
 const MENTAL_HEALTH: u16 = 9;
 
-struct World {
-    cm: ConsentManager,
-    admin: AccountId,
-    patient: AccountId,
-    delegate: AccountId,
-    doctor: AccountId,
-    responder: AccountId,
-    stranger: AccountId,
+pub(crate) struct World {
+    pub(crate) cm: ConsentManager,
+    pub(crate) admin: AccountId,
+    pub(crate) patient: AccountId,
+    pub(crate) delegate: AccountId,
+    pub(crate) doctor: AccountId,
+    pub(crate) responder: AccountId,
+    pub(crate) stranger: AccountId,
 }
 
 /// Admin alice; doctor (clinician) charlie and responder django registered; patient bob
 /// with delegate frank until t=1_000; clock at t=100.
-fn world() -> World {
+pub(crate) fn world() -> World {
     let a = default_accounts::<Env>();
     set_block_timestamp::<Env>(100);
     set_caller::<Env>(a.alice);
-    let mut cm = ConsentManager::new();
+    let mut cm = ConsentManager::new(GENESIS);
     cm.register_provider(a.charlie, RoleSet::from([Role::Clinician]), KEY)
         .unwrap();
     cm.register_provider(
@@ -61,7 +62,7 @@ fn world() -> World {
     }
 }
 
-fn permit(scope: Scope) -> ConsentTerms {
+pub(crate) fn permit(scope: Scope) -> ConsentTerms {
     ConsentTerms {
         decision: Decision::Permit,
         scope,
@@ -128,7 +129,7 @@ impl World {
     }
 
     /// Runs a message that must fail with `expected` and leave state as it was.
-    fn rejects<T: core::fmt::Debug>(
+    pub(crate) fn rejects<T: core::fmt::Debug>(
         &mut self,
         caller: AccountId,
         expected: Error,

@@ -19,6 +19,8 @@ mod restart;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod security;
 #[cfg(all(test, feature = "e2e-tests"))]
+mod signed;
+#[cfg(all(test, feature = "e2e-tests"))]
 mod story;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod time;

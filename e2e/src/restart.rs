@@ -3,73 +3,11 @@
 //! This test starts its own node (with `--base-path`) instead of ink_e2e's throwaway one.
 
 use crate::support::*;
-use ink_e2e::subxt::backend::rpc::RpcClient;
 use medconsent_shared::{AccessOutcome, ConsentStatus, Grantee, Purpose, Scope};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A substrate-contracts-node on a persistent database.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Node {
-    async fn start(base: &std::path::Path) -> E2EResult<Self> {
-        let program = std::env::var("CONTRACTS_NODE")
-            .unwrap_or_else(|_| "substrate-contracts-node".to_string());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(program)
-            .args(["--dev", "--port=0", "--rpc-port"])
-            .arg(port.to_string())
-            .arg("--base-path")
-            .arg(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let url = format!("ws://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while RpcClient::from_url(&url).await.is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("node at {url} did not come up").into());
-            }
-            tokio_sleep(Duration::from_millis(250)).await;
-        }
-        Ok(Node { child, url })
-    }
-
-    async fn client(&self) -> E2EResult<Client> {
-        let contracts = ink_e2e::build_root_and_contract_dependencies();
-        Ok(Client::new(RpcClient::from_url(&self.url).await?, contracts).await?)
-    }
-
-    /// SIGKILL: no chance to flush anything the node had not already committed.
-    fn kill(mut self) -> E2EResult<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn tokio_sleep(duration: Duration) {
-    ink_e2e::tokio::time::sleep(duration).await;
-}
 
 #[test]
 fn a_killed_node_restarts_with_nothing_lost() -> E2EResult<()> {
-    ink_e2e::tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(kill_and_restart())
+    block_on(kill_and_restart())
 }
 
 async fn kill_and_restart() -> E2EResult<()> {
@@ -78,7 +16,7 @@ async fn kill_and_restart() -> E2EResult<()> {
     let (p, dr) = (patient_id(), doctor_id());
 
     // Before the fault: a record with two versions, a consent, accesses.
-    let node = Node::start(&base).await?;
+    let node = OwnNode::start(&base).await?;
     let mut client = node.client().await?;
     let sys = deploy(&mut client).await?;
     let record = patient_record(&mut client, &sys, LABS, 1).await?;
@@ -101,7 +39,7 @@ async fn kill_and_restart() -> E2EResult<()> {
     node.kill()?;
 
     // After the restart: everything is there and the run continues.
-    let node = Node::start(&base).await?;
+    let node = OwnNode::start(&base).await?;
     let mut client = node.client().await?;
     assert_eq!(
         query(&mut client, &sys.registry().record(record)).await?,

@@ -4,6 +4,8 @@ use access_log::access_log::{AccessLog, AccessLogRef};
 use consent_manager::consent_manager::{ConsentManager, ConsentManagerRef};
 use ink::codegen::ContractCallBuilder;
 use ink::primitives::AccountId;
+use ink_e2e::subxt::backend::legacy::LegacyRpcMethods;
+use ink_e2e::subxt::backend::rpc::RpcClient;
 use ink_e2e::subxt::dynamic::Value;
 use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend, Keypair};
 use medconsent_shared::{
@@ -11,6 +13,8 @@ use medconsent_shared::{
     RoleSet, Scope, MAX_PAGE,
 };
 use record_registry::record_registry::{RecordRegistry, RecordRegistryRef};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub type Client = ink_e2e::Client<ink_e2e::PolkadotConfig, ink::env::DefaultEnvironment>;
 pub type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -83,15 +87,29 @@ impl System {
     }
 }
 
+/// The genesis hash the consent manager is given on ink_e2e's nodes, which do not tell
+/// theirs: no signed consent verifies there. The signed-consent tests run on a node of
+/// their own (`OwnNode`) and pass its real genesis hash.
+pub const UNKNOWN_GENESIS: [u8; 32] = [0; 32];
+
 /// Deploys the three contracts as the admin, unwired.
 pub async fn instantiate(client: &mut Client) -> E2EResult<System> {
+    instantiate_on(client, UNKNOWN_GENESIS).await
+}
+
+/// Deploys the three contracts as the admin, unwired, for the chain of `genesis_hash`.
+pub async fn instantiate_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
     let log = client
         .instantiate("access_log", &admin(), &mut AccessLogRef::new())
         .submit()
         .await?
         .account_id;
     let consents = client
-        .instantiate("consent_manager", &admin(), &mut ConsentManagerRef::new())
+        .instantiate(
+            "consent_manager",
+            &admin(),
+            &mut ConsentManagerRef::new(genesis_hash),
+        )
         .submit()
         .await?
         .account_id;
@@ -109,7 +127,12 @@ pub async fn instantiate(client: &mut Client) -> E2EResult<System> {
 
 /// Deploys and wires the system, and registers the two providers.
 pub async fn deploy(client: &mut Client) -> E2EResult<System> {
-    let sys = instantiate(client).await?;
+    deploy_on(client, UNKNOWN_GENESIS).await
+}
+
+/// `deploy` for the chain of `genesis_hash`.
+pub async fn deploy_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
+    let sys = instantiate_on(client, genesis_hash).await?;
     submit_ok(
         client,
         &admin(),
@@ -364,4 +387,72 @@ pub async fn upload_release_code(
         .await
         .map_err(|e| format!("upload of {contract}: {e:?}"))?;
     Ok(hash.into())
+}
+
+/// Runs an async test body in a plain `#[test]` (for tests that start their own node).
+pub fn block_on(body: impl std::future::Future<Output = E2EResult<()>>) -> E2EResult<()> {
+    ink_e2e::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(body)
+}
+
+/// A substrate-contracts-node of a test's own, on a database the test names (ink_e2e's
+/// nodes are throwaway and do not tell their URL).
+pub struct OwnNode {
+    child: Child,
+    url: String,
+}
+
+impl OwnNode {
+    pub async fn start(base: &std::path::Path) -> E2EResult<Self> {
+        let program = std::env::var("CONTRACTS_NODE")
+            .unwrap_or_else(|_| "substrate-contracts-node".to_string());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(program)
+            .args(["--dev", "--port=0", "--rpc-port"])
+            .arg(port.to_string())
+            .arg("--base-path")
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let url = format!("ws://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while RpcClient::from_url(&url).await.is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("node at {url} did not come up").into());
+            }
+            ink_e2e::tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(OwnNode { child, url })
+    }
+
+    pub async fn client(&self) -> E2EResult<Client> {
+        let contracts = ink_e2e::build_root_and_contract_dependencies();
+        Ok(Client::new(RpcClient::from_url(&self.url).await?, contracts).await?)
+    }
+
+    /// The chain's genesis hash (what signed consents are bound to).
+    pub async fn genesis_hash(&self) -> E2EResult<[u8; 32]> {
+        let rpc = RpcClient::from_url(&self.url).await?;
+        let methods = LegacyRpcMethods::<ink_e2e::PolkadotConfig>::new(rpc);
+        Ok(methods.genesis_hash().await?.0)
+    }
+
+    /// SIGKILL: no chance to flush anything the node had not already committed.
+    pub fn kill(mut self) -> E2EResult<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for OwnNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

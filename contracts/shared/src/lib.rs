@@ -11,6 +11,7 @@ pub mod fuzz;
 pub mod interfaces;
 pub mod log;
 pub mod record;
+pub mod signed;
 
 pub use admin::{Admin, AdminFault};
 pub use consent::*;
@@ -18,6 +19,7 @@ pub use flags::*;
 pub use interfaces::*;
 pub use log::*;
 pub use record::*;
+pub use signed::*;
 
 pub use ink::primitives::{AccountId, Hash};
 

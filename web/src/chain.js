@@ -1,0 +1,106 @@
+// The node, the three contracts, and calls: dry run first (typed errors in words, no fee),
+// then the transaction, signed by the wallet.
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { ContractPromise } from '@polkadot/api-contract';
+import { errorInWords } from './words.js';
+
+const NAMES = ['record_registry', 'consent_manager', 'access_log'];
+
+// `config.json` (written by scripts/web.sh or the browser test) names the node and the
+// deployed contracts; `abi/<contract>.json` is each contract's metadata.
+export async function connect() {
+  const config = await (await fetch('./config.json')).json();
+  const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
+  const contracts = {};
+  for (const name of NAMES) {
+    const abi = await (await fetch(`./abi/${name}.json`)).json();
+    contracts[name] = new ContractPromise(api, abi, config.contracts[name].address);
+  }
+  return {
+    api,
+    config,
+    registry: contracts.record_registry,
+    consents: contracts.consent_manager,
+    log: contracts.access_log,
+  };
+}
+
+/** A refusal by the contract, with its typed error. */
+export class Refused extends Error {
+  constructor(name) {
+    super(errorInWords(name));
+    this.errorName = name;
+  }
+}
+
+function queryOptions(api) {
+  return {
+    gasLimit: api.registry.createType('WeightV2', { refTime: 1_000_000_000_000n, proofSize: 10_000_000n }),
+    storageDepositLimit: null,
+  };
+}
+
+/** A read (dry run) as `caller`; returns the message's value as a codec. */
+export async function read(sys, contract, message, caller, ...args) {
+  const { result, output } = await contract.query[message](caller, queryOptions(sys.api), ...args);
+  if (result.isErr || !output || output.isErr) {
+    throw new Error(`${message}: the node could not run the query`);
+  }
+  return output.asOk;
+}
+
+/** Dry-runs `message`; if the contract would refuse, throws Refused without a fee. */
+async function dryRun(sys, contract, message, caller, args) {
+  const dry = await contract.query[message](caller, queryOptions(sys.api), ...args);
+  if (dry.result.isErr) {
+    throw new Error(`${message}: the call would fail (${dry.result.asErr.toString()})`);
+  }
+  const value = dry.output.asOk;
+  if (value.isErr) throw new Refused(value.asErr.type);
+  return { dry, value: value.asOk };
+}
+
+/**
+ * Sends `message` as `account`, signed by `signer` (the wallet). `onStatus` hears
+ * "signing", then the transaction's statuses; resolves with the message's return value
+ * once the transaction is in a block.
+ */
+export async function send(sys, contract, message, account, signer, args, onStatus) {
+  const { dry, value } = await dryRun(sys, contract, message, account, args);
+  const options = {
+    gasLimit: dry.gasRequired,
+    storageDepositLimit: dry.storageDeposit.isCharge ? dry.storageDeposit.asCharge : null,
+  };
+  onStatus('signing');
+  return new Promise((resolve, reject) => {
+    let unsubscribe = () => {};
+    contract.tx[message](options, ...args)
+      .signAndSend(account, { signer }, (result) => {
+        onStatus(result.status.type);
+        if (result.dispatchError) {
+          unsubscribe();
+          const error = result.dispatchError;
+          const text = error.isModule
+            ? (({ section, name }) => `${section}.${name}`)(sys.api.registry.findMetaError(error.asModule))
+            : error.toString();
+          reject(new Error(`The chain refused the transaction: ${text}`));
+        } else if (result.status.isInBlock || result.status.isFinalized) {
+          unsubscribe();
+          resolve(value);
+        }
+      })
+      .then((u) => { unsubscribe = u; })
+      .catch((e) => reject(e.message?.includes('Cancelled') ? new Error('You declined to sign.') : e));
+  });
+}
+
+/** Every item of a paged list query (`limit` at most 32 per page). */
+export async function readAll(sys, contract, message, caller, patient, total) {
+  const items = [];
+  while (items.length < total) {
+    const page = await read(sys, contract, message, caller, patient, items.length, 32);
+    if (page.length === 0) break;
+    items.push(...page);
+  }
+  return items;
+}

@@ -1,0 +1,256 @@
+// The patient's page: connect a wallet, pick an account, see my records, consents and
+// audit trail (hash chain checked here), grant and revoke, and sign a consent for a
+// provider to relay.
+import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
+import { decodeAddress } from '@polkadot/util-crypto';
+import { u8aEq, u8aToHex, u8aToU8a, stringToU8a } from '@polkadot/util';
+import { connect, read, readAll, send, Refused } from './chain.js';
+import { verifyChain } from './audit.js';
+import { purposesInWords } from './words.js';
+
+const $ = (id) => document.getElementById(id);
+let sys = null;
+let account = null;
+
+function status(kind, text) {
+  const box = $('status');
+  box.className = kind;
+  box.textContent = text;
+}
+
+const STATUS_WORDS = {
+  signing: 'Waiting for your wallet to sign…',
+  Ready: 'Sent; waiting for a block…',
+  Broadcast: 'Sent; waiting for a block…',
+  InBlock: 'In a block.',
+  Finalized: 'Final.',
+};
+
+function setBusy(busy) {
+  for (const button of document.querySelectorAll('button')) button.disabled = busy;
+}
+
+/** Runs a transaction with a pending state and clear words for its outcome. */
+async function transact(what, message, contract, args) {
+  setBusy(true);
+  status('pending', `${what}: checking…`);
+  try {
+    const { signer } = await web3FromAddress(account);
+    const value = await send(sys, contract, message, account, signer, args, (s) =>
+      status('pending', `${what}: ${STATUS_WORDS[s] ?? s}`));
+    status('ok', `${what}: done.`);
+    await refresh();
+    return value;
+  } catch (error) {
+    const prefix = error instanceof Refused ? 'Refused' : 'Failed';
+    status('error', `${what}: ${prefix}. ${error.message}`);
+    return null;
+  } finally {
+    setBusy(false);
+  }
+}
+
+const flagsOf = (codec) => {
+  const json = codec.toJSON();
+  return Array.isArray(json) ? json[0] : json;
+};
+const optional = (codec) => (codec.isSome ? codec.unwrap().toString() : '-');
+const short = (address) => `${address.slice(0, 8)}…`;
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+async function showRecords() {
+  const counts = await read(sys, sys.registry, 'counts', account, account);
+  const records = await readAll(sys, sys.registry, 'recordsOf', account, account, counts.records.toNumber());
+  const body = $('record-rows');
+  body.replaceChildren();
+  for (const record of records) {
+    const row = body.insertRow();
+    cell(row, record.id.toString());
+    cell(row, record.category.toString());
+    cell(row, record.version.toString());
+    cell(row, record.status.type);
+    cell(row, u8aToHex(record.contentHash), 'hash');
+  }
+}
+
+function scopeInWords(scope) {
+  if (scope.isAllRecords) return 'all records';
+  if (scope.isCategory) return `category ${scope.asCategory}`;
+  return `record ${scope.asRecord}`;
+}
+
+async function showConsents() {
+  const count = (await read(sys, sys.consents, 'consentCount', account, account)).toNumber();
+  const consents = await readAll(sys, sys.consents, 'consentsOf', account, account, count);
+  const body = $('consent-rows');
+  body.replaceChildren();
+  for (const consent of consents) {
+    const row = body.insertRow();
+    row.dataset.consent = consent.id.toString();
+    cell(row, consent.id.toString());
+    cell(row, consent.grantee.isAccount ? consent.grantee.asAccount.toString() : 'anyone', 'hash');
+    cell(row, consent.terms.decision.type);
+    cell(row, scopeInWords(consent.terms.scope));
+    cell(row, purposesInWords(flagsOf(consent.terms.purposes)));
+    cell(row, consent.status.type);
+    const actions = row.insertCell();
+    if (consent.status.isActive) {
+      const button = document.createElement('button');
+      button.textContent = 'Revoke';
+      button.className = 'revoke';
+      button.onclick = () => transact(`Revoking consent ${consent.id}`, 'revoke', sys.consents, [account, consent.id]);
+      actions.append(button);
+    }
+  }
+}
+
+function kindInWords(kind) {
+  if (kind.isDenied) return `Denied (${kind.asDenied.type})`;
+  if (kind.isReview) return `Review (${kind.asReview.justified.isTrue ? 'justified' : 'unjustified'})`;
+  return kind.type;
+}
+
+async function showAudit() {
+  const head = await read(sys, sys.log, 'head', account, account);
+  const entries = await readAll(sys, sys.log, 'entries', account, account, head.length.toNumber());
+  const body = $('audit-rows');
+  body.replaceChildren();
+  for (const entry of entries) {
+    const row = body.insertRow();
+    cell(row, entry.seq.toString());
+    cell(row, entry.block.toString());
+    cell(row, kindInWords(entry.kind));
+    cell(row, entry.actor.toString() === account ? 'me' : short(entry.actor.toString()), 'hash');
+    cell(row, optional(entry.record));
+    cell(row, entry.purpose.isSome ? entry.purpose.unwrap().type : '-');
+    cell(row, optional(entry.consent));
+  }
+  const verdict = verifyChain(entries, head.lastHash.toU8a());
+  const line = $('chain-status');
+  if (verdict.ok) {
+    line.className = 'verified';
+    line.textContent = `Hash chain verified in this page: ${entries.length} entries, head ${u8aToHex(head.lastHash.toU8a()).slice(0, 18)}…`;
+  } else {
+    line.className = 'broken';
+    line.textContent = `Hash chain BROKEN at entry ${verdict.brokenAt}: do not trust this trail.`;
+  }
+}
+
+async function refresh() {
+  if (!sys || !account) return;
+  await Promise.all([showRecords(), showConsents(), showAudit()]);
+}
+
+function formTerms() {
+  const bits = (name) => [...document.querySelectorAll(`input[name=${name}]:checked`)]
+    .reduce((sum, box) => sum | Number(box.value), 0);
+  const scopeKind = $('scope').value;
+  const id = Number($('scope-id').value);
+  const scope = scopeKind === 'all' ? 'AllRecords' : scopeKind === 'category' ? { Category: id } : { Record: id };
+  const until = $('until').value ? new Date($('until').value).getTime() : null;
+  return {
+    decision: $('decision').value,
+    scope,
+    actions: bits('action'),
+    purposes: bits('purpose'),
+    validFrom: 0,
+    validUntil: until,
+  };
+}
+
+function formGrantee() {
+  const grantee = $('grantee').value.trim();
+  decodeAddress(grantee); // throws on a mistyped address
+  return { Account: grantee };
+}
+
+async function grant(event) {
+  event.preventDefault();
+  let grantee;
+  try {
+    grantee = formGrantee();
+  } catch {
+    status('error', 'The provider account is not a valid address.');
+    return;
+  }
+  await transact('Granting', 'grant', sys.consents, [account, grantee, formTerms()]);
+}
+
+const TAG = stringToU8a('medconsent:signed-consent:v1');
+const OPEN = stringToU8a('<Bytes>');
+const CLOSE = stringToU8a('</Bytes>');
+
+/**
+ * A consent signed by the wallet for a provider to submit (and pay for). The bytes come
+ * from the contract; the page checks the parts it can (tag, contract, chain) before the
+ * wallet signs the part between <Bytes> and </Bytes>, as wallets' signRaw expects.
+ */
+async function signForRelay() {
+  setBusy(true);
+  try {
+    const grantee = formGrantee();
+    const terms = formTerms();
+    const nonce = (await read(sys, sys.consents, 'signingNonce', account, account)).toNumber();
+    const deadline = Date.now() + 7 * 24 * 3600 * 1000;
+    const action = { Grant: { grantee, terms } };
+    const message = u8aToU8a(await read(sys, sys.consents, 'signingMessage', account, account, action, nonce, deadline));
+    const at = OPEN.length;
+    const domainOk = u8aEq(message.subarray(0, at), OPEN)
+      && u8aEq(message.subarray(at, at + TAG.length), TAG)
+      && u8aEq(message.subarray(at + TAG.length, at + TAG.length + 32), decodeAddress(sys.consents.address))
+      && u8aEq(message.subarray(at + TAG.length + 32, at + TAG.length + 64), sys.api.genesisHash.toU8a())
+      && u8aEq(message.subarray(message.length - CLOSE.length), CLOSE);
+    if (!domainOk) throw new Error('the node returned bytes for another contract or chain; not signing');
+    status('pending', 'Waiting for your wallet to sign…');
+    const { signer } = await web3FromAddress(account);
+    const inner = message.subarray(OPEN.length, message.length - CLOSE.length);
+    const { signature } = await signer.signRaw({ address: account, data: u8aToHex(inner), type: 'bytes' });
+    const relay = { message: 'grant_signed', patient: account, grantee, terms, nonce, deadline, signature };
+    $('signed-output').textContent = JSON.stringify(relay, null, 2);
+    $('signed-output').classList.remove('hidden');
+    status('ok', 'Signed. Give this to the provider: they submit grant_signed and pay the fee.');
+  } catch (error) {
+    status('error', `Signing: Failed. ${error.message}`);
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function connectWallet() {
+  setBusy(true);
+  status('pending', 'Connecting…');
+  try {
+    const extensions = await web3Enable('medconsent');
+    if (extensions.length === 0) {
+      throw new Error('No wallet extension answered. Install polkadot.js, Talisman or SubWallet and allow this page.');
+    }
+    const accounts = await web3Accounts();
+    if (accounts.length === 0) throw new Error('The wallet shares no account with this page.');
+    sys = sys ?? await connect();
+    const select = $('account');
+    select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
+    select.disabled = false;
+    account = accounts[0].address;
+    $('chain').textContent = `Chain ${sys.config.chain}, genesis ${sys.api.genesisHash.toHex().slice(0, 18)}…`;
+    await refresh();
+    status('ok', 'Connected.');
+  } catch (error) {
+    status('error', `Connecting: Failed. ${error.message}`);
+  } finally {
+    setBusy(false);
+  }
+}
+
+$('connect').onclick = connectWallet;
+$('account').onchange = async (event) => {
+  account = event.target.value;
+  await refresh();
+};
+$('grant-form').onsubmit = grant;
+$('sign-submit').onclick = signForRelay;

@@ -1,0 +1,32 @@
+// The contracts' typed errors and deny reasons, in words a patient can act on.
+export const ERROR_WORDS = {
+  NotAdmin: 'Only the administrator may do this.',
+  Paused: 'The system is paused by its administrator: nothing that widens access goes through. Revoking still works.',
+  NotPatientOrDelegate: 'This account is neither the patient nor a current delegate of the patient.',
+  SelfGrant: 'You cannot grant access to yourself.',
+  AnyoneMayOnlyBeDenied: '"Anyone" can only be restricted, never permitted.',
+  InvalidActions: 'Choose at least one action.',
+  InvalidPurposes: 'Choose at least one purpose.',
+  InvalidWindow: 'The end of the validity period must be in the future and after its start.',
+  UnknownRecord: 'That record is not one of yours.',
+  RegistryUnavailable: 'The record registry could not be asked; try again later.',
+  TooManyRules: 'This provider already has the maximum of 8 active rules from you: revoke one first.',
+  ConsentNotFound: 'No such consent.',
+  AlreadyRevoked: 'This consent is already revoked.',
+  CounterOverflow: 'A counter is exhausted.',
+  LogUnavailable: 'The audit log did not take the entry, so nothing was changed.',
+  SignatureExpired: 'The signed consent is past its deadline.',
+  NonceUsed: 'This signed consent was already used (or a newer one was).',
+  NonceAhead: 'An earlier signed consent of yours has not been submitted yet.',
+  BadSignature: 'The signature does not match these exact terms, this patient, this contract and this chain.',
+};
+
+export function errorInWords(name) {
+  return ERROR_WORDS[name] ?? `The contract refused: ${name}.`;
+}
+
+export const PURPOSES = ['treatment', 'emergency treatment', 'payment', 'operations', 'research', 'public health', 'my own request'];
+
+export function purposesInWords(bits) {
+  return PURPOSES.filter((_, i) => bits & (1 << i)).join(', ') || '-';
+}

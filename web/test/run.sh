@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The browser test of the patient page: starts (or reuses) a local node, deploys fresh
+# contracts (scripts/deploy.sh --no-build: run the release builds first), registers Dave
+# as a provider and a record for Bob, builds the page and the test-only signer, and runs
+# test/browser.mjs in headless Chromium. The screenshot lands in web/test/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$HOME/.cargo/bin:$PATH"
+URL=ws://127.0.0.1:9944
+BOB=5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
+DAVE=5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy
+WORK=$(mktemp -d)
+
+node_was_up=0
+curl -sf -m 2 -H 'Content-Type: application/json' \
+  -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' http://127.0.0.1:9944 >/dev/null 2>&1 &&
+  node_was_up=1
+stop_node() { [ "$node_was_up" = 1 ] || bash scripts/node.sh --stop >/dev/null; }
+trap stop_node EXIT
+
+bash scripts/node.sh
+bash scripts/deploy.sh --url "$URL" --no-build >"$WORK/deployment.json"
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['contracts'][sys.argv[2]]['address'])" "$WORK/deployment.json" "$1"; }
+call() { # contract message suri args...
+  local c=$1 message=$2 suri=$3
+  shift 3
+  python3 scripts/lib/contract.py call "target/ink/$c/$c.contract" "$(field "$c")" "$message" "$suri" "$URL" --execute "$@" >/dev/null
+}
+echo "==> seeding: Dave is a clinician, Bob has one record"
+call consent_manager register_provider //Alice "$DAVE" "RoleSet(1)" "0x$(printf 'd0%.0s' {1..32})"
+call record_registry register_record //Bob "$BOB" 3 "0x$(printf 'b1%.0s' {1..32})" "0x$(printf '%s' bafkreibrowsertest | od -An -tx1 | tr -d ' \n')" PatientRequest
+
+echo "==> the page's configuration and the contracts' metadata"
+mkdir -p web/public/abi
+cp "$WORK/deployment.json" web/public/config.json
+for c in access_log consent_manager record_registry; do
+  cp "target/ink/$c/$c.json" web/public/abi/
+done
+
+cd web
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npx vite build --logLevel warn
+npx vite build --config test/signer.vite.config.js --logLevel warn
+node test/browser.mjs
