@@ -57,10 +57,10 @@ for c in "${CONTRACTS[@]}"; do
   fi
   say "instantiating $c"
   salt=0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-  args=()
+  args=() # after the artifact: --args takes every word after it
   [ "$c" = consent_manager ] && args=(--args "$genesis")
   ADDR[$c]=$(cargo contract instantiate --url "$URL" --suri "$SURI" -x -y --output-json \
-    --salt "$salt" "${args[@]}" "$(artifact "$c")" 2>/dev/null | json_field contract)
+    --salt "$salt" "$(artifact "$c")" "${args[@]}" 2>/dev/null | json_field contract)
   say "  $c at ${ADDR[$c]}"
 done
 

@@ -129,11 +129,18 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 4);
 
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ARTIFACTS, 'patient-page.png'), fullPage: true });
   check(true, `screenshot kept: ${join(ARTIFACTS, 'patient-page.png')}`);
 } catch (error) {
   failed = true;
   console.error(error.message);
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
+    console.error(`page status: ${await page.locator('#status').textContent().catch(() => '?')}`);
+  }
 } finally {
   await browser.close();
   server.kill();

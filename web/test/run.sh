@@ -5,6 +5,7 @@
 # test/browser.mjs in headless Chromium. The screenshot lands in web/test/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 URL=ws://127.0.0.1:9944
 BOB=5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
@@ -15,7 +16,7 @@ node_was_up=0
 curl -sf -m 2 -H 'Content-Type: application/json' \
   -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' http://127.0.0.1:9944 >/dev/null 2>&1 &&
   node_was_up=1
-stop_node() { [ "$node_was_up" = 1 ] || bash scripts/node.sh --stop >/dev/null; }
+stop_node() { [ "$node_was_up" = 1 ] || bash "$ROOT/scripts/node.sh" --stop >/dev/null; }
 trap stop_node EXIT
 
 bash scripts/node.sh
@@ -39,6 +40,6 @@ done
 
 cd web
 [ -d node_modules ] || npm ci --no-audit --no-fund
-npx vite build --logLevel warn
-npx vite build --config test/signer.vite.config.js --logLevel warn
+npx vite build --logLevel error
+npx vite build --config test/signer.vite.config.js --logLevel error
 node test/browser.mjs
