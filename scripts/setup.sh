@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One set-up command for a fresh machine: system packages, the pinned Rust toolchain,
-# cargo-contract and substrate-contracts-node. Idempotent: each step is skipped when
+# One set-up command for a fresh machine: system packages (Chromium among them), the
+# pinned Rust toolchain, cargo-contract and substrate-contracts-node; checks Node.js. Idempotent: each step is skipped when
 # what it installs is already there at the right version, so a second run takes seconds.
 set -euo pipefail
 
@@ -21,6 +21,9 @@ missing=()
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The patient page's browser test drives Debian's Chromium; the page builds with Node.js.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt: installing ${missing[*]}"
   start=$SECONDS
@@ -30,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
   took "$start"
 else
-  say "apt: protoc, clang and curl present"
+  say "apt: protoc, clang, curl, chromium and node present"
 fi
 
 # --- Rust toolchain --------------------------------------------------------------------
@@ -74,5 +77,13 @@ else
     cargo "+$TOOLCHAIN" install "$NODE_CRATE" --version "$NODE_VERSION" --locked --force
   took "$start"
 fi
+
+# --- Node.js for the patient page (Vite 7 needs 20.19 or newer) --------------------------
+node_ok=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); console.log(a > 20 || (a === 20 && b >= 19) ? 1 : 0)' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "Node.js >= 20.19 is required for web/ (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+say "node $(node --version) present"
 
 say "ready: $(cargo contract --version), $(substrate-contracts-node --version)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: format, lints, unit tests, release builds of the three
-# contracts, and the end-to-end suite against substrate-contracts-node.
+# contracts, the demo, the end-to-end suite against substrate-contracts-node, the load
+# test, and the patient page in headless Chromium.
 # Ends with one line: "tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +93,14 @@ if [ -f e2e/Cargo.toml ]; then
       cargo test -p medconsent-e2e --features e2e-tests load:: -- --ignored \
       --test-threads=1 --nocapture
   fi
+fi
+
+say "the patient page in headless Chromium (web/test/run.sh)"
+browser_log="$LOG_DIR/browser.log"
+if bash web/test/run.sh 2>&1 | tee "$browser_log"; then
+  passed=$((passed + $(grep -c '^ok ' "$browser_log")))
+else
+  die "browser test (screenshot of the failure in web/test/artifacts/)"
 fi
 
 printf '\nAll checks passed in %d s (release artifacts in %s/target/ink).\n' "$((SECONDS - start))" "$ROOT"
