@@ -1,9 +1,9 @@
 //! Decode-level fuzz of every message's input (see `medconsent_shared::fuzz`).
 
 use crate::access_log::AccessLog;
-use ink::primitives::{AccountId, Hash};
+use ink::primitives::AccountId;
 use ink::reflect::ContractMessageDecoder;
-use medconsent_shared::fuzz::fuzz_decoding;
+use medconsent_shared::fuzz::{admin_inputs, fuzz_decoding};
 use medconsent_shared::{message_input, DenyReason, EntryKind, NewEntry, Purpose};
 
 type Decoder = <AccessLog as ContractMessageDecoder>::Type;
@@ -19,19 +19,15 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         purpose: Some(Purpose::Research),
         consent: None,
     };
-    let valid = vec![
+    let mut valid = vec![
         message_input!("set_writers", a, b),
         message_input!("writers"),
         message_input!("head", a),
         message_input!("entries", a, 0u64, 32u32),
         message_input!("disclosures", a, 0u64, u64::MAX, 0u64, 32u32),
-        message_input!("admin"),
-        message_input!("pending_admin"),
-        message_input!("propose_admin", b),
-        message_input!("accept_admin"),
-        message_input!("set_code", Hash::from([9; 32])),
         message_input!("AuditLog::append", entry),
     ];
+    valid.extend(admin_inputs(b));
     let report = fuzz_decoding::<Decoder>(&valid, 1_000, 0x106);
     println!("decode fuzz: {report:?}");
     assert!(report.refused > 0 && report.decoded > 0, "{report:?}");

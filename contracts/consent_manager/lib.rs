@@ -294,9 +294,9 @@ pub mod consent_manager {
             self.consent_counts.get(patient).unwrap_or(0)
         }
 
-        /// The rules `check` reads for this pair: active, not yet pruned.
-        #[ink(message)]
-        pub fn active_rules(&self, patient: AccountId, grantee: Grantee) -> RuleSet {
+        /// The rules `check` reads for this pair: active, not yet pruned. Not a message:
+        /// the consents (`consents_of`) say the same, and code size is weight.
+        pub(crate) fn active_rules(&self, patient: AccountId, grantee: Grantee) -> RuleSet {
             self.rules.get((patient, grantee)).unwrap_or_default()
         }
 

@@ -1,9 +1,9 @@
 //! Decode-level fuzz of every message's input (see `medconsent_shared::fuzz`).
 
 use crate::record_registry::RecordRegistry;
-use ink::primitives::{AccountId, Hash};
+use ink::primitives::AccountId;
 use ink::reflect::ContractMessageDecoder;
-use medconsent_shared::fuzz::fuzz_decoding;
+use medconsent_shared::fuzz::{admin_inputs, fuzz_decoding, peer_and_pause_inputs};
 use medconsent_shared::{message_input, Purpose, MAX_LOCATOR_LEN};
 
 type Decoder = <RecordRegistry as ContractMessageDecoder>::Type;
@@ -12,7 +12,7 @@ type Decoder = <RecordRegistry as ContractMessageDecoder>::Type;
 fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
     let (a, b) = (AccountId::from([1; 32]), AccountId::from([2; 32]));
     let locator = vec![b'x'; MAX_LOCATOR_LEN];
-    let valid = vec![
+    let mut valid = vec![
         message_input!(
             "register_record",
             a,
@@ -38,17 +38,10 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         message_input!("emergencies_of", a, 0u64, 32u32),
         message_input!("next_record_id"),
         message_input!("counts", a),
-        message_input!("set_peers", a, b),
-        message_input!("peers"),
-        message_input!("set_paused", true),
-        message_input!("paused"),
-        message_input!("admin"),
-        message_input!("pending_admin"),
-        message_input!("propose_admin", b),
-        message_input!("accept_admin"),
-        message_input!("set_code", Hash::from([9; 32])),
         message_input!("RecordLookup::record_patient", 0u64),
     ];
+    valid.extend(admin_inputs(b));
+    valid.extend(peer_and_pause_inputs(a, b));
     let report = fuzz_decoding::<Decoder>(&valid, 500, 0x4e6);
     println!("decode fuzz: {report:?}");
     assert!(report.refused > 0 && report.decoded > 0, "{report:?}");

@@ -286,38 +286,9 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
 #[ink_e2e::test]
 async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
-    let (p, dr) = (patient_id(), doctor_id());
-    let record = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry().register_record(
-            p,
-            LABS,
-            content(1),
-            b"v1".to_vec(),
-            Purpose::PatientRequest,
-        ),
-    )
-    .await?;
-    submit_ok(
-        &mut client,
-        &patient(),
-        &sys.registry()
-            .amend_record(record, content(2), b"v2".to_vec(), Purpose::PatientRequest),
-    )
-    .await?;
-    let consent = submit_ok(
-        &mut client,
-        &patient(),
-        &sys.consents()
-            .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords)),
-    )
-    .await?;
-    let access = sys.registry().access_record(record, Purpose::Treat);
-    submit_ok(&mut client, &doctor(), &access).await?;
-    let record_before = query(&mut client, &sys.registry().record(record)).await?;
-    let consent_before = query(&mut client, &sys.consents().consent(p, consent)).await?;
-    let chain_before = verified_chain(&mut client, &sys, p).await?;
+    let p = patient_id();
+    let history = make_history(&mut client, &sys, 1).await?;
+    let before = kept(&mut client, &sys, &history).await?;
 
     for contract in ["record_registry", "consent_manager", "access_log"] {
         let code = upload_release_code(&mut client, contract).await?;
@@ -357,24 +328,14 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
     )
     .await?;
 
-    assert_eq!(
-        query(&mut client, &sys.registry().record(record)).await?,
-        record_before
-    );
-    let v1 = query(&mut client, &sys.registry().record_version(record, 1)).await?;
-    assert_eq!(v1.map(|v| v.content_hash), Some(content(1)));
-    assert_eq!(
-        query(&mut client, &sys.consents().consent(p, consent)).await?,
-        consent_before
-    );
-    let chain_after = verified_chain(&mut client, &sys, p).await?;
-    assert_eq!(chain_after, chain_before);
+    assert_eq!(kept(&mut client, &sys, &history).await?, before);
     // The upgraded system still works end to end.
+    let access = sys.registry().access_record(history.record, Purpose::Treat);
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert!(matches!(outcome, AccessOutcome::Released(_)));
     assert_eq!(
         verified_chain(&mut client, &sys, p).await?.len(),
-        chain_before.len() + 1
+        before.chain.len() + 1
     );
     Ok(())
 }

@@ -9,8 +9,8 @@ use ink_e2e::subxt::backend::rpc::RpcClient;
 use ink_e2e::subxt::dynamic::Value;
 use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend, Keypair};
 use medconsent_shared::{
-    verify_chain, Action, ActionSet, ConsentTerms, Decision, LogEntry, Purpose, PurposeSet, Role,
-    RoleSet, Scope, MAX_PAGE,
+    verify_chain, Action, ActionSet, Consent, ConsentTerms, Decision, Grantee, LogEntry, Purpose,
+    PurposeSet, Record, RecordVersion, Role, RoleSet, Scope, MAX_PAGE,
 };
 use record_registry::record_registry::{RecordRegistry, RecordRegistryRef};
 use std::process::{Child, Command, Stdio};
@@ -345,6 +345,59 @@ pub async fn patient_record(
         Purpose::PatientRequest,
     );
     submit_ok(client, &patient(), &register).await
+}
+
+/// A record with two versions and a consent the doctor has used: what an upgrade or a
+/// restart must keep.
+pub struct History {
+    pub record: u64,
+    pub consent: u64,
+}
+
+/// The patient registers a record (content 1), amends it (content 2) and grants the doctor
+/// Read for TREAT; the doctor reads it `reads` times.
+pub async fn make_history(client: &mut Client, sys: &System, reads: usize) -> E2EResult<History> {
+    let record = patient_record(client, sys, LABS, 1).await?;
+    let amend =
+        sys.registry()
+            .amend_record(record, content(2), b"v2".to_vec(), Purpose::PatientRequest);
+    submit_ok(client, &patient(), &amend).await?;
+    let grant = sys.consents().grant(
+        patient_id(),
+        Grantee::Account(doctor_id()),
+        read_permit(Scope::AllRecords),
+    );
+    let consent = submit_ok(client, &patient(), &grant).await?;
+    let access = sys.registry().access_record(record, Purpose::Treat);
+    for _ in 0..reads {
+        submit_ok(client, &doctor(), &access).await?;
+    }
+    Ok(History { record, consent })
+}
+
+/// What the chain holds of a `History`: the record, its first version, the consent and
+/// the patient's verified chain.
+#[derive(Debug, PartialEq)]
+pub struct Kept {
+    pub record: Option<Record>,
+    pub first_version: Option<RecordVersion>,
+    pub consent: Option<Consent>,
+    pub chain: Vec<LogEntry>,
+}
+
+pub async fn kept(client: &mut Client, sys: &System, history: &History) -> E2EResult<Kept> {
+    let p = patient_id();
+    let first_version = query(client, &sys.registry().record_version(history.record, 1)).await?;
+    assert_eq!(
+        first_version.as_ref().map(|v| v.content_hash),
+        Some(content(1))
+    );
+    Ok(Kept {
+        record: query(client, &sys.registry().record(history.record)).await?,
+        first_version,
+        consent: query(client, &sys.consents().consent(p, history.consent)).await?,
+        chain: verified_chain(client, sys, p).await?,
+    })
 }
 
 /// `?` for a contract's `Result`, whose error type is not a `std::error::Error`.

@@ -98,8 +98,30 @@ pub fn fuzz_decoding<D: DecodeDispatch>(valid: &[Vec<u8>], cases: u32, seed: u64
 #[macro_export]
 macro_rules! message_input {
     ($label:literal $(, $arg:expr)* $(,)?) => {{
+        #[allow(unused_mut)] // a message without arguments appends nothing
         let mut input = ::ink::selector_bytes!($label).to_vec();
         $( ::ink::scale::Encode::encode_to(&$arg, &mut input); )*
         input
     }};
+}
+
+/// Inputs of the admin messages all three contracts have.
+pub fn admin_inputs(successor: crate::AccountId) -> Vec<Vec<u8>> {
+    ink::prelude::vec![
+        crate::message_input!("admin"),
+        crate::message_input!("pending_admin"),
+        crate::message_input!("propose_admin", successor),
+        crate::message_input!("accept_admin"),
+        crate::message_input!("set_code", crate::Hash::from([9; 32])),
+    ]
+}
+
+/// Inputs of the wiring and pause messages of the registry and the consent manager.
+pub fn peer_and_pause_inputs(a: crate::AccountId, b: crate::AccountId) -> Vec<Vec<u8>> {
+    ink::prelude::vec![
+        crate::message_input!("set_peers", a, b),
+        crate::message_input!("peers"),
+        crate::message_input!("set_paused", true),
+        crate::message_input!("paused"),
+    ]
 }
