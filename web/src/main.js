@@ -38,8 +38,8 @@ async function transact(what, message, contract, args) {
     const { signer } = await web3FromAddress(account);
     const value = await send(sys, contract, message, account, signer, args, (s) =>
       status('pending', `${what}: ${STATUS_WORDS[s] ?? s}`));
+    await refresh(); // "done" only once the lists show the change
     status('ok', `${what}: done.`);
-    await refresh();
     return value;
   } catch (error) {
     const prefix = error instanceof Refused ? 'Refused' : 'Failed';

@@ -29,6 +29,8 @@ function check(condition, what) {
 
 async function waitForServer(url) {
   for (let i = 0; i < 100; i++) {
+    // A server that exited at once (port taken) must not let a stale one answer.
+    if (serverExit !== null) throw new Error(`vite preview exited (${serverExit}): is port ${PORT} taken?`);
     try {
       if ((await fetch(url)).ok) return;
     } catch { /* not up yet */ }
@@ -48,8 +50,12 @@ const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const bob = keyring.addFromUri('//Bob').address;
 const dave = keyring.addFromUri('//Dave');
 
-const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--host', '127.0.0.1'],
+// Vite itself, not through npx, so that killing it stops the server.
+const vite = join(WEB, 'node_modules', 'vite', 'bin', 'vite.js');
+const server = spawn(process.execPath, [vite, 'preview', '--port', String(PORT), '--strictPort', '--host', '127.0.0.1'],
   { cwd: WEB, stdio: 'ignore' });
+let serverExit = null;
+server.on('exit', (code) => { serverExit = code; });
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

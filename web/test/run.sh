@@ -39,7 +39,9 @@ for c in access_log consent_manager record_registry; do
 done
 
 cd web
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: this machine's npm writes a lock without other platforms'
+# optional rollup packages, which `npm ci` then refuses; the lock still pins every version.
+[ -d node_modules ] || npm install --no-audit --no-fund
 npx vite build --logLevel error
 npx vite build --config test/signer.vite.config.js --logLevel error
 node test/browser.mjs
