@@ -7,9 +7,10 @@
 #[ink::contract]
 pub mod access_log {
     use ink::prelude::vec::Vec;
-    use ink::storage::Mapping;
+    use ink::storage::{Lazy, Mapping};
     use medconsent_shared::{
-        page_range, Admin, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq, NewEntry,
+        page_range, Admin, AdminChange, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq,
+        NewEntry, ScheduledChange,
     };
 
     pub use medconsent_shared::LogError as Error;
@@ -24,6 +25,8 @@ pub mod access_log {
         consent_manager: Option<AccountId>,
         heads: Mapping<AccountId, ChainHead>,
         entries: Mapping<(AccountId, LogSeq), LogEntry>,
+        /// The announced writer or code change, if any.
+        scheduled: Lazy<Option<ScheduledChange>>,
     }
 
     /// An entry was added to a patient's chain.
@@ -35,41 +38,68 @@ pub mod access_log {
         hash: Hash32,
     }
 
-    /// The admin named the writer contracts.
-    #[ink(event)]
-    pub struct WritersSet {
-        registry: AccountId,
-        consent_manager: AccountId,
-    }
-
     impl AccessLog {
-        /// The deployer becomes the admin; writers are named with `set_writers`.
+        /// The deployer becomes the admin. `change_delay` (ms) is how long every later
+        /// writer or code change waits after its announcement; it never changes.
         #[ink(constructor)]
-        pub fn new() -> Self {
+        pub fn new(change_delay: Timestamp) -> Self {
             Self {
-                admin: Admin::new(Self::env().caller()),
+                admin: Admin::new(Self::env().caller(), change_delay),
                 registry: None,
                 consent_manager: None,
                 heads: Mapping::default(),
                 entries: Mapping::default(),
+                scheduled: Lazy::default(),
             }
         }
 
-        /// Admin only: the contracts allowed to append.
+        /// Admin only: announce new writers, `Peers(registry, consent manager)` (both
+        /// must be contracts), or new code. The first writers apply at once (that is
+        /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
-        pub fn set_writers(
-            &mut self,
-            registry: AccountId,
-            consent_manager: AccountId,
-        ) -> Result<()> {
-            self.admin.ensure(&self.env().caller())?;
-            self.registry = Some(registry);
-            self.consent_manager = Some(consent_manager);
-            self.env().emit_event(WritersSet {
-                registry,
-                consent_manager,
-            });
+        pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let unwired = self.registry.is_none() && self.consent_manager.is_none();
+            let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
+            self.scheduled.set(&Some(scheduled));
+            if scheduled.effective_at <= now {
+                self.apply_change()?;
+            }
+            Ok(scheduled.effective_at)
+        }
+
+        /// Admin only: apply the announced change once its delay has passed.
+        #[ink(message)]
+        pub fn apply_change(&mut self) -> Result<()> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
+            if let AdminChange::Peers(registry, consent_manager) = change {
+                self.registry = Some(registry);
+                self.consent_manager = Some(consent_manager);
+            }
+            self.scheduled.set(&None);
             Ok(())
+        }
+
+        /// Admin only: withdraw the announced change.
+        #[ink(message)]
+        pub fn cancel_change(&mut self) -> Result<()> {
+            self.admin
+                .cancel(&self.env().caller(), self.scheduled_change())?;
+            self.scheduled.set(&None);
+            Ok(())
+        }
+
+        /// The announced change and when it may apply, if any.
+        #[ink(message)]
+        pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.scheduled.get().flatten()
+        }
+
+        /// The delay (ms) between announcing a change and applying it.
+        #[ink(message)]
+        pub fn change_delay(&self) -> Timestamp {
+            self.admin.delay()
         }
 
         /// (registry, consent manager) as configured.
@@ -138,14 +168,9 @@ pub mod access_log {
             Ok(self.admin.accept(&self.env().caller())?)
         }
 
-        /// Admin only: replace the code, keeping every entry. The log has no pause:
-        /// pausing it would block revocations, which must always go through.
-        #[ink(message)]
-        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
-            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
-        }
-
-        /// Registry writes records and accesses, the consent manager consent changes;
+        /// The log has no pause: pausing it would block revocations, which must always
+        /// go through. Registry writes records and accesses, the consent manager consent
+        /// changes;
         /// anyone else, or a writer outside its lane, is refused.
         fn ensure_writer(&self, caller: &AccountId, kind: &EntryKind) -> Result<()> {
             let writer = if kind.is_consent_change() {

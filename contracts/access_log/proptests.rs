@@ -34,9 +34,12 @@ proptest! {
     ) {
         run_test::<Env, _>(|a| {
             set_caller::<Env>(a.alice);
-            let mut log = AccessLog::new();
+            let mut log = AccessLog::new(0);
             let (registry, consents, stranger) = (a.bob, a.charlie, a.eve);
-            log.set_writers(registry, consents).unwrap();
+            ink::env::test::set_contract::<ink::env::DefaultEnvironment>(registry);
+            ink::env::test::set_contract::<ink::env::DefaultEnvironment>(consents);
+            log.schedule_change(medconsent_shared::AdminChange::Peers(registry, consents))
+                .unwrap();
             let mut accepted = [0u64; 3];
             let mut now = 0;
             for (who, p, kind, wait) in ops {

@@ -1,9 +1,12 @@
 use crate::access_log::{AccessLog, Error};
-use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
+use ink::env::test::{
+    default_accounts, recorded_events, set_block_timestamp, set_caller, set_contract,
+};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    verify_chain, AuditLog, ChainHead, DenyReason, EntryKind, LogEntry, NewEntry, Purpose, MAX_PAGE,
+    verify_chain, AdminChange, AuditLog, ChainHead, DenyReason, EntryKind, LogEntry, NewEntry,
+    Purpose, ScheduledChange, MAX_PAGE,
 };
 
 type Env = DefaultEnvironment;
@@ -17,12 +20,20 @@ struct World {
     stranger: AccountId,
 }
 
-/// Log deployed by alice, with bob as registry and charlie as consent manager.
+/// Every later writer or code change waits this long (ms).
+const DELAY: u64 = 1_000;
+
+/// Log deployed by alice at t=100, with (contracts) bob as registry and charlie as
+/// consent manager.
 fn world() -> World {
     let a = default_accounts::<Env>();
     set_caller::<Env>(a.alice);
-    let mut log = AccessLog::new();
-    log.set_writers(a.bob, a.charlie).unwrap();
+    set_block_timestamp::<Env>(100);
+    set_contract::<Env>(a.bob);
+    set_contract::<Env>(a.charlie);
+    let mut log = AccessLog::new(DELAY);
+    log.schedule_change(AdminChange::Peers(a.bob, a.charlie))
+        .unwrap();
     World {
         log,
         admin: a.alice,
@@ -141,7 +152,7 @@ fn strangers_and_writers_out_of_their_lane_are_refused() {
 fn nobody_appends_before_writers_are_named() {
     let a = default_accounts::<Env>();
     set_caller::<Env>(a.alice);
-    let mut log = AccessLog::new();
+    let mut log = AccessLog::new(DELAY);
     assert_eq!(log.writers(), (None, None));
     for who in [a.alice, a.bob, a.charlie] {
         set_caller::<Env>(who);
@@ -157,11 +168,82 @@ fn nobody_appends_before_writers_are_named() {
 fn only_the_admin_names_writers() {
     let mut w = world();
     set_caller::<Env>(w.stranger);
-    assert_eq!(
-        w.log.set_writers(w.stranger, w.stranger),
-        Err(Error::NotAdmin)
-    );
+    let change = AdminChange::Peers(w.stranger, w.stranger);
+    assert_eq!(w.log.schedule_change(change), Err(Error::NotAdmin));
     assert_eq!(w.log.writers(), (Some(w.registry), Some(w.consents)));
+    assert_eq!(w.log.scheduled_change(), None);
+}
+
+#[ink::test]
+fn a_wallet_is_never_a_writer() {
+    let a = default_accounts::<Env>();
+    set_caller::<Env>(a.alice);
+    set_contract::<Env>(a.bob);
+    let mut log = AccessLog::new(DELAY);
+    // The admin names its own wallet: refused on the first wiring and on later ones.
+    for change in [
+        AdminChange::Peers(a.alice, a.bob),
+        AdminChange::Peers(a.bob, a.alice),
+    ] {
+        assert_eq!(log.schedule_change(change), Err(Error::NotAContract));
+        assert_eq!(log.writers(), (None, None));
+        assert_eq!(log.scheduled_change(), None);
+    }
+    set_caller::<Env>(a.alice);
+    assert_eq!(
+        log.append(entry(a.django, EntryKind::ConsentGranted)),
+        Err(Error::NotWriter)
+    );
+    assert_eq!(log.head(a.django), ChainHead::default());
+}
+
+#[ink::test]
+fn a_rewiring_waits_the_delay_fixed_at_deployment() {
+    let mut w = world();
+    let a = default_accounts::<Env>();
+    set_contract::<Env>(a.frank);
+    let change = AdminChange::Peers(a.frank, w.consents);
+    set_caller::<Env>(w.admin);
+    assert_eq!(w.log.change_delay(), DELAY);
+    assert_eq!(w.log.schedule_change(change), Ok(100 + DELAY));
+    let scheduled = ScheduledChange {
+        change,
+        effective_at: 100 + DELAY,
+    };
+    assert_eq!(w.log.scheduled_change(), Some(scheduled));
+    // Announced, not applied: the old registry still writes, the new one cannot.
+    assert_eq!(w.log.writers(), (Some(w.registry), Some(w.consents)));
+    set_block_timestamp::<Env>(100 + DELAY - 1);
+    set_caller::<Env>(w.admin);
+    assert_eq!(w.log.apply_change(), Err(Error::NotYetDue));
+    assert_eq!(w.log.writers(), (Some(w.registry), Some(w.consents)));
+    assert_eq!(w.log.scheduled_change(), Some(scheduled));
+    // A stranger cannot apply it even when due.
+    set_block_timestamp::<Env>(100 + DELAY);
+    set_caller::<Env>(w.stranger);
+    assert_eq!(w.log.apply_change(), Err(Error::NotAdmin));
+    set_caller::<Env>(w.admin);
+    w.log.apply_change().unwrap();
+    assert_eq!(w.log.writers(), (Some(a.frank), Some(w.consents)));
+    assert_eq!(w.log.scheduled_change(), None);
+    assert_eq!(w.log.apply_change(), Err(Error::NothingScheduled));
+}
+
+#[ink::test]
+fn an_announced_change_can_be_withdrawn() {
+    let mut w = world();
+    set_caller::<Env>(w.admin);
+    assert_eq!(w.log.cancel_change(), Err(Error::NothingScheduled));
+    w.log.schedule_change(AdminChange::Code([1; 32].into()))
+        .unwrap();
+    set_caller::<Env>(w.stranger);
+    assert_eq!(w.log.cancel_change(), Err(Error::NotAdmin));
+    assert!(w.log.scheduled_change().is_some());
+    set_caller::<Env>(w.admin);
+    w.log.cancel_change().unwrap();
+    assert_eq!(w.log.scheduled_change(), None);
+    set_block_timestamp::<Env>(100 + DELAY);
+    assert_eq!(w.log.apply_change(), Err(Error::NothingScheduled));
 }
 
 #[ink::test]
@@ -243,14 +325,17 @@ fn admin_transfer_takes_two_steps() {
     assert_eq!(w.log.admin(), w.patient);
     assert_eq!(w.log.pending_admin(), None);
     set_caller::<Env>(w.admin);
-    assert_eq!(w.log.set_writers(w.admin, w.admin), Err(Error::NotAdmin));
+    let change = AdminChange::Peers(w.registry, w.consents);
+    assert_eq!(w.log.schedule_change(change), Err(Error::NotAdmin));
 }
 
 #[ink::test]
 fn only_the_admin_upgrades() {
     let mut w = world();
     set_caller::<Env>(w.stranger);
-    assert_eq!(w.log.set_code([1; 32].into()), Err(Error::NotAdmin));
+    let change = AdminChange::Code([1; 32].into());
+    assert_eq!(w.log.schedule_change(change), Err(Error::NotAdmin));
+    assert_eq!(w.log.scheduled_change(), None);
 }
 
 #[ink::test]

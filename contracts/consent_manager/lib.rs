@@ -7,12 +7,13 @@
 #[ink::contract]
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
-    use ink::storage::Mapping;
+    use ink::storage::{Lazy, Mapping};
     use medconsent_shared::{
-        call, page_range, AccessRequest, Action, Admin, AdminFault, Basis, Consent, ConsentCheck,
-        ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason, EntryKind,
-        Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId, Role,
-        RoleSet, RuleSet, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
+        call, page_range, AccessRequest, Action, Admin, AdminChange, AdminFault, Basis, Consent,
+        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
+        EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose,
+        RecordId, Role, RoleSet, RuleSet, ScheduledChange, Scope, SignedAction, SigningDomain,
+        Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub mod consent_manager {
         Paused,
         /// The caller is neither the patient nor a current delegate of the patient.
         NotPatientOrDelegate,
-        /// A patient cannot grant to or restrict themselves.
+        /// A patient (or the delegate granting) cannot grant to or restrict themselves.
         SelfGrant,
         /// `Grantee::Anyone` is for Deny rules only.
         AnyoneMayOnlyBeDenied,
@@ -63,13 +64,17 @@ pub mod consent_manager {
         LogUnavailable,
         /// A signed consent whose deadline has passed.
         SignatureExpired,
-        /// A signed consent whose nonce the patient has already used.
+        /// A signed consent whose nonce the patient has already used or voided.
         NonceUsed,
-        /// A signed consent whose nonce is beyond the patient's next one.
-        NonceAhead,
         /// The signature is not the patient's over exactly these terms, for this contract
         /// on this chain.
         BadSignature,
+        /// A peer that is not a contract.
+        NotAContract,
+        /// No change is scheduled.
+        NothingScheduled,
+        /// The scheduled change's delay has not passed.
+        NotYetDue,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -80,6 +85,9 @@ pub mod consent_manager {
                 AdminFault::NotAdmin => Error::NotAdmin,
                 AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
                 AdminFault::UpgradeFailed => Error::UpgradeFailed,
+                AdminFault::NotAContract => Error::NotAContract,
+                AdminFault::NothingScheduled => Error::NothingScheduled,
+                AdminFault::NotYetDue => Error::NotYetDue,
             }
         }
     }
@@ -103,8 +111,11 @@ pub mod consent_manager {
         providers: Mapping<AccountId, Provider>,
         /// The chain's genesis hash, bound into every signed consent.
         genesis_hash: Hash32,
-        /// Next nonce of each patient's signed consents.
-        signing_nonces: Mapping<AccountId, u64>,
+        /// Nonces of each patient's signed consents that were used or voided. Any other
+        /// nonce is good, so no held signature blocks a later one.
+        used_nonces: Mapping<(AccountId, u64), ()>,
+        /// The announced wiring or code change, if any.
+        scheduled: Lazy<Option<ScheduledChange>>,
     }
 
     #[ink(event)]
@@ -160,20 +171,15 @@ pub mod consent_manager {
         public_key: [u8; 32],
     }
 
-    #[ink(event)]
-    pub struct PeersSet {
-        registry: AccountId,
-        access_log: AccountId,
-    }
-
     impl ConsentManager {
-        /// The deployer becomes the admin; peers are wired with `set_peers`.
-        /// `genesis_hash` is the chain's (block 0): signed consents are bound to it, since a
-        /// contract cannot read it.
+        /// The deployer becomes the admin. `genesis_hash` is the chain's (block 0):
+        /// signed consents are bound to it, since a contract cannot read it.
+        /// `change_delay` (ms) is how long every later wiring or code change waits after
+        /// its announcement; it never changes.
         #[ink(constructor)]
-        pub fn new(genesis_hash: Hash32) -> Self {
+        pub fn new(genesis_hash: Hash32, change_delay: Timestamp) -> Self {
             Self {
-                admin: Admin::new(Self::env().caller()),
+                admin: Admin::new(Self::env().caller(), change_delay),
                 paused: false,
                 registry: None,
                 access_log: None,
@@ -184,7 +190,8 @@ pub mod consent_manager {
                 emergency_opt_outs: Mapping::default(),
                 providers: Mapping::default(),
                 genesis_hash,
-                signing_nonces: Mapping::default(),
+                used_nonces: Mapping::default(),
+                scheduled: Lazy::default(),
             }
         }
 
@@ -251,10 +258,20 @@ pub mod consent_manager {
             self.revoke_as(patient, patient, consent_id)
         }
 
-        /// The nonce the patient's next signed consent must carry.
+        /// Whether a signed consent with this nonce can no longer be submitted (used or
+        /// voided). Wallets pick a fresh random nonce for each signature.
         #[ink(message)]
-        pub fn signing_nonce(&self, patient: AccountId) -> u64 {
-            self.signing_nonces.get(patient).unwrap_or(0)
+        pub fn nonce_used(&self, patient: AccountId, nonce: u64) -> bool {
+            self.used_nonces.contains((patient, nonce))
+        }
+
+        /// Patient or delegate: void an outstanding signed consent by its nonce, so a
+        /// relayer sitting on it can never submit it. Allowed while paused.
+        #[ink(message)]
+        pub fn void_signature(&mut self, patient: AccountId, nonce: u64) -> Result<()> {
+            let caller = self.env().caller();
+            self.ensure_acts_for(&patient, &caller)?;
+            self.use_nonce(&patient, nonce)
         }
 
         /// The exact bytes the patient's wallet signs (with the `<Bytes>` wrapping that
@@ -348,7 +365,8 @@ pub mod consent_manager {
         }
 
         /// Patient or delegate: refuse (true) or allow (false) break-glass access.
-        /// Opting out is allowed while paused; opting back in is not.
+        /// Logged with the actor. Opting out is allowed while paused; opting back in is
+        /// not.
         #[ink(message)]
         pub fn set_emergency_opt_out(&mut self, patient: AccountId, opted_out: bool) -> Result<()> {
             let caller = self.env().caller();
@@ -361,6 +379,14 @@ pub mod consent_manager {
             } else {
                 self.emergency_opt_outs.remove(patient);
             }
+            self.append_log(NewEntry {
+                patient,
+                actor: caller,
+                record: None,
+                kind: EntryKind::EmergencyOptOut { opted_out },
+                purpose: None,
+                consent: None,
+            })?;
             self.env()
                 .emit_event(EmergencyOptOutChanged { patient, opted_out });
             Ok(())
@@ -440,12 +466,16 @@ pub mod consent_manager {
             Ok(())
         }
 
-        /// The provider itself: publish a new X25519 public key.
+        /// The provider itself, while active: publish a new X25519 public key (a
+        /// suspended provider cannot redirect new key wraps to itself).
         #[ink(message)]
         pub fn rotate_provider_key(&mut self, public_key: [u8; 32]) -> Result<()> {
             let provider = self.env().caller();
             validate_key(&public_key)?;
             let mut entry = self.existing_provider(&provider)?;
+            if entry.status != ProviderStatus::Active {
+                return Err(Error::ProviderNotActive);
+            }
             entry.public_key = public_key;
             self.save_provider(provider, &entry);
             Ok(())
@@ -458,18 +488,53 @@ pub mod consent_manager {
 
         // ---- admin -----------------------------------------------------------------
 
-        /// Admin: the registry (asked whether a record exists) and the access log
-        /// (written on every consent change).
+        /// Admin: announce new peers, `Peers(registry, access log)` (both must be
+        /// contracts), or new code. The first wiring applies at once (that is
+        /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
-        pub fn set_peers(&mut self, registry: AccountId, access_log: AccountId) -> Result<()> {
-            self.ensure_admin()?;
-            self.registry = Some(registry);
-            self.access_log = Some(access_log);
-            self.env().emit_event(PeersSet {
-                registry,
-                access_log,
-            });
+        pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let unwired = self.registry.is_none() && self.access_log.is_none();
+            let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
+            self.scheduled.set(&Some(scheduled));
+            if scheduled.effective_at <= now {
+                self.apply_change()?;
+            }
+            Ok(scheduled.effective_at)
+        }
+
+        /// Admin: apply the announced change once its delay has passed.
+        #[ink(message)]
+        pub fn apply_change(&mut self) -> Result<()> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
+            if let AdminChange::Peers(registry, access_log) = change {
+                self.registry = Some(registry);
+                self.access_log = Some(access_log);
+            }
+            self.scheduled.set(&None);
             Ok(())
+        }
+
+        /// Admin: withdraw the announced change.
+        #[ink(message)]
+        pub fn cancel_change(&mut self) -> Result<()> {
+            self.admin
+                .cancel(&self.env().caller(), self.scheduled_change())?;
+            self.scheduled.set(&None);
+            Ok(())
+        }
+
+        /// The announced change and when it may apply, if any.
+        #[ink(message)]
+        pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.scheduled.get().flatten()
+        }
+
+        /// The delay (ms) between announcing a change and applying it.
+        #[ink(message)]
+        pub fn change_delay(&self) -> Timestamp {
+            self.admin.delay()
         }
 
         /// (registry, access log) as wired.
@@ -511,12 +576,6 @@ pub mod consent_manager {
             Ok(self.admin.accept(&self.env().caller())?)
         }
 
-        /// Admin: replace the code, keeping all storage.
-        #[ink(message)]
-        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
-            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
-        }
-
         // ---- helpers ---------------------------------------------------------------
 
         /// A validated, logged grant on behalf of `patient` by `grantor` (who has been
@@ -529,7 +588,7 @@ pub mod consent_manager {
             terms: ConsentTerms,
         ) -> Result<ConsentId> {
             let now = self.env().block_timestamp();
-            validate_terms(&patient, &grantee, &terms, now)?;
+            validate_terms(&patient, &grantor, &grantee, &terms, now)?;
             if let Scope::Record(record_id) = terms.scope {
                 self.ensure_record_of(&patient, record_id)?;
             }
@@ -596,12 +655,8 @@ pub mod consent_manager {
             if deadline < self.env().block_timestamp() {
                 return Err(Error::SignatureExpired);
             }
-            let expected = self.signing_nonce(*patient);
-            if nonce < expected {
+            if self.nonce_used(*patient, nonce) {
                 return Err(Error::NonceUsed);
-            }
-            if nonce > expected {
-                return Err(Error::NonceAhead);
             }
             let message = medconsent_shared::signing_message(
                 &self.domain(),
@@ -612,8 +667,14 @@ pub mod consent_manager {
             );
             ink::env::sr25519_verify(signature, &message, patient.as_ref())
                 .map_err(|_| Error::BadSignature)?;
-            let next = nonce.checked_add(1).ok_or(Error::CounterOverflow)?;
-            self.signing_nonces.insert(patient, &next);
+            self.use_nonce(patient, nonce)
+        }
+
+        /// Marks a nonce used; refuses one that already is.
+        fn use_nonce(&mut self, patient: &AccountId, nonce: u64) -> Result<()> {
+            if self.used_nonces.insert((*patient, nonce), &()).is_some() {
+                return Err(Error::NonceUsed);
+            }
             Ok(())
         }
 
@@ -772,15 +833,17 @@ pub mod consent_manager {
                 return Verdict::Deny(DenyReason::Paused);
             }
             let now = self.env().block_timestamp();
-            let own_use =
-                request.action == Action::Append || request.purpose == Purpose::PatientRequest;
-            if own_use {
-                if request.accessor == request.patient {
-                    return Verdict::Permit(Basis::Patient);
-                }
-                if self.is_delegate(&request.patient, &request.accessor) {
-                    return Verdict::Permit(Basis::Delegate);
-                }
+            // The patient's own use: reading with PATRQT, writing for any purpose. A
+            // delegate acts for the patient only with PATRQT; with a clinical purpose it
+            // is one more provider, so a suspended provider keeps nothing as a provider.
+            let patient_request = request.purpose == Purpose::PatientRequest;
+            if request.accessor == request.patient
+                && (patient_request || request.action == Action::Append)
+            {
+                return Verdict::Permit(Basis::Patient);
+            }
+            if patient_request && self.is_delegate(&request.patient, &request.accessor) {
+                return Verdict::Permit(Basis::Delegate);
             }
             match self.providers.get(request.accessor) {
                 None => Verdict::Deny(DenyReason::NotProvider),
@@ -825,15 +888,19 @@ pub mod consent_manager {
         }
     }
 
-    /// Everything about a grant that needs no storage read.
+    /// Everything about a grant by `grantor` (the patient or a delegate) that needs no
+    /// storage read.
     pub(crate) fn validate_terms(
         patient: &AccountId,
+        grantor: &AccountId,
         grantee: &Grantee,
         terms: &ConsentTerms,
         now: Timestamp,
     ) -> Result<()> {
         match grantee {
-            Grantee::Account(account) if account == patient => return Err(Error::SelfGrant),
+            Grantee::Account(account) if account == patient || account == grantor => {
+                return Err(Error::SelfGrant)
+            }
             Grantee::Anyone if terms.decision == Decision::Permit => {
                 return Err(Error::AnyoneMayOnlyBeDenied)
             }

@@ -7,12 +7,13 @@
 #[ink::contract]
 pub mod record_registry {
     use ink::prelude::vec::Vec;
-    use ink::storage::Mapping;
+    use ink::storage::{Lazy, Mapping};
     use medconsent_shared::{
-        call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminFault, CategoryCode,
-        DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose, Record,
-        RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review, Verdict,
-        MAX_LOCATOR_LEN,
+        call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminChange, AdminFault,
+        CategoryCode, DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose,
+        Record, RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review,
+        ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW,
+        MAX_LOCATOR_LEN, MAX_REVIEWS_PER_CALL,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub mod record_registry {
         ZeroHash,
         /// A locator over MAX_LOCATOR_LEN bytes.
         LocatorTooLong,
-        /// This content hash is (or was) a version of some record.
+        /// This content hash is (or was) a version of one of this patient's records.
         HashAlreadyRegistered,
         /// The caller may not write this patient's records; the reason says why.
         Unauthorized(DenyReason),
@@ -45,6 +46,19 @@ pub mod record_registry {
         LogUnavailable,
         /// A record id, version or per-patient counter is exhausted.
         CounterOverflow,
+        /// The record id the caller sealed for was taken by another registration first:
+        /// re-seal for `next_record_id` and register again.
+        RecordIdTaken,
+        /// A review call with no reviews in it.
+        NothingToReview,
+        /// A review call with more than MAX_REVIEWS_PER_CALL reviews.
+        TooManyReviews,
+        /// A peer that is not a contract.
+        NotAContract,
+        /// No change is scheduled.
+        NothingScheduled,
+        /// The scheduled change's delay has not passed.
+        NotYetDue,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -55,6 +69,9 @@ pub mod record_registry {
                 AdminFault::NotAdmin => Error::NotAdmin,
                 AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
                 AdminFault::UpgradeFailed => Error::UpgradeFailed,
+                AdminFault::NotAContract => Error::NotAContract,
+                AdminFault::NothingScheduled => Error::NothingScheduled,
+                AdminFault::NotYetDue => Error::NotYetDue,
             }
         }
     }
@@ -68,6 +85,15 @@ pub mod record_registry {
         pub emergencies: u64,
     }
 
+    /// A responder's break-glass releases of one patient's records in the current window.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct EmergencyWindow {
+        pub start: Timestamp,
+        pub used: u32,
+    }
+
     #[ink(storage)]
     pub struct RecordRegistry {
         admin: Admin,
@@ -78,13 +104,18 @@ pub mod record_registry {
         records: Mapping<RecordId, Record>,
         /// Superseded versions by (record, version); the current one lives in `records`.
         versions: Mapping<(RecordId, u32), RecordVersion>,
-        /// Every content hash ever registered, so none is registered twice.
-        hashes: Mapping<Hash32, RecordId>,
+        /// Every content hash ever registered, per patient, so none is registered twice
+        /// for a patient and no stranger can squat a patient's pending hash.
+        hashes: Mapping<(AccountId, Hash32), RecordId>,
         counts: Mapping<AccountId, PatientCounts>,
         /// The patient's records in registration order.
         patient_records: Mapping<(AccountId, u64), RecordId>,
         /// The patient's break-glass accesses, queued for review.
         emergencies: Mapping<(AccountId, u64), EmergencyAccess>,
+        /// Break-glass budget by (patient, responder).
+        emergency_windows: Mapping<(AccountId, AccountId), EmergencyWindow>,
+        /// The announced wiring or code change, if any.
+        scheduled: Lazy<Option<ScheduledChange>>,
     }
 
     #[ink(event)]
@@ -128,18 +159,13 @@ pub mod record_registry {
         justified: bool,
     }
 
-    #[ink(event)]
-    pub struct PeersSet {
-        consent_manager: AccountId,
-        access_log: AccountId,
-    }
-
     impl RecordRegistry {
-        /// The deployer becomes the admin; peers are wired with `set_peers`.
+        /// The deployer becomes the admin. `change_delay` (ms) is how long every later
+        /// wiring or code change waits after its announcement; it never changes.
         #[ink(constructor)]
-        pub fn new() -> Self {
+        pub fn new(change_delay: Timestamp) -> Self {
             Self {
-                admin: Admin::new(Self::env().caller()),
+                admin: Admin::new(Self::env().caller(), change_delay),
                 paused: false,
                 consent_manager: None,
                 access_log: None,
@@ -150,17 +176,22 @@ pub mod record_registry {
                 counts: Mapping::default(),
                 patient_records: Mapping::default(),
                 emergencies: Mapping::default(),
+                emergency_windows: Mapping::default(),
+                scheduled: Lazy::default(),
             }
         }
 
         // ---- records ---------------------------------------------------------------
 
         /// The patient, a delegate, or a provider holding an Append permit for the
-        /// category: register a record (version 1) for `patient`.
+        /// category: register a record (version 1) for `patient` under `record_id`, the
+        /// id the payload was sealed for (`next_record_id`); if another registration took
+        /// it first, nothing happens and the error says so.
         #[ink(message)]
         pub fn register_record(
             &mut self,
             patient: AccountId,
+            record_id: RecordId,
             category: CategoryCode,
             content_hash: Hash32,
             locator: Vec<u8>,
@@ -168,7 +199,10 @@ pub mod record_registry {
         ) -> Result<RecordId> {
             let caller = self.env().caller();
             self.ensure_running()?;
-            self.ensure_new_content(&content_hash, &locator)?;
+            if record_id != self.next_record_id {
+                return Err(Error::RecordIdTaken);
+            }
+            self.ensure_new_content(&patient, &content_hash, &locator)?;
             let consent = self.authorize_append(&patient, &caller, None, category, purpose)?;
             let id = self.store_record(patient, caller, category, content_hash, locator)?;
             self.append_log(NewEntry {
@@ -198,8 +232,8 @@ pub mod record_registry {
         ) -> Result<u32> {
             let caller = self.env().caller();
             self.ensure_running()?;
-            self.ensure_new_content(&content_hash, &locator)?;
             let record = self.active_record(record_id)?;
+            self.ensure_new_content(&record.patient, &content_hash, &locator)?;
             let consent = self.authorize_append(
                 &record.patient,
                 &caller,
@@ -242,9 +276,11 @@ pub mod record_registry {
             Ok(())
         }
 
-        /// Anyone: ask for a record for a purpose. The consent manager decides, the log
-        /// records the outcome, and on permit the current hash, locator and version are
-        /// returned. A denial is `Ok(Denied(reason))` so that its log entry stays.
+        /// A provider, the patient or a delegate: ask for a record for a purpose. The
+        /// consent manager decides, the log records the outcome, and on permit the
+        /// current hash, locator and version are returned. A provider's denial is
+        /// `Ok(Denied(reason))` so that its log entry stays; a caller outside the
+        /// directory who does not act for the patient gets `Err` and leaves no entry.
         #[ink(message)]
         pub fn access_record(
             &mut self,
@@ -254,21 +290,15 @@ pub mod record_registry {
             let caller = self.env().caller();
             self.ensure_running()?;
             let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
-            let verdict = if record.status == RecordStatus::Retired {
-                Verdict::Deny(DenyReason::RecordRetired)
-            } else {
-                call::check(
-                    self.consent_manager,
-                    AccessRequest {
-                        patient: record.patient,
-                        accessor: caller,
-                        record: Some(record_id),
-                        category: record.category,
-                        action: Action::Read,
-                        purpose,
-                    },
-                )
+            let request = AccessRequest {
+                patient: record.patient,
+                accessor: caller,
+                record: Some(record_id),
+                category: record.category,
+                action: Action::Read,
+                purpose,
             };
+            let verdict = screen(&record, call::check(self.consent_manager, request))?;
             let (outcome, _) =
                 self.conclude(&record, caller, purpose, verdict, EntryKind::Access)?;
             Ok(outcome)
@@ -289,15 +319,21 @@ pub mod record_registry {
                 return Err(Error::EmptyJustification);
             }
             let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
-            let verdict = if record.status == RecordStatus::Retired {
-                Verdict::Deny(DenyReason::RecordRetired)
-            } else {
-                call::check_emergency(self.consent_manager, record.patient, caller)
-            };
+            let checked = call::check_emergency(self.consent_manager, record.patient, caller);
+            let mut verdict = screen(&record, checked)?;
+            let mut window = None;
+            if let Verdict::Permit(_) = verdict {
+                window = self.emergency_budget(&record.patient, &caller, now);
+                if window.is_none() {
+                    verdict = Verdict::Deny(DenyReason::EmergencyLimit);
+                }
+            }
             let kind = EntryKind::Emergency { justification };
             let (outcome, log_seq) =
                 self.conclude(&record, caller, Purpose::EmergencyTreat, verdict, kind)?;
-            if let AccessOutcome::Released(_) = outcome {
+            if let Some(window) = window {
+                self.emergency_windows
+                    .insert((record.patient, caller), &window);
                 self.queue_emergency(
                     record.patient,
                     EmergencyAccess {
@@ -312,47 +348,43 @@ pub mod record_registry {
             Ok(outcome)
         }
 
-        /// Patient or delegate: mark the patient's break-glass access number `index`
-        /// justified or not. The review is appended to the log.
+        /// Patient or delegate: mark break-glass accesses of the patient justified or not,
+        /// each as `(index, justified)`, at most MAX_REVIEWS_PER_CALL at once. Each review
+        /// is appended to the log; one refused review refuses them all. Allowed while
+        /// paused: reviewing only looks back.
         #[ink(message)]
-        pub fn review_emergency(
+        pub fn review_emergencies(
             &mut self,
             patient: AccountId,
-            index: u64,
-            justified: bool,
+            reviews: Vec<(u64, bool)>,
         ) -> Result<()> {
             let caller = self.env().caller();
-            self.ensure_running()?;
-            let mut access = self
-                .emergencies
-                .get((patient, index))
-                .ok_or(Error::EmergencyNotFound)?;
-            if access.review != Review::Pending {
-                return Err(Error::AlreadyReviewed);
+            if reviews.is_empty() {
+                return Err(Error::NothingToReview);
+            }
+            if reviews.len() > MAX_REVIEWS_PER_CALL {
+                return Err(Error::TooManyReviews);
             }
             self.ensure_acts_for(&patient, &caller)?;
-            access.review = if justified {
-                Review::Justified
-            } else {
-                Review::Unjustified
-            };
-            self.emergencies.insert((patient, index), &access);
-            self.append_log(NewEntry {
-                patient,
-                actor: caller,
-                record: Some(access.record_id),
-                kind: EntryKind::Review {
-                    emergency_seq: access.log_seq,
+            for (index, justified) in reviews {
+                let access = self.store_review(&patient, index, justified)?;
+                self.append_log(NewEntry {
+                    patient,
+                    actor: caller,
+                    record: Some(access.record_id),
+                    kind: EntryKind::Review {
+                        emergency_seq: access.log_seq,
+                        justified,
+                    },
+                    purpose: None,
+                    consent: None,
+                })?;
+                self.env().emit_event(EmergencyReviewed {
+                    patient,
+                    index,
                     justified,
-                },
-                purpose: None,
-                consent: None,
-            })?;
-            self.env().emit_event(EmergencyReviewed {
-                patient,
-                index,
-                justified,
-            });
+                });
+            }
             Ok(())
         }
 
@@ -397,7 +429,7 @@ pub mod record_registry {
         }
 
         /// The id the next registered record will get: clients bind it into the sealed
-        /// payload before registering (and re-seal if another registration came first).
+        /// payload and pass it to `register_record` (and re-seal if it was taken).
         #[ink(message)]
         pub fn next_record_id(&self) -> RecordId {
             self.next_record_id
@@ -411,22 +443,53 @@ pub mod record_registry {
 
         // ---- admin -----------------------------------------------------------------
 
-        /// Admin: the consent manager (asked on every access) and the access log
-        /// (written on every change and access).
+        /// Admin: announce new peers, `Peers(consent manager, access log)` (both must be
+        /// contracts), or new code. The first wiring applies at once (that is
+        /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
-        pub fn set_peers(
-            &mut self,
-            consent_manager: AccountId,
-            access_log: AccountId,
-        ) -> Result<()> {
-            self.admin.ensure(&self.env().caller())?;
-            self.consent_manager = Some(consent_manager);
-            self.access_log = Some(access_log);
-            self.env().emit_event(PeersSet {
-                consent_manager,
-                access_log,
-            });
+        pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let unwired = self.consent_manager.is_none() && self.access_log.is_none();
+            let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
+            self.scheduled.set(&Some(scheduled));
+            if scheduled.effective_at <= now {
+                self.apply_change()?;
+            }
+            Ok(scheduled.effective_at)
+        }
+
+        /// Admin: apply the announced change once its delay has passed.
+        #[ink(message)]
+        pub fn apply_change(&mut self) -> Result<()> {
+            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
+            let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
+            if let AdminChange::Peers(consent_manager, access_log) = change {
+                self.consent_manager = Some(consent_manager);
+                self.access_log = Some(access_log);
+            }
+            self.scheduled.set(&None);
             Ok(())
+        }
+
+        /// Admin: withdraw the announced change.
+        #[ink(message)]
+        pub fn cancel_change(&mut self) -> Result<()> {
+            self.admin
+                .cancel(&self.env().caller(), self.scheduled_change())?;
+            self.scheduled.set(&None);
+            Ok(())
+        }
+
+        /// The announced change and when it may apply, if any.
+        #[ink(message)]
+        pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.scheduled.get().flatten()
+        }
+
+        /// The delay (ms) between announcing a change and applying it.
+        #[ink(message)]
+        pub fn change_delay(&self) -> Timestamp {
+            self.admin.delay()
         }
 
         /// (consent manager, access log) as wired.
@@ -435,8 +498,8 @@ pub mod record_registry {
             (self.consent_manager, self.access_log)
         }
 
-        /// Admin: while paused nothing is registered, amended, reviewed or released;
-        /// retiring stays possible.
+        /// Admin: while paused nothing is registered, amended or released; retiring and
+        /// reviewing stay possible.
         #[ink(message)]
         pub fn set_paused(&mut self, paused: bool) -> Result<()> {
             self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
@@ -468,12 +531,6 @@ pub mod record_registry {
             Ok(self.admin.accept(&self.env().caller())?)
         }
 
-        /// Admin: replace the code, keeping all storage.
-        #[ink(message)]
-        pub fn set_code(&mut self, code_hash: Hash) -> Result<()> {
-            Ok(self.admin.upgrade(&self.env().caller(), code_hash)?)
-        }
-
         // ---- helpers ---------------------------------------------------------------
 
         fn ensure_running(&self) -> Result<()> {
@@ -484,14 +541,19 @@ pub mod record_registry {
             }
         }
 
-        fn ensure_new_content(&self, content_hash: &Hash32, locator: &[u8]) -> Result<()> {
+        fn ensure_new_content(
+            &self,
+            patient: &AccountId,
+            content_hash: &Hash32,
+            locator: &[u8],
+        ) -> Result<()> {
             if content_hash == &[0; 32] {
                 return Err(Error::ZeroHash);
             }
             if locator.len() > MAX_LOCATOR_LEN {
                 return Err(Error::LocatorTooLong);
             }
-            if self.hashes.contains(content_hash) {
+            if self.hashes.contains((*patient, *content_hash)) {
                 return Err(Error::HashAlreadyRegistered);
             }
             Ok(())
@@ -618,7 +680,7 @@ pub mod record_registry {
                     status: RecordStatus::Active,
                 },
             );
-            self.hashes.insert(content_hash, &id);
+            self.hashes.insert((patient, content_hash), &id);
             self.patient_records.insert((patient, index), &id);
             self.counts.insert(patient, &counts);
             Ok(id)
@@ -638,7 +700,7 @@ pub mod record_registry {
                 .ok_or(Error::CounterOverflow)?;
             self.versions
                 .insert((record.id, record.version), &record.current_version());
-            self.hashes.insert(content_hash, &record.id);
+            self.hashes.insert((record.patient, content_hash), &record.id);
             record.author = author;
             record.content_hash = content_hash;
             record.locator = locator;
@@ -655,6 +717,55 @@ pub mod record_registry {
             self.records.insert(record.id, &record);
         }
 
+        /// The responder's window after one more break-glass release of the patient's
+        /// records, or None when the window's budget is spent. A window opens at the
+        /// first release and lasts EMERGENCY_WINDOW_MS.
+        pub(crate) fn emergency_budget(
+            &self,
+            patient: &AccountId,
+            responder: &AccountId,
+            now: Timestamp,
+        ) -> Option<EmergencyWindow> {
+            let window = self
+                .emergency_windows
+                .get((*patient, *responder))
+                .filter(|window| now < window.start.saturating_add(EMERGENCY_WINDOW_MS))
+                .unwrap_or(EmergencyWindow {
+                    start: now,
+                    used: 0,
+                });
+            if window.used >= MAX_EMERGENCIES_PER_WINDOW {
+                return None;
+            }
+            Some(EmergencyWindow {
+                start: window.start,
+                used: window.used.saturating_add(1),
+            })
+        }
+
+        /// Marks one pending break-glass access reviewed; returns it.
+        pub(crate) fn store_review(
+            &mut self,
+            patient: &AccountId,
+            index: u64,
+            justified: bool,
+        ) -> Result<EmergencyAccess> {
+            let mut access = self
+                .emergencies
+                .get((*patient, index))
+                .ok_or(Error::EmergencyNotFound)?;
+            if access.review != Review::Pending {
+                return Err(Error::AlreadyReviewed);
+            }
+            access.review = if justified {
+                Review::Justified
+            } else {
+                Review::Unjustified
+            };
+            self.emergencies.insert((*patient, index), &access);
+            Ok(access)
+        }
+
         pub(crate) fn queue_emergency(
             &mut self,
             patient: AccountId,
@@ -667,6 +778,20 @@ pub mod record_registry {
             self.counts.insert(patient, &counts);
             Ok(index)
         }
+    }
+
+    /// What the registry does with the consent manager's verdict. A caller outside the
+    /// directory who does not act for the patient is refused with `Err` and leaves no
+    /// entry, so no stranger can flood a patient's chain; providers are accountable, so
+    /// their denials are logged. A retired record is never released.
+    fn screen(record: &Record, verdict: Verdict) -> Result<Verdict> {
+        if verdict == Verdict::Deny(DenyReason::NotProvider) {
+            return Err(Error::Unauthorized(DenyReason::NotProvider));
+        }
+        if record.status == RecordStatus::Retired {
+            return Ok(Verdict::Deny(DenyReason::RecordRetired));
+        }
+        Ok(verdict)
     }
 
     impl RecordLookup for RecordRegistry {

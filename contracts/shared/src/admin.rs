@@ -1,7 +1,8 @@
-//! The admin role every contract carries: two-step transfer and code upgrade. Messages
+//! The admin role every contract carries: two-step transfer, and wiring and code changes
+//! that are announced and take effect only after a delay fixed at deployment. Messages
 //! live in each contract (ink! has no inherited messages); the rules live here once.
 
-use crate::{AccountId, Hash};
+use crate::{AccountId, Hash, Timestamp};
 use ink::env::DefaultEnvironment;
 
 /// Why an admin action was refused; each contract's error enum has a variant for each.
@@ -10,15 +11,63 @@ pub enum AdminFault {
     NotAdmin,
     NotPendingAdmin,
     UpgradeFailed,
+    /// A peer or writer address that is not a contract (a wallet could forge entries).
+    NotAContract,
+    /// No change is scheduled, or not the one named.
+    NothingScheduled,
+    /// The scheduled change's delay has not passed yet.
+    NotYetDue,
 }
 
-/// Current admin and the proposed successor, if any.
+/// A change of the admin's that patients must be able to see coming: it is announced
+/// (`ChangeScheduled`), and applies only once the contract's delay has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum AdminChange {
+    /// Wire the two peer contracts, in the order of the contract's `peers` query.
+    Peers(AccountId, AccountId),
+    /// Replace the contract's code, keeping its storage.
+    Code(Hash),
+}
+
+/// An announced change and the first moment it may be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct ScheduledChange {
+    pub change: AdminChange,
+    pub effective_at: Timestamp,
+}
+
+/// Current admin, the proposed successor, and the delay every change must wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
 pub struct Admin {
     current: AccountId,
     pending: Option<AccountId>,
+    /// Milliseconds between announcing a change and applying it; fixed at deployment.
+    delay: Timestamp,
+}
+
+/// A wiring or code change was announced; it may be applied from `effective_at`.
+#[ink::event]
+pub struct ChangeScheduled {
+    pub change: AdminChange,
+    pub effective_at: Timestamp,
+}
+
+/// The announced change was applied.
+#[ink::event]
+pub struct ChangeApplied {
+    pub change: AdminChange,
+}
+
+/// The announced change was withdrawn.
+#[ink::event]
+pub struct ChangeCancelled {
+    pub change: AdminChange,
 }
 
 /// An admin transfer was proposed.
@@ -35,12 +84,6 @@ pub struct AdminChanged {
     pub admin: AccountId,
 }
 
-/// The contract's code was replaced; storage is kept.
-#[ink::event]
-pub struct CodeUpgraded {
-    pub code_hash: Hash,
-}
-
 /// The contract was paused or resumed.
 #[ink::event]
 pub struct PauseChanged {
@@ -48,11 +91,16 @@ pub struct PauseChanged {
 }
 
 impl Admin {
-    pub fn new(admin: AccountId) -> Self {
+    pub fn new(admin: AccountId, delay: Timestamp) -> Self {
         Self {
             current: admin,
             pending: None,
+            delay,
         }
+    }
+
+    pub fn delay(&self) -> Timestamp {
+        self.delay
     }
 
     pub fn current(&self) -> AccountId {
@@ -92,12 +140,70 @@ impl Admin {
         Ok(())
     }
 
-    /// Replaces the calling contract's code, keeping its storage.
-    pub fn upgrade(&self, caller: &AccountId, code_hash: Hash) -> Result<(), AdminFault> {
+    /// Announces `change`. `unwired` says the contract has no peers yet: its first wiring
+    /// is part of deployment and is due at once; anything else waits the delay. A later
+    /// announcement replaces an earlier one and restarts its clock.
+    pub fn schedule(
+        &self,
+        caller: &AccountId,
+        change: AdminChange,
+        now: Timestamp,
+        unwired: bool,
+    ) -> Result<ScheduledChange, AdminFault> {
         self.ensure(caller)?;
-        ink::env::set_code_hash::<DefaultEnvironment>(&code_hash)
-            .map_err(|_| AdminFault::UpgradeFailed)?;
-        ink::env::emit_event::<DefaultEnvironment, _>(CodeUpgraded { code_hash });
+        if let AdminChange::Peers(first, second) = change {
+            ensure_contracts(&first, &second)?;
+        }
+        let first_wiring = unwired && matches!(change, AdminChange::Peers(..));
+        let wait = if first_wiring { 0 } else { self.delay };
+        let scheduled = ScheduledChange {
+            change,
+            effective_at: now.saturating_add(wait),
+        };
+        ink::env::emit_event::<DefaultEnvironment, _>(ChangeScheduled {
+            change,
+            effective_at: scheduled.effective_at,
+        });
+        Ok(scheduled)
+    }
+
+    /// The change to apply now: the scheduled one, once due. A code change is applied
+    /// here; the caller stores new peers (re-checked: a contract may have terminated).
+    pub fn apply(
+        &self,
+        caller: &AccountId,
+        scheduled: Option<ScheduledChange>,
+        now: Timestamp,
+    ) -> Result<AdminChange, AdminFault> {
+        self.ensure(caller)?;
+        let scheduled = scheduled.ok_or(AdminFault::NothingScheduled)?;
+        if now < scheduled.effective_at {
+            return Err(AdminFault::NotYetDue);
+        }
+        match scheduled.change {
+            AdminChange::Peers(first, second) => ensure_contracts(&first, &second)?,
+            AdminChange::Code(code_hash) => {
+                ink::env::set_code_hash::<DefaultEnvironment>(&code_hash)
+                    .map_err(|_| AdminFault::UpgradeFailed)?
+            }
+        }
+        ink::env::emit_event::<DefaultEnvironment, _>(ChangeApplied {
+            change: scheduled.change,
+        });
+        Ok(scheduled.change)
+    }
+
+    /// Withdraws the scheduled change.
+    pub fn cancel(
+        &self,
+        caller: &AccountId,
+        scheduled: Option<ScheduledChange>,
+    ) -> Result<(), AdminFault> {
+        self.ensure(caller)?;
+        let scheduled = scheduled.ok_or(AdminFault::NothingScheduled)?;
+        ink::env::emit_event::<DefaultEnvironment, _>(ChangeCancelled {
+            change: scheduled.change,
+        });
         Ok(())
     }
 
@@ -106,5 +212,16 @@ impl Admin {
         self.ensure(caller)?;
         ink::env::emit_event::<DefaultEnvironment, _>(PauseChanged { paused });
         Ok(paused)
+    }
+}
+
+/// Peers and writers must be contracts: a wallet named as writer could append forged
+/// entries, and a wallet as peer could answer anything.
+fn ensure_contracts(first: &AccountId, second: &AccountId) -> Result<(), AdminFault> {
+    let is_contract = |account| ink::env::is_contract::<DefaultEnvironment>(account);
+    if is_contract(first) && is_contract(second) {
+        Ok(())
+    } else {
+        Err(AdminFault::NotAContract)
     }
 }

@@ -184,6 +184,9 @@ pub enum DenyReason {
     Paused,
     /// The consent manager could not be asked (not wired, failed or trapped).
     ConsentUnavailable,
+    /// This responder has had MAX_EMERGENCIES_PER_WINDOW break-glass releases of this
+    /// patient's records in the current window.
+    EmergencyLimit,
 }
 
 /// The consent manager's answer.

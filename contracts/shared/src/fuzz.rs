@@ -112,14 +112,18 @@ pub fn admin_inputs(successor: crate::AccountId) -> Vec<Vec<u8>> {
         crate::message_input!("pending_admin"),
         crate::message_input!("propose_admin", successor),
         crate::message_input!("accept_admin"),
-        crate::message_input!("set_code", crate::Hash::from([9; 32])),
+        crate::message_input!("schedule_change", crate::AdminChange::Code([9; 32].into())),
+        crate::message_input!("apply_change"),
+        crate::message_input!("cancel_change"),
+        crate::message_input!("scheduled_change"),
+        crate::message_input!("change_delay"),
     ]
 }
 
 /// Inputs of the wiring and pause messages of the registry and the consent manager.
 pub fn peer_and_pause_inputs(a: crate::AccountId, b: crate::AccountId) -> Vec<Vec<u8>> {
     ink::prelude::vec![
-        crate::message_input!("set_peers", a, b),
+        crate::message_input!("schedule_change", crate::AdminChange::Peers(a, b)),
         crate::message_input!("peers"),
         crate::message_input!("set_paused", true),
         crate::message_input!("paused"),

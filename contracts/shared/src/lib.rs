@@ -13,7 +13,7 @@ pub mod log;
 pub mod record;
 pub mod signed;
 
-pub use admin::{Admin, AdminFault};
+pub use admin::{Admin, AdminChange, AdminFault, ScheduledChange};
 pub use consent::*;
 pub use flags::*;
 pub use interfaces::*;
@@ -44,6 +44,13 @@ pub const MAX_PAGE: u32 = 32;
 pub const MAX_LOCATOR_LEN: usize = 128;
 /// Upper bound on active rules per (patient, grantee) pair, so a check is O(1).
 pub const MAX_RULES_PER_PAIR: usize = 8;
+/// Break-glass releases one responder may have for one patient per window: enough for
+/// an emergency, too few to sweep a patient's records unnoticed.
+pub const MAX_EMERGENCIES_PER_WINDOW: u32 = 5;
+/// The window of [`MAX_EMERGENCIES_PER_WINDOW`]: 24 hours, in milliseconds.
+pub const EMERGENCY_WINDOW_MS: Timestamp = 24 * 60 * 60 * 1000;
+/// Upper bound on the break-glass accesses one review call marks.
+pub const MAX_REVIEWS_PER_CALL: usize = 16;
 
 /// Positions `start..start+limit` of a list of `len`, with `limit` capped at
 /// [`MAX_PAGE`]: what every paginated query reads, and never more.

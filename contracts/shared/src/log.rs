@@ -24,12 +24,19 @@ pub enum EntryKind {
     RecordRetired,
     ConsentGranted,
     ConsentRevoked,
+    /// The patient (or a delegate, the entry's actor) refused or allowed break-glass.
+    EmergencyOptOut {
+        opted_out: bool,
+    },
 }
 
 impl EntryKind {
     /// Kinds the consent manager writes; the registry writes all the others.
     pub fn is_consent_change(&self) -> bool {
-        matches!(self, EntryKind::ConsentGranted | EntryKind::ConsentRevoked)
+        matches!(
+            self,
+            EntryKind::ConsentGranted | EntryKind::ConsentRevoked | EntryKind::EmergencyOptOut { .. }
+        )
     }
 }
 
@@ -114,6 +121,12 @@ pub enum LogError {
     ChainFull,
     /// `from` is after `until` in a time-range query.
     InvalidRange,
+    /// A writer that is not a contract.
+    NotAContract,
+    /// No change is scheduled.
+    NothingScheduled,
+    /// The scheduled change's delay has not passed.
+    NotYetDue,
 }
 
 impl From<crate::AdminFault> for LogError {
@@ -122,6 +135,9 @@ impl From<crate::AdminFault> for LogError {
             crate::AdminFault::NotAdmin => LogError::NotAdmin,
             crate::AdminFault::NotPendingAdmin => LogError::NotPendingAdmin,
             crate::AdminFault::UpgradeFailed => LogError::UpgradeFailed,
+            crate::AdminFault::NotAContract => LogError::NotAContract,
+            crate::AdminFault::NothingScheduled => LogError::NothingScheduled,
+            crate::AdminFault::NotYetDue => LogError::NotYetDue,
         }
     }
 }
