@@ -20,7 +20,10 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         consent: None,
     };
     let mut valid = vec![
-        message_input!("schedule_change", medconsent_shared::AdminChange::Peers(a, b)),
+        message_input!(
+            "schedule_change",
+            medconsent_shared::AdminChange::Peers(a, b)
+        ),
         message_input!("writers"),
         message_input!("head", a),
         message_input!("entries", a, 0u64, 32u32),

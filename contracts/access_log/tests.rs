@@ -234,7 +234,8 @@ fn an_announced_change_can_be_withdrawn() {
     let mut w = world();
     set_caller::<Env>(w.admin);
     assert_eq!(w.log.cancel_change(), Err(Error::NothingScheduled));
-    w.log.schedule_change(AdminChange::Code([1; 32].into()))
+    w.log
+        .schedule_change(AdminChange::Code([1; 32].into()))
         .unwrap();
     set_caller::<Env>(w.stranger);
     assert_eq!(w.log.cancel_change(), Err(Error::NotAdmin));

@@ -43,7 +43,8 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
             [3u8; 64]
         ),
         message_input!("revoke_signed", a, 0u64, 0u64, u64::MAX, [3u8; 64]),
-        message_input!("signing_nonce", a),
+        message_input!("nonce_used", a, 0u64),
+        message_input!("void_signature", a, u64::MAX),
         message_input!(
             "signing_message",
             a,

@@ -11,9 +11,9 @@ pub mod consent_manager {
     use medconsent_shared::{
         call, page_range, AccessRequest, Action, Admin, AdminChange, AdminFault, Basis, Consent,
         ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
-        EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose,
-        RecordId, Role, RoleSet, RuleSet, ScheduledChange, Scope, SignedAction, SigningDomain,
-        Verdict, MAX_RULES_PER_PAIR,
+        EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId,
+        Role, RoleSet, RuleSet, ScheduledChange, Scope, SignedAction, SigningDomain, Verdict,
+        MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,11 +374,6 @@ pub mod consent_manager {
                 self.ensure_running()?;
             }
             self.ensure_acts_for(&patient, &caller)?;
-            if opted_out {
-                self.emergency_opt_outs.insert(patient, &());
-            } else {
-                self.emergency_opt_outs.remove(patient);
-            }
             self.append_log(NewEntry {
                 patient,
                 actor: caller,
@@ -387,8 +382,7 @@ pub mod consent_manager {
                 purpose: None,
                 consent: None,
             })?;
-            self.env()
-                .emit_event(EmergencyOptOutChanged { patient, opted_out });
+            self.store_opt_out(patient, opted_out);
             Ok(())
         }
 
@@ -592,7 +586,9 @@ pub mod consent_manager {
             if let Scope::Record(record_id) = terms.scope {
                 self.ensure_record_of(&patient, record_id)?;
             }
-            let id = self.store_grant(patient, grantor, grantee, terms, now)?;
+            // Checked, logged, then stored: nothing is written that the log did not take.
+            let rules = self.rules_with_room(&patient, &grantee, now)?;
+            let id = self.consent_count(patient);
             self.append_log(NewEntry {
                 patient,
                 actor: grantor,
@@ -601,6 +597,7 @@ pub mod consent_manager {
                 purpose: None,
                 consent: Some(id),
             })?;
+            self.commit_grant(patient, grantor, grantee, terms, now, rules)?;
             self.env().emit_event(ConsentGranted {
                 patient,
                 grantee,
@@ -672,9 +669,10 @@ pub mod consent_manager {
 
         /// Marks a nonce used; refuses one that already is.
         fn use_nonce(&mut self, patient: &AccountId, nonce: u64) -> Result<()> {
-            if self.used_nonces.insert((*patient, nonce), &()).is_some() {
+            if self.nonce_used(*patient, nonce) {
                 return Err(Error::NonceUsed);
             }
+            self.used_nonces.insert((*patient, nonce), &());
             Ok(())
         }
 
@@ -723,8 +721,19 @@ pub mod consent_manager {
             });
         }
 
-        /// Adds a validated rule to the pair's active set and to the patient's history.
-        /// Expired rules are pruned from the set first: they can never apply again.
+        pub(crate) fn store_opt_out(&mut self, patient: AccountId, opted_out: bool) {
+            if opted_out {
+                self.emergency_opt_outs.insert(patient, &());
+            } else {
+                self.emergency_opt_outs.remove(patient);
+            }
+            self.env()
+                .emit_event(EmergencyOptOutChanged { patient, opted_out });
+        }
+
+        /// Adds a validated rule to the pair's active set and to the patient's history
+        /// (the tests' way to grant without the log).
+        #[cfg(test)]
         pub(crate) fn store_grant(
             &mut self,
             patient: AccountId,
@@ -733,11 +742,36 @@ pub mod consent_manager {
             terms: ConsentTerms,
             now: Timestamp,
         ) -> Result<ConsentId> {
-            let mut rules = self.active_rules(patient, grantee);
+            let rules = self.rules_with_room(&patient, &grantee, now)?;
+            self.commit_grant(patient, grantor, grantee, terms, now, rules)
+        }
+
+        /// The pair's active rules without the expired ones (they can never apply
+        /// again), if one more fits under MAX_RULES_PER_PAIR.
+        fn rules_with_room(
+            &self,
+            patient: &AccountId,
+            grantee: &Grantee,
+            now: Timestamp,
+        ) -> Result<RuleSet> {
+            let mut rules = self.active_rules(*patient, *grantee);
             rules.retain(|(_, rule)| !expired(rule, now));
             if rules.len() >= MAX_RULES_PER_PAIR {
                 return Err(Error::TooManyRules);
             }
+            Ok(rules)
+        }
+
+        /// Stores a checked grant under the patient's next consent id.
+        fn commit_grant(
+            &mut self,
+            patient: AccountId,
+            grantor: AccountId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+            now: Timestamp,
+            mut rules: RuleSet,
+        ) -> Result<ConsentId> {
             let id = self.consent_count(patient);
             let next = id.checked_add(1).ok_or(Error::CounterOverflow)?;
             rules.push((id, terms));

@@ -1,6 +1,7 @@
 //! Property tests of the decision: random sequences of grants, restrictions,
 //! revocations, delegate changes, provider suspensions and time steps, with every check
-//! compared against a small reference model written here, independently of the contract.
+//! compared against a small reference model written here from SPEC.md and the README's
+//! rules, independently of the contract's code paths.
 
 use crate::consent_manager::{validate_terms, ConsentManager, Error};
 use crate::tests::GENESIS;
@@ -36,6 +37,8 @@ fn person(i: usize) -> AccountId {
 #[derive(Debug, Clone)]
 enum Op {
     Grant {
+        /// None: the patient grants; Some(d): person d grants as the patient's delegate.
+        grantor: Option<usize>,
         grantee: Option<usize>,
         deny: bool,
         scope: Scope,
@@ -69,10 +72,11 @@ fn scope() -> impl Strategy<Value = Scope> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (prop::option::of(1usize..PEOPLE), any::<bool>(), scope(), 1u8..4, 1u8..128,
+        4 => (prop::option::of(prop::sample::select(vec![1usize, 4])),
+              prop::option::of(1usize..PEOPLE), any::<bool>(), scope(), 1u8..4, 1u8..128,
               0u64..60, prop::option::of(0u64..120))
-            .prop_map(|(grantee, deny, scope, actions, purposes, from, until)| Op::Grant {
-                grantee, deny, scope, actions, purposes, from, until,
+            .prop_map(|(grantor, grantee, deny, scope, actions, purposes, from, until)| {
+                Op::Grant { grantor, grantee, deny, scope, actions, purposes, from, until }
             }),
         1 => (0usize..40).prop_map(Op::Revoke),
         1 => (prop::sample::select(vec![1usize, 4]), prop::option::of(0u64..80))
@@ -142,6 +146,7 @@ impl Model {
 
 fn terms_of(op: &Op) -> (Option<usize>, ConsentTerms) {
     let Op::Grant {
+        grantor: _,
         grantee,
         deny,
         scope,
@@ -173,7 +178,7 @@ fn run(ops: Vec<Op>) {
         let admin = default_accounts::<Env>().alice;
         set_block_timestamp::<Env>(0);
         set_caller::<Env>(admin);
-        let mut cm = ConsentManager::new(GENESIS);
+        let mut cm = ConsentManager::new(GENESIS, 0);
         for p in PROVIDERS {
             cm.register_provider(person(p), RoleSet::from([Role::Clinician]), [9; 32])
                 .unwrap();
@@ -182,12 +187,15 @@ fn run(ops: Vec<Op>) {
         let mut model = Model::default();
         for op in ops {
             match op {
-                Op::Grant { .. } => {
+                Op::Grant { grantor, .. } => {
                     let (grantee, terms) = terms_of(&op);
                     let target = grantee.map_or(Grantee::Anyone, |g| Grantee::Account(person(g)));
-                    let result = validate_terms(&patient, &target, &terms, model.now)
-                        .and_then(|()| cm.store_grant(patient, patient, target, terms, model.now));
-                    let expected_ok = !(grantee.is_none() && terms.decision == Decision::Permit)
+                    let by = grantor.map_or(patient, person);
+                    let result = validate_terms(&patient, &by, &target, &terms, model.now)
+                        .and_then(|()| cm.store_grant(patient, by, target, terms, model.now));
+                    // A grantor never names itself; "anyone" is for restrictions only.
+                    let expected_ok = !(grantor.is_some() && grantee == grantor)
+                        && !(grantee.is_none() && terms.decision == Decision::Permit)
                         && terms
                             .valid_until
                             .is_none_or(|u| u > terms.valid_from && u > model.now)
@@ -267,14 +275,21 @@ fn run(ops: Vec<Op>) {
 }
 
 fn check_against_model(model: &Model, accessor: usize, request: &AccessRequest, verdict: Verdict) {
-    let own_use = request.action == Action::Append || request.purpose == Purpose::PatientRequest;
-    if own_use && accessor == 0 {
+    let patient_request = request.purpose == Purpose::PatientRequest;
+    // The patient reads their own records with PATRQT and writes for any purpose.
+    if accessor == 0 && (patient_request || request.action == Action::Append) {
         assert_eq!(verdict, Verdict::Permit(Basis::Patient));
         return;
     }
-    if own_use && model.is_delegate(accessor) {
+    // A current delegate acts for the patient, with PATRQT, reading or writing.
+    if patient_request && model.is_delegate(accessor) {
         assert_eq!(verdict, Verdict::Permit(Basis::Delegate));
         return;
+    }
+    // From here on the accessor acts as a provider: a suspended one gets nothing, even
+    // when it is also a delegate.
+    if model.suspended[accessor] {
+        assert!(matches!(verdict, Verdict::Deny(_)), "{verdict:?}");
     }
     if !PROVIDERS.contains(&accessor) {
         assert_eq!(verdict, Verdict::Deny(DenyReason::NotProvider));

@@ -80,36 +80,90 @@ fn setup() -> Signed {
 fn a_valid_signature_is_accepted_once() {
     let mut s = setup();
     let action = grant_of(&s.w);
-    let signature = signed(&s.key, &action, 0, DEADLINE);
-    assert_eq!(s.w.cm.signing_nonce(s.patient), 0);
+    let nonce = 0x5eed_0001;
+    let signature = signed(&s.key, &action, nonce, DEADLINE);
+    assert!(!s.w.cm.nonce_used(s.patient, nonce));
     // The checks accept it and use the nonce; the same signature is then refused.
     set_caller::<Env>(s.relayer);
     assert_eq!(
         s.w.cm
-            .use_signature(&s.patient, &action, 0, DEADLINE, &signature),
+            .use_signature(&s.patient, &action, nonce, DEADLINE, &signature),
         Ok(())
     );
-    assert_eq!(s.w.cm.signing_nonce(s.patient), 1);
+    assert!(s.w.cm.nonce_used(s.patient, nonce));
     let SignedAction::Grant { grantee, terms } = action else {
         unreachable!()
     };
     let patient = s.patient;
     s.w.rejects(s.relayer, Error::NonceUsed, |cm| {
-        cm.grant_signed(patient, grantee, terms, 0, DEADLINE, signature)
+        cm.grant_signed(patient, grantee, terms, nonce, DEADLINE, signature)
     });
-    // One beyond the next nonce is refused (yet); the next one goes past every check
-    // to the log (absent off-chain).
-    let ahead = signed(&s.key, &action, 2, DEADLINE);
-    s.w.rejects(s.relayer, Error::NonceAhead, |cm| {
-        cm.grant_signed(patient, grantee, terms, 2, DEADLINE, ahead)
-    });
-    let next = signed(&s.key, &action, 1, DEADLINE);
+    assert!(!s.w.cm.nonce_used(s.patient, nonce + 1));
+}
+
+#[ink::test]
+fn a_held_signature_blocks_no_later_one() {
+    let mut s = setup();
+    let patient = s.patient;
+    let id =
+        s.w.cm
+            .store_grant(
+                patient,
+                patient,
+                Grantee::Account(s.w.doctor),
+                permit(Scope::AllRecords),
+                100,
+            )
+            .unwrap();
+    // A relayer sits on a grant signed with nonce 3. The revocation signed later with
+    // nonce 9 goes through first, past every check to the log (absent off-chain).
+    let _held = signed(&s.key, &grant_of(&s.w), 3, DEADLINE);
+    let revoke = SignedAction::Revoke { consent_id: id };
+    let signature = signed(&s.key, &revoke, 9, DEADLINE);
     set_caller::<Env>(s.relayer);
     assert_eq!(
-        s.w.cm
-            .grant_signed(patient, grantee, terms, 1, DEADLINE, next),
+        s.w.cm.revoke_signed(patient, id, 9, DEADLINE, signature),
         Err(Error::LogUnavailable)
     );
+    assert!(!s.w.cm.nonce_used(patient, 3));
+}
+
+#[ink::test]
+fn the_patient_or_a_delegate_voids_an_outstanding_signature() {
+    let mut s = setup();
+    let patient = s.patient;
+    let held = signed(&s.key, &grant_of(&s.w), 3, DEADLINE);
+    let SignedAction::Grant { grantee, terms } = grant_of(&s.w) else {
+        unreachable!()
+    };
+    // Nobody else can void it.
+    for who in [s.relayer, s.w.doctor, s.w.admin] {
+        s.w.rejects(who, Error::NotPatientOrDelegate, |cm| {
+            cm.void_signature(patient, 3)
+        });
+        assert!(!s.w.cm.nonce_used(patient, 3));
+    }
+    set_caller::<Env>(patient);
+    s.w.cm.void_signature(patient, 3).unwrap();
+    assert!(s.w.cm.nonce_used(patient, 3));
+    // The relayer's grant is dead; voiding twice says so.
+    s.w.rejects(s.relayer, Error::NonceUsed, |cm| {
+        cm.grant_signed(patient, grantee, terms, 3, DEADLINE, held)
+    });
+    s.w.rejects(patient, Error::NonceUsed, |cm| {
+        cm.void_signature(patient, 3)
+    });
+    // A delegate of the patient may void too, and so can the patient while paused.
+    let delegate = s.w.delegate;
+    set_caller::<Env>(patient);
+    s.w.cm.appoint_delegate(delegate, None).unwrap();
+    set_caller::<Env>(delegate);
+    s.w.cm.void_signature(patient, 4).unwrap();
+    set_caller::<Env>(s.w.admin);
+    s.w.cm.set_paused(true).unwrap();
+    set_caller::<Env>(patient);
+    s.w.cm.void_signature(patient, 5).unwrap();
+    assert!(s.w.cm.nonce_used(patient, 4) && s.w.cm.nonce_used(patient, 5));
 }
 
 #[ink::test]
@@ -272,7 +326,7 @@ fn anything_but_the_patients_signature_over_exactly_these_terms_is_refused() {
             cm.grant_signed(for_patient, grantee, terms, nonce, deadline, signature)
         });
     }
-    assert_eq!(s.w.cm.signing_nonce(patient), 0);
+    assert!(!s.w.cm.nonce_used(patient, 0));
 }
 
 #[ink::test]

@@ -4,13 +4,15 @@
 //! messages use, and every rejection goes through the message itself.
 
 use crate::consent_manager::{validate_terms, ConsentManager, Error};
-use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
+use ink::env::test::{
+    default_accounts, recorded_events, set_block_timestamp, set_caller, set_contract,
+};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    AccessRequest, Action, ActionSet, Basis, ConsentCheck, ConsentStatus, ConsentTerms, Decision,
-    DenyReason, Grantee, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Verdict,
-    MAX_PAGE, MAX_RULES_PER_PAIR,
+    AccessRequest, Action, ActionSet, AdminChange, Basis, ConsentCheck, ConsentStatus,
+    ConsentTerms, Decision, DenyReason, Grantee, ProviderStatus, Purpose, PurposeSet, Role,
+    RoleSet, Scope, Verdict, MAX_PAGE, MAX_RULES_PER_PAIR,
 };
 
 type Env = DefaultEnvironment;
@@ -23,6 +25,8 @@ fn storage_rw() -> (usize, usize) {
 pub(crate) const GENESIS: [u8; 32] = [0x6e; 32];
 const KEY: [u8; 32] = [7; 32];
 const MENTAL_HEALTH: u16 = 9;
+/// Every later wiring or code change waits this long (ms).
+const DELAY: u64 = 1_000;
 
 pub(crate) struct World {
     pub(crate) cm: ConsentManager,
@@ -40,7 +44,7 @@ pub(crate) fn world() -> World {
     let a = default_accounts::<Env>();
     set_block_timestamp::<Env>(100);
     set_caller::<Env>(a.alice);
-    let mut cm = ConsentManager::new(GENESIS);
+    let mut cm = ConsentManager::new(GENESIS, DELAY);
     cm.register_provider(a.charlie, RoleSet::from([Role::Clinician]), KEY)
         .unwrap();
     cm.register_provider(
@@ -95,7 +99,7 @@ impl World {
     /// A grant as the message stores it once the log has accepted the entry.
     fn store(&mut self, grantee: Grantee, terms: ConsentTerms) -> u64 {
         let now = ink::env::block_timestamp::<Env>();
-        validate_terms(&self.patient, &grantee, &terms, now).unwrap();
+        validate_terms(&self.patient, &self.patient, &grantee, &terms, now).unwrap();
         self.cm
             .store_grant(self.patient, self.patient, grantee, terms, now)
             .unwrap()
@@ -124,6 +128,7 @@ impl World {
                 ),
                 (self.cm.peers(), self.cm.paused()),
                 (self.cm.admin(), self.cm.pending_admin()),
+                self.cm.scheduled_change(),
             )
         )
     }
@@ -325,9 +330,19 @@ fn patient_and_delegate_read_their_own_records() {
     let append = AccessRequest {
         action: Action::Append,
         record: None,
-        ..read(&w, w.delegate, 1, 1)
+        ..own(&w, w.delegate)
     };
     assert_eq!(w.cm.check(append), Verdict::Permit(Basis::Delegate));
+    // A delegate acts for the patient with PATRQT only: with a clinical purpose it is
+    // one more accessor, and outside the directory it gets nothing.
+    let clinical_append = AccessRequest {
+        purpose: Purpose::Treat,
+        ..append
+    };
+    assert_eq!(
+        w.cm.check(clinical_append),
+        Verdict::Deny(DenyReason::NotProvider)
+    );
     // Another purpose is no own use: the patient is not a provider.
     let treat = read(&w, w.patient, 1, 1);
     assert_eq!(w.cm.check(treat), Verdict::Deny(DenyReason::NotProvider));
@@ -378,15 +393,13 @@ fn break_glass_needs_an_active_responder_and_no_opt_out() {
         w.cm.check_emergency(p, responder),
         Verdict::Permit(Basis::Emergency)
     );
-    set_caller::<Env>(w.delegate);
-    w.cm.set_emergency_opt_out(p, true).unwrap();
+    w.cm.store_opt_out(p, true);
     assert!(w.cm.emergency_opted_out(p));
     assert_eq!(
         w.cm.check_emergency(p, responder),
         Verdict::Deny(DenyReason::EmergencyOptedOut)
     );
-    set_caller::<Env>(p);
-    w.cm.set_emergency_opt_out(p, false).unwrap();
+    w.cm.store_opt_out(p, false);
     set_caller::<Env>(w.admin);
     w.cm.suspend_provider(responder).unwrap();
     assert_eq!(
@@ -551,6 +564,64 @@ fn grant_is_for_the_patient_and_current_delegates_only() {
 }
 
 #[ink::test]
+fn a_delegate_cannot_grant_to_itself() {
+    let mut w = world();
+    let (p, delegate) = (w.patient, w.delegate);
+    let to_self = Grantee::Account(delegate);
+    w.rejects(delegate, Error::SelfGrant, |cm| {
+        cm.grant(p, to_self, permit(Scope::AllRecords))
+    });
+    // The patient may grant to the delegate (it reaches the unwired log).
+    w.rejects(p, Error::LogUnavailable, |cm| {
+        cm.grant(p, to_self, permit(Scope::AllRecords))
+    });
+    // A restriction on itself is refused too: a grantor never names itself.
+    w.rejects(delegate, Error::SelfGrant, |cm| {
+        cm.grant(p, to_self, deny(Scope::AllRecords))
+    });
+}
+
+#[ink::test]
+fn a_suspended_provider_who_is_a_delegate_keeps_only_the_delegate_rights() {
+    let mut w = world();
+    let (p, doctor) = (w.patient, w.doctor);
+    set_caller::<Env>(p);
+    w.cm.appoint_delegate(doctor, None).unwrap();
+    w.store(Grantee::Account(doctor), permit(Scope::AllRecords));
+    set_caller::<Env>(w.admin);
+    w.cm.suspend_provider(doctor).unwrap();
+    let clinical = read(&w, doctor, 1, 1);
+    assert_eq!(
+        w.cm.check(clinical),
+        Verdict::Deny(DenyReason::ProviderSuspended)
+    );
+    let clinical_append = AccessRequest {
+        action: Action::Append,
+        ..clinical
+    };
+    assert_eq!(
+        w.cm.check(clinical_append),
+        Verdict::Deny(DenyReason::ProviderSuspended)
+    );
+    assert_eq!(
+        w.cm.check_emergency(p, doctor),
+        Verdict::Deny(DenyReason::ProviderSuspended)
+    );
+    // What the patient gave it as a delegate, the admin cannot take away.
+    let own = AccessRequest {
+        purpose: Purpose::PatientRequest,
+        ..clinical
+    };
+    assert_eq!(w.cm.check(own), Verdict::Permit(Basis::Delegate));
+    assert!(w.cm.acts_for(p, doctor));
+    // And it cannot point new key wraps at itself while suspended.
+    w.rejects(doctor, Error::ProviderNotActive, |cm| {
+        cm.rotate_provider_key([8; 32])
+    });
+    assert_eq!(w.cm.provider(doctor).unwrap().public_key, KEY);
+}
+
+#[ink::test]
 fn grant_while_paused_is_refused() {
     let mut w = world();
     set_caller::<Env>(w.admin);
@@ -594,16 +665,23 @@ fn delegates_are_appointed_and_removed_by_the_patient() {
 #[ink::test]
 fn a_delegate_cannot_remove_or_appoint_for_the_patient() {
     let mut w = world();
-    let (delegate, other) = (w.delegate, w.delegate);
-    // Removal is keyed by the caller: a delegate removing "the patient's" delegate finds
-    // none of its own.
+    let (p, delegate, other) = (w.patient, w.delegate, w.stranger);
+    set_caller::<Env>(p);
+    w.cm.appoint_delegate(other, None).unwrap();
+    assert!(w.cm.acts_for(p, other));
+    // Removal is keyed by the caller: a delegate removing the patient's other delegate
+    // finds none of its own, and the other delegate stays.
     w.rejects(delegate, Error::DelegateNotFound, |cm| {
         cm.remove_delegate(other)
     });
+    assert!(w.cm.acts_for(p, other));
+    assert!(w.cm.delegation(p, other).is_some());
     // Appointing as the delegate creates the delegate's own delegation, not the patient's.
+    let third = w.responder;
     set_caller::<Env>(delegate);
-    w.cm.appoint_delegate(w.stranger, None).unwrap();
-    assert!(!w.cm.acts_for(w.patient, w.stranger));
+    w.cm.appoint_delegate(third, None).unwrap();
+    assert!(!w.cm.acts_for(p, third));
+    assert!(w.cm.acts_for(delegate, third));
 }
 
 #[ink::test]
@@ -637,10 +715,18 @@ fn emergency_opt_out_rejections() {
             cm.set_emergency_opt_out(p, true)
         });
     }
+    // A valid change is logged (with the actor) before it is stored: the unwired log
+    // refuses it and nothing changes.
+    let delegate = w.delegate;
+    w.rejects(delegate, Error::LogUnavailable, |cm| {
+        cm.set_emergency_opt_out(p, true)
+    });
     set_caller::<Env>(w.admin);
     w.cm.set_paused(true).unwrap();
-    set_caller::<Env>(p);
-    w.cm.set_emergency_opt_out(p, true).unwrap();
+    // Opting out narrows access: it passes the pause.
+    w.rejects(p, Error::LogUnavailable, |cm| {
+        cm.set_emergency_opt_out(p, true)
+    });
     w.rejects(p, Error::Paused, |cm| cm.set_emergency_opt_out(p, false));
 }
 
@@ -739,11 +825,17 @@ fn provider_directory_rejections() {
 fn admin_messages_refuse_everyone_else() {
     let mut w = world();
     let (stranger, patient) = (w.stranger, w.patient);
+    set_contract::<Env>(stranger);
     for who in [stranger, patient] {
-        w.rejects(who, Error::NotAdmin, |cm| cm.set_peers(who, who));
+        let wire = AdminChange::Peers(stranger, stranger);
+        w.rejects(who, Error::NotAdmin, |cm| cm.schedule_change(wire));
+        w.rejects(who, Error::NotAdmin, |cm| {
+            cm.schedule_change(AdminChange::Code([1; 32].into()))
+        });
+        w.rejects(who, Error::NotAdmin, |cm| cm.apply_change());
+        w.rejects(who, Error::NotAdmin, |cm| cm.cancel_change());
         w.rejects(who, Error::NotAdmin, |cm| cm.set_paused(true));
         w.rejects(who, Error::NotAdmin, |cm| cm.propose_admin(who));
-        w.rejects(who, Error::NotAdmin, |cm| cm.set_code([1; 32].into()));
         w.rejects(who, Error::NotPendingAdmin, |cm| cm.accept_admin());
     }
 }
@@ -751,9 +843,24 @@ fn admin_messages_refuse_everyone_else() {
 #[ink::test]
 fn admin_transfer_and_wiring() {
     let mut w = world();
-    set_caller::<Env>(w.admin);
-    w.cm.set_peers(w.stranger, w.doctor).unwrap();
-    assert_eq!(w.cm.peers(), (Some(w.stranger), Some(w.doctor)));
+    let (admin, registry, log) = (w.admin, w.stranger, w.doctor);
+    // A wallet (here the admin's) is never a peer.
+    set_contract::<Env>(registry);
+    w.rejects(admin, Error::NotAContract, |cm| {
+        cm.schedule_change(AdminChange::Peers(registry, admin))
+    });
+    set_contract::<Env>(log);
+    set_caller::<Env>(admin);
+    w.cm.schedule_change(AdminChange::Peers(registry, log))
+        .unwrap();
+    assert_eq!(w.cm.peers(), (Some(registry), Some(log)));
+    // Code waits the delay.
+    let code = AdminChange::Code([1; 32].into());
+    assert_eq!(w.cm.schedule_change(code), Ok(100 + DELAY));
+    w.rejects(admin, Error::NotYetDue, |cm| cm.apply_change());
+    set_caller::<Env>(admin);
+    w.cm.cancel_change().unwrap();
+    assert_eq!(w.cm.scheduled_change(), None);
     w.cm.propose_admin(w.responder).unwrap();
     let (admin, responder) = (w.admin, w.responder);
     w.rejects(admin, Error::NotPendingAdmin, |cm| cm.accept_admin());
@@ -768,7 +875,7 @@ fn state_changes_emit_events() {
     let mut w = world();
     let before = recorded_events().count();
     set_caller::<Env>(w.patient);
-    w.cm.set_emergency_opt_out(w.patient, true).unwrap();
+    w.cm.store_opt_out(w.patient, true);
     w.cm.remove_delegate(w.delegate).unwrap();
     set_caller::<Env>(w.admin);
     w.cm.suspend_provider(w.doctor).unwrap();

@@ -16,6 +16,7 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         message_input!(
             "register_record",
             a,
+            0u64,
             3u16,
             [5u8; 32],
             locator,
@@ -31,7 +32,7 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         message_input!("retire_record", u64::MAX),
         message_input!("access_record", 0u64, Purpose::Research),
         message_input!("emergency_access", 0u64, [7u8; 32]),
-        message_input!("review_emergency", a, 0u64, true),
+        message_input!("review_emergencies", a, vec![(0u64, true), (1u64, false)]),
         message_input!("record", 0u64),
         message_input!("record_version", 0u64, 1u32),
         message_input!("records_of", a, 0u64, 32u32),

@@ -12,8 +12,8 @@ pub mod record_registry {
         call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminChange, AdminFault,
         CategoryCode, DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose,
         Record, RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review,
-        ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW,
-        MAX_LOCATOR_LEN, MAX_REVIEWS_PER_CALL,
+        ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN,
+        MAX_REVIEWS_PER_CALL,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,15 +204,16 @@ pub mod record_registry {
             }
             self.ensure_new_content(&patient, &content_hash, &locator)?;
             let consent = self.authorize_append(&patient, &caller, None, category, purpose)?;
-            let id = self.store_record(patient, caller, category, content_hash, locator)?;
+            // Logged first, stored second: nothing is written that the log did not take.
             self.append_log(NewEntry {
                 patient,
                 actor: caller,
-                record: Some(id),
+                record: Some(record_id),
                 kind: EntryKind::RecordCreated,
                 purpose: Some(purpose),
                 consent,
             })?;
+            let id = self.store_record(patient, caller, category, content_hash, locator)?;
             self.env().emit_event(RecordRegistered {
                 record_id: id,
                 patient,
@@ -241,16 +242,15 @@ pub mod record_registry {
                 record.category,
                 purpose,
             )?;
-            let patient = record.patient;
-            let version = self.store_amendment(record, caller, content_hash, locator)?;
             self.append_log(NewEntry {
-                patient,
+                patient: record.patient,
                 actor: caller,
                 record: Some(record_id),
                 kind: EntryKind::RecordAmended,
                 purpose: Some(purpose),
                 consent,
             })?;
+            let version = self.store_amendment(record, caller, content_hash, locator)?;
             self.env().emit_event(RecordAmended { record_id, version });
             Ok(version)
         }
@@ -262,16 +262,15 @@ pub mod record_registry {
             let caller = self.env().caller();
             let record = self.active_record(record_id)?;
             self.ensure_acts_for(&record.patient, &caller)?;
-            let patient = record.patient;
-            self.store_retirement(record);
             self.append_log(NewEntry {
-                patient,
+                patient: record.patient,
                 actor: caller,
                 record: Some(record_id),
                 kind: EntryKind::RecordRetired,
                 purpose: None,
                 consent: None,
             })?;
+            self.store_retirement(record);
             self.env().emit_event(RecordRetired { record_id });
             Ok(())
         }
@@ -332,8 +331,7 @@ pub mod record_registry {
             let (outcome, log_seq) =
                 self.conclude(&record, caller, Purpose::EmergencyTreat, verdict, kind)?;
             if let Some(window) = window {
-                self.emergency_windows
-                    .insert((record.patient, caller), &window);
+                self.store_emergency_window(&record.patient, &caller, window);
                 self.queue_emergency(
                     record.patient,
                     EmergencyAccess {
@@ -367,7 +365,7 @@ pub mod record_registry {
             }
             self.ensure_acts_for(&patient, &caller)?;
             for (index, justified) in reviews {
-                let access = self.store_review(&patient, index, justified)?;
+                let access = self.pending_emergency(&patient, index)?;
                 self.append_log(NewEntry {
                     patient,
                     actor: caller,
@@ -379,6 +377,7 @@ pub mod record_registry {
                     purpose: None,
                     consent: None,
                 })?;
+                self.store_review(&patient, index, access, justified);
                 self.env().emit_event(EmergencyReviewed {
                     patient,
                     index,
@@ -700,7 +699,8 @@ pub mod record_registry {
                 .ok_or(Error::CounterOverflow)?;
             self.versions
                 .insert((record.id, record.version), &record.current_version());
-            self.hashes.insert((record.patient, content_hash), &record.id);
+            self.hashes
+                .insert((record.patient, content_hash), &record.id);
             record.author = author;
             record.content_hash = content_hash;
             record.locator = locator;
@@ -743,27 +743,42 @@ pub mod record_registry {
             })
         }
 
-        /// Marks one pending break-glass access reviewed; returns it.
-        pub(crate) fn store_review(
+        pub(crate) fn store_emergency_window(
             &mut self,
             patient: &AccountId,
-            index: u64,
-            justified: bool,
-        ) -> Result<EmergencyAccess> {
-            let mut access = self
+            responder: &AccountId,
+            window: EmergencyWindow,
+        ) {
+            self.emergency_windows
+                .insert((*patient, *responder), &window);
+        }
+
+        /// The patient's break-glass access number `index`, if it awaits review.
+        fn pending_emergency(&self, patient: &AccountId, index: u64) -> Result<EmergencyAccess> {
+            let access = self
                 .emergencies
                 .get((*patient, index))
                 .ok_or(Error::EmergencyNotFound)?;
             if access.review != Review::Pending {
                 return Err(Error::AlreadyReviewed);
             }
+            Ok(access)
+        }
+
+        /// Records the review of a pending break-glass access.
+        pub(crate) fn store_review(
+            &mut self,
+            patient: &AccountId,
+            index: u64,
+            mut access: EmergencyAccess,
+            justified: bool,
+        ) {
             access.review = if justified {
                 Review::Justified
             } else {
                 Review::Unjustified
             };
             self.emergencies.insert((*patient, index), &access);
-            Ok(access)
         }
 
         pub(crate) fn queue_emergency(
@@ -784,7 +799,7 @@ pub mod record_registry {
     /// directory who does not act for the patient is refused with `Err` and leaves no
     /// entry, so no stranger can flood a patient's chain; providers are accountable, so
     /// their denials are logged. A retired record is never released.
-    fn screen(record: &Record, verdict: Verdict) -> Result<Verdict> {
+    pub(crate) fn screen(record: &Record, verdict: Verdict) -> Result<Verdict> {
         if verdict == Verdict::Deny(DenyReason::NotProvider) {
             return Err(Error::Unauthorized(DenyReason::NotProvider));
         }

@@ -4,13 +4,16 @@
 //! Here the storage helpers the messages use are tested directly, and every rejection
 //! that happens before a peer call goes through the message itself.
 
-use crate::record_registry::{Error, PatientCounts, RecordRegistry};
-use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
+use crate::record_registry::{screen, EmergencyWindow, Error, PatientCounts, RecordRegistry};
+use ink::env::test::{
+    default_accounts, recorded_events, set_block_timestamp, set_caller, set_contract,
+};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    DenyReason, EmergencyAccess, Purpose, RecordLookup, RecordStatus, Review, MAX_LOCATOR_LEN,
-    MAX_PAGE,
+    AdminChange, Basis, DenyReason, EmergencyAccess, Purpose, RecordLookup, RecordStatus, Review,
+    ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN,
+    MAX_PAGE, MAX_REVIEWS_PER_CALL,
 };
 
 type Env = DefaultEnvironment;
@@ -21,6 +24,8 @@ fn storage_rw() -> (usize, usize) {
 }
 
 const LABS: u16 = 3;
+/// Every later wiring or code change waits this long (ms).
+const DELAY: u64 = 1_000;
 
 struct World {
     reg: RecordRegistry,
@@ -35,7 +40,7 @@ fn world() -> World {
     set_block_timestamp::<Env>(100);
     set_caller::<Env>(a.alice);
     World {
-        reg: RecordRegistry::new(),
+        reg: RecordRegistry::new(DELAY),
         admin: a.alice,
         patient: a.bob,
         doctor: a.charlie,
@@ -64,8 +69,13 @@ impl World {
                 self.reg.record_version(0, 1),
                 self.reg.emergencies_of(p, 0, MAX_PAGE),
                 self.reg.counts(p),
-                (self.reg.peers(), self.reg.paused()),
+                (
+                    self.reg.peers(),
+                    self.reg.paused(),
+                    self.reg.next_record_id()
+                ),
                 (self.reg.admin(), self.reg.pending_admin()),
+                self.reg.scheduled_change(),
             )
         )
     }
@@ -195,13 +205,56 @@ fn register_rejects_bad_content() {
     w.store(1);
     let (p, long) = (w.patient, vec![0u8; MAX_LOCATOR_LEN + 1]);
     w.rejects(p, Error::ZeroHash, |r| {
-        r.register_record(p, LABS, [0; 32], vec![], Purpose::Treat)
+        r.register_record(p, 1, LABS, [0; 32], vec![], Purpose::Treat)
     });
     w.rejects(p, Error::LocatorTooLong, |r| {
-        r.register_record(p, LABS, hash(2), long, Purpose::Treat)
+        r.register_record(p, 1, LABS, hash(2), long, Purpose::Treat)
     });
     w.rejects(p, Error::HashAlreadyRegistered, |r| {
-        r.register_record(p, LABS, hash(1), vec![], Purpose::Treat)
+        r.register_record(p, 1, LABS, hash(1), vec![], Purpose::Treat)
+    });
+}
+
+#[ink::test]
+fn a_taken_record_id_is_refused_cleanly() {
+    let mut w = world();
+    let p = w.patient;
+    // The client sealed for id 0; another registration took it first.
+    w.reg
+        .store_record(w.stranger, w.stranger, LABS, hash(7), vec![])
+        .unwrap();
+    for sealed_for in [0, 2, u64::MAX] {
+        w.rejects(p, Error::RecordIdTaken, |r| {
+            r.register_record(p, sealed_for, LABS, hash(1), vec![], Purpose::Treat)
+        });
+    }
+    // The id the registry names next passes (and reaches the unwired log).
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.register_record(p, 1, LABS, hash(1), vec![], Purpose::Treat)
+    });
+}
+
+#[ink::test]
+fn a_strangers_record_cannot_squat_a_patients_hash() {
+    let mut w = world();
+    let p = w.patient;
+    // An observer registers the patient's pending hash for itself first.
+    let squat = w
+        .reg
+        .store_record(w.stranger, w.stranger, LABS, hash(1), vec![])
+        .unwrap();
+    assert_eq!(w.reg.record(squat).unwrap().patient, w.stranger);
+    // The patient's registration of the same hash is not blocked: it passes every
+    // check and reaches the (unwired) log.
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.register_record(p, 1, LABS, hash(1), vec![], Purpose::Treat)
+    });
+    // Within one patient's records a hash is still never registered twice.
+    let mine = w.store(1);
+    assert_eq!(w.reg.record(mine).unwrap().content_hash, hash(1));
+    let stranger = w.stranger;
+    w.rejects(stranger, Error::HashAlreadyRegistered, |r| {
+        r.register_record(stranger, 2, LABS, hash(1), vec![], Purpose::Treat)
     });
 }
 
@@ -213,35 +266,49 @@ fn register_for_someone_else_needs_the_consent_manager() {
     w.rejects(
         doctor,
         Error::Unauthorized(DenyReason::ConsentUnavailable),
-        |r| r.register_record(p, LABS, hash(2), vec![], Purpose::Treat),
+        |r| r.register_record(p, 0, LABS, hash(2), vec![], Purpose::Treat),
     );
 }
 
 #[ink::test]
 fn nothing_is_written_unlogged() {
     let mut w = world();
+    let id = w.store(1);
     let p = w.patient;
-    set_caller::<Env>(p);
-    // The log is not wired: the message fails (and on chain its writes are reverted,
-    // which e2e/ checks).
-    assert_eq!(
-        w.reg
-            .register_record(p, LABS, hash(1), vec![], Purpose::Treat),
-        Err(Error::LogUnavailable)
-    );
+    // The log is not wired: every write fails before touching storage (the log is
+    // asked first), so not even the off-chain engine, which has no revert, sees one.
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.register_record(p, 1, LABS, hash(2), vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.amend_record(id, hash(2), vec![], Purpose::Treat)
+    });
+    w.rejects(p, Error::LogUnavailable, |r| r.retire_record(id));
+    w.reg
+        .queue_emergency(p, emergency(id, w.doctor, Review::Pending))
+        .unwrap();
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.review_emergencies(p, vec![(0, true)])
+    });
+    assert_eq!(w.reg.record(id).unwrap().status, RecordStatus::Active);
+    assert_eq!(w.reg.emergencies_of(p, 0, 1)[0].review, Review::Pending);
 }
 
 #[ink::test]
 fn a_locator_of_exactly_the_limit_is_accepted() {
     let mut w = world();
     let p = w.patient;
-    set_caller::<Env>(p);
     // Passes validation and reaches the (unwired) log.
-    assert_eq!(
-        w.reg
-            .register_record(p, LABS, hash(1), vec![1; MAX_LOCATOR_LEN], Purpose::Treat),
-        Err(Error::LogUnavailable)
-    );
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.register_record(
+            p,
+            0,
+            LABS,
+            hash(1),
+            vec![1; MAX_LOCATOR_LEN],
+            Purpose::Treat,
+        )
+    });
 }
 
 #[ink::test]
@@ -304,37 +371,138 @@ fn access_rejections() {
     });
 }
 
+fn emergency(record_id: u64, responder: AccountId, review: Review) -> EmergencyAccess {
+    EmergencyAccess {
+        record_id,
+        responder,
+        log_seq: 0,
+        at: 100,
+        review,
+    }
+}
+
 #[ink::test]
 fn review_rejections() {
     let mut w = world();
     let id = w.store(1);
-    let access = EmergencyAccess {
-        record_id: id,
-        responder: w.doctor,
-        log_seq: 0,
-        at: 100,
-        review: Review::Pending,
-    };
-    w.reg.queue_emergency(w.patient, access).unwrap();
-    w.reg
-        .queue_emergency(
-            w.patient,
-            EmergencyAccess {
-                review: Review::Justified,
-                ..access
-            },
-        )
-        .unwrap();
+    let pending = emergency(id, w.doctor, Review::Pending);
+    w.reg.queue_emergency(w.patient, pending).unwrap();
+    let reviewed = emergency(id, w.doctor, Review::Justified);
+    w.reg.queue_emergency(w.patient, reviewed).unwrap();
     let (p, stranger) = (w.patient, w.stranger);
+    w.rejects(p, Error::NothingToReview, |r| {
+        r.review_emergencies(p, vec![])
+    });
+    let too_many = vec![(0, true); MAX_REVIEWS_PER_CALL + 1];
+    w.rejects(p, Error::TooManyReviews, |r| {
+        r.review_emergencies(p, too_many)
+    });
     w.rejects(p, Error::EmergencyNotFound, |r| {
-        r.review_emergency(p, 2, true)
+        r.review_emergencies(p, vec![(2, true)])
     });
     w.rejects(p, Error::AlreadyReviewed, |r| {
-        r.review_emergency(p, 1, false)
+        r.review_emergencies(p, vec![(1, false)])
+    });
+    // One bad review in a batch refuses the batch (the good one comes second).
+    w.rejects(p, Error::AlreadyReviewed, |r| {
+        r.review_emergencies(p, vec![(1, true), (0, true)])
     });
     w.rejects(stranger, Error::ConsentUnavailable, |r| {
-        r.review_emergency(p, 0, true)
+        r.review_emergencies(p, vec![(0, true)])
     });
+    // A full batch of valid reviews passes every check and reaches the (unwired) log.
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.review_emergencies(p, vec![(0, true); MAX_REVIEWS_PER_CALL])
+    });
+}
+
+#[ink::test]
+fn a_review_is_stored_once_and_says_what_the_patient_decided() {
+    let mut w = world();
+    let id = w.store(1);
+    let p = w.patient;
+    for _ in 0..2 {
+        w.reg
+            .queue_emergency(p, emergency(id, w.doctor, Review::Pending))
+            .unwrap();
+    }
+    w.reg
+        .store_review(&p, 0, emergency(id, w.doctor, Review::Pending), true);
+    w.reg
+        .store_review(&p, 1, emergency(id, w.doctor, Review::Pending), false);
+    let reviews: Vec<_> = w
+        .reg
+        .emergencies_of(p, 0, 2)
+        .iter()
+        .map(|e| e.review)
+        .collect();
+    assert_eq!(reviews, vec![Review::Justified, Review::Unjustified]);
+}
+
+// ---- who may ask, and break-glass budget -------------------------------------------------
+
+#[ink::test]
+fn strangers_are_refused_without_an_entry_and_providers_are_logged() {
+    let mut w = world();
+    let id = w.store(1);
+    let record = w.reg.record(id).unwrap();
+    // A caller outside the directory who does not act for the patient: Err, no entry.
+    assert_eq!(
+        screen(&record, Verdict::Deny(DenyReason::NotProvider)),
+        Err(Error::Unauthorized(DenyReason::NotProvider))
+    );
+    // Providers are accountable: their denials are kept as values, to be logged.
+    for reason in [
+        DenyReason::NoConsent,
+        DenyReason::ProviderSuspended,
+        DenyReason::NotResponder,
+        DenyReason::ConsentUnavailable,
+    ] {
+        assert_eq!(
+            screen(&record, Verdict::Deny(reason)),
+            Ok(Verdict::Deny(reason))
+        );
+    }
+    let permit = Verdict::Permit(Basis::Consent(0));
+    assert_eq!(screen(&record, permit), Ok(permit));
+    // A retired record is never released, whatever the consent manager said.
+    w.reg.store_retirement(record);
+    let retired = w.reg.record(id).unwrap();
+    assert_eq!(
+        screen(&retired, permit),
+        Ok(Verdict::Deny(DenyReason::RecordRetired))
+    );
+    assert_eq!(
+        screen(&retired, Verdict::Deny(DenyReason::NotProvider)),
+        Err(Error::Unauthorized(DenyReason::NotProvider))
+    );
+}
+
+#[ink::test]
+fn break_glass_is_bounded_per_responder_patient_and_window() {
+    let mut w = world();
+    let (p, responder, other) = (w.patient, w.doctor, w.stranger);
+    for used in 1..=MAX_EMERGENCIES_PER_WINDOW {
+        let next = w.reg.emergency_budget(&p, &responder, 100).unwrap();
+        assert_eq!(next, EmergencyWindow { start: 100, used });
+        w.reg.store_emergency_window(&p, &responder, next);
+    }
+    // Spent: refused for the rest of the window, at its last millisecond too.
+    assert_eq!(w.reg.emergency_budget(&p, &responder, 100), None);
+    let last = 100 + EMERGENCY_WINDOW_MS - 1;
+    assert_eq!(w.reg.emergency_budget(&p, &responder, last), None);
+    // Another responder, or the same one for another patient, has its own budget.
+    assert!(w.reg.emergency_budget(&p, &other, 100).is_some());
+    assert!(w.reg.emergency_budget(&other, &responder, 100).is_some());
+    // A new window opens when the old one ends.
+    let end = 100 + EMERGENCY_WINDOW_MS;
+    assert_eq!(
+        w.reg.emergency_budget(&p, &responder, end),
+        Some(EmergencyWindow {
+            start: end,
+            used: 1
+        })
+    );
 }
 
 #[ink::test]
@@ -344,7 +512,7 @@ fn a_paused_registry_writes_and_releases_nothing() {
     w.pause();
     let p = w.patient;
     w.rejects(p, Error::Paused, |r| {
-        r.register_record(p, LABS, hash(2), vec![], Purpose::Treat)
+        r.register_record(p, 1, LABS, hash(2), vec![], Purpose::Treat)
     });
     w.rejects(p, Error::Paused, |r| {
         r.amend_record(id, hash(2), vec![], Purpose::Treat)
@@ -353,7 +521,13 @@ fn a_paused_registry_writes_and_releases_nothing() {
         r.access_record(id, Purpose::PatientRequest)
     });
     w.rejects(p, Error::Paused, |r| r.emergency_access(id, hash(5)));
-    w.rejects(p, Error::Paused, |r| r.review_emergency(p, 0, true));
+    // Reviewing only looks back: it passes the pause (and reaches the unwired log).
+    w.reg
+        .queue_emergency(p, emergency(id, w.doctor, Review::Pending))
+        .unwrap();
+    w.rejects(p, Error::LogUnavailable, |r| {
+        r.review_emergencies(p, vec![(0, false)])
+    });
 }
 
 // ---- admin ---------------------------------------------------------------------------
@@ -361,21 +535,62 @@ fn a_paused_registry_writes_and_releases_nothing() {
 #[ink::test]
 fn admin_messages_refuse_everyone_else() {
     let mut w = world();
+    set_contract::<Env>(w.doctor);
     for who in [w.stranger, w.patient] {
-        w.rejects(who, Error::NotAdmin, |r| r.set_peers(who, who));
+        let (wire, code) = (
+            AdminChange::Peers(w.doctor, w.doctor),
+            AdminChange::Code([1; 32].into()),
+        );
+        w.rejects(who, Error::NotAdmin, |r| r.schedule_change(wire));
+        w.rejects(who, Error::NotAdmin, |r| r.schedule_change(code));
+        w.rejects(who, Error::NotAdmin, |r| r.apply_change());
+        w.rejects(who, Error::NotAdmin, |r| r.cancel_change());
         w.rejects(who, Error::NotAdmin, |r| r.set_paused(true));
         w.rejects(who, Error::NotAdmin, |r| r.propose_admin(who));
-        w.rejects(who, Error::NotAdmin, |r| r.set_code([1; 32].into()));
         w.rejects(who, Error::NotPendingAdmin, |r| r.accept_admin());
     }
 }
 
 #[ink::test]
-fn admin_transfer_and_wiring() {
+fn peers_must_be_contracts_and_rewiring_waits_the_delay() {
+    let mut w = world();
+    let (admin, cm, log, other) = (w.admin, w.doctor, w.stranger, w.patient);
+    set_contract::<Env>(cm);
+    // The admin's own wallet as a peer (a consent manager that always says yes).
+    w.rejects(admin, Error::NotAContract, |r| {
+        r.schedule_change(AdminChange::Peers(cm, admin))
+    });
+    set_contract::<Env>(log);
+    // The first wiring is deployment: it applies at once.
+    set_caller::<Env>(admin);
+    assert_eq!(w.reg.schedule_change(AdminChange::Peers(cm, log)), Ok(100));
+    assert_eq!(w.reg.peers(), (Some(cm), Some(log)));
+    assert_eq!(w.reg.scheduled_change(), None);
+    // A rewiring is announced and waits.
+    set_contract::<Env>(other);
+    let rewire = AdminChange::Peers(other, log);
+    assert_eq!(w.reg.schedule_change(rewire), Ok(100 + DELAY));
+    let due = Some(ScheduledChange {
+        change: rewire,
+        effective_at: 100 + DELAY,
+    });
+    assert_eq!(w.reg.scheduled_change(), due);
+    set_block_timestamp::<Env>(100 + DELAY - 1);
+    w.rejects(admin, Error::NotYetDue, |r| r.apply_change());
+    assert_eq!(w.reg.peers(), (Some(cm), Some(log)));
+    set_block_timestamp::<Env>(100 + DELAY);
+    set_caller::<Env>(admin);
+    w.reg.apply_change().unwrap();
+    assert_eq!(w.reg.peers(), (Some(other), Some(log)));
+    assert_eq!(w.reg.scheduled_change(), None);
+    w.rejects(admin, Error::NothingScheduled, |r| r.apply_change());
+    w.rejects(admin, Error::NothingScheduled, |r| r.cancel_change());
+}
+
+#[ink::test]
+fn admin_transfer() {
     let mut w = world();
     set_caller::<Env>(w.admin);
-    w.reg.set_peers(w.doctor, w.stranger).unwrap();
-    assert_eq!(w.reg.peers(), (Some(w.doctor), Some(w.stranger)));
     w.reg.propose_admin(w.patient).unwrap();
     assert_eq!(w.reg.pending_admin(), Some(w.patient));
     set_caller::<Env>(w.patient);
@@ -405,19 +620,22 @@ fn boundary_arguments_are_refused_without_a_write() {
     let unknown = AccountId::from([0xab; 32]);
     let long = vec![0xff; MAX_LOCATOR_LEN + 1];
     w.rejects(p, Error::ZeroHash, |r| {
-        r.register_record(p, u16::MAX, [0; 32], vec![], Purpose::PatientRequest)
+        r.register_record(p, 1, u16::MAX, [0; 32], vec![], Purpose::PatientRequest)
     });
     w.rejects(p, Error::LocatorTooLong, |r| {
-        r.register_record(p, 0, hash(9), long.clone(), Purpose::PatientRequest)
+        r.register_record(p, 1, 0, hash(9), long.clone(), Purpose::PatientRequest)
     });
     w.rejects(p, Error::HashAlreadyRegistered, |r| {
-        r.register_record(p, LABS, hash(1), vec![], Purpose::PatientRequest)
+        r.register_record(p, 1, LABS, hash(1), vec![], Purpose::PatientRequest)
+    });
+    w.rejects(p, Error::RecordIdTaken, |r| {
+        r.register_record(p, u64::MAX, LABS, hash(9), vec![], Purpose::PatientRequest)
     });
     // Someone else's (or nobody's) patient: only the consent manager could allow it.
     w.rejects(
         stranger,
         Error::Unauthorized(DenyReason::ConsentUnavailable),
-        |r| r.register_record(unknown, LABS, hash(9), vec![], Purpose::Research),
+        |r| r.register_record(unknown, 1, LABS, hash(9), vec![], Purpose::Research),
     );
     for missing in [id + 1, u64::MAX] {
         w.rejects(p, Error::RecordNotFound, |r| {
@@ -434,9 +652,9 @@ fn boundary_arguments_are_refused_without_a_write() {
     w.rejects(p, Error::EmptyJustification, |r| {
         r.emergency_access(id, [0; 32])
     });
-    for (patient, index) in [(p, 0), (p, u64::MAX), (unknown, 0)] {
+    for (patient, index) in [(p, 0), (p, u64::MAX)] {
         w.rejects(p, Error::EmergencyNotFound, |r| {
-            r.review_emergency(patient, index, true)
+            r.review_emergencies(patient, vec![(index, true)])
         });
     }
     // Unknown ids and accounts are simply unknown to the reads.

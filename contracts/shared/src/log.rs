@@ -35,7 +35,9 @@ impl EntryKind {
     pub fn is_consent_change(&self) -> bool {
         matches!(
             self,
-            EntryKind::ConsentGranted | EntryKind::ConsentRevoked | EntryKind::EmergencyOptOut { .. }
+            EntryKind::ConsentGranted
+                | EntryKind::ConsentRevoked
+                | EntryKind::EmergencyOptOut { .. }
         )
     }
 }
