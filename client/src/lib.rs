@@ -8,6 +8,7 @@
 //! grantee's X25519 public key and kept next to the blob, never on chain.
 
 pub mod cid;
+pub mod private;
 pub mod seal;
 pub mod store;
 pub mod wrap;
@@ -40,6 +41,8 @@ pub enum Error {
     NoKeyFor(String),
     /// A key or hash argument that is not 32 bytes of hex, or a weak X25519 key.
     InvalidKey(String),
+    /// A file operation refused for safety (an existing key file, loose permissions).
+    Refused(String),
 }
 
 impl fmt::Display for Error {
@@ -57,6 +60,7 @@ impl fmt::Display for Error {
             Error::BadFormat(what) => write!(f, "not a medconsent {what}"),
             Error::NoKeyFor(public) => write!(f, "no record key is wrapped to public key {public}"),
             Error::InvalidKey(why) => write!(f, "invalid key: {why}"),
+            Error::Refused(why) => write!(f, "refused: {why}"),
         }
     }
 }
@@ -71,12 +75,19 @@ impl From<std::io::Error> for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Parses 32 bytes of hex, with or without a `0x` prefix.
+/// Parses 32 bytes of hex, with or without a `0x` prefix. The error never repeats the
+/// text: it may be a secret key.
 pub fn parse_hex32(text: &str) -> Result<[u8; 32]> {
     let digits = text.trim().trim_start_matches("0x");
-    let bytes = hex::decode(digits).map_err(|e| Error::InvalidKey(format!("{text}: {e}")))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| Error::InvalidKey(format!("{text}: expected 32 bytes")))
+    let bytes = zeroize::Zeroizing::new(
+        hex::decode(digits).map_err(|_| Error::InvalidKey("not hexadecimal".into()))?,
+    );
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        Error::InvalidKey(format!(
+            "expected 32 bytes (64 hex digits), got {}",
+            bytes.len()
+        ))
+    })
 }
 
 /// Random bytes from the operating system.

@@ -5,13 +5,14 @@ use medconsent_client::{parse_hex32, wrap, Binding, Error, Result};
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufReader, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 const USAGE: &str = "\
 usage:
   medconsent keygen --secret-out FILE
-      new X25519 key pair; the secret (hex) goes to FILE (mode 0600), the public key is printed
+      new X25519 key pair; the secret (hex) goes to the new FILE (mode 0600; an existing
+      FILE is refused), the public key is printed
   medconsent public-key --secret FILE
   medconsent seal --in FILE --store DIR --record-id N --version V --to PUBHEX [--to PUBHEX ...]
       seal FILE with a new record key, keep the blob in DIR, wrap the key to each --to;
@@ -75,12 +76,12 @@ impl Args {
 }
 
 fn read_secret(path: &str) -> Result<StaticSecret> {
-    let text = zeroize::Zeroizing::new(fs::read_to_string(path)?);
-    Ok(StaticSecret::from(parse_hex32(&text)?))
+    medconsent_client::private::read_secret(Path::new(path))
 }
 
 fn public_key(text: &str) -> Result<PublicKey> {
-    Ok(PublicKey::from(parse_hex32(text)?))
+    let bytes = parse_hex32(text).map_err(|e| Error::InvalidKey(format!("{text}: {e}")))?;
+    Ok(PublicKey::from(bytes))
 }
 
 /// Prints progress on stderr for payloads over 4 MiB, when stderr is a terminal or
@@ -113,8 +114,7 @@ fn run(words: &[String]) -> std::result::Result<(), String> {
         "keygen" => {
             let out = PathBuf::from(args.one("secret-out")?);
             let (secret, public) = wrap::keygen();
-            let hex_secret = zeroize::Zeroizing::new(hex::encode(secret.to_bytes()));
-            write_private(&out, hex_secret.as_bytes()).map_err(|e| e.to_string())?;
+            medconsent_client::private::write_secret(&out, &secret).map_err(fail)?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
         }
         "public-key" => {
@@ -160,7 +160,7 @@ fn run(words: &[String]) -> std::result::Result<(), String> {
         }
         "share" => {
             let store = Store::new(args.one("store")?).map_err(fail)?;
-            let hash = parse_hex32(args.one("hash")?).map_err(fail)?;
+            let hash = hash_arg(&args)?;
             let secret = read_secret(args.one("secret")?).map_err(fail)?;
             let recipient = public_key(args.one("to")?).map_err(fail)?;
             let key = store.record_key(&hash, &secret).map_err(fail)?;
@@ -169,7 +169,7 @@ fn run(words: &[String]) -> std::result::Result<(), String> {
         }
         "open" => {
             let store = Store::new(args.one("store")?).map_err(fail)?;
-            let hash = parse_hex32(args.one("hash")?).map_err(fail)?;
+            let hash = hash_arg(&args)?;
             let secret = read_secret(args.one("secret")?).map_err(fail)?;
             let out = PathBuf::from(args.one("out")?);
             let total = fs::metadata(store.blob_path(&hash))
@@ -191,14 +191,7 @@ fn run(words: &[String]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Writes a file readable by its owner only.
-fn write_private(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
+fn hash_arg(args: &Args) -> std::result::Result<[u8; 32], String> {
+    let text = args.one("hash")?;
+    parse_hex32(text).map_err(|e| format!("--hash {text}: {e}"))
 }

@@ -47,6 +47,21 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// Hashes with blake2b-256 every byte read through it, so what is decrypted is exactly
+/// what was hashed: no second open by path that another process could swap in between.
+struct HashingReader<R> {
+    inner: R,
+    blake: Blake2b256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.blake.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
@@ -76,7 +91,7 @@ impl Store {
             .dir
             .join(format!(".sealing-{}", hex::encode(crate::random::<8>())));
         let mut writer = Hashing {
-            inner: BufWriter::new(File::create(&temp)?),
+            inner: BufWriter::new(crate::private::create_new(&temp)?),
             blake: Blake2b256::new(),
             sha: Sha256::new(),
         };
@@ -148,8 +163,8 @@ impl Store {
         unwrap(&wrapped, secret, content_hash)
     }
 
-    /// Verifies the blob against the hash on chain, unwraps its key with `secret` and
-    /// writes the plaintext to `out` only if all of it authenticates.
+    /// Unwraps the blob's key with `secret` and writes the plaintext to `out` only if
+    /// the blob hashes to the hash on chain and all of it authenticates.
     pub fn open_to_file(
         &self,
         expected_hash: &[u8; 32],
@@ -158,25 +173,64 @@ impl Store {
         out: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        self.verify(expected_hash)?;
-        let key = self.record_key(expected_hash, secret)?;
-        let input = BufReader::new(File::open(self.blob_path(expected_hash))?);
-        let temp = out.with_extension("partial");
-        let result = File::create(&temp).map_err(Error::from).and_then(|file| {
-            let mut writer = BufWriter::new(file);
-            open(input, &mut writer, &key, binding, progress)?;
-            writer
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
-            Ok(())
-        });
-        match result {
-            Ok(()) => Ok(fs::rename(&temp, out)?),
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                Err(e)
+        let key = match self.record_key(expected_hash, secret) {
+            // Say first that the blob is not the one on chain, if that is the case.
+            Err(Error::NoKeyFor(public)) => {
+                self.verify(expected_hash)?;
+                return Err(Error::NoKeyFor(public));
             }
+            other => other?,
+        };
+        let input = File::open(self.blob_path(expected_hash))?;
+        open_verified(input, expected_hash, &key, binding, out, progress)
+    }
+}
+
+/// Decrypts `input` into `out` in one pass, hashing the very bytes it decrypts, and
+/// keeps the plaintext only if every chunk authenticates and the hash is `expected`.
+/// The plaintext goes to `out` with `.partial` appended first: created new, mode
+/// 0600, never through a link; renamed over `out` at the end.
+pub fn open_verified(
+    input: impl Read,
+    expected: &[u8; 32],
+    key: &RecordKey,
+    binding: Binding,
+    out: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let mut reader = HashingReader {
+        inner: BufReader::new(input),
+        blake: Blake2b256::new(),
+    };
+    let mut temp_name = out.as_os_str().to_owned();
+    temp_name.push(".partial");
+    let temp = PathBuf::from(temp_name);
+    let file = crate::private::create_new(&temp)?;
+    let result = (|| {
+        let mut writer = BufWriter::new(file);
+        let opened = open(&mut reader, &mut writer, key, binding, progress);
+        // Hash to the end (`open` stops early on a bad chunk): a blob that is not the
+        // one on chain is reported as such before any decryption error.
+        io::copy(&mut reader, &mut io::sink())?;
+        let actual: [u8; 32] = reader.blake.clone().finalize().into();
+        if &actual != expected {
+            return Err(Error::HashMismatch {
+                expected: hex::encode(expected),
+                actual: hex::encode(actual),
+            });
+        }
+        opened?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(fs::rename(&temp, out)?),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
         }
     }
 }
@@ -243,7 +297,7 @@ mod tests {
         }
 
         fn out_exists(&self) -> bool {
-            self.dir.join("out.bin").exists() || self.dir.join("out.partial").exists()
+            self.dir.join("out.bin").exists() || self.dir.join("out.bin.partial").exists()
         }
     }
 
@@ -291,6 +345,67 @@ mod tests {
             "{result:?}"
         );
         assert!(!c.out_exists(), "no output from a tampered blob");
+    }
+
+    #[test]
+    fn what_is_decrypted_is_what_was_hashed() {
+        // Two blobs under one key and binding: both decrypt, only one is on chain. The
+        // bytes fed in are the other blob's, as if swapped in after a check by path.
+        let c = case("swap", 100);
+        let key = c
+            .store
+            .record_key(&c.stored.content_hash, &c.reader.0)
+            .unwrap();
+        let other = c
+            .store
+            .put(&[7u8; 50][..], &key, BINDING, &mut |_| {})
+            .unwrap();
+        let swapped = fs::read(&other.path).unwrap();
+        let out = c.dir.join("out.bin");
+        let result = open_verified(
+            &swapped[..],
+            &c.stored.content_hash,
+            &key,
+            BINDING,
+            &out,
+            &mut |_| {},
+        );
+        assert!(
+            matches!(result, Err(Error::HashMismatch { .. })),
+            "{result:?}"
+        );
+        assert!(
+            !c.out_exists(),
+            "no plaintext of a blob that is not on chain"
+        );
+    }
+
+    #[test]
+    fn plaintext_is_private_and_never_written_through_a_link() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let c = case("private", 100);
+        let out = c.dir.join("out.bin");
+        c.open(&c.reader.0, &c.stored.content_hash, BINDING)
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // A link planted where the partial file goes: refused, its target untouched.
+        fs::remove_file(&out).unwrap();
+        let victim = c.dir.join("victim");
+        fs::write(&victim, b"keep me").unwrap();
+        symlink(&victim, c.dir.join("out.bin.partial")).unwrap();
+        let result = c.store.open_to_file(
+            &c.stored.content_hash,
+            &c.reader.0,
+            BINDING,
+            &out,
+            &mut |_| {},
+        );
+        assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert!(!out.exists());
     }
 
     #[test]
