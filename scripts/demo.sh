@@ -74,7 +74,7 @@ CID=$(grep cid "$WORK/seal.out" | cut -d= -f2)
 LOCATOR=0x$(printf '%s' "$CID" | od -An -tx1 | tr -d ' \n')
 
 say "Bob registers the record's hash and locator on chain (no content, no key)"
-call record_registry register_record //Bob --execute "$BOB" "$LABS" "$HASH" "$LOCATOR" PatientRequest >/dev/null
+call record_registry register_record //Bob --execute "$BOB" "$RECORD" "$LABS" "$HASH" "$LOCATOR" PatientRequest >/dev/null
 stored=$(call record_registry record //Alice "$RECORD" | field "'0x' + bytes(d['values'][0]['content_hash']).hex()")
 expect "record $RECORD holds the ciphertext hash" "$stored" "$HASH"
 

@@ -3,14 +3,18 @@
 # cargo-contract, wires them (the log's writers; the registry's and consent manager's
 # peers), and writes deployments/<chain>.json with code hashes and addresses.
 # Safe to rerun: code already on chain is not an error; each run makes a new deployment.
+# --change-delay-ms fixes, for good, how long every later rewiring or code upgrade waits
+# after its announcement (default 48 hours); the first wiring applies at once.
 #
 #   scripts/deploy.sh [--url ws://127.0.0.1:9944] [--suri //Alice] [--no-build]
+#                     [--change-delay-ms MS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 URL=ws://127.0.0.1:9944
 SURI=//Alice
 BUILD=1
+DELAY_MS=$((48 * 3600 * 1000))
 CONTRACTS=(access_log consent_manager record_registry)
 
 while [ $# -gt 0 ]; do
@@ -18,7 +22,8 @@ while [ $# -gt 0 ]; do
     --url) URL=$2; shift 2 ;;
     --suri) SURI=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    *) echo "usage: scripts/deploy.sh [--url WS_URL] [--suri SURI] [--no-build]" >&2; exit 2 ;;
+    --change-delay-ms) DELAY_MS=$2; shift 2 ;;
+    *) echo "usage: scripts/deploy.sh [--url WS_URL] [--suri SURI] [--no-build] [--change-delay-ms MS]" >&2; exit 2 ;;
   esac
 done
 
@@ -57,8 +62,9 @@ for c in "${CONTRACTS[@]}"; do
   fi
   say "instantiating $c"
   salt=0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-  args=() # after the artifact: --args takes every word after it
-  [ "$c" = consent_manager ] && args=(--args "$genesis")
+  # After the artifact: --args takes every word after it.
+  args=(--args "$DELAY_MS")
+  [ "$c" = consent_manager ] && args=(--args "$genesis" "$DELAY_MS")
   ADDR[$c]=$(cargo contract instantiate --url "$URL" --suri "$SURI" -x -y --output-json \
     --salt "$salt" "$(artifact "$c")" "${args[@]}" 2>/dev/null | json_field contract)
   say "  $c at ${ADDR[$c]}"
@@ -72,22 +78,24 @@ call() { # contract message args...
   cargo contract call "$(artifact "$c")" --url "$URL" --suri "$SURI" -x -y --output-json \
     --contract "${ADDR[$c]}" --message "$message" --args "$@" >/dev/null
 }
-call access_log set_writers "${ADDR[record_registry]}" "${ADDR[consent_manager]}"
-call record_registry set_peers "${ADDR[consent_manager]}" "${ADDR[access_log]}"
-call consent_manager set_peers "${ADDR[record_registry]}" "${ADDR[access_log]}"
+# The first wiring of a fresh deployment applies at once; later ones wait the delay.
+call access_log schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[consent_manager]})"
+call record_registry schedule_change "Peers(${ADDR[consent_manager]}, ${ADDR[access_log]})"
+call consent_manager schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[access_log]})"
 
 mkdir -p deployments
 out="deployments/$chain.json"
-python3 - "$out" "$URL" "$chain" "$genesis" \
+python3 - "$out" "$URL" "$chain" "$genesis" "$DELAY_MS" \
   "${ADDR[access_log]}" "${CODE[access_log]}" \
   "${ADDR[consent_manager]}" "${CODE[consent_manager]}" \
   "${ADDR[record_registry]}" "${CODE[record_registry]}" <<'PY'
 import json, sys
-out, url, chain, genesis = sys.argv[1:5]
+out, url, chain, genesis, delay = sys.argv[1:6]
 names = ["access_log", "consent_manager", "record_registry"]
-pairs = sys.argv[5:]
+pairs = sys.argv[6:]
 contracts = {n: {"address": pairs[2 * i], "code_hash": pairs[2 * i + 1]} for i, n in enumerate(names)}
-json.dump({"chain": chain, "genesis_hash": genesis, "url": url, "contracts": contracts}, open(out, "w"), indent=2)
+json.dump({"chain": chain, "genesis_hash": genesis, "url": url, "change_delay_ms": int(delay),
+           "contracts": contracts}, open(out, "w"), indent=2)
 open(out, "a").write("\n")
 PY
 say "wrote $out"

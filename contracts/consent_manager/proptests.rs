@@ -194,8 +194,10 @@ fn run(ops: Vec<Op>) {
                     let result = validate_terms(&patient, &by, &target, &terms, model.now)
                         .and_then(|()| cm.store_grant(patient, by, target, terms, model.now));
                     // A grantor never names itself; "anyone" is for restrictions only.
-                    let expected_ok = !(grantor.is_some() && grantee == grantor)
-                        && !(grantee.is_none() && terms.decision == Decision::Permit)
+                    let names_itself = grantor.is_some() && grantee == grantor;
+                    let permits_anyone = grantee.is_none() && terms.decision == Decision::Permit;
+                    let expected_ok = !names_itself
+                        && !permits_anyone
                         && terms
                             .valid_until
                             .is_none_or(|u| u > terms.valid_from && u > model.now)

@@ -167,6 +167,17 @@ fn the_patient_or_a_delegate_voids_an_outstanding_signature() {
 }
 
 #[ink::test]
+fn the_contract_signs_the_known_answer_vector() {
+    let v = medconsent_shared::vector::signed_consent_vector();
+    ink::env::test::set_callee::<Env>(v.domain.contract);
+    let cm = crate::consent_manager::ConsentManager::new(v.domain.genesis_hash, 0);
+    assert_eq!(
+        cm.signing_message(v.patient, v.action, v.nonce, v.deadline),
+        v.message
+    );
+}
+
+#[ink::test]
 fn the_message_is_tagged_bound_and_wrapped_as_wallets_sign() {
     let s = setup();
     let message = signing_message(&domain(), &s.patient, &grant_of(&s.w), 0, DEADLINE);

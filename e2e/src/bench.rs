@@ -138,15 +138,27 @@ fn content_hash(n: u64) -> [u8; 32] {
     raw
 }
 
-/// Deploys, wires, and replaces the (debug) e2e code with the release builds.
+/// Deploys (with no change delay), wires, and replaces the (debug) e2e code with the
+/// release builds.
 async fn release_system(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
     let sys = deploy_on(client, genesis_hash).await?;
     let registry = upload_release_code(client, "record_registry").await?;
     let consents = upload_release_code(client, "consent_manager").await?;
     let log = upload_release_code(client, "access_log").await?;
-    submit_ok(client, &admin(), &sys.registry().set_code(registry)).await?;
-    submit_ok(client, &admin(), &sys.consents().set_code(consents)).await?;
-    submit_ok(client, &admin(), &sys.log().set_code(log)).await?;
+    let upgrade = |code| AdminChange::Code(code);
+    submit_ok(
+        client,
+        &admin(),
+        &sys.registry().schedule_change(upgrade(registry)),
+    )
+    .await?;
+    submit_ok(
+        client,
+        &admin(),
+        &sys.consents().schedule_change(upgrade(consents)),
+    )
+    .await?;
+    submit_ok(client, &admin(), &sys.log().schedule_change(upgrade(log))).await?;
     Ok(sys)
 }
 
@@ -162,6 +174,7 @@ async fn every_message(
 
     let register = sys.registry().register_record(
         p,
+        0,
         3,
         content_hash(0),
         LOCATOR.to_vec(),
@@ -199,9 +212,9 @@ async fn every_message(
     report
         .measure(client, &responder(), &emergency, reg, "emergency_access")
         .await?;
-    let review = sys.registry().review_emergency(p, 0, true);
+    let review = sys.registry().review_emergencies(p, vec![(0, true)]);
     report
-        .measure(client, &patient(), &review, reg, "review_emergency")
+        .measure(client, &patient(), &review, reg, "review_emergencies (one)")
         .await?;
     let revoke = sys.consents().revoke(p, consent);
     report
@@ -255,6 +268,10 @@ async fn every_message(
     report
         .measure(client, &patient(), &opt_out, cm, "set_emergency_opt_out")
         .await?;
+    let void = sys.consents().void_signature(p, 0x5eed);
+    report
+        .measure(client, &patient(), &void, cm, "void_signature")
+        .await?;
     let clinician = RoleSet::from([Role::Clinician]);
     let register_provider = sys
         .consents()
@@ -285,18 +302,43 @@ async fn every_message(
         .measure(client, &doctor(), &rotate, cm, "rotate_provider_key")
         .await?;
 
-    // Admin messages of each contract (the same `Admin` rules in all three).
-    let registry_peers = sys.registry().set_peers(sys.consents, sys.log);
+    // Admin messages of each contract (the same `Admin` rules in all three). This
+    // system has no change delay, so each rewiring applies within its announcement.
+    let rewire = sys
+        .registry()
+        .schedule_change(AdminChange::Peers(sys.consents, sys.log));
     report
-        .measure(client, &admin(), &registry_peers, reg, "set_peers")
+        .measure(
+            client,
+            &admin(),
+            &rewire,
+            reg,
+            "schedule_change (peers, applied)",
+        )
         .await?;
-    let consent_peers = sys.consents().set_peers(sys.registry, sys.log);
+    let rewire = sys
+        .consents()
+        .schedule_change(AdminChange::Peers(sys.registry, sys.log));
     report
-        .measure(client, &admin(), &consent_peers, cm, "set_peers")
+        .measure(
+            client,
+            &admin(),
+            &rewire,
+            cm,
+            "schedule_change (peers, applied)",
+        )
         .await?;
-    let writers = sys.log().set_writers(sys.registry, sys.consents);
+    let rewire = sys
+        .log()
+        .schedule_change(AdminChange::Peers(sys.registry, sys.consents));
     report
-        .measure(client, &admin(), &writers, log, "set_writers")
+        .measure(
+            client,
+            &admin(),
+            &rewire,
+            log,
+            "schedule_change (writers, applied)",
+        )
         .await?;
     report
         .measure(
@@ -342,9 +384,9 @@ async fn every_message(
         .measure(
             client,
             &delegate(),
-            &sys.log().set_code(code),
+            &sys.log().schedule_change(AdminChange::Code(code)),
             log,
-            "set_code",
+            "schedule_change (code, applied)",
         )
         .await?;
     Ok(())
@@ -377,8 +419,10 @@ async fn history_growth(
     let mut report = Report::default();
     for level in HISTORY {
         while records < level {
+            let next = next_record_id(client, &sys).await?;
             let register = sys.registry().register_record(
                 p,
+                next,
                 3,
                 content_hash(1_000_000 + records),
                 LOCATOR.to_vec(),
@@ -513,7 +557,7 @@ fn render(
         writeln!(out, "| {contract} | {label} {}", cost_cells(cost))?;
     }
     writeln!(out)?;
-    writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check`) and appends to the access log (`append`); `register_record`, `amend_record`, `retire_record`, `review_emergency`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows.")?;
+    writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check`) and appends to the access log (`append`); `register_record`, `amend_record`, `retire_record`, `review_emergencies`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows.")?;
     writeln!(out)?;
     render_breakdown(&mut out, sizes, messages)?;
     writeln!(out, "## Cost against history (one patient)")?;

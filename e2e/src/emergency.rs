@@ -85,12 +85,12 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
     submit_err(
         &mut client,
         &stranger(),
-        &sys.registry().review_emergency(p, 0, true),
+        &sys.registry().review_emergencies(p, vec![(0, true)]),
         RegistryError::NotPatientOrDelegate,
     )
     .await?;
-    let review = sys.registry().review_emergency(p, 0, false);
-    submit_measured(&mut client, &patient(), &review, "review_emergency")
+    let review = sys.registry().review_emergencies(p, vec![(0, false)]);
+    submit_measured(&mut client, &patient(), &review, "review_emergencies")
         .await?
         .return_value()
         .okay()?;
@@ -106,7 +106,7 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
     submit_err(
         &mut client,
         &patient(),
-        &sys.registry().review_emergency(p, 1, true),
+        &sys.registry().review_emergencies(p, vec![(1, true)]),
         RegistryError::EmergencyNotFound,
     )
     .await?;
@@ -119,6 +119,7 @@ async fn break_glass_is_flagged_queued_and_reviewed(mut client: Client) -> E2ERe
             EntryKind::Emergency { justification },
             EntryKind::Denied(DenyReason::NotResponder),
             EntryKind::Denied(DenyReason::ProviderSuspended),
+            EntryKind::EmergencyOptOut { opted_out: true },
             EntryKind::Denied(DenyReason::EmergencyOptedOut),
             EntryKind::Review {
                 emergency_seq: release.log_seq,

@@ -104,10 +104,11 @@ async fn a_consent_manager_that_re_enters_the_registry_is_refused(
     // pallet-contracts answers the attempt by trapping the impostor's frame (were the
     // nested access to go through, the impostor would answer Permit). The registry's
     // fail-closed call turns the trap into a denial, which is logged.
+    let rewire = AdminChange::Peers(address, sys.log);
     submit_ok(
         &mut client,
         &admin(),
-        &sys.registry().set_peers(address, sys.log),
+        &sys.registry().schedule_change(rewire),
     )
     .await?;
     let before = verified_chain(&mut client, &sys, p).await?.len();

@@ -39,8 +39,10 @@ async fn a_thousand_accesses_leave_a_thousand_entries(mut client: Client) -> E2E
     let mut records: Vec<(AccountId, u64)> = Vec::new();
     for (n, (signer, id)) in patients.iter().enumerate() {
         for k in 0..2u8 {
+            let next = next_record_id(&mut client, &sys).await?;
             let register = sys.registry().register_record(
                 *id,
+                next,
                 LABS,
                 content(n as u8 * 16 + k + 1),
                 vec![],

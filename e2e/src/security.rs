@@ -44,18 +44,22 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
             submit_err(&mut client, &$caller, &$message, $error).await?
         };
     }
+    let rewire = AdminChange::Peers(sys.log, sys.log);
+    let upgrade = AdminChange::Code(code);
     for caller in [stranger(), patient(), doctor()] {
         let roles = medconsent_shared::RoleSet(1);
-        refused!(caller => sys.registry().set_peers(me, me), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().schedule_change(rewire), RegistryError::NotAdmin);
         refused!(caller => sys.registry().set_paused(true), RegistryError::NotAdmin);
-        refused!(caller => sys.registry().set_code(code), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().schedule_change(upgrade), RegistryError::NotAdmin);
+        refused!(caller => sys.registry().apply_change(), RegistryError::NotAdmin);
         refused!(caller => sys.registry().propose_admin(me), RegistryError::NotAdmin);
-        refused!(caller => sys.consents().set_peers(me, me), ConsentError::NotAdmin);
+        refused!(caller => sys.consents().schedule_change(rewire), ConsentError::NotAdmin);
         refused!(caller => sys.consents().set_paused(true), ConsentError::NotAdmin);
-        refused!(caller => sys.consents().set_code(code), ConsentError::NotAdmin);
+        refused!(caller => sys.consents().schedule_change(upgrade), ConsentError::NotAdmin);
         refused!(caller => sys.consents().register_provider(me, roles, [1; 32]), ConsentError::NotAdmin);
-        refused!(caller => sys.log().set_writers(me, me), LogError::NotAdmin);
-        refused!(caller => sys.log().set_code(code), LogError::NotAdmin);
+        refused!(caller => sys.log().schedule_change(rewire), LogError::NotAdmin);
+        refused!(caller => sys.log().schedule_change(upgrade), LogError::NotAdmin);
+        refused!(caller => sys.log().cancel_change(), LogError::NotAdmin);
         refused!(caller => sys.log().accept_admin(), LogError::NotPendingAdmin);
     }
     assert_eq!(
@@ -90,7 +94,7 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
     submit_err(
         &mut client,
         &admin(),
-        &sys.log().set_writers(me, me),
+        &sys.log().schedule_change(rewire),
         LogError::NotAdmin,
     )
     .await?;
@@ -162,16 +166,16 @@ async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
 async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()> {
     let sys = instantiate(&mut client).await?;
     let (p, dr) = (patient_id(), doctor_id());
-    let register = |n| {
+    let register = |id, n| {
         sys.registry()
-            .register_record(p, LABS, content(n), vec![], Purpose::PatientRequest)
+            .register_record(p, id, LABS, content(n), vec![], Purpose::PatientRequest)
     };
 
     // Nothing wired: no write goes through unlogged, and nothing stays behind.
     submit_err(
         &mut client,
         &patient(),
-        &register(1),
+        &register(0, 1),
         RegistryError::LogUnavailable,
     )
     .await?;
@@ -195,19 +199,16 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
 
     // The log wired, but the registry's consent manager is the wrong contract (the log
     // itself): the doctor's access is denied and logged, nothing released.
+    let writers = AdminChange::Peers(sys.registry, sys.consents);
+    submit_ok(&mut client, &admin(), &sys.log().schedule_change(writers)).await?;
+    let wrong = AdminChange::Peers(sys.log, sys.log);
     submit_ok(
         &mut client,
         &admin(),
-        &sys.log().set_writers(sys.registry, sys.consents),
+        &sys.registry().schedule_change(wrong),
     )
     .await?;
-    submit_ok(
-        &mut client,
-        &admin(),
-        &sys.registry().set_peers(sys.log, sys.log),
-    )
-    .await?;
-    let record = submit_ok(&mut client, &patient(), &register(1)).await?;
+    let record = submit_ok(&mut client, &patient(), &register(0, 1)).await?;
     let access = sys.registry().access_record(record, Purpose::Treat);
     assert_eq!(
         submit_ok(&mut client, &doctor(), &access).await?,
@@ -218,7 +219,7 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
         &mut client,
         &doctor(),
         &sys.registry()
-            .register_record(p, LABS, content(2), vec![], Purpose::Treat),
+            .register_record(p, 1, LABS, content(2), vec![], Purpose::Treat),
         RegistryError::Unauthorized(DenyReason::ConsentUnavailable),
     )
     .await?;
@@ -232,16 +233,17 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
     .await?;
 
     // The registry's log is the wrong contract: the write is rolled back.
+    let wrong = AdminChange::Peers(sys.consents, sys.consents);
     submit_ok(
         &mut client,
         &admin(),
-        &sys.registry().set_peers(sys.consents, sys.consents),
+        &sys.registry().schedule_change(wrong),
     )
     .await?;
     submit_err(
         &mut client,
         &patient(),
-        &register(3),
+        &register(1, 3),
         RegistryError::LogUnavailable,
     )
     .await?;
@@ -252,10 +254,11 @@ async fn wrong_or_missing_peers_fail_closed(mut client: Client) -> E2EResult<()>
 
     // The consent manager's peers are the wrong contracts (registry and log swapped):
     // a Record scope cannot be confirmed ...
+    let swapped = AdminChange::Peers(sys.log, sys.registry);
     submit_ok(
         &mut client,
         &admin(),
-        &sys.consents().set_peers(sys.log, sys.registry),
+        &sys.consents().schedule_change(swapped),
     )
     .await?;
     submit_err(
@@ -294,28 +297,36 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
         let code = upload_release_code(&mut client, contract).await?;
         match contract {
             "record_registry" => {
+                let upgrade = AdminChange::Code(code);
                 submit_err(
                     &mut client,
                     &stranger(),
-                    &sys.registry().set_code(code),
+                    &sys.registry().schedule_change(upgrade),
                     RegistryError::NotAdmin,
                 )
                 .await?;
                 submit_measured(
                     &mut client,
                     &admin(),
-                    &sys.registry().set_code(code),
-                    "set_code",
+                    &sys.registry().schedule_change(upgrade),
+                    "schedule_change (code, no delay)",
                 )
                 .await?
                 .return_value()
                 .okay()?;
             }
             "consent_manager" => {
-                submit_ok(&mut client, &admin(), &sys.consents().set_code(code)).await?;
+                let upgrade = AdminChange::Code(code);
+                submit_ok(
+                    &mut client,
+                    &admin(),
+                    &sys.consents().schedule_change(upgrade),
+                )
+                .await?;
             }
             _ => {
-                submit_ok(&mut client, &admin(), &sys.log().set_code(code)).await?;
+                let upgrade = AdminChange::Code(code);
+                submit_ok(&mut client, &admin(), &sys.log().schedule_change(upgrade)).await?;
             }
         }
     }
@@ -323,7 +334,8 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
     submit_err(
         &mut client,
         &admin(),
-        &sys.registry().set_code([9u8; 32].into()),
+        &sys.registry()
+            .schedule_change(AdminChange::Code([9u8; 32].into())),
         RegistryError::UpgradeFailed,
     )
     .await?;

@@ -20,6 +20,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
     let locator = b"bafkreigh2akiscaildc".to_vec();
     let register = sys.registry().register_record(
         p,
+        0,
         LABS,
         content(1),
         locator.clone(),
@@ -122,11 +123,13 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
     let sys = deploy(&mut client).await?;
     let (p, dr) = (patient_id(), doctor_id());
     let labs = patient_record(&mut client, &sys, LABS, 1).await?;
+    let next = next_record_id(&mut client, &sys).await?;
     let therapy = submit_ok(
         &mut client,
         &patient(),
         &sys.registry().register_record(
             p,
+            next,
             MENTAL_HEALTH,
             content(2),
             vec![],
@@ -186,11 +189,13 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
     assert!(matches!(released, AccessOutcome::Released(_)));
 
     // A Record scope must name one of this patient's records.
+    let next = next_record_id(&mut client, &sys).await?;
     let others = submit_ok(
         &mut client,
         &stranger(),
         &sys.registry().register_record(
             stranger_id(),
+            next,
             LABS,
             content(3),
             vec![],
@@ -220,9 +225,9 @@ async fn deny_overrides_permit_and_scopes_narrow(mut client: Client) -> E2EResul
 async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResult<()> {
     let sys = deploy(&mut client).await?;
     let (p, dr) = (patient_id(), doctor_id());
-    let write = sys
-        .registry()
-        .register_record(p, LABS, content(1), b"v1".to_vec(), Purpose::Treat);
+    let write =
+        sys.registry()
+            .register_record(p, 0, LABS, content(1), b"v1".to_vec(), Purpose::Treat);
     // Without an Append consent the doctor cannot write the patient's records.
     submit_err(
         &mut client,
@@ -256,7 +261,7 @@ async fn an_append_consent_lets_a_provider_write(mut client: Client) -> E2EResul
         &mut client,
         &doctor(),
         &sys.registry()
-            .register_record(p, MENTAL_HEALTH, content(2), vec![], Purpose::Treat),
+            .register_record(p, 1, MENTAL_HEALTH, content(2), vec![], Purpose::Treat),
         RegistryError::Unauthorized(DenyReason::NoConsent),
     )
     .await?;

@@ -8,6 +8,7 @@ use ink_e2e::subxt::backend::legacy::LegacyRpcMethods;
 use ink_e2e::subxt::backend::rpc::RpcClient;
 use ink_e2e::subxt::dynamic::Value;
 use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend, Keypair};
+pub use medconsent_shared::AdminChange;
 use medconsent_shared::{
     verify_chain, Action, ActionSet, Consent, ConsentTerms, Decision, Grantee, LogEntry, Purpose,
     PurposeSet, Record, RecordVersion, Role, RoleSet, Scope, MAX_PAGE,
@@ -46,6 +47,9 @@ pub fn stranger() -> Keypair {
 
 pub fn id(keyring: AccountKeyring) -> AccountId {
     ink_e2e::account_id(keyring)
+}
+pub fn admin_id() -> AccountId {
+    id(AccountKeyring::Alice)
 }
 pub fn patient_id() -> AccountId {
     id(AccountKeyring::Bob)
@@ -92,15 +96,21 @@ impl System {
 /// their own (`OwnNode`) and pass its real genesis hash.
 pub const UNKNOWN_GENESIS: [u8; 32] = [0; 32];
 
-/// Deploys the three contracts as the admin, unwired.
+/// Deploys the three contracts as the admin, unwired, with no change delay (the
+/// timelock tests deploy with one: `instantiate_with`).
 pub async fn instantiate(client: &mut Client) -> E2EResult<System> {
-    instantiate_on(client, UNKNOWN_GENESIS).await
+    instantiate_with(client, UNKNOWN_GENESIS, 0).await
 }
 
-/// Deploys the three contracts as the admin, unwired, for the chain of `genesis_hash`.
-pub async fn instantiate_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
+/// Deploys the three contracts as the admin, unwired, for the chain of `genesis_hash`,
+/// each with `change_delay` ms between announcing a wiring or code change and applying it.
+pub async fn instantiate_with(
+    client: &mut Client,
+    genesis_hash: [u8; 32],
+    change_delay: u64,
+) -> E2EResult<System> {
     let log = client
-        .instantiate("access_log", &admin(), &mut AccessLogRef::new())
+        .instantiate("access_log", &admin(), &mut AccessLogRef::new(change_delay))
         .submit()
         .await?
         .account_id;
@@ -108,13 +118,17 @@ pub async fn instantiate_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2ER
         .instantiate(
             "consent_manager",
             &admin(),
-            &mut ConsentManagerRef::new(genesis_hash),
+            &mut ConsentManagerRef::new(genesis_hash, change_delay),
         )
         .submit()
         .await?
         .account_id;
     let registry = client
-        .instantiate("record_registry", &admin(), &mut RecordRegistryRef::new())
+        .instantiate(
+            "record_registry",
+            &admin(),
+            &mut RecordRegistryRef::new(change_delay),
+        )
         .submit()
         .await?
         .account_id;
@@ -132,25 +146,17 @@ pub async fn deploy(client: &mut Client) -> E2EResult<System> {
 
 /// `deploy` for the chain of `genesis_hash`.
 pub async fn deploy_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
-    let sys = instantiate_on(client, genesis_hash).await?;
-    submit_ok(
-        client,
-        &admin(),
-        &sys.log().set_writers(sys.registry, sys.consents),
-    )
-    .await?;
-    submit_ok(
-        client,
-        &admin(),
-        &sys.registry().set_peers(sys.consents, sys.log),
-    )
-    .await?;
-    submit_ok(
-        client,
-        &admin(),
-        &sys.consents().set_peers(sys.registry, sys.log),
-    )
-    .await?;
+    deploy_with(client, genesis_hash, 0).await
+}
+
+/// `deploy` with a change delay (ms) for every later wiring or code change.
+pub async fn deploy_with(
+    client: &mut Client,
+    genesis_hash: [u8; 32],
+    change_delay: u64,
+) -> E2EResult<System> {
+    let sys = instantiate_with(client, genesis_hash, change_delay).await?;
+    wire(client, &sys).await?;
     let clinician = RoleSet::from([Role::Clinician]);
     let responder = RoleSet::from([Role::Clinician, Role::EmergencyResponder]);
     submit_ok(
@@ -168,6 +174,32 @@ pub async fn deploy_on(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult
     )
     .await?;
     Ok(sys)
+}
+
+/// The first wiring of a fresh deployment (it applies at once).
+pub async fn wire(client: &mut Client, sys: &System) -> E2EResult<()> {
+    let log_writers = AdminChange::Peers(sys.registry, sys.consents);
+    submit_ok(client, &admin(), &sys.log().schedule_change(log_writers)).await?;
+    let registry_peers = AdminChange::Peers(sys.consents, sys.log);
+    submit_ok(
+        client,
+        &admin(),
+        &sys.registry().schedule_change(registry_peers),
+    )
+    .await?;
+    let consent_peers = AdminChange::Peers(sys.registry, sys.log);
+    submit_ok(
+        client,
+        &admin(),
+        &sys.consents().schedule_change(consent_peers),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The id the registry gives the next record: what a client seals for and passes.
+pub async fn next_record_id(client: &mut Client, sys: &System) -> E2EResult<u64> {
+    query(client, &sys.registry().next_record_id()).await
 }
 
 pub type Message<Args, R> = ink_e2e::CallBuilderFinal<ink::env::DefaultEnvironment, Args, R>;
@@ -337,8 +369,10 @@ pub async fn patient_record(
     category: u16,
     n: u8,
 ) -> E2EResult<u64> {
+    let id = next_record_id(client, sys).await?;
     let register = sys.registry().register_record(
         patient_id(),
+        id,
         category,
         content(n),
         vec![],

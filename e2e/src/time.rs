@@ -21,11 +21,13 @@ async fn last_entry_time(client: &mut Client, sys: &System) -> E2EResult<u64> {
 /// consent, delegation or record of the patient.
 async fn let_time_pass(client: &mut Client, sys: &System, ms: u64, salt: u8) -> E2EResult<()> {
     tokio_sleep(ms).await;
+    let next = next_record_id(client, sys).await?;
     submit_ok(
         client,
         &stranger(),
         &sys.registry().register_record(
             stranger_id(),
+            next,
             LABS,
             content(200u8.wrapping_add(salt)),
             vec![],
@@ -61,16 +63,46 @@ async fn a_consent_expires_on_block_time(mut client: Client) -> E2EResult<()> {
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert!(matches!(outcome, AccessOutcome::Released(_)), "{outcome:?}");
 
-    let_time_pass(&mut client, &sys, 7_000, 0).await?;
-    // The consent was never touched, yet it no longer permits.
-    let seen = dry_run_as(&mut client, &doctor(), &access).await?;
-    assert_eq!(seen, Ok(AccessOutcome::Denied(DenyReason::NoConsent)));
+    // Block by block, the decision at each block's time is exactly "before until":
+    // a dry run sees the newest block's time, which the unrelated transaction that
+    // sealed it logged in the stranger's chain.
+    let mut blocks = Vec::new();
+    for salt in 0..12u8 {
+        let_time_pass(&mut client, &sys, 1_000, salt).await?;
+        let head = query(&mut client, &sys.log().head(stranger_id())).await?;
+        let newest = query(
+            &mut client,
+            &sys.log().entries(stranger_id(), head.length - 1, 1),
+        )
+        .await?
+        .pop()
+        .expect("the unrelated entry");
+        let seen = dry_run_as(&mut client, &doctor(), &access).await?;
+        let released = matches!(seen, Ok(AccessOutcome::Released(_)));
+        assert_eq!(
+            released,
+            newest.timestamp < until,
+            "at t={} with valid_until={until}: {seen:?}",
+            newest.timestamp
+        );
+        if !released {
+            assert_eq!(seen, Ok(AccessOutcome::Denied(DenyReason::NoConsent)));
+        }
+        blocks.push(newest.timestamp);
+        if newest.timestamp >= until {
+            break;
+        }
+    }
+    assert!(
+        blocks.first().is_some_and(|t| *t < until) && blocks.last().is_some_and(|t| *t >= until),
+        "blocks on both sides of valid_until were seen: {blocks:?}"
+    );
+    // The consent was never touched, yet it no longer permits; the denial is logged.
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert_eq!(outcome, AccessOutcome::Denied(DenyReason::NoConsent));
     let entries = verified_chain(&mut client, &sys, p).await?;
     let last = entries.last().expect("denial logged");
     assert_eq!(last.kind, EntryKind::Denied(DenyReason::NoConsent));
-    assert!(last.timestamp >= until, "valid_until is exclusive");
     let stored = query(&mut client, &sys.consents().consent(p, consent)).await?;
     assert_eq!(stored.map(|c| c.revoked_at), Some(None), "expiry is lazy");
     Ok(())
@@ -98,11 +130,12 @@ async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()
         .await?
         .expect("consent");
     assert_eq!(stored.grantor, delegate_id());
+    let next = next_record_id(&mut client, &sys).await?;
     let second = submit_ok(
         &mut client,
         &delegate(),
         &sys.registry()
-            .register_record(p, LABS, content(2), vec![], Purpose::PatientRequest),
+            .register_record(p, next, LABS, content(2), vec![], Purpose::PatientRequest),
     )
     .await?;
     let own_read = sys
@@ -162,13 +195,22 @@ async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()
         query(&mut client, &sys.consents().consent_count(p)).await?,
         count
     );
-    let outcome = submit_ok(&mut client, &delegate(), &own_read).await?;
-    assert_eq!(outcome, AccessOutcome::Denied(DenyReason::NotProvider));
+    // Outside the directory and no longer acting for the patient: refused, unlogged.
+    let length = query(&mut client, &sys.log().head(p)).await?.length;
+    submit_err(
+        &mut client,
+        &delegate(),
+        &own_read,
+        RegistryError::Unauthorized(DenyReason::NotProvider),
+    )
+    .await?;
+    assert_eq!(query(&mut client, &sys.log().head(p)).await?.length, length);
+    let next = next_record_id(&mut client, &sys).await?;
     submit_err(
         &mut client,
         &delegate(),
         &sys.registry()
-            .register_record(p, LABS, content(4), vec![], Purpose::PatientRequest),
+            .register_record(p, next, LABS, content(4), vec![], Purpose::PatientRequest),
         RegistryError::Unauthorized(DenyReason::NotProvider),
     )
     .await?;

@@ -15,9 +15,10 @@ B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 # Variant orders of the SCALE enums in contracts/shared (the index is the encoding).
 ENTRY_KINDS = ["Access", "Denied", "Emergency", "Review", "RecordCreated", "RecordAmended",
-               "RecordRetired", "ConsentGranted", "ConsentRevoked"]
+               "RecordRetired", "ConsentGranted", "ConsentRevoked", "EmergencyOptOut"]
 DENY_REASONS = ["NoConsent", "Restricted", "NotProvider", "ProviderSuspended", "NotResponder",
-                "EmergencyOptedOut", "RecordRetired", "Paused", "ConsentUnavailable"]
+                "EmergencyOptedOut", "RecordRetired", "Paused", "ConsentUnavailable",
+                "EmergencyLimit"]
 PURPOSES = ["Treat", "EmergencyTreat", "Payment", "Operations", "Research", "PublicHealth",
             "PatientRequest"]
 
@@ -96,6 +97,8 @@ def encode_kind(value):
         out += bytes(inner[0])
     elif name == "Review":
         out += u64(inner[0]) + bytes([1 if inner[1] else 0])
+    elif name == "EmergencyOptOut":
+        out += bytes([1 if inner[0] else 0])
     return out
 
 

@@ -3,10 +3,11 @@
 // provider to relay.
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
 import { decodeAddress } from '@polkadot/util-crypto';
-import { u8aEq, u8aToHex, u8aToU8a, stringToU8a } from '@polkadot/util';
+import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
 import { connect, read, readAll, send, Refused } from './chain.js';
-import { verifyChain } from './audit.js';
+import { AuditTrail } from './audit.js';
 import { purposesInWords } from './words.js';
+import { CLOSE, OPEN, grantInWords, randomNonce, signingMessage } from './signing.js';
 
 const $ = (id) => document.getElementById(id);
 let sys = null;
@@ -113,16 +114,19 @@ async function showConsents() {
 function kindInWords(kind) {
   if (kind.isDenied) return `Denied (${kind.asDenied.type})`;
   if (kind.isReview) return `Review (${kind.asReview.justified.isTrue ? 'justified' : 'unjustified'})`;
+  if (kind.isEmergencyOptOut) return kind.asEmergencyOptOut.optedOut.isTrue ? 'Opted out of break-glass' : 'Allowed break-glass';
   return kind.type;
 }
 
-async function showAudit() {
-  const head = await read(sys, sys.log, 'head', account, account);
-  const entries = await readAll(sys, sys.log, 'entries', account, account, head.length.toNumber());
+// The trail is read newest first, one page at a time, so a long one (10,000 entries
+// is tested) costs one query to show and each "older" click one more.
+let trail = null;
+
+function appendAuditRows(entries) {
   const body = $('audit-rows');
-  body.replaceChildren();
   for (const entry of entries) {
     const row = body.insertRow();
+    row.dataset.seq = entry.seq.toString();
     cell(row, entry.seq.toString());
     cell(row, entry.block.toString());
     cell(row, kindInWords(entry.kind));
@@ -131,15 +135,36 @@ async function showAudit() {
     cell(row, entry.purpose.isSome ? entry.purpose.unwrap().type : '-');
     cell(row, optional(entry.consent));
   }
-  const verdict = verifyChain(entries, head.lastHash.toU8a());
+}
+
+function showChainStatus() {
   const line = $('chain-status');
-  if (verdict.ok) {
-    line.className = 'verified';
-    line.textContent = `Hash chain verified in this page: ${entries.length} entries, head ${u8aToHex(head.lastHash.toU8a()).slice(0, 18)}…`;
-  } else {
+  const { length, oldest, brokenAt, head } = trail;
+  if (brokenAt !== null) {
     line.className = 'broken';
-    line.textContent = `Hash chain BROKEN at entry ${verdict.brokenAt}: do not trust this trail.`;
+    line.textContent = `Hash chain BROKEN at entry ${brokenAt}: do not trust this trail.`;
+  } else if (length === 0) {
+    line.className = 'verified';
+    line.textContent = 'No entries yet.';
+  } else {
+    line.className = 'verified';
+    line.textContent = `Hash chain verified from the head (${u8aToHex(head).slice(0, 18)}…) back to entry ${oldest}: `
+      + `${length - oldest} of ${length} entries shown, newest first.`;
   }
+  $('audit-older').classList.toggle('hidden', oldest === 0 || brokenAt !== null);
+}
+
+async function showOlderAudit() {
+  const page = await trail.older((start, limit) => read(sys, sys.log, 'entries', account, account, start, limit));
+  appendAuditRows(page);
+  showChainStatus();
+}
+
+async function showAudit() {
+  const head = await read(sys, sys.log, 'head', account, account);
+  trail = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a());
+  $('audit-rows').replaceChildren();
+  await showOlderAudit();
 }
 
 async function refresh() {
@@ -182,32 +207,44 @@ async function grant(event) {
   await transact('Granting', 'grant', sys.consents, [account, grantee, formTerms()]);
 }
 
-const TAG = stringToU8a('medconsent:signed-consent:v1');
-const OPEN = stringToU8a('<Bytes>');
-const CLOSE = stringToU8a('</Bytes>');
+/** A random nonce the contract has not seen used or voided for this patient. */
+async function freshNonce() {
+  for (;;) {
+    const nonce = randomNonce();
+    if (!(await read(sys, sys.consents, 'nonceUsed', account, account, nonce)).isTrue) return nonce;
+  }
+}
 
 /**
- * A consent signed by the wallet for a provider to submit (and pay for). The bytes come
- * from the contract; the page checks the parts it can (tag, contract, chain) before the
- * wallet signs the part between <Bytes> and </Bytes>, as wallets' signRaw expects.
+ * A consent signed by the wallet for a provider to submit (and pay for). The page builds
+ * the exact bytes from what the patient entered, the contract address and genesis hash
+ * of its own configuration; it signs only if the node's bytes for the same terms are
+ * identical, and shows the terms in words next to the request.
  */
 async function signForRelay() {
   setBusy(true);
+  $('sign-terms').classList.add('hidden');
   try {
     const grantee = formGrantee();
     const terms = formTerms();
-    const nonce = (await read(sys, sys.consents, 'signingNonce', account, account)).toNumber();
+    const nonce = await freshNonce();
     const deadline = Date.now() + 7 * 24 * 3600 * 1000;
     const action = { Grant: { grantee, terms } };
-    const message = u8aToU8a(await read(sys, sys.consents, 'signingMessage', account, account, action, nonce, deadline));
-    const at = OPEN.length;
-    const domainOk = u8aEq(message.subarray(0, at), OPEN)
-      && u8aEq(message.subarray(at, at + TAG.length), TAG)
-      && u8aEq(message.subarray(at + TAG.length, at + TAG.length + 32), decodeAddress(sys.consents.address))
-      && u8aEq(message.subarray(at + TAG.length + 32, at + TAG.length + 64), sys.api.genesisHash.toU8a())
-      && u8aEq(message.subarray(message.length - CLOSE.length), CLOSE);
-    if (!domainOk) throw new Error('the node returned bytes for another contract or chain; not signing');
-    status('pending', 'Waiting for your wallet to sign…');
+    const genesisHash = sys.config.genesis_hash;
+    if (!u8aEq(sys.api.genesisHash.toU8a(), hexToU8a(genesisHash))) {
+      throw new Error('the node serves another chain than this deployment; not signing');
+    }
+    const message = signingMessage(sys.consents.abi, {
+      contract: sys.config.contracts.consent_manager.address, genesisHash, patient: account, action, nonce, deadline,
+    });
+    const fromNode = u8aToU8a(await read(sys, sys.consents, 'signingMessage', account, account, action, nonce, deadline));
+    if (!u8aEq(fromNode, message)) {
+      throw new Error('the node returned other bytes than the terms you entered (another grantee or other terms); '
+        + 'not signing. Your node may be lying: connect to another one.');
+    }
+    $('sign-terms').textContent = grantInWords(action.Grant, deadline);
+    $('sign-terms').classList.remove('hidden');
+    status('pending', 'Waiting for your wallet to sign the terms shown…');
     const { signer } = await web3FromAddress(account);
     const inner = message.subarray(OPEN.length, message.length - CLOSE.length);
     const { signature } = await signer.signRaw({ address: account, data: u8aToHex(inner), type: 'bytes' });
@@ -254,3 +291,11 @@ $('account').onchange = async (event) => {
 };
 $('grant-form').onsubmit = grant;
 $('sign-submit').onclick = signForRelay;
+$('audit-older').onclick = async () => {
+  setBusy(true);
+  try {
+    await showOlderAudit();
+  } finally {
+    setBusy(false);
+  }
+};

@@ -16,8 +16,11 @@ export const ERROR_WORDS = {
   CounterOverflow: 'A counter is exhausted.',
   LogUnavailable: 'The audit log did not take the entry, so nothing was changed.',
   SignatureExpired: 'The signed consent is past its deadline.',
-  NonceUsed: 'This signed consent was already used (or a newer one was).',
-  NonceAhead: 'An earlier signed consent of yours has not been submitted yet.',
+  NonceUsed: 'This signed consent was already used, or you voided it.',
+  NotAContract: 'A peer or log writer must be a contract, never a wallet.',
+  NothingScheduled: 'No change is announced.',
+  NotYetDue: 'The announced change is not due yet: its delay has not passed.',
+  RecordIdTaken: 'Another record took that id first: seal again for the next id.',
   BadSignature: 'The signature does not match these exact terms, this patient, this contract and this chain.',
 };
 

@@ -44,11 +44,14 @@ const injected = {
     async signRaw({ address, data }) {
       const signature = (await pairOf(address)).sign(u8aWrapBytes(hexToU8a(data)));
       requests += 1;
+      window.medconsentTestSigner.rawSigned += 1;
       return { id: requests, signature: u8aToHex(signature) };
     },
   },
 };
 
+// How many raw signatures were made: the browser test checks that a refusal signs nothing.
+window.medconsentTestSigner = { rawSigned: 0 };
 window.injectedWeb3 = {
   ...(window.injectedWeb3 ?? {}),
   'medconsent-test-signer': { version: 'test', enable: async () => injected },

@@ -29,7 +29,7 @@ call() { # contract message suri args...
 }
 echo "==> seeding: Dave is a clinician, Bob has one record"
 call consent_manager register_provider //Alice "$DAVE" "RoleSet(1)" "0x$(printf 'd0%.0s' {1..32})"
-call record_registry register_record //Bob "$BOB" 3 "0x$(printf 'b1%.0s' {1..32})" "0x$(printf '%s' bafkreibrowsertest | od -An -tx1 | tr -d ' \n')" PatientRequest
+call record_registry register_record //Bob "$BOB" 0 3 "0x$(printf 'b1%.0s' {1..32})" "0x$(printf '%s' bafkreibrowsertest | od -An -tx1 | tr -d ' \n')" PatientRequest
 
 echo "==> the page's configuration and the contracts' metadata"
 mkdir -p web/public/abi

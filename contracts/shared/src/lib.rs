@@ -12,6 +12,8 @@ pub mod interfaces;
 pub mod log;
 pub mod record;
 pub mod signed;
+#[cfg(feature = "std")]
+pub mod vector;
 
 pub use admin::{Admin, AdminChange, AdminFault, ScheduledChange};
 pub use consent::*;
