@@ -39,6 +39,10 @@ expect() { # what, actual, expected
   echo "   ok: $1"
 }
 
+# shellcheck source=lib/ensure-tools.sh
+source scripts/lib/ensure-tools.sh
+ensure_tools || fail "setup (scripts/setup.sh) did not complete"
+
 if [[ "$URL" == ws://127.0.0.1:9944 || "$URL" == ws://localhost:9944 ]]; then
   say "Starting (or reusing) a local substrate-contracts-node"
   bash scripts/node.sh

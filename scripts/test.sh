@@ -35,19 +35,13 @@ run_tests() {
   [ "$status" -eq 0 ] || die "$name"
 }
 
-require() {
-  local tool=$1 version=$2
-  "$tool" --version 2>/dev/null | grep -q "$version" ||
-    die "$tool $version is required and missing: run scripts/setup.sh"
-}
-
 # shellcheck source=lib/release.sh
 source scripts/lib/release.sh
 
 start=$SECONDS
-cargo contract --version 2>/dev/null | grep -q " 5.0.3" ||
-  die "cargo-contract 5.0.3 is required and missing: run scripts/setup.sh"
-require substrate-contracts-node "0.41.0"
+# shellcheck source=lib/ensure-tools.sh
+source scripts/lib/ensure-tools.sh
+ensure_tools || die "setup (scripts/setup.sh)"
 
 say "format"
 cargo fmt --all -- --check || die "cargo fmt (run: cargo fmt --all)"

@@ -3,16 +3,22 @@
 // registered Dave as a provider and a record for Bob, built the page and the test signer.
 // Bob connects the test wallet, grants Dave, sees the consent, tries a refused grant,
 // revokes, reads his audit trail (hash chain checked in the page), and signs a consent
-// that Dave then relays and pays for. A screenshot is kept in test/artifacts/.
+// that Dave then relays and pays for. Then: the page's signed bytes against the
+// known-answer vector in docs/; a lying node (an intercepted RPC answer) that keeps the
+// prefix but changes grantee and terms, which the page refuses to sign; and a trail of
+// 10,000 entries, read newest first a page at a time. A screenshot is kept in
+// test/artifacts/.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, WsProvider } from '@polkadot/api';
-import { ContractPromise } from '@polkadot/api-contract';
+import { Abi, ContractPromise } from '@polkadot/api-contract';
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { signingMessage } from '../src/signing.js';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = Number(process.env.MEDCONSENT_WEB_PORT ?? 4173);
@@ -47,8 +53,41 @@ async function waitForStatus(page, text, timeout = 60_000) {
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const bob = keyring.addFromUri('//Bob').address;
+const bobPair = keyring.addFromUri('//Bob');
+const bob = bobPair.address;
 const dave = keyring.addFromUri('//Dave');
+const eve = keyring.addFromUri('//Eve');
+const abiOf = (name) => JSON.parse(readFileSync(join(WEB, 'public', 'abi', `${name}.json`), 'utf8'));
+
+/** Sends `tx` signed by `pair`; resolves once it is in a block without a dispatch error. */
+const inBlock = (tx, pair) => new Promise((resolve, reject) => {
+  tx.signAndSend(pair, (result) => {
+    if (result.dispatchError) reject(new Error(result.dispatchError.toString()));
+    else if (result.status.isInBlock) resolve();
+  }).catch(reject);
+});
+
+/**
+ * Appends `total` entries to Bob's chain: his own reads of record 0 (PATRQT), 150 to a
+ * block through utility.batchAll, each a real call of the registry that logs.
+ */
+async function fillTrail(api, total) {
+  if (!api.tx.utility) throw new Error('this runtime has no utility pallet to batch calls with');
+  const registry = new ContractPromise(api, abiOf('record_registry'), config.contracts.record_registry.address);
+  const gasLimit = api.registry.createType('WeightV2', { refTime: 100_000_000_000n, proofSize: 1_000_000n });
+  const dry = await registry.query.accessRecord(bob, { gasLimit, storageDepositLimit: null }, 0, 'PatientRequest');
+  const margin = (w) => (w.toBigInt() * 12n) / 10n;
+  const gas = api.registry.createType('WeightV2', {
+    refTime: margin(dry.gasRequired.refTime), proofSize: margin(dry.gasRequired.proofSize),
+  });
+  const data = registry.abi.findMessage('access_record').toU8a([0, 'PatientRequest']);
+  const call = api.tx.contracts.call(registry.address, 0, gas, null, data);
+  for (let done = 0; done < total;) {
+    const n = Math.min(150, total - done);
+    await inBlock(api.tx.utility.batchAll(Array(n).fill(call)), bobPair);
+    done += n;
+  }
+}
 
 // Vite itself, not through npx, so that killing it stops the server.
 const vite = join(WEB, 'node_modules', 'vite', 'bin', 'vite.js');
@@ -112,8 +151,10 @@ try {
   await waitForStatus(page, 'Signed.');
   const relay = JSON.parse(await page.locator('#signed-output').textContent());
   check(relay.patient === bob && /^0x[0-9a-f]{128}$/.test(relay.signature), 'the wallet signed a consent for relaying');
+  check((await page.locator('#sign-terms').textContent()).includes(`You allow ${dave.address} to read all your records, for treatment`),
+    `the terms were shown in words next to the request: "${await page.locator('#sign-terms').textContent()}"`);
   const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
-  const abi = JSON.parse(readFileSync(join(WEB, 'public', 'abi', 'consent_manager.json'), 'utf8'));
+  const abi = abiOf('consent_manager');
   const manager = new ContractPromise(api, abi, config.contracts.consent_manager.address);
   const args = [relay.patient, relay.grantee, relay.terms, relay.nonce, relay.deadline, relay.signature];
   const gasLimit = api.registry.createType('WeightV2', { refTime: 100_000_000_000n, proofSize: 1_000_000n });
@@ -126,13 +167,71 @@ try {
         else if (result.status.isInBlock) resolve();
       }).catch(reject);
   });
-  await api.disconnect();
   await page.selectOption('#account', bob);
   await page.locator('#account').dispatchEvent('change');
   await page.waitForSelector('#consent-rows tr[data-consent="1"]');
   check((await page.locator('#consent-rows tr[data-consent="1"]').textContent()).includes('Active'),
     'the relayed consent appears in the page');
   await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 4);
+
+  // The page's own encoding of the signed bytes against the known-answer vector.
+  const vector = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'signed-consent-vector.json'), 'utf8'));
+  const built = signingMessage(new Abi(abi), {
+    contract: vector.contract, genesisHash: vector.genesis_hash, patient: vector.patient,
+    action: vector.action, nonce: vector.nonce, deadline: vector.deadline,
+  });
+  check(u8aToHex(built) === vector.message_hex, 'the page builds the known-answer vector\'s exact bytes');
+
+  // A lying node: its answers keep the prefix, but the grant becomes one to Eve, for
+  // reading and writing, for every purpose. The page must refuse, and say why.
+  const lying = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const daveHex = u8aToHex(dave.publicKey).slice(2);
+  const eveHex = u8aToHex(eve.publicKey).slice(2);
+  let tampered = 0;
+  await lying.routeWebSocket(/:9944/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((message) => {
+      const text = message.toString();
+      const lie = text.replace(`${daveHex}00000101`, `${eveHex}0000037f`);
+      if (lie !== text) tampered += 1;
+      ws.send(lie);
+    });
+  });
+  await lying.addInitScript({ path: join(WEB, 'test', 'signer-bundle', 'signer.js') });
+  await lying.goto(`http://127.0.0.1:${PORT}/`);
+  await lying.click('#connect');
+  await waitForStatus(lying, 'Connected.');
+  await lying.selectOption('#account', bob);
+  await lying.locator('#account').dispatchEvent('change');
+  await lying.fill('#grantee', dave.address);
+  await lying.click('#sign-submit');
+  await waitForStatus(lying, 'Signing: Failed.');
+  const refusal = await statusText(lying);
+  check(tampered > 0 && refusal.includes('the node returned other bytes than the terms you entered'),
+    `the page refuses the lying node's bytes and says why: "${refusal}"`);
+  check(await lying.evaluate(() => window.medconsentTestSigner.rawSigned) === 0
+    && !(await lying.locator('#signed-output').isVisible()), 'and nothing was signed');
+  await lying.close();
+
+  // A long trail: 10,000 more entries. The page reads the newest page only, verified
+  // against the head, and older pages on request.
+  await fillTrail(api, 10_000);
+  const length = (await new ContractPromise(api, abiOf('access_log'), config.contracts.access_log.address)
+    .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
+  check(length >= 10_004, `Bob's trail holds ${length} entries`);
+  await page.selectOption('#account', bob);
+  await page.locator('#account').dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('#audit-rows tr')?.dataset.seq !== '3', null, { timeout: 60_000 });
+  const seqs = await page.locator('#audit-rows tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+  check(seqs.length === 31 && seqs[0] === length - 1 && seqs.every((s, i) => s === length - 1 - i),
+    `the newest page comes first, newest at the top (${seqs.length} rows from ${seqs[0]})`);
+  check((await page.locator('#chain-status').textContent()).includes(`back to entry ${length - 31}`)
+    && await page.locator('#chain-status.verified').isVisible(), 'that page is verified against the on-chain head');
+  await page.click('#audit-older');
+  await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 62);
+  check((await page.locator('#chain-status').textContent()).includes(`back to entry ${length - 62}`),
+    `an older page continues the verified chain: "${await page.locator('#chain-status').textContent()}"`);
+  await api.disconnect();
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));

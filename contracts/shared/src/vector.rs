@@ -6,7 +6,7 @@ use crate::{
     AccountId, ActionSet, ConsentTerms, Decision, Grantee, PurposeSet, Scope, SignedAction,
     SigningDomain,
 };
-use ink::prelude::{string::String, vec::Vec};
+use ink::prelude::vec::Vec;
 
 pub const JSON: &str = include_str!("../../../docs/signed-consent-vector.json");
 
@@ -25,19 +25,25 @@ fn field<'a>(name: &str) -> &'a str {
     let key = ink::prelude::format!("\"{name}\":");
     let at = JSON
         .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in the vector"))
-        + key.len();
-    let rest = JSON[at..].trim_start();
+        .unwrap_or_else(|| panic!("no {name} in the vector"));
+    let rest = JSON[at..].trim_start_matches(key.as_str()).trim_start();
     let end = rest.find([',', '}', '\n']).unwrap_or(rest.len());
     rest[..end].trim().trim_matches('"')
 }
 
-fn bytes(name: &str) -> Vec<u8> {
-    let text = field(name).trim_start_matches("0x");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+fn hex(text: &str) -> Vec<u8> {
+    text.trim_start_matches("0x")
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let pair = core::str::from_utf8(pair).expect("ascii");
+            u8::from_str_radix(pair, 16).expect("hex")
+        })
         .collect()
+}
+
+fn bytes(name: &str) -> Vec<u8> {
+    hex(field(name))
 }
 
 fn bytes32(name: &str) -> [u8; 32] {
@@ -51,12 +57,7 @@ fn number<T: core::str::FromStr>(name: &str) -> T {
 }
 
 pub fn signed_consent_vector() -> SignedConsentVector {
-    let grantee: String = field("Account").into();
-    let grantee = grantee.trim_start_matches("0x");
-    let grantee: Vec<u8> = (0..64)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&grantee[i..i + 2], 16).expect("hex"))
-        .collect();
+    let grantee = bytes("Account");
     assert_eq!(field("decision"), "Permit");
     let terms = ConsentTerms {
         decision: Decision::Permit,
