@@ -3,14 +3,12 @@
 use crate::access_log::AccessLog;
 use ink::primitives::AccountId;
 use ink::reflect::ContractMessageDecoder;
-use medconsent_shared::fuzz::{admin_inputs, fuzz_decoding};
+use medconsent_shared::fuzz::{admin_inputs, fuzz_decoding, fuzz_messages, store_root};
 use medconsent_shared::{message_input, DenyReason, EntryKind, NewEntry, Purpose};
 
 type Decoder = <AccessLog as ContractMessageDecoder>::Type;
 
-#[test]
-fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
-    let (a, b) = (AccountId::from([1; 32]), AccountId::from([2; 32]));
+fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
     let entry = NewEntry {
         patient: a,
         actor: b,
@@ -31,7 +29,35 @@ fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
         message_input!("AuditLog::append", entry),
     ];
     valid.extend(admin_inputs(b));
-    let report = fuzz_decoding::<Decoder>(&valid, 1_000, 0x106);
+    valid
+}
+
+#[test]
+fn damaged_message_input_is_refused_or_decoded_never_a_panic() {
+    let (a, b) = (AccountId::from([1; 32]), AccountId::from([2; 32]));
+    let report = fuzz_decoding::<Decoder>(&valid_inputs(a, b), 1_000, 0x106);
     println!("decode fuzz: {report:?}");
     assert!(report.refused > 0 && report.decoded > 0, "{report:?}");
+}
+
+/// Every damaged input that decodes runs as ink! runs it, by the admin, a writer or a
+/// stranger, on a wired log: it may be refused, never panic.
+#[ink::test]
+fn decoded_damaged_input_runs_without_a_panic() {
+    use ink::env::{test, DefaultEnvironment as Env};
+    let accounts = test::default_accounts::<Env>();
+    let (registry, consents) = (accounts.bob, accounts.charlie);
+    test::set_caller::<Env>(accounts.alice);
+    test::set_contract::<Env>(registry);
+    test::set_contract::<Env>(consents);
+    let mut log = AccessLog::new(1_000);
+    log.schedule_change(medconsent_shared::AdminChange::Peers(registry, consents))
+        .unwrap();
+    store_root(&log);
+    let callers = [accounts.alice, registry, consents, accounts.eve];
+    // The inputs name the writers as patients and actors, so entries land on chains the
+    // queries then read back.
+    let report = fuzz_messages::<Decoder>(&valid_inputs(registry, consents), 200, 0x107, &callers);
+    println!("message fuzz: {report:?}");
+    assert!(report.ran > 100, "{report:?}");
 }

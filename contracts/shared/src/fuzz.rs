@@ -1,10 +1,12 @@
-//! Test support (std only): a decode-level fuzz of a contract's message input. Valid
-//! inputs (selector + SCALE arguments) are damaged at random (bytes changed, cut,
-//! extended, replaced, arguments swapped for noise) and fed to the decoder ink! runs
-//! before any message. A deterministic xorshift generator keeps every run the same.
+//! Test support (std only): a fuzz of a contract's message input. Valid inputs (the
+//! selector and the SCALE arguments) are damaged at random (bytes changed, cut, extended, replaced,
+//! arguments swapped for noise) and fed to the decoder ink! runs before any message;
+//! every input that still decodes is then run, as ink! runs it, against the contract
+//! stored in the off-chain engine, by a caller drawn from a list. A deterministic
+//! xorshift generator keeps every run the same.
 
 use ink::prelude::vec::Vec;
-use ink::reflect::{DecodeDispatch, DispatchError};
+use ink::reflect::{DecodeDispatch, DispatchError, ExecuteDispatchable};
 
 /// What the fuzz saw.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,8 @@ pub struct FuzzReport {
     pub decoded: u32,
     /// Inputs refused by the decoder: ink! reverts those calls before any message code.
     pub refused: u32,
+    /// Decoded inputs whose message ran to its end (its return value handed to ink!).
+    pub ran: u32,
 }
 
 struct XorShift(u64);
@@ -92,6 +96,71 @@ pub fn fuzz_decoding<D: DecodeDispatch>(valid: &[Vec<u8>], cases: u32, seed: u64
         }
     }
     report
+}
+
+/// What the off-chain engine says where ink! would hand a message's result to the chain:
+/// reaching it means the message ran to its end without a panic of its own.
+const RETURNED: &str = "the off-chain env does not implement `return_value`";
+
+/// Like [`fuzz_decoding`], and every damaged input that decodes is executed as ink!
+/// dispatches it, with the caller `callers[i]` for a random `i`, against the contract in
+/// root storage (`store` puts it there first). A message may return `Err` (the chain would
+/// revert it), but it must never panic: arithmetic, indexing or decoding of its own.
+pub fn fuzz_messages<D>(
+    valid: &[Vec<u8>],
+    cases: u32,
+    seed: u64,
+    callers: &[crate::AccountId],
+) -> FuzzReport
+where
+    D: DecodeDispatch + ExecuteDispatchable,
+{
+    let mut rng = XorShift(seed | 1);
+    let mut report = FuzzReport::default();
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(std::boxed::Box::new(|_| {}));
+    let mut failure = None;
+    'inputs: for input in valid {
+        for _ in 0..cases {
+            let damaged = damage(input, &mut rng);
+            let Ok(message) = D::decode_dispatch(&mut &damaged[..]) else {
+                report.refused = report.refused.saturating_add(1);
+                continue;
+            };
+            report.decoded = report.decoded.saturating_add(1);
+            let caller = callers[rng.below(callers.len())];
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(caller);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                message.execute_dispatchable()
+            }));
+            let panic_text = match &outcome {
+                Err(payload) => payload
+                    .downcast_ref::<std::string::String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).into()))
+                    .unwrap_or_default(),
+                Ok(_) => "returned without handing a value to ink!".into(),
+            };
+            if panic_text.contains(RETURNED) {
+                report.ran = report.ran.saturating_add(1);
+            } else {
+                failure = Some(std::format!("{damaged:02x?} by {caller:?}: {panic_text}"));
+                break 'inputs;
+            }
+        }
+    }
+    std::panic::set_hook(quiet);
+    if let Some(failure) = failure {
+        panic!("a decoded message panicked: {failure}");
+    }
+    report
+}
+
+/// Stores `contract` where ink! loads it from before every message.
+pub fn store_root<C: ink::storage::traits::StorageKey + ink::storage::traits::Storable>(
+    contract: &C,
+) {
+    ink::env::set_contract_storage(&C::KEY, contract);
 }
 
 /// A message input: the selector of `label` and the SCALE encoding of the arguments.
