@@ -154,17 +154,27 @@ function showChainStatus() {
   $('audit-older').classList.toggle('hidden', oldest === 0 || brokenAt !== null);
 }
 
+const auditPage = (patient) => (start, limit) => read(sys, sys.log, 'entries', patient, patient, start, limit);
+
 async function showOlderAudit() {
-  const page = await trail.older((start, limit) => read(sys, sys.log, 'entries', account, account, start, limit));
-  appendAuditRows(page);
+  appendAuditRows(await trail.older(auditPage(account)));
   showChainStatus();
 }
 
+// Refreshes can overlap (a transaction's refresh and an account switch): only the
+// newest one draws the trail.
+let auditGeneration = 0;
+
 async function showAudit() {
+  const generation = ++auditGeneration;
   const head = await read(sys, sys.log, 'head', account, account);
-  trail = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a());
+  const fresh = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a());
+  const page = await fresh.older(auditPage(account));
+  if (generation !== auditGeneration) return;
+  trail = fresh;
   $('audit-rows').replaceChildren();
-  await showOlderAudit();
+  appendAuditRows(page);
+  showChainStatus();
 }
 
 async function refresh() {
