@@ -559,6 +559,7 @@ fn render(
     writeln!(out)?;
     writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check`) and appends to the access log (`append`); `register_record`, `amend_record`, `retire_record`, `review_emergencies`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows.")?;
     writeln!(out)?;
+    render_against_baseline(&mut out, sizes, messages)?;
     render_breakdown(&mut out, sizes, messages)?;
     writeln!(out, "## Cost against history (one patient)")?;
     writeln!(out)?;
@@ -613,6 +614,77 @@ const CALL_REF_TIME: u64 = 250_370_283 + 2 * 25_000_000 + 2 * 100_000_000;
 const CALL_PROOF: u64 = 2_721;
 
 /// Where the weight of the two hot paths goes, from the weight formulas above.
+/// The release before the hardening of issue 13 (commit fd52eae's BENCHMARKS.md): code
+/// sizes in bytes, and (ref_time ps, proof bytes) of the access path and of grant.
+const BASELINE_SIZES: [(&str, u64); 3] = [
+    ("record_registry", 31_071),
+    ("consent_manager", 37_614),
+    ("access_log", 16_207),
+];
+const BASELINE_PATHS: [(&str, u64, u64); 2] = [
+    ("access_record: released", 5_541_000_000, 107_500),
+    ("grant", 4_260_000_000, 73_300),
+];
+
+/// What the hardening (timelocked admin changes, contract-only peers, unlogged strangers,
+/// per-patient hashes and expected ids, bounded break-glass, batch review, unordered
+/// nonces, logged opt-outs) costs against the release before it.
+fn render_against_baseline(
+    out: &mut String,
+    sizes: &[(&str, u64)],
+    messages: &Report,
+) -> Result<(), std::fmt::Error> {
+    writeln!(out, "## Against the release before the hardening")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "The baseline is the previous BENCHMARKS.md (commit fd52eae), before timelocked \
+         wiring and upgrades, contract-only peers, unlogged strangers, per-patient content \
+         hashes with an expected record id, the break-glass budget and batch review, \
+         unordered nonces and logged opt-outs."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| what | before | now | change |")?;
+    writeln!(out, "|---|---:|---:|---:|")?;
+    for (contract, before) in BASELINE_SIZES {
+        if let Some((_, now)) = sizes.iter().find(|(name, _)| *name == contract) {
+            writeln!(
+                out,
+                "| {contract} size (bytes) | {before} | {now} | {:+} |",
+                *now as i64 - before as i64
+            )?;
+        }
+    }
+    for (label, ref_time, proof) in BASELINE_PATHS {
+        if let Some((_, _, cost)) = messages.rows.iter().find(|(_, name, _)| *name == label) {
+            let ms = |ps: u64| ps as f64 / 1e9;
+            writeln!(
+                out,
+                "| {label} ref_time (ms) | {:.3} | {:.3} | {:+.3} |",
+                ms(ref_time),
+                ms(cost.ref_time),
+                ms(cost.ref_time) - ms(ref_time)
+            )?;
+            writeln!(
+                out,
+                "| {label} proof (KB) | {:.1} | {:.1} | {:+.1} |",
+                proof as f64 / 1e3,
+                cost.proof_size as f64 / 1e3,
+                (cost.proof_size as f64 - proof as f64) / 1e3
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Most of it is code: each contract carries the timelock's three admin messages, its \
+         events and its storage, and pallet-contracts charges every byte of code loaded on \
+         every call (see \"Where the weight goes\")."
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
 fn render_breakdown(
     out: &mut String,
     sizes: &[(&str, u64)],
