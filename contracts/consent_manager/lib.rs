@@ -863,28 +863,38 @@ pub mod consent_manager {
         /// an active provider with an applicable permit and no applicable restriction.
         #[ink(message)]
         fn check(&self, request: AccessRequest) -> Verdict {
-            if self.paused {
-                return Verdict::Deny(DenyReason::Paused);
-            }
             let now = self.env().block_timestamp();
             // The patient's own use: reading with PATRQT, writing for any purpose. A
             // delegate acts for the patient only with PATRQT; with a clinical purpose it
             // is one more provider, so a suspended provider keeps nothing as a provider.
             let patient_request = request.purpose == Purpose::PatientRequest;
-            if request.accessor == request.patient
+            let own_use = if request.accessor == request.patient
                 && (patient_request || request.action == Action::Append)
             {
-                return Verdict::Permit(Basis::Patient);
+                Some(Basis::Patient)
+            } else if patient_request && self.is_delegate(&request.patient, &request.accessor) {
+                Some(Basis::Delegate)
+            } else {
+                None
+            };
+            // Outside the directory is said before the pause, so that the registry keeps
+            // strangers out of the log while paused too.
+            let provider = match own_use {
+                Some(_) => None,
+                None => match self.providers.get(request.accessor) {
+                    None => return Verdict::Deny(DenyReason::NotProvider),
+                    some => some,
+                },
+            };
+            if self.paused {
+                return Verdict::Deny(DenyReason::Paused);
             }
-            if patient_request && self.is_delegate(&request.patient, &request.accessor) {
-                return Verdict::Permit(Basis::Delegate);
-            }
-            match self.providers.get(request.accessor) {
-                None => Verdict::Deny(DenyReason::NotProvider),
-                Some(p) if p.status != ProviderStatus::Active => {
+            match (own_use, provider) {
+                (Some(basis), _) => Verdict::Permit(basis),
+                (None, Some(p)) if p.status != ProviderStatus::Active => {
                     Verdict::Deny(DenyReason::ProviderSuspended)
                 }
-                Some(_) => self.rule_verdict(&request, now),
+                _ => self.rule_verdict(&request, now),
             }
         }
 
@@ -892,11 +902,10 @@ pub mod consent_manager {
         /// it; only the patient's opt-out does.
         #[ink(message)]
         fn check_emergency(&self, patient: AccountId, responder: AccountId) -> Verdict {
-            if self.paused {
-                return Verdict::Deny(DenyReason::Paused);
-            }
-            let reason = match self.providers.get(responder) {
+            let provider = self.providers.get(responder);
+            let reason = match provider {
                 None => DenyReason::NotProvider,
+                Some(_) if self.paused => DenyReason::Paused,
                 Some(p) if p.status != ProviderStatus::Active => DenyReason::ProviderSuspended,
                 Some(p) if !p.roles.contains(Role::EmergencyResponder) => DenyReason::NotResponder,
                 Some(_) if self.emergency_opted_out(patient) => DenyReason::EmergencyOptedOut,

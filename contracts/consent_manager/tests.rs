@@ -367,6 +367,21 @@ fn a_paused_manager_denies_everything() {
         w.cm.check_emergency(w.patient, w.responder),
         Verdict::Deny(DenyReason::Paused)
     );
+    // The patient's own use is paused too; a stranger is still told it is no provider
+    // (the registry then refuses it without a log entry).
+    let own = AccessRequest {
+        purpose: Purpose::PatientRequest,
+        ..read(&w, w.patient, 1, 1)
+    };
+    assert_eq!(w.cm.check(own), Verdict::Deny(DenyReason::Paused));
+    assert_eq!(
+        w.cm.check(read(&w, w.stranger, 1, 1)),
+        Verdict::Deny(DenyReason::NotProvider)
+    );
+    assert_eq!(
+        w.cm.check_emergency(w.patient, w.stranger),
+        Verdict::Deny(DenyReason::NotProvider)
+    );
     w.cm.set_paused(false).unwrap();
     assert!(matches!(w.doctor_reads(1, 1), Verdict::Permit(_)));
 }

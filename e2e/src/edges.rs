@@ -35,6 +35,17 @@ async fn strangers_cannot_write_into_a_patients_trail(mut client: Client) -> E2E
     )
     .await?;
     assert_eq!(query(&mut client, &sys.log().head(p)).await?, head);
+    // Also while the consent manager is paused (a pause must not open the log to them).
+    submit_ok(&mut client, &admin(), &sys.consents().set_paused(true)).await?;
+    submit_err(
+        &mut client,
+        &stranger(),
+        &sys.registry().access_record(record, Purpose::Treat),
+        RegistryError::Unauthorized(DenyReason::NotProvider),
+    )
+    .await?;
+    assert_eq!(query(&mut client, &sys.log().head(p)).await?, head);
+    submit_ok(&mut client, &admin(), &sys.consents().set_paused(false)).await?;
 
     // A provider is accountable: its denial is logged, with it as the actor.
     let denied = submit_ok(
