@@ -587,8 +587,8 @@ pub mod consent_manager {
                 self.ensure_record_of(&patient, record_id)?;
             }
             // Checked, logged, then stored: nothing is written that the log did not take.
-            let rules = self.rules_with_room(&patient, &grantee, now)?;
-            let id = self.consent_count(patient);
+            let slot = self.next_slot(&patient, &grantee, now)?;
+            let id = slot.0;
             self.append_log(NewEntry {
                 patient,
                 actor: grantor,
@@ -597,7 +597,7 @@ pub mod consent_manager {
                 purpose: None,
                 consent: Some(id),
             })?;
-            self.commit_grant(patient, grantor, grantee, terms, now, rules)?;
+            self.commit_grant(patient, grantor, grantee, terms, now, slot)?;
             self.env().emit_event(ConsentGranted {
                 patient,
                 grantee,
@@ -664,7 +664,9 @@ pub mod consent_manager {
             );
             ink::env::sr25519_verify(signature, &message, patient.as_ref())
                 .map_err(|_| Error::BadSignature)?;
-            self.use_nonce(patient, nonce)
+            // Checked unused above.
+            self.used_nonces.insert((*patient, nonce), &());
+            Ok(())
         }
 
         /// Marks a nonce used; refuses one that already is.
@@ -742,27 +744,27 @@ pub mod consent_manager {
             terms: ConsentTerms,
             now: Timestamp,
         ) -> Result<ConsentId> {
-            let rules = self.rules_with_room(&patient, &grantee, now)?;
-            self.commit_grant(patient, grantor, grantee, terms, now, rules)
+            let slot = self.next_slot(&patient, &grantee, now)?;
+            self.commit_grant(patient, grantor, grantee, terms, now, slot)
         }
 
-        /// The pair's active rules without the expired ones (they can never apply
-        /// again), if one more fits under MAX_RULES_PER_PAIR.
-        fn rules_with_room(
+        /// The patient's next consent id, and the pair's active rules without the expired
+        /// ones (they can never apply again), if one more fits under MAX_RULES_PER_PAIR.
+        fn next_slot(
             &self,
             patient: &AccountId,
             grantee: &Grantee,
             now: Timestamp,
-        ) -> Result<RuleSet> {
+        ) -> Result<(ConsentId, RuleSet)> {
             let mut rules = self.active_rules(*patient, *grantee);
             rules.retain(|(_, rule)| !expired(rule, now));
             if rules.len() >= MAX_RULES_PER_PAIR {
                 return Err(Error::TooManyRules);
             }
-            Ok(rules)
+            Ok((self.consent_count(*patient), rules))
         }
 
-        /// Stores a checked grant under the patient's next consent id.
+        /// Stores a checked grant under the id `next_slot` gave it.
         fn commit_grant(
             &mut self,
             patient: AccountId,
@@ -770,9 +772,8 @@ pub mod consent_manager {
             grantee: Grantee,
             terms: ConsentTerms,
             now: Timestamp,
-            mut rules: RuleSet,
+            (id, mut rules): (ConsentId, RuleSet),
         ) -> Result<ConsentId> {
-            let id = self.consent_count(patient);
             let next = id.checked_add(1).ok_or(Error::CounterOverflow)?;
             rules.push((id, terms));
             self.rules.insert((patient, grantee), &rules);
