@@ -101,20 +101,25 @@ fn a_valid_signature_is_accepted_once() {
     assert!(!s.w.cm.nonce_used(s.patient, nonce + 1));
 }
 
+/// The patient's consent for the doctor, stored as `grant` stores it once logged.
+fn doctor_consent(s: &mut Signed) -> u64 {
+    let (patient, doctor) = (s.patient, s.w.doctor);
+    s.w.cm
+        .store_grant(
+            patient,
+            patient,
+            Grantee::Account(doctor),
+            permit(Scope::AllRecords),
+            100,
+        )
+        .unwrap()
+}
+
 #[ink::test]
 fn a_held_signature_blocks_no_later_one() {
     let mut s = setup();
     let patient = s.patient;
-    let id =
-        s.w.cm
-            .store_grant(
-                patient,
-                patient,
-                Grantee::Account(s.w.doctor),
-                permit(Scope::AllRecords),
-                100,
-            )
-            .unwrap();
+    let id = doctor_consent(&mut s);
     // A relayer sits on a grant signed with nonce 3. The revocation signed later with
     // nonce 9 goes through first, past every check to the log (absent off-chain).
     let _held = signed(&s.key, &grant_of(&s.w), 3, DEADLINE);
@@ -344,16 +349,7 @@ fn anything_but_the_patients_signature_over_exactly_these_terms_is_refused() {
 fn revocation_is_signed_the_same_way() {
     let mut s = setup();
     let patient = s.patient;
-    let id =
-        s.w.cm
-            .store_grant(
-                patient,
-                patient,
-                Grantee::Account(s.w.doctor),
-                permit(Scope::AllRecords),
-                100,
-            )
-            .unwrap();
+    let id = doctor_consent(&mut s);
     let revoke = SignedAction::Revoke { consent_id: id };
     let signature = signed(&s.key, &revoke, 0, DEADLINE);
     // Another consent id than the one signed.

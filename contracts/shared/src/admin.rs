@@ -168,7 +168,8 @@ impl Admin {
     }
 
     /// The change to apply now: the scheduled one, once due. A code change is applied
-    /// here; the caller stores new peers (re-checked: a contract may have terminated).
+    /// here; the caller stores new peers (checked to be contracts when announced: no
+    /// wallet's key can later sign for a contract's address).
     pub fn apply(
         &self,
         caller: &AccountId,
@@ -180,12 +181,9 @@ impl Admin {
         if now < scheduled.effective_at {
             return Err(AdminFault::NotYetDue);
         }
-        match scheduled.change {
-            AdminChange::Peers(first, second) => ensure_contracts(&first, &second)?,
-            AdminChange::Code(code_hash) => {
-                ink::env::set_code_hash::<DefaultEnvironment>(&code_hash)
-                    .map_err(|_| AdminFault::UpgradeFailed)?
-            }
+        if let AdminChange::Code(code_hash) = scheduled.change {
+            ink::env::set_code_hash::<DefaultEnvironment>(&code_hash)
+                .map_err(|_| AdminFault::UpgradeFailed)?;
         }
         ink::env::emit_event::<DefaultEnvironment, _>(ChangeApplied {
             change: scheduled.change,
