@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the three contracts in release mode, uploads and instantiates them with
-# cargo-contract, wires them (the log's writers; the registry's and consent manager's
+# Builds the three contracts in release mode, uploads each one's full code and
+# instantiates its front on it with cargo-contract (see contracts/shared/src/split.rs),
+# wires them (the log's writers; the registry's and consent manager's
 # peers), and writes deployments/<chain>.json with code hashes and addresses.
 # Safe to rerun: code already on chain is not an error; each run makes a new deployment.
 # --change-delay-ms fixes, for good, how long every later rewiring or code upgrade waits
@@ -42,29 +43,37 @@ genesis=$(curl -sf -m 5 -H 'Content-Type: application/json' \
   json_field result)
 
 if [ "$BUILD" = 1 ]; then
-  for c in "${CONTRACTS[@]}"; do
-    say "building $c (release)"
-    cargo contract build --release --quiet --manifest-path "contracts/$c/Cargo.toml" >&2
-  done
+  die() { echo "FAILED: $*" >&2; exit 1; }
+  CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
+  # shellcheck source=lib/release.sh
+  source scripts/lib/release.sh
+  say "building the contracts (release)"
+  build_release_contracts >&2
 fi
 
-declare -A CODE ADDR
-for c in "${CONTRACTS[@]}"; do
-  [ -s "$(artifact "$c")" ] || { echo "$(artifact "$c") missing: build first" >&2; exit 1; }
-  say "uploading $c"
-  if out=$(cargo contract upload --url "$URL" --suri "$SURI" -x --output-json "$(artifact "$c")" 2>&1); then
-    CODE[$c]=$(echo "$out" | json_field code_hash)
+upload() { # contract -> its code hash
+  local out hash
+  [ -s "$(artifact "$1")" ] || { echo "$(artifact "$1") missing: build first" >&2; exit 1; }
+  say "uploading $1"
+  if out=$(cargo contract upload --url "$URL" --suri "$SURI" -x --output-json "$(artifact "$1")" 2>&1); then
+    echo "$out" | json_field code_hash
   elif hash=$(echo "$out" | grep -Eo 'already been uploaded with code hash: 0x[0-9a-f]{64}' | grep -Eo '0x[0-9a-f]{64}'); then
-    CODE[$c]=$hash
     say "  already on chain"
+    echo "$hash"
   else
     echo "$out" >&2; exit 1
   fi
+}
+
+declare -A CODE FULL ADDR
+for c in "${CONTRACTS[@]}"; do
+  FULL[$c]=$(upload "${c}_full")
+  CODE[$c]=$(upload "$c")
   say "instantiating $c"
   salt=0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   # After the artifact: --args takes every word after it.
-  args=(--args "$DELAY_MS")
-  [ "$c" = consent_manager ] && args=(--args "$genesis" "$DELAY_MS")
+  args=(--args "$DELAY_MS" "${FULL[$c]}")
+  [ "$c" = consent_manager ] && args=(--args "$genesis" "$DELAY_MS" "${FULL[$c]}")
   ADDR[$c]=$(cargo contract instantiate --url "$URL" --suri "$SURI" -x -y --output-json \
     --salt "$salt" "$(artifact "$c")" "${args[@]}" 2>/dev/null | json_field contract)
   say "  $c at ${ADDR[$c]}"
@@ -86,14 +95,15 @@ call consent_manager schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[acc
 mkdir -p deployments
 out="deployments/$chain.json"
 python3 - "$out" "$URL" "$chain" "$genesis" "$DELAY_MS" \
-  "${ADDR[access_log]}" "${CODE[access_log]}" \
-  "${ADDR[consent_manager]}" "${CODE[consent_manager]}" \
-  "${ADDR[record_registry]}" "${CODE[record_registry]}" <<'PY'
+  "${ADDR[access_log]}" "${CODE[access_log]}" "${FULL[access_log]}" \
+  "${ADDR[consent_manager]}" "${CODE[consent_manager]}" "${FULL[consent_manager]}" \
+  "${ADDR[record_registry]}" "${CODE[record_registry]}" "${FULL[record_registry]}" <<'PY'
 import json, sys
 out, url, chain, genesis, delay = sys.argv[1:6]
 names = ["access_log", "consent_manager", "record_registry"]
-pairs = sys.argv[6:]
-contracts = {n: {"address": pairs[2 * i], "code_hash": pairs[2 * i + 1]} for i, n in enumerate(names)}
+v = sys.argv[6:]
+contracts = {n: {"address": v[3 * i], "code_hash": v[3 * i + 1], "full_code_hash": v[3 * i + 2]}
+             for i, n in enumerate(names)}
 json.dump({"chain": chain, "genesis_hash": genesis, "url": url, "change_delay_ms": int(delay),
            "contracts": contracts}, open(out, "w"), indent=2)
 open(out, "a").write("\n")

@@ -4,7 +4,7 @@ use crate::access_log::AccessLog;
 use ink::primitives::AccountId;
 use ink::reflect::ContractMessageDecoder;
 use medconsent_shared::fuzz::{admin_inputs, fuzz_decoding, fuzz_messages, store_root};
-use medconsent_shared::{message_input, DenyReason, EntryKind, NewEntry, Purpose};
+use medconsent_shared::{message_input, ChartEntries, DenyReason, EntryKind, NewEntry, Purpose};
 
 type Decoder = <AccessLog as ContractMessageDecoder>::Type;
 
@@ -27,6 +27,19 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
         message_input!("entries", a, 0u64, 32u32),
         message_input!("disclosures", a, 0u64, u64::MAX, 0u64, 32u32),
         message_input!("AuditLog::append", entry),
+        message_input!(
+            "AuditLog::append_chart",
+            ChartEntries {
+                patient: a,
+                actor: b,
+                purpose: Purpose::Treat,
+                items: vec![
+                    (0, EntryKind::Access, Some(1)),
+                    (u64::MAX, entry.kind, None)
+                ],
+            }
+        ),
+        message_input!("full_code"),
     ];
     valid.extend(admin_inputs(b));
     valid
@@ -50,7 +63,7 @@ fn decoded_damaged_input_runs_without_a_panic() {
     test::set_caller::<Env>(accounts.alice);
     test::set_contract::<Env>(registry);
     test::set_contract::<Env>(consents);
-    let mut log = AccessLog::new(1_000);
+    let mut log = AccessLog::new(1_000, [0xfc; 32].into());
     log.schedule_change(medconsent_shared::AdminChange::Peers(registry, consents))
         .unwrap();
     store_root(&log);

@@ -9,8 +9,8 @@ pub mod access_log {
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
     use medconsent_shared::{
-        page_range, Admin, AdminChange, AuditLog, ChainHead, EntryKind, Hash32, LogEntry, LogSeq,
-        NewEntry, ScheduledChange,
+        page_range, split, Admin, AdminChange, AuditLog, ChainHead, ChartEntries, EntryKind,
+        LogEntry, LogSeq, NewEntry, ScheduledChange,
     };
 
     pub use medconsent_shared::LogError as Error;
@@ -27,22 +27,28 @@ pub mod access_log {
         entries: Mapping<(AccountId, LogSeq), LogEntry>,
         /// The announced writer or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
+        /// The code every message but `append` runs in (see `medconsent_shared::split`).
+        full_code: Hash,
     }
 
-    /// An entry was added to a patient's chain.
-    #[ink(event)]
+    /// A patient's chain grew (by one entry, or by a chart's entries): an indexer follows
+    /// a patient's trail by this one topic and reads the new entries from `entries`. It
+    /// repeats nothing an entry stores; anonymous, as the log's only one-topic event.
+    #[ink(event, anonymous)]
     pub struct EntryAppended {
         #[ink(topic)]
         patient: AccountId,
-        seq: LogSeq,
-        hash: Hash32,
     }
 
     impl AccessLog {
         /// The deployer becomes the admin. `change_delay` (ms) is how long every later
         /// writer or code change waits after its announcement; it never changes.
+        /// `full_code`: the uploaded `access_log_full` code (locked while in use).
         #[ink(constructor)]
-        pub fn new(change_delay: Timestamp) -> Self {
+        pub fn new(change_delay: Timestamp, full_code: Hash) -> Self {
+            // The off-chain test engine has no delegate dependencies.
+            #[cfg(not(feature = "std"))]
+            split::lock_full_code(&full_code);
             Self {
                 admin: Admin::new(Self::env().caller(), change_delay),
                 registry: None,
@@ -50,6 +56,7 @@ pub mod access_log {
                 heads: Mapping::default(),
                 entries: Mapping::default(),
                 scheduled: Lazy::default(),
+                full_code,
             }
         }
 
@@ -58,6 +65,7 @@ pub mod access_log {
         /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
         pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let unwired = self.registry.is_none() && self.consent_manager.is_none();
             let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
@@ -71,11 +79,18 @@ pub mod access_log {
         /// Admin only: apply the announced change once its delay has passed.
         #[ink(message)]
         pub fn apply_change(&mut self) -> Result<()> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
-            if let AdminChange::Peers(registry, consent_manager) = change {
-                self.registry = Some(registry);
-                self.consent_manager = Some(consent_manager);
+            match change {
+                AdminChange::Peers(registry, consent_manager) => {
+                    self.registry = Some(registry);
+                    self.consent_manager = Some(consent_manager);
+                }
+                AdminChange::Code(_, full_code) => {
+                    split::swap_full_code(&self.full_code, &full_code);
+                    self.full_code = full_code;
+                }
             }
             self.scheduled.set(&None);
             Ok(())
@@ -84,6 +99,7 @@ pub mod access_log {
         /// Admin only: withdraw the announced change.
         #[ink(message)]
         pub fn cancel_change(&mut self) -> Result<()> {
+            self.off_path();
             self.admin
                 .cancel(&self.env().caller(), self.scheduled_change())?;
             self.scheduled.set(&None);
@@ -93,30 +109,42 @@ pub mod access_log {
         /// The announced change and when it may apply, if any.
         #[ink(message)]
         pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.off_path();
             self.scheduled.get().flatten()
         }
 
         /// The delay (ms) between announcing a change and applying it.
         #[ink(message)]
         pub fn change_delay(&self) -> Timestamp {
+            self.off_path();
             self.admin.delay()
+        }
+
+        /// The code hash of the full code the off-path messages run in.
+        #[ink(message)]
+        pub fn full_code(&self) -> Hash {
+            self.off_path();
+            self.full_code
         }
 
         /// (registry, consent manager) as configured.
         #[ink(message)]
         pub fn writers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            self.off_path();
             (self.registry, self.consent_manager)
         }
 
         /// Length and last hash of a patient's chain.
         #[ink(message)]
         pub fn head(&self, patient: AccountId) -> ChainHead {
+            self.off_path();
             self.heads.get(patient).unwrap_or_default()
         }
 
         /// Entries `start..start+limit` of a patient's chain (limit capped at MAX_PAGE).
         #[ink(message)]
         pub fn entries(&self, patient: AccountId, start: LogSeq, limit: u32) -> Vec<LogEntry> {
+            self.off_path();
             let length = self.head(patient).length;
             self.page(&patient, page_range(start, length, limit))
         }
@@ -134,6 +162,7 @@ pub mod access_log {
             start: u64,
             limit: u32,
         ) -> Result<Vec<LogEntry>> {
+            self.off_path();
             if from > until {
                 return Err(Error::InvalidRange);
             }
@@ -148,24 +177,36 @@ pub mod access_log {
 
         #[ink(message)]
         pub fn admin(&self) -> AccountId {
+            self.off_path();
             self.admin.current()
         }
 
         #[ink(message)]
         pub fn pending_admin(&self) -> Option<AccountId> {
+            self.off_path();
             self.admin.pending()
         }
 
         /// Admin only: step one of the transfer.
         #[ink(message)]
         pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            self.off_path();
             Ok(self.admin.propose(&self.env().caller(), successor)?)
         }
 
         /// The proposed admin only: step two.
         #[ink(message)]
         pub fn accept_admin(&mut self) -> Result<()> {
+            self.off_path();
             Ok(self.admin.accept(&self.env().caller())?)
+        }
+
+        /// In the front build, ends the call in the full code; in the full build and the
+        /// unit tests (which run every body here), does nothing.
+        #[inline(always)]
+        fn off_path(&self) {
+            #[cfg(not(any(feature = "std", full_code)))]
+            split::run_in_full_code(self.full_code);
         }
 
         /// The log has no pause: pausing it would block revocations, which must always
@@ -183,6 +224,36 @@ pub mod access_log {
             } else {
                 Err(Error::NotWriter)
             }
+        }
+
+        /// Stores `entry` as the next link after `head` and moves `head` past it.
+        fn link(&mut self, head: &mut ChainHead, entry: NewEntry) -> Result<LogSeq> {
+            let seq = head.length;
+            let mut stored = LogEntry {
+                seq,
+                patient: entry.patient,
+                actor: entry.actor,
+                record: entry.record,
+                kind: entry.kind,
+                purpose: entry.purpose,
+                consent: entry.consent,
+                timestamp: self.env().block_timestamp(),
+                block: self.env().block_number(),
+                hash: [0; 32],
+            };
+            stored.hash = stored.chain_hash(&head.last_hash);
+            self.entries.insert((entry.patient, seq), &stored);
+            *head = ChainHead {
+                length: seq.checked_add(1).ok_or(Error::ChainFull)?,
+                last_hash: stored.hash,
+            };
+            Ok(seq)
+        }
+
+        /// Stores the patient's new head and tells indexers.
+        fn close(&mut self, patient: &AccountId, head: &ChainHead) {
+            self.heads.insert(patient, head);
+            self.env().emit_event(EntryAppended { patient: *patient });
         }
 
         fn page(&self, patient: &AccountId, seqs: core::ops::Range<LogSeq>) -> Vec<LogEntry> {
@@ -215,35 +286,35 @@ pub mod access_log {
         #[ink(message)]
         fn append(&mut self, entry: NewEntry) -> Result<LogSeq> {
             self.ensure_writer(&self.env().caller(), &entry.kind)?;
-            let head = self.head(entry.patient);
-            let length = head.length.checked_add(1).ok_or(Error::ChainFull)?;
-            let mut stored = LogEntry {
-                seq: head.length,
-                patient: entry.patient,
-                actor: entry.actor,
-                record: entry.record,
-                kind: entry.kind,
-                purpose: entry.purpose,
-                consent: entry.consent,
-                timestamp: self.env().block_timestamp(),
-                block: self.env().block_number(),
-                hash: [0; 32],
-            };
-            stored.hash = stored.chain_hash(&head.last_hash);
-            self.entries.insert((entry.patient, stored.seq), &stored);
-            self.heads.insert(
-                entry.patient,
-                &ChainHead {
-                    length,
-                    last_hash: stored.hash,
-                },
-            );
-            self.env().emit_event(EntryAppended {
-                patient: entry.patient,
-                seq: stored.seq,
-                hash: stored.hash,
-            });
-            Ok(stored.seq)
+            let mut head = self.heads.get(entry.patient).unwrap_or_default();
+            let seq = self.link(&mut head, entry)?;
+            self.close(&entry.patient, &head);
+            Ok(seq)
+        }
+
+        /// The registry only: a chart's entries, in order, as consecutive entries of the
+        /// patient's chain. Returns the first one's seq.
+        #[ink(message)]
+        fn append_chart(&mut self, chart: ChartEntries) -> Result<LogSeq> {
+            let caller = self.env().caller();
+            for (_, kind, _) in &chart.items {
+                self.ensure_writer(&caller, kind)?;
+            }
+            let mut head = self.heads.get(chart.patient).unwrap_or_default();
+            let first = head.length;
+            for (record, kind, consent) in chart.items {
+                let entry = NewEntry {
+                    patient: chart.patient,
+                    actor: chart.actor,
+                    record: Some(record),
+                    kind,
+                    purpose: Some(chart.purpose),
+                    consent,
+                };
+                self.link(&mut head, entry)?;
+            }
+            self.close(&chart.patient, &head);
+            Ok(first)
         }
     }
 }

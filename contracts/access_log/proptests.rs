@@ -34,7 +34,7 @@ proptest! {
     ) {
         run_test::<Env, _>(|a| {
             set_caller::<Env>(a.alice);
-            let mut log = AccessLog::new(0);
+            let mut log = AccessLog::new(0, [0xfc; 32].into());
             let (registry, consents, stranger) = (a.bob, a.charlie, a.eve);
             ink::env::test::set_contract::<ink::env::DefaultEnvironment>(registry);
             ink::env::test::set_contract::<ink::env::DefaultEnvironment>(consents);

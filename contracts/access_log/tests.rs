@@ -5,8 +5,8 @@ use ink::env::test::{
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    verify_chain, AdminChange, AuditLog, ChainHead, DenyReason, EntryKind, LogEntry, NewEntry,
-    Purpose, ScheduledChange, MAX_PAGE,
+    verify_chain, AdminChange, AuditLog, ChainHead, ChartEntries, DenyReason, EntryKind, LogEntry,
+    NewEntry, Purpose, ScheduledChange, MAX_PAGE,
 };
 
 type Env = DefaultEnvironment;
@@ -31,7 +31,7 @@ fn world() -> World {
     set_block_timestamp::<Env>(100);
     set_contract::<Env>(a.bob);
     set_contract::<Env>(a.charlie);
-    let mut log = AccessLog::new(DELAY);
+    let mut log = AccessLog::new(DELAY, [0xfc; 32].into());
     log.schedule_change(AdminChange::Peers(a.bob, a.charlie))
         .unwrap();
     World {
@@ -152,7 +152,7 @@ fn strangers_and_writers_out_of_their_lane_are_refused() {
 fn nobody_appends_before_writers_are_named() {
     let a = default_accounts::<Env>();
     set_caller::<Env>(a.alice);
-    let mut log = AccessLog::new(DELAY);
+    let mut log = AccessLog::new(DELAY, [0xfc; 32].into());
     assert_eq!(log.writers(), (None, None));
     for who in [a.alice, a.bob, a.charlie] {
         set_caller::<Env>(who);
@@ -179,7 +179,7 @@ fn a_wallet_is_never_a_writer() {
     let a = default_accounts::<Env>();
     set_caller::<Env>(a.alice);
     set_contract::<Env>(a.bob);
-    let mut log = AccessLog::new(DELAY);
+    let mut log = AccessLog::new(DELAY, [0xfc; 32].into());
     // The admin names its own wallet: refused on the first wiring and on later ones.
     for change in [
         AdminChange::Peers(a.alice, a.bob),
@@ -235,7 +235,7 @@ fn an_announced_change_can_be_withdrawn() {
     set_caller::<Env>(w.admin);
     assert_eq!(w.log.cancel_change(), Err(Error::NothingScheduled));
     w.log
-        .schedule_change(AdminChange::Code([1; 32].into()))
+        .schedule_change(AdminChange::Code([1; 32].into(), [2; 32].into()))
         .unwrap();
     set_caller::<Env>(w.stranger);
     assert_eq!(w.log.cancel_change(), Err(Error::NotAdmin));
@@ -334,20 +334,103 @@ fn admin_transfer_takes_two_steps() {
 fn only_the_admin_upgrades() {
     let mut w = world();
     set_caller::<Env>(w.stranger);
-    let change = AdminChange::Code([1; 32].into());
+    let change = AdminChange::Code([1; 32].into(), [2; 32].into());
     assert_eq!(w.log.schedule_change(change), Err(Error::NotAdmin));
     assert_eq!(w.log.scheduled_change(), None);
 }
 
 #[ink::test]
-fn append_emits_an_event_with_the_patient_as_topic() {
+fn append_emits_one_anonymous_event_with_the_patient_as_its_only_topic() {
     let mut w = world();
     let before = recorded_events().count();
     w.append_as(w.registry, EntryKind::Access).unwrap();
     let events: Vec<_> = recorded_events().skip(before).collect();
     assert_eq!(events.len(), 1);
-    // Signature topic, then the patient.
-    assert_eq!(events[0].topics.len(), 2);
     let patient: &[u8; 32] = w.patient.as_ref();
-    assert_eq!(events[0].topics[1], patient.to_vec());
+    assert_eq!(events[0].topics, vec![patient.to_vec()]);
+    // Nothing the entry stores is repeated: the event holds the patient only.
+    assert_eq!(events[0].data, patient.to_vec());
+}
+
+fn chart(patient: AccountId, kinds: &[EntryKind]) -> ChartEntries {
+    ChartEntries {
+        patient,
+        actor: AccountId::from([9; 32]),
+        purpose: Purpose::Treat,
+        items: kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| (u64::try_from(i).unwrap(), *kind, Some(7)))
+            .collect(),
+    }
+}
+
+#[ink::test]
+fn a_chart_appends_in_order_the_entries_single_appends_would() {
+    let mut w = world();
+    w.append_as(w.registry, EntryKind::RecordCreated).unwrap();
+    let kinds = [
+        EntryKind::Access,
+        EntryKind::Denied(DenyReason::NoConsent),
+        EntryKind::Access,
+    ];
+    set_caller::<Env>(w.registry);
+    let before = recorded_events().count();
+    assert_eq!(w.log.append_chart(chart(w.patient, &kinds)), Ok(1));
+    assert_eq!(recorded_events().count(), before + 1, "one event per call");
+
+    // The same entries appended one by one to another patient's chain.
+    let other = w.stranger;
+    for (i, kind) in kinds.iter().enumerate() {
+        set_caller::<Env>(w.registry);
+        let mut single = entry(other, *kind);
+        single.record = Some(u64::try_from(i).unwrap());
+        single.consent = Some(7);
+        w.log.append(single).unwrap();
+    }
+    let charted = all_entries(&w, w.patient);
+    let singles = all_entries(&w, other);
+    assert_eq!(charted.len(), 4);
+    for (c, s) in charted[1..].iter().zip(&singles) {
+        assert_eq!(c.seq, s.seq + 1);
+        let fields = |e: &LogEntry| (e.actor, e.record, e.kind, e.purpose, e.consent, e.timestamp);
+        assert_eq!(fields(c), fields(s));
+    }
+    let head = w.log.head(w.patient);
+    assert_eq!(head.length, 4);
+    assert_eq!(verify_chain([0; 32], &charted), Ok(head.last_hash));
+}
+
+#[ink::test]
+fn a_chart_outside_the_registrys_lane_is_refused_whole() {
+    let mut w = world();
+    w.append_as(w.registry, EntryKind::RecordCreated).unwrap();
+    let head = w.log.head(w.patient);
+    let writes =
+        || ink::env::test::get_contract_storage_rw::<Env>(&ink::env::test::callee::<Env>()).1;
+    let writes_before = writes();
+    // The consent manager may not write accesses, even in a chart.
+    set_caller::<Env>(w.consents);
+    assert_eq!(
+        w.log.append_chart(chart(w.patient, &[EntryKind::Access])),
+        Err(Error::NotWriter)
+    );
+    // One consent-change kind among accesses refuses the chart before any is written.
+    set_caller::<Env>(w.registry);
+    let mixed = [EntryKind::Access, EntryKind::ConsentGranted];
+    assert_eq!(
+        w.log.append_chart(chart(w.patient, &mixed)),
+        Err(Error::NotWriter)
+    );
+    set_caller::<Env>(w.stranger);
+    assert_eq!(
+        w.log.append_chart(chart(w.patient, &[EntryKind::Access])),
+        Err(Error::NotWriter)
+    );
+    assert_eq!(w.log.head(w.patient), head);
+    assert_eq!(
+        writes(),
+        writes_before,
+        "nothing is written for a refused chart"
+    );
 }

@@ -7,8 +7,8 @@ use medconsent_shared::fuzz::{
     admin_inputs, fuzz_decoding, fuzz_messages, peer_and_pause_inputs, store_root,
 };
 use medconsent_shared::{
-    message_input, AccessRequest, Action, ActionSet, ConsentTerms, Decision, Grantee, Purpose,
-    PurposeSet, RoleSet, Scope, SignedAction,
+    message_input, AccessRequest, Action, ActionSet, ChartRequest, ConsentTerms, Decision, Grantee,
+    Purpose, PurposeSet, RoleSet, Scope, SignedAction,
 };
 
 type Decoder = <ConsentManager as ContractMessageDecoder>::Type;
@@ -69,6 +69,16 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
         message_input!("ConsentCheck::check", request),
         message_input!("ConsentCheck::check_emergency", a, b),
         message_input!("ConsentCheck::acts_for", a, b),
+        message_input!(
+            "ConsentCheck::check_chart",
+            ChartRequest {
+                patient: a,
+                accessor: b,
+                purpose: Purpose::Treat,
+                records: vec![(7, 3), (u64::MAX, u16::MAX)],
+            }
+        ),
+        message_input!("full_code"),
     ];
     valid.extend(admin_inputs(b));
     valid.extend(peer_and_pause_inputs(a, b));
@@ -92,7 +102,7 @@ fn decoded_damaged_input_runs_without_a_panic() {
     let accounts = test::default_accounts::<Env>();
     let (a, b) = (accounts.bob, accounts.charlie);
     test::set_caller::<Env>(accounts.alice);
-    let mut cm = ConsentManager::new([0x6e; 32], 1_000);
+    let mut cm = ConsentManager::new([0x6e; 32], 1_000, [0xfc; 32].into());
     cm.register_provider(a, RoleSet(3), [7; 32]).unwrap();
     test::set_caller::<Env>(a);
     cm.appoint_delegate(b, None).unwrap();

@@ -8,12 +8,13 @@
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
+    use medconsent_shared::split;
     use medconsent_shared::{
-        call, page_range, AccessRequest, Action, Admin, AdminChange, AdminFault, Basis, Consent,
-        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision, Delegation, DenyReason,
-        EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider, ProviderStatus, Purpose, RecordId,
-        Role, RoleSet, RuleSet, ScheduledChange, Scope, SignedAction, SigningDomain, Verdict,
-        MAX_RULES_PER_PAIR,
+        call, page_range, AccessRequest, Action, Admin, AdminChange, AdminFault, Basis,
+        ChartRequest, Consent, ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision,
+        Delegation, DenyReason, EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider,
+        ProviderStatus, Purpose, RecordId, Role, RoleSet, RuleSet, ScheduledChange, Scope,
+        SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,25 +117,9 @@ pub mod consent_manager {
         used_nonces: Mapping<(AccountId, u64), ()>,
         /// The announced wiring or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
-    }
-
-    #[ink(event)]
-    pub struct ConsentGranted {
-        #[ink(topic)]
-        patient: AccountId,
-        #[ink(topic)]
-        grantee: Grantee,
-        consent_id: ConsentId,
-        decision: Decision,
-    }
-
-    #[ink(event)]
-    pub struct ConsentRevoked {
-        #[ink(topic)]
-        patient: AccountId,
-        #[ink(topic)]
-        grantee: Grantee,
-        consent_id: ConsentId,
+        /// The code every message off the access path runs in (`grant`, `revoke` and the
+        /// checks run here; see `medconsent_shared::split`).
+        full_code: Hash,
     }
 
     #[ink(event)]
@@ -154,13 +139,6 @@ pub mod consent_manager {
         delegate: AccountId,
     }
 
-    #[ink(event)]
-    pub struct EmergencyOptOutChanged {
-        #[ink(topic)]
-        patient: AccountId,
-        opted_out: bool,
-    }
-
     /// A provider was registered, suspended, reactivated, or changed roles or key.
     #[ink(event)]
     pub struct ProviderChanged {
@@ -177,7 +155,10 @@ pub mod consent_manager {
         /// `change_delay` (ms) is how long every later wiring or code change waits after
         /// its announcement; it never changes.
         #[ink(constructor)]
-        pub fn new(genesis_hash: Hash32, change_delay: Timestamp) -> Self {
+        pub fn new(genesis_hash: Hash32, change_delay: Timestamp, full_code: Hash) -> Self {
+            // The off-chain test engine has no delegate dependencies.
+            #[cfg(not(feature = "std"))]
+            split::lock_full_code(&full_code);
             Self {
                 admin: Admin::new(Self::env().caller(), change_delay),
                 paused: false,
@@ -192,6 +173,7 @@ pub mod consent_manager {
                 genesis_hash,
                 used_nonces: Mapping::default(),
                 scheduled: Lazy::default(),
+                full_code,
             }
         }
 
@@ -236,6 +218,7 @@ pub mod consent_manager {
             deadline: Timestamp,
             signature: [u8; 64],
         ) -> Result<ConsentId> {
+            self.off_path();
             self.ensure_running()?;
             let action = SignedAction::Grant { grantee, terms };
             self.use_signature(&patient, &action, nonce, deadline, &signature)?;
@@ -253,6 +236,7 @@ pub mod consent_manager {
             deadline: Timestamp,
             signature: [u8; 64],
         ) -> Result<()> {
+            self.off_path();
             let action = SignedAction::Revoke { consent_id };
             self.use_signature(&patient, &action, nonce, deadline, &signature)?;
             self.revoke_as(patient, patient, consent_id)
@@ -262,6 +246,7 @@ pub mod consent_manager {
         /// voided). Wallets pick a fresh random nonce for each signature.
         #[ink(message)]
         pub fn nonce_used(&self, patient: AccountId, nonce: u64) -> bool {
+            self.off_path();
             self.used_nonces.contains((patient, nonce))
         }
 
@@ -269,6 +254,7 @@ pub mod consent_manager {
         /// relayer sitting on it can never submit it. Allowed while paused.
         #[ink(message)]
         pub fn void_signature(&mut self, patient: AccountId, nonce: u64) -> Result<()> {
+            self.off_path();
             let caller = self.env().caller();
             self.ensure_acts_for(&patient, &caller)?;
             self.use_nonce(&patient, nonce)
@@ -284,11 +270,13 @@ pub mod consent_manager {
             nonce: u64,
             deadline: Timestamp,
         ) -> Vec<u8> {
+            self.off_path();
             medconsent_shared::signing_message(&self.domain(), &patient, &action, nonce, deadline)
         }
 
         #[ink(message)]
         pub fn consent(&self, patient: AccountId, consent_id: ConsentId) -> Option<Consent> {
+            self.off_path();
             self.consents.get((patient, consent_id))
         }
 
@@ -300,6 +288,7 @@ pub mod consent_manager {
             start: ConsentId,
             limit: u32,
         ) -> Vec<Consent> {
+            self.off_path();
             page_range(start, self.consent_count(patient), limit)
                 .filter_map(|id| self.consents.get((patient, id)))
                 .collect()
@@ -308,6 +297,7 @@ pub mod consent_manager {
         /// How many consents a patient has granted (the next id).
         #[ink(message)]
         pub fn consent_count(&self, patient: AccountId) -> u64 {
+            self.off_path();
             self.consent_counts.get(patient).unwrap_or(0)
         }
 
@@ -326,6 +316,7 @@ pub mod consent_manager {
             delegate: AccountId,
             until: Option<Timestamp>,
         ) -> Result<()> {
+            self.off_path();
             let (patient, now) = (self.env().caller(), self.env().block_timestamp());
             self.ensure_running()?;
             if delegate == patient {
@@ -350,6 +341,7 @@ pub mod consent_manager {
         /// Patient only: remove a delegate. Allowed while paused.
         #[ink(message)]
         pub fn remove_delegate(&mut self, delegate: AccountId) -> Result<()> {
+            self.off_path();
             let patient = self.env().caller();
             if !self.delegates.contains((patient, delegate)) {
                 return Err(Error::DelegateNotFound);
@@ -361,6 +353,7 @@ pub mod consent_manager {
 
         #[ink(message)]
         pub fn delegation(&self, patient: AccountId, delegate: AccountId) -> Option<Delegation> {
+            self.off_path();
             self.delegates.get((patient, delegate))
         }
 
@@ -369,6 +362,7 @@ pub mod consent_manager {
         /// not.
         #[ink(message)]
         pub fn set_emergency_opt_out(&mut self, patient: AccountId, opted_out: bool) -> Result<()> {
+            self.off_path();
             let caller = self.env().caller();
             if !opted_out {
                 self.ensure_running()?;
@@ -388,6 +382,7 @@ pub mod consent_manager {
 
         #[ink(message)]
         pub fn emergency_opted_out(&self, patient: AccountId) -> bool {
+            self.off_path();
             self.emergency_opt_outs.contains(patient)
         }
 
@@ -401,6 +396,7 @@ pub mod consent_manager {
             roles: RoleSet,
             public_key: [u8; 32],
         ) -> Result<()> {
+            self.off_path();
             self.ensure_admin()?;
             self.ensure_running()?;
             validate_roles(roles)?;
@@ -424,6 +420,7 @@ pub mod consent_manager {
         /// Allowed while paused.
         #[ink(message)]
         pub fn suspend_provider(&mut self, provider: AccountId) -> Result<()> {
+            self.off_path();
             self.ensure_admin()?;
             let mut entry = self.existing_provider(&provider)?;
             if entry.status != ProviderStatus::Active {
@@ -437,6 +434,7 @@ pub mod consent_manager {
         /// Admin: lift a suspension.
         #[ink(message)]
         pub fn reactivate_provider(&mut self, provider: AccountId) -> Result<()> {
+            self.off_path();
             self.ensure_admin()?;
             self.ensure_running()?;
             let mut entry = self.existing_provider(&provider)?;
@@ -451,6 +449,7 @@ pub mod consent_manager {
         /// Admin: replace a provider's roles.
         #[ink(message)]
         pub fn set_provider_roles(&mut self, provider: AccountId, roles: RoleSet) -> Result<()> {
+            self.off_path();
             self.ensure_admin()?;
             self.ensure_running()?;
             validate_roles(roles)?;
@@ -464,6 +463,7 @@ pub mod consent_manager {
         /// suspended provider cannot redirect new key wraps to itself).
         #[ink(message)]
         pub fn rotate_provider_key(&mut self, public_key: [u8; 32]) -> Result<()> {
+            self.off_path();
             let provider = self.env().caller();
             validate_key(&public_key)?;
             let mut entry = self.existing_provider(&provider)?;
@@ -477,6 +477,7 @@ pub mod consent_manager {
 
         #[ink(message)]
         pub fn provider(&self, provider: AccountId) -> Option<Provider> {
+            self.off_path();
             self.providers.get(provider)
         }
 
@@ -487,6 +488,7 @@ pub mod consent_manager {
         /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
         pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let unwired = self.registry.is_none() && self.access_log.is_none();
             let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
@@ -500,11 +502,18 @@ pub mod consent_manager {
         /// Admin: apply the announced change once its delay has passed.
         #[ink(message)]
         pub fn apply_change(&mut self) -> Result<()> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
-            if let AdminChange::Peers(registry, access_log) = change {
-                self.registry = Some(registry);
-                self.access_log = Some(access_log);
+            match change {
+                AdminChange::Peers(registry, access_log) => {
+                    self.registry = Some(registry);
+                    self.access_log = Some(access_log);
+                }
+                AdminChange::Code(_, full_code) => {
+                    split::swap_full_code(&self.full_code, &full_code);
+                    self.full_code = full_code;
+                }
             }
             self.scheduled.set(&None);
             Ok(())
@@ -513,6 +522,7 @@ pub mod consent_manager {
         /// Admin: withdraw the announced change.
         #[ink(message)]
         pub fn cancel_change(&mut self) -> Result<()> {
+            self.off_path();
             self.admin
                 .cancel(&self.env().caller(), self.scheduled_change())?;
             self.scheduled.set(&None);
@@ -522,18 +532,28 @@ pub mod consent_manager {
         /// The announced change and when it may apply, if any.
         #[ink(message)]
         pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.off_path();
             self.scheduled.get().flatten()
         }
 
         /// The delay (ms) between announcing a change and applying it.
         #[ink(message)]
         pub fn change_delay(&self) -> Timestamp {
+            self.off_path();
             self.admin.delay()
+        }
+
+        /// The code hash of the full code the off-path messages run in.
+        #[ink(message)]
+        pub fn full_code(&self) -> Hash {
+            self.off_path();
+            self.full_code
         }
 
         /// (registry, access log) as wired.
         #[ink(message)]
         pub fn peers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            self.off_path();
             (self.registry, self.access_log)
         }
 
@@ -541,32 +561,38 @@ pub mod consent_manager {
         /// and reactivations are refused and every check denies.
         #[ink(message)]
         pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.off_path();
             self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
             Ok(())
         }
 
         #[ink(message)]
         pub fn paused(&self) -> bool {
+            self.off_path();
             self.paused
         }
 
         #[ink(message)]
         pub fn admin(&self) -> AccountId {
+            self.off_path();
             self.admin.current()
         }
 
         #[ink(message)]
         pub fn pending_admin(&self) -> Option<AccountId> {
+            self.off_path();
             self.admin.pending()
         }
 
         #[ink(message)]
         pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            self.off_path();
             Ok(self.admin.propose(&self.env().caller(), successor)?)
         }
 
         #[ink(message)]
         pub fn accept_admin(&mut self) -> Result<()> {
+            self.off_path();
             Ok(self.admin.accept(&self.env().caller())?)
         }
 
@@ -597,14 +623,7 @@ pub mod consent_manager {
                 purpose: None,
                 consent: Some(id),
             })?;
-            self.commit_grant(patient, grantor, grantee, terms, now, slot)?;
-            self.env().emit_event(ConsentGranted {
-                patient,
-                grantee,
-                consent_id: id,
-                decision: terms.decision,
-            });
-            Ok(id)
+            self.commit_grant(patient, grantor, grantee, terms, now, slot)
         }
 
         /// A logged revocation by an authorized `actor` (see `grant_as`).
@@ -624,11 +643,6 @@ pub mod consent_manager {
                 purpose: None,
                 consent: Some(consent_id),
             })?;
-            self.env().emit_event(ConsentRevoked {
-                patient,
-                grantee: consent.grantee,
-                consent_id,
-            });
             Ok(())
         }
 
@@ -676,6 +690,14 @@ pub mod consent_manager {
             }
             self.used_nonces.insert((*patient, nonce), &());
             Ok(())
+        }
+
+        /// In the front build, ends the call in the full code; in the full build and the
+        /// unit tests (which run every body here), does nothing.
+        #[inline(always)]
+        fn off_path(&self) {
+            #[cfg(not(any(feature = "std", full_code)))]
+            split::run_in_full_code(self.full_code);
         }
 
         fn ensure_admin(&self) -> Result<()> {
@@ -729,8 +751,6 @@ pub mod consent_manager {
             } else {
                 self.emergency_opt_outs.remove(patient);
             }
-            self.env()
-                .emit_event(EmergencyOptOutChanged { patient, opted_out });
         }
 
         /// Adds a validated rule to the pair's active set and to the patient's history
@@ -761,7 +781,7 @@ pub mod consent_manager {
             if rules.len() >= MAX_RULES_PER_PAIR {
                 return Err(Error::TooManyRules);
             }
-            Ok((self.consent_count(*patient), rules))
+            Ok((self.consent_counts.get(patient).unwrap_or(0), rules))
         }
 
         /// Stores a checked grant under the id `next_slot` gave it.
@@ -823,24 +843,51 @@ pub mod consent_manager {
             Ok(consent)
         }
 
-        /// The verdict of the pair's rules and the "anyone" rules: the first applicable
-        /// Deny wins; otherwise the first applicable Permit; otherwise no consent.
-        fn rule_verdict(&self, request: &AccessRequest, now: Timestamp) -> Verdict {
-            let mut permit = None;
-            for grantee in [Grantee::Account(request.accessor), Grantee::Anyone] {
-                for (id, rule) in self.active_rules(request.patient, grantee) {
-                    if !rule.applies_to(request, now) {
-                        continue;
-                    }
-                    match rule.decision {
-                        Decision::Deny => return Verdict::Deny(DenyReason::Restricted(id)),
-                        Decision::Permit => permit = permit.or(Some(id)),
-                    }
-                }
+        /// The rules that can apply to `accessor`'s requests: the pair's and the "anyone"
+        /// rules, in the order they are weighed.
+        fn rules_for(&self, patient: AccountId, accessor: AccountId) -> [RuleSet; 2] {
+            [
+                self.active_rules(patient, Grantee::Account(accessor)),
+                self.active_rules(patient, Grantee::Anyone),
+            ]
+        }
+
+        /// What decides a request before any rule does: the patient's own use, a
+        /// delegate's, the directory, the pause, a suspension. None: the rules decide.
+        /// It depends on no record, so a chart asks it once.
+        fn gate(&self, request: &AccessRequest) -> Option<Verdict> {
+            // The patient's own use: reading with PATRQT, writing for any purpose. A
+            // delegate acts for the patient only with PATRQT; with a clinical purpose it
+            // is one more provider, so a suspended provider keeps nothing as a provider.
+            let patient_request = request.purpose == Purpose::PatientRequest;
+            let own_use = if request.accessor == request.patient
+                && (patient_request || request.action == Action::Append)
+            {
+                Some(Basis::Patient)
+            } else if patient_request && self.is_delegate(&request.patient, &request.accessor) {
+                Some(Basis::Delegate)
+            } else {
+                None
+            };
+            // Outside the directory is said before the pause, so that the registry keeps
+            // strangers out of the log while paused too.
+            let provider = match own_use {
+                Some(_) => None,
+                None => match self.providers.get(request.accessor) {
+                    None => return Some(Verdict::Deny(DenyReason::NotProvider)),
+                    some => some,
+                },
+            };
+            if self.paused {
+                return Some(Verdict::Deny(DenyReason::Paused));
             }
-            permit.map_or(Verdict::Deny(DenyReason::NoConsent), |id| {
-                Verdict::Permit(Basis::Consent(id))
-            })
+            match (own_use, provider) {
+                (Some(basis), _) => Some(Verdict::Permit(basis)),
+                (None, Some(p)) if p.status != ProviderStatus::Active => {
+                    Some(Verdict::Deny(DenyReason::ProviderSuspended))
+                }
+                _ => None,
+            }
         }
 
         /// The registry must confirm that the record exists and is this patient's.
@@ -864,39 +911,29 @@ pub mod consent_manager {
         /// an active provider with an applicable permit and no applicable restriction.
         #[ink(message)]
         fn check(&self, request: AccessRequest) -> Verdict {
+            self.gate(&request).unwrap_or_else(|| {
+                let rules = self.rules_for(request.patient, request.accessor);
+                rule_verdict(&rules, &request, self.env().block_timestamp())
+            })
+        }
+
+        /// Anyone: `check` for each record of a chart, in order; the gate is passed and
+        /// the rules are read once for all of them.
+        #[ink(message)]
+        fn check_chart(&self, request: ChartRequest) -> Vec<Verdict> {
+            let Some(&first) = request.records.first() else {
+                return Vec::new();
+            };
+            if let Some(verdict) = self.gate(&request.single(first)) {
+                return ink::prelude::vec![verdict; request.records.len()];
+            }
             let now = self.env().block_timestamp();
-            // The patient's own use: reading with PATRQT, writing for any purpose. A
-            // delegate acts for the patient only with PATRQT; with a clinical purpose it
-            // is one more provider, so a suspended provider keeps nothing as a provider.
-            let patient_request = request.purpose == Purpose::PatientRequest;
-            let own_use = if request.accessor == request.patient
-                && (patient_request || request.action == Action::Append)
-            {
-                Some(Basis::Patient)
-            } else if patient_request && self.is_delegate(&request.patient, &request.accessor) {
-                Some(Basis::Delegate)
-            } else {
-                None
-            };
-            // Outside the directory is said before the pause, so that the registry keeps
-            // strangers out of the log while paused too.
-            let provider = match own_use {
-                Some(_) => None,
-                None => match self.providers.get(request.accessor) {
-                    None => return Verdict::Deny(DenyReason::NotProvider),
-                    some => some,
-                },
-            };
-            if self.paused {
-                return Verdict::Deny(DenyReason::Paused);
+            let rules = self.rules_for(request.patient, request.accessor);
+            let mut verdicts = Vec::with_capacity(request.records.len());
+            for &record in &request.records {
+                verdicts.push(rule_verdict(&rules, &request.single(record), now));
             }
-            match (own_use, provider) {
-                (Some(basis), _) => Verdict::Permit(basis),
-                (None, Some(p)) if p.status != ProviderStatus::Active => {
-                    Verdict::Deny(DenyReason::ProviderSuspended)
-                }
-                _ => self.rule_verdict(&request, now),
-            }
+            verdicts
         }
 
         /// Anyone: the decision for a break-glass access. Restrictions do not apply to
@@ -909,7 +946,9 @@ pub mod consent_manager {
                 Some(_) if self.paused => DenyReason::Paused,
                 Some(p) if p.status != ProviderStatus::Active => DenyReason::ProviderSuspended,
                 Some(p) if !p.roles.contains(Role::EmergencyResponder) => DenyReason::NotResponder,
-                Some(_) if self.emergency_opted_out(patient) => DenyReason::EmergencyOptedOut,
+                Some(_) if self.emergency_opt_outs.contains(patient) => {
+                    DenyReason::EmergencyOptedOut
+                }
                 Some(_) => return Verdict::Permit(Basis::Emergency),
             };
             Verdict::Deny(reason)
@@ -917,8 +956,27 @@ pub mod consent_manager {
 
         #[ink(message)]
         fn acts_for(&self, patient: AccountId, actor: AccountId) -> bool {
+            self.off_path();
             self.is_patient_or_delegate(&patient, &actor)
         }
+    }
+
+    /// The verdict of the rules (the pair's, then the "anyone" ones): the first applicable
+    /// Deny wins; otherwise the first applicable Permit; otherwise no consent.
+    fn rule_verdict(rules: &[RuleSet; 2], request: &AccessRequest, now: Timestamp) -> Verdict {
+        let mut permit = None;
+        for (id, rule) in rules.iter().flatten() {
+            if !rule.applies_to(request, now) {
+                continue;
+            }
+            match rule.decision {
+                Decision::Deny => return Verdict::Deny(DenyReason::Restricted(*id)),
+                Decision::Permit => permit = permit.or(Some(*id)),
+            }
+        }
+        permit.map_or(Verdict::Deny(DenyReason::NoConsent), |id| {
+            Verdict::Permit(Basis::Consent(id))
+        })
     }
 
     fn expired(rule: &ConsentTerms, now: Timestamp) -> bool {

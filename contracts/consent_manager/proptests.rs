@@ -9,8 +9,8 @@ use ink::env::test::{default_accounts, run_test, set_block_timestamp, set_caller
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    AccessRequest, Action, ActionSet, Basis, ConsentCheck, ConsentTerms, Decision, DenyReason,
-    Grantee, Purpose, PurposeSet, Role, RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+    AccessRequest, Action, ActionSet, Basis, ChartRequest, ConsentCheck, ConsentTerms, Decision,
+    DenyReason, Grantee, Purpose, PurposeSet, Role, RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
 };
 use proptest::prelude::*;
 
@@ -60,6 +60,12 @@ enum Op {
         append: bool,
         purpose: usize,
     },
+    /// A chart read: (record, category) pairs, repeats allowed.
+    Chart {
+        accessor: usize,
+        records: Vec<(u64, u16)>,
+        purpose: usize,
+    },
 }
 
 fn scope() -> impl Strategy<Value = Scope> {
@@ -89,6 +95,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(accessor, record, category, append, purpose)| Op::Check {
                 accessor, record, category, append, purpose,
             }),
+        3 => (0usize..PEOPLE, prop::collection::vec((0u64..3, 0u16..3), 0..6), 0usize..7)
+            .prop_map(|(accessor, records, purpose)| Op::Chart { accessor, records, purpose }),
     ]
 }
 
@@ -178,7 +186,7 @@ fn run(ops: Vec<Op>) {
         let admin = default_accounts::<Env>().alice;
         set_block_timestamp::<Env>(0);
         set_caller::<Env>(admin);
-        let mut cm = ConsentManager::new(GENESIS, 0);
+        let mut cm = ConsentManager::new(GENESIS, 0, [0xfc; 32].into());
         for p in PROVIDERS {
             cm.register_provider(person(p), RoleSet::from([Role::Clinician]), [9; 32])
                 .unwrap();
@@ -268,6 +276,27 @@ fn run(ops: Vec<Op>) {
                         purpose: PURPOSES[purpose],
                     };
                     check_against_model(&model, accessor, &request, cm.check(request));
+                }
+                Op::Chart {
+                    accessor,
+                    records,
+                    purpose,
+                } => {
+                    let chart = ChartRequest {
+                        patient,
+                        accessor: person(accessor),
+                        purpose: PURPOSES[purpose],
+                        records,
+                    };
+                    let verdicts = cm.check_chart(chart.clone());
+                    // The chart decides each record exactly as a single read of it would,
+                    // and as the model says.
+                    assert_eq!(verdicts.len(), chart.records.len());
+                    for (&record, verdict) in chart.records.iter().zip(verdicts) {
+                        let single = chart.single(record);
+                        assert_eq!(verdict, cm.check(single), "{single:?}");
+                        check_against_model(&model, accessor, &single, verdict);
+                    }
                 }
             }
         }

@@ -175,7 +175,8 @@ fn the_patient_or_a_delegate_voids_an_outstanding_signature() {
 fn the_contract_signs_the_known_answer_vector() {
     let v = medconsent_shared::vector::signed_consent_vector();
     ink::env::test::set_callee::<Env>(v.domain.contract);
-    let cm = crate::consent_manager::ConsentManager::new(v.domain.genesis_hash, 0);
+    let cm =
+        crate::consent_manager::ConsentManager::new(v.domain.genesis_hash, 0, [0xfc; 32].into());
     assert_eq!(
         cm.signing_message(v.patient, v.action, v.nonce, v.deadline),
         v.message

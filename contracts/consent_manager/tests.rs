@@ -44,7 +44,7 @@ pub(crate) fn world() -> World {
     let a = default_accounts::<Env>();
     set_block_timestamp::<Env>(100);
     set_caller::<Env>(a.alice);
-    let mut cm = ConsentManager::new(GENESIS, DELAY);
+    let mut cm = ConsentManager::new(GENESIS, DELAY, [0xfc; 32].into());
     cm.register_provider(a.charlie, RoleSet::from([Role::Clinician]), KEY)
         .unwrap();
     cm.register_provider(
@@ -845,7 +845,7 @@ fn admin_messages_refuse_everyone_else() {
         let wire = AdminChange::Peers(stranger, stranger);
         w.rejects(who, Error::NotAdmin, |cm| cm.schedule_change(wire));
         w.rejects(who, Error::NotAdmin, |cm| {
-            cm.schedule_change(AdminChange::Code([1; 32].into()))
+            cm.schedule_change(AdminChange::Code([1; 32].into(), [2; 32].into()))
         });
         w.rejects(who, Error::NotAdmin, |cm| cm.apply_change());
         w.rejects(who, Error::NotAdmin, |cm| cm.cancel_change());
@@ -870,7 +870,7 @@ fn admin_transfer_and_wiring() {
         .unwrap();
     assert_eq!(w.cm.peers(), (Some(registry), Some(log)));
     // Code waits the delay.
-    let code = AdminChange::Code([1; 32].into());
+    let code = AdminChange::Code([1; 32].into(), [2; 32].into());
     assert_eq!(w.cm.schedule_change(code), Ok(100 + DELAY));
     w.rejects(admin, Error::NotYetDue, |cm| cm.apply_change());
     set_caller::<Env>(admin);
@@ -886,20 +886,28 @@ fn admin_transfer_and_wiring() {
 }
 
 #[ink::test]
-fn state_changes_emit_events() {
+fn directory_and_delegate_changes_emit_events_logged_changes_do_not() {
     let mut w = world();
     let before = recorded_events().count();
     set_caller::<Env>(w.patient);
+    // An opt-out is a log entry (the log's event tells indexers): no event of its own.
     w.cm.store_opt_out(w.patient, true);
+    assert_eq!(recorded_events().count(), before);
     w.cm.remove_delegate(w.delegate).unwrap();
     set_caller::<Env>(w.admin);
     w.cm.suspend_provider(w.doctor).unwrap();
     let events: Vec<_> = recorded_events().skip(before).collect();
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 2);
+    // DelegateRemoved: signature, patient and delegate topics.
     let patient: &[u8; 32] = w.patient.as_ref();
+    assert_eq!(events[0].topics.len(), 3);
     assert_eq!(events[0].topics[1], patient.to_vec());
-    // DelegateRemoved: patient and delegate topics.
-    assert_eq!(events[1].topics.len(), 3);
+    // ProviderChanged: signature and provider topics.
+    let doctor: &[u8; 32] = w.doctor.as_ref();
+    assert_eq!(
+        events[1].topics,
+        vec![events[1].topics[0].clone(), doctor.to_vec()]
+    );
 }
 
 // ---- hostile input -------------------------------------------------------------------

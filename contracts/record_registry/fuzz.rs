@@ -40,6 +40,8 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
         message_input!("next_record_id"),
         message_input!("counts", a),
         message_input!("RecordLookup::record_patient", 0u64),
+        message_input!("access_chart", a, vec![0u64, 1, u64::MAX], Purpose::Treat),
+        message_input!("full_code"),
     ];
     valid.extend(admin_inputs(b));
     valid.extend(peer_and_pause_inputs(a, b));
@@ -63,7 +65,7 @@ fn decoded_damaged_input_runs_without_a_panic() {
     let accounts = test::default_accounts::<Env>();
     let (a, b) = (accounts.bob, accounts.charlie);
     test::set_caller::<Env>(accounts.alice);
-    let registry = RecordRegistry::new(1_000);
+    let registry = RecordRegistry::new(1_000, [0xfc; 32].into());
     store_root(&registry);
     let callers = [accounts.alice, a, b, accounts.eve];
     let report = fuzz_messages::<Decoder>(&valid_inputs(a, b), 100, 0x4e7, &callers);

@@ -8,12 +8,13 @@
 pub mod record_registry {
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
+    use medconsent_shared::split;
     use medconsent_shared::{
         call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminChange, AdminFault,
-        CategoryCode, DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq, NewEntry, Purpose,
-        Record, RecordId, RecordLookup, RecordStatus, RecordVersion, Release, Review,
-        ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN,
-        MAX_REVIEWS_PER_CALL,
+        CategoryCode, ChartEntries, ChartRequest, DenyReason, EmergencyAccess, EntryKind, Hash32,
+        LogSeq, NewEntry, Purpose, Record, RecordId, RecordLookup, RecordStatus, RecordVersion,
+        Release, Review, ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_CHART_RECORDS,
+        MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN, MAX_REVIEWS_PER_CALL,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,10 @@ pub mod record_registry {
         NothingScheduled,
         /// The scheduled change's delay has not passed.
         NotYetDue,
+        /// A chart access naming no record.
+        EmptyChart,
+        /// A chart access naming more than MAX_CHART_RECORDS records.
+        ChartTooLarge,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -116,54 +121,19 @@ pub mod record_registry {
         emergency_windows: Mapping<(AccountId, AccountId), EmergencyWindow>,
         /// The announced wiring or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
-    }
-
-    #[ink(event)]
-    pub struct RecordRegistered {
-        #[ink(topic)]
-        record_id: RecordId,
-        #[ink(topic)]
-        patient: AccountId,
-    }
-
-    #[ink(event)]
-    pub struct RecordAmended {
-        #[ink(topic)]
-        record_id: RecordId,
-        version: u32,
-    }
-
-    #[ink(event)]
-    pub struct RecordRetired {
-        #[ink(topic)]
-        record_id: RecordId,
-    }
-
-    /// An access (or break-glass) call, released or denied; both are in the log.
-    #[ink(event)]
-    pub struct RecordAccessed {
-        #[ink(topic)]
-        record_id: RecordId,
-        #[ink(topic)]
-        accessor: AccountId,
-        released: bool,
-        emergency: bool,
-        log_seq: LogSeq,
-    }
-
-    #[ink(event)]
-    pub struct EmergencyReviewed {
-        #[ink(topic)]
-        patient: AccountId,
-        index: u64,
-        justified: bool,
+        /// The code every message off the access path runs in (the accesses and
+        /// `record_patient` run here; see `medconsent_shared::split`).
+        full_code: Hash,
     }
 
     impl RecordRegistry {
         /// The deployer becomes the admin. `change_delay` (ms) is how long every later
         /// wiring or code change waits after its announcement; it never changes.
         #[ink(constructor)]
-        pub fn new(change_delay: Timestamp) -> Self {
+        pub fn new(change_delay: Timestamp, full_code: Hash) -> Self {
+            // The off-chain test engine has no delegate dependencies.
+            #[cfg(not(feature = "std"))]
+            split::lock_full_code(&full_code);
             Self {
                 admin: Admin::new(Self::env().caller(), change_delay),
                 paused: false,
@@ -178,6 +148,7 @@ pub mod record_registry {
                 emergencies: Mapping::default(),
                 emergency_windows: Mapping::default(),
                 scheduled: Lazy::default(),
+                full_code,
             }
         }
 
@@ -197,6 +168,7 @@ pub mod record_registry {
             locator: Vec<u8>,
             purpose: Purpose,
         ) -> Result<RecordId> {
+            self.off_path();
             let caller = self.env().caller();
             self.ensure_running()?;
             if record_id != self.next_record_id {
@@ -213,12 +185,7 @@ pub mod record_registry {
                 purpose: Some(purpose),
                 consent,
             })?;
-            let id = self.store_record(patient, caller, category, content_hash, locator)?;
-            self.env().emit_event(RecordRegistered {
-                record_id: id,
-                patient,
-            });
-            Ok(id)
+            self.store_record(patient, caller, category, content_hash, locator)
         }
 
         /// Same callers as register: a new content hash and locator become the next
@@ -231,6 +198,7 @@ pub mod record_registry {
             locator: Vec<u8>,
             purpose: Purpose,
         ) -> Result<u32> {
+            self.off_path();
             let caller = self.env().caller();
             self.ensure_running()?;
             let record = self.active_record(record_id)?;
@@ -250,15 +218,14 @@ pub mod record_registry {
                 purpose: Some(purpose),
                 consent,
             })?;
-            let version = self.store_amendment(record, caller, content_hash, locator)?;
-            self.env().emit_event(RecordAmended { record_id, version });
-            Ok(version)
+            self.store_amendment(record, caller, content_hash, locator)
         }
 
         /// Patient or delegate: mark a record retired (its key and ciphertext are
         /// destroyed off-chain). It is never released again. Allowed while paused.
         #[ink(message)]
         pub fn retire_record(&mut self, record_id: RecordId) -> Result<()> {
+            self.off_path();
             let caller = self.env().caller();
             let record = self.active_record(record_id)?;
             self.ensure_acts_for(&record.patient, &caller)?;
@@ -271,7 +238,6 @@ pub mod record_registry {
                 consent: None,
             })?;
             self.store_retirement(record);
-            self.env().emit_event(RecordRetired { record_id });
             Ok(())
         }
 
@@ -301,6 +267,71 @@ pub mod record_registry {
             let (outcome, _) =
                 self.conclude(&record, caller, purpose, verdict, EntryKind::Access)?;
             Ok(outcome)
+        }
+
+        /// A provider, the patient or a delegate: open several of one patient's records
+        /// at once for one purpose (a clinician opening a chart), at most
+        /// MAX_CHART_RECORDS. One consent-manager call decides every record as
+        /// `access_record` would decide it alone, and one log call appends one entry per
+        /// record, in order; each record is released or denied on its own. Refused as a
+        /// whole (nothing logged) for an empty or oversized chart, a record that is not
+        /// this patient's, a caller outside the directory, or while paused.
+        #[ink(message)]
+        pub fn access_chart(
+            &mut self,
+            patient: AccountId,
+            record_ids: Vec<RecordId>,
+            purpose: Purpose,
+        ) -> Result<Vec<AccessOutcome>> {
+            let caller = self.env().caller();
+            self.ensure_running()?;
+            if record_ids.is_empty() {
+                return Err(Error::EmptyChart);
+            }
+            if record_ids.len() > MAX_CHART_RECORDS {
+                return Err(Error::ChartTooLarge);
+            }
+            let mut records = Vec::with_capacity(record_ids.len());
+            let mut asked = Vec::with_capacity(record_ids.len());
+            for record_id in record_ids {
+                let record = self
+                    .records
+                    .get(record_id)
+                    .filter(|record| record.patient == patient)
+                    .ok_or(Error::RecordNotFound)?;
+                asked.push((record_id, record.category));
+                records.push(record);
+            }
+            let request = ChartRequest {
+                patient,
+                accessor: caller,
+                purpose,
+                records: asked,
+            };
+            let mut verdicts = call::check_chart(self.consent_manager, request);
+            let mut items = Vec::with_capacity(records.len());
+            for (record, verdict) in records.iter().zip(verdicts.iter_mut()) {
+                *verdict = screen(record, *verdict)?;
+                items.push((
+                    record.id,
+                    entry_kind(verdict, EntryKind::Access),
+                    verdict.consent(),
+                ));
+            }
+            let chart = ChartEntries {
+                patient,
+                actor: caller,
+                purpose,
+                items,
+            };
+            let mut log_seq =
+                call::append_chart(self.access_log, chart).ok_or(Error::LogUnavailable)?;
+            let mut outcomes = Vec::with_capacity(records.len());
+            for (record, verdict) in records.iter().zip(verdicts) {
+                outcomes.push(outcome(record, &verdict, log_seq));
+                log_seq = log_seq.saturating_add(1);
+            }
+            Ok(outcomes)
         }
 
         /// An active emergency responder, with the hash of a written justification:
@@ -356,6 +387,7 @@ pub mod record_registry {
             patient: AccountId,
             reviews: Vec<(u64, bool)>,
         ) -> Result<()> {
+            self.off_path();
             let caller = self.env().caller();
             if reviews.is_empty() {
                 return Err(Error::NothingToReview);
@@ -378,11 +410,6 @@ pub mod record_registry {
                     consent: None,
                 })?;
                 self.store_review(&patient, index, access, justified);
-                self.env().emit_event(EmergencyReviewed {
-                    patient,
-                    index,
-                    justified,
-                });
             }
             Ok(())
         }
@@ -391,12 +418,14 @@ pub mod record_registry {
 
         #[ink(message)]
         pub fn record(&self, record_id: RecordId) -> Option<Record> {
+            self.off_path();
             self.records.get(record_id)
         }
 
         /// Version `version` (from 1) of a record, current or earlier.
         #[ink(message)]
         pub fn record_version(&self, record_id: RecordId, version: u32) -> Option<RecordVersion> {
+            self.off_path();
             let record = self.records.get(record_id)?;
             if version == record.version {
                 Some(record.current_version())
@@ -408,6 +437,7 @@ pub mod record_registry {
         /// The patient's records `start..start+limit`, in registration order.
         #[ink(message)]
         pub fn records_of(&self, patient: AccountId, start: u64, limit: u32) -> Vec<Record> {
+            self.off_path();
             page_range(start, self.counts(patient).records, limit)
                 .filter_map(|i| self.patient_records.get((patient, i)))
                 .filter_map(|id| self.records.get(id))
@@ -422,6 +452,7 @@ pub mod record_registry {
             start: u64,
             limit: u32,
         ) -> Vec<EmergencyAccess> {
+            self.off_path();
             page_range(start, self.counts(patient).emergencies, limit)
                 .filter_map(|i| self.emergencies.get((patient, i)))
                 .collect()
@@ -431,12 +462,14 @@ pub mod record_registry {
         /// payload and pass it to `register_record` (and re-seal if it was taken).
         #[ink(message)]
         pub fn next_record_id(&self) -> RecordId {
+            self.off_path();
             self.next_record_id
         }
 
         /// How many records and break-glass accesses the patient has.
         #[ink(message)]
         pub fn counts(&self, patient: AccountId) -> PatientCounts {
+            self.off_path();
             self.counts.get(patient).unwrap_or_default()
         }
 
@@ -447,6 +480,7 @@ pub mod record_registry {
         /// deployment); every later change applies with `apply_change` after the delay.
         #[ink(message)]
         pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let unwired = self.consent_manager.is_none() && self.access_log.is_none();
             let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
@@ -460,11 +494,18 @@ pub mod record_registry {
         /// Admin: apply the announced change once its delay has passed.
         #[ink(message)]
         pub fn apply_change(&mut self) -> Result<()> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
-            if let AdminChange::Peers(consent_manager, access_log) = change {
-                self.consent_manager = Some(consent_manager);
-                self.access_log = Some(access_log);
+            match change {
+                AdminChange::Peers(consent_manager, access_log) => {
+                    self.consent_manager = Some(consent_manager);
+                    self.access_log = Some(access_log);
+                }
+                AdminChange::Code(_, full_code) => {
+                    split::swap_full_code(&self.full_code, &full_code);
+                    self.full_code = full_code;
+                }
             }
             self.scheduled.set(&None);
             Ok(())
@@ -473,6 +514,7 @@ pub mod record_registry {
         /// Admin: withdraw the announced change.
         #[ink(message)]
         pub fn cancel_change(&mut self) -> Result<()> {
+            self.off_path();
             self.admin
                 .cancel(&self.env().caller(), self.scheduled_change())?;
             self.scheduled.set(&None);
@@ -482,18 +524,28 @@ pub mod record_registry {
         /// The announced change and when it may apply, if any.
         #[ink(message)]
         pub fn scheduled_change(&self) -> Option<ScheduledChange> {
+            self.off_path();
             self.scheduled.get().flatten()
         }
 
         /// The delay (ms) between announcing a change and applying it.
         #[ink(message)]
         pub fn change_delay(&self) -> Timestamp {
+            self.off_path();
             self.admin.delay()
+        }
+
+        /// The code hash of the full code the off-path messages run in.
+        #[ink(message)]
+        pub fn full_code(&self) -> Hash {
+            self.off_path();
+            self.full_code
         }
 
         /// (consent manager, access log) as wired.
         #[ink(message)]
         pub fn peers(&self) -> (Option<AccountId>, Option<AccountId>) {
+            self.off_path();
             (self.consent_manager, self.access_log)
         }
 
@@ -501,36 +553,50 @@ pub mod record_registry {
         /// reviewing stay possible.
         #[ink(message)]
         pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.off_path();
             self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
             Ok(())
         }
 
         #[ink(message)]
         pub fn paused(&self) -> bool {
+            self.off_path();
             self.paused
         }
 
         #[ink(message)]
         pub fn admin(&self) -> AccountId {
+            self.off_path();
             self.admin.current()
         }
 
         #[ink(message)]
         pub fn pending_admin(&self) -> Option<AccountId> {
+            self.off_path();
             self.admin.pending()
         }
 
         #[ink(message)]
         pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
+            self.off_path();
             Ok(self.admin.propose(&self.env().caller(), successor)?)
         }
 
         #[ink(message)]
         pub fn accept_admin(&mut self) -> Result<()> {
+            self.off_path();
             Ok(self.admin.accept(&self.env().caller())?)
         }
 
         // ---- helpers ---------------------------------------------------------------
+
+        /// In the front build, ends the call in the full code; in the full build and the
+        /// unit tests (which run every body here), does nothing.
+        #[inline(always)]
+        fn off_path(&self) {
+            #[cfg(not(any(feature = "std", full_code)))]
+            split::run_in_full_code(self.full_code);
+        }
 
         fn ensure_running(&self) -> Result<()> {
             if self.paused {
@@ -614,35 +680,15 @@ pub mod record_registry {
             verdict: Verdict,
             released_kind: EntryKind,
         ) -> Result<(AccessOutcome, LogSeq)> {
-            let kind = match verdict {
-                Verdict::Permit(_) => released_kind,
-                Verdict::Deny(reason) => EntryKind::Denied(reason),
-            };
             let log_seq = self.append_log(NewEntry {
                 patient: record.patient,
                 actor: accessor,
                 record: Some(record.id),
-                kind,
+                kind: entry_kind(&verdict, released_kind),
                 purpose: Some(purpose),
                 consent: verdict.consent(),
             })?;
-            let outcome = match verdict {
-                Verdict::Permit(_) => AccessOutcome::Released(Release {
-                    content_hash: record.content_hash,
-                    locator: record.locator.clone(),
-                    version: record.version,
-                    log_seq,
-                }),
-                Verdict::Deny(reason) => AccessOutcome::Denied(reason),
-            };
-            self.env().emit_event(RecordAccessed {
-                record_id: record.id,
-                accessor,
-                released: matches!(outcome, AccessOutcome::Released(_)),
-                emergency: matches!(released_kind, EntryKind::Emergency { .. }),
-                log_seq,
-            });
-            Ok((outcome, log_seq))
+            Ok((outcome(record, &verdict, log_seq), log_seq))
         }
 
         fn append_log(&mut self, entry: NewEntry) -> Result<LogSeq> {
@@ -660,7 +706,7 @@ pub mod record_registry {
         ) -> Result<RecordId> {
             let now = self.env().block_timestamp();
             let id = self.next_record_id;
-            let mut counts = self.counts(patient);
+            let mut counts = self.counts.get(patient).unwrap_or_default();
             let index = counts.records;
             self.next_record_id = id.checked_add(1).ok_or(Error::CounterOverflow)?;
             counts.records = index.checked_add(1).ok_or(Error::CounterOverflow)?;
@@ -786,12 +832,34 @@ pub mod record_registry {
             patient: AccountId,
             access: EmergencyAccess,
         ) -> Result<u64> {
-            let mut counts = self.counts(patient);
+            let mut counts = self.counts.get(patient).unwrap_or_default();
             let index = counts.emergencies;
             counts.emergencies = index.checked_add(1).ok_or(Error::CounterOverflow)?;
             self.emergencies.insert((patient, index), &access);
             self.counts.insert(patient, &counts);
             Ok(index)
+        }
+    }
+
+    /// The entry a verdict is logged as: `released_kind` (Access, Emergency) or Denied.
+    fn entry_kind(verdict: &Verdict, released_kind: EntryKind) -> EntryKind {
+        match *verdict {
+            Verdict::Permit(_) => released_kind,
+            Verdict::Deny(reason) => EntryKind::Denied(reason),
+        }
+    }
+
+    /// What the accessor gets for a logged verdict: the current version's hash, locator
+    /// and version with the entry's seq, or the reason of the denial.
+    fn outcome(record: &Record, verdict: &Verdict, log_seq: LogSeq) -> AccessOutcome {
+        match *verdict {
+            Verdict::Permit(_) => AccessOutcome::Released(Release {
+                content_hash: record.content_hash,
+                locator: record.locator.clone(),
+                version: record.version,
+                log_seq,
+            }),
+            Verdict::Deny(reason) => AccessOutcome::Denied(reason),
         }
     }
 

@@ -12,8 +12,8 @@ use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
     AdminChange, Basis, DenyReason, EmergencyAccess, Purpose, RecordLookup, RecordStatus, Review,
-    ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN,
-    MAX_PAGE, MAX_REVIEWS_PER_CALL,
+    ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_CHART_RECORDS, MAX_EMERGENCIES_PER_WINDOW,
+    MAX_LOCATOR_LEN, MAX_PAGE, MAX_REVIEWS_PER_CALL,
 };
 
 type Env = DefaultEnvironment;
@@ -40,7 +40,7 @@ fn world() -> World {
     set_block_timestamp::<Env>(100);
     set_caller::<Env>(a.alice);
     World {
-        reg: RecordRegistry::new(DELAY),
+        reg: RecordRegistry::new(DELAY, [0xfc; 32].into()),
         admin: a.alice,
         patient: a.bob,
         doctor: a.charlie,
@@ -371,6 +371,45 @@ fn access_rejections() {
     });
 }
 
+#[ink::test]
+fn chart_rejections_refuse_the_whole_chart() {
+    let mut w = world();
+    let first = w.store(1);
+    let second = w.store(2);
+    // A record of another patient, as the registry holds it.
+    let foreign = w
+        .reg
+        .store_record(w.stranger, w.stranger, LABS, hash(3), vec![])
+        .unwrap();
+    let (p, doctor) = (w.patient, w.doctor);
+    w.rejects(doctor, Error::EmptyChart, |r| {
+        r.access_chart(p, vec![], Purpose::Treat)
+    });
+    let too_many = vec![first; MAX_CHART_RECORDS + 1];
+    w.rejects(doctor, Error::ChartTooLarge, |r| {
+        r.access_chart(p, too_many, Purpose::Treat)
+    });
+    // Every record must be the named patient's and exist; one that is not refuses all.
+    w.rejects(doctor, Error::RecordNotFound, |r| {
+        r.access_chart(p, vec![first, foreign, second], Purpose::Treat)
+    });
+    w.rejects(doctor, Error::RecordNotFound, |r| {
+        r.access_chart(p, vec![first, second + 10], Purpose::Treat)
+    });
+    // Unwired: no consent manager can permit and no log can take the entries, so
+    // nothing is released or written.
+    let full = vec![first; MAX_CHART_RECORDS];
+    w.rejects(doctor, Error::LogUnavailable, |r| {
+        r.access_chart(p, full, Purpose::Treat)
+    });
+    let admin = w.admin;
+    set_caller::<Env>(admin);
+    w.reg.set_paused(true).unwrap();
+    w.rejects(doctor, Error::Paused, |r| {
+        r.access_chart(p, vec![first], Purpose::Treat)
+    });
+}
+
 fn emergency(record_id: u64, responder: AccountId, review: Review) -> EmergencyAccess {
     EmergencyAccess {
         record_id,
@@ -539,7 +578,7 @@ fn admin_messages_refuse_everyone_else() {
     for who in [w.stranger, w.patient] {
         let (wire, code) = (
             AdminChange::Peers(w.doctor, w.doctor),
-            AdminChange::Code([1; 32].into()),
+            AdminChange::Code([1; 32].into(), [2; 32].into()),
         );
         w.rejects(who, Error::NotAdmin, |r| r.schedule_change(wire));
         w.rejects(who, Error::NotAdmin, |r| r.schedule_change(code));

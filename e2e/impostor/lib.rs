@@ -1,15 +1,16 @@
 //! A hostile contract for the e2e suite, never deployed for real. It tries what a
 //! malicious contract could: append to the access log as if it were a writer, relay an
 //! access so that someone else's consent is used, and, wired in as the consent manager,
-//! re-enter the registry in the middle of an access.
+//! re-enter the registry in the middle of an access or answer a chart for more records
+//! than it was asked about.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
 pub mod impostor {
     use ink::codegen::TraitCallBuilder;
     use medconsent_shared::{
-        AccessOutcome, AccessRequest, AuditLog, Basis, ConsentCheck, DenyReason, LogError, LogSeq,
-        NewEntry, Purpose, RecordId, Verdict,
+        AccessOutcome, AccessRequest, AuditLog, Basis, ChartRequest, ConsentCheck, DenyReason,
+        LogError, LogSeq, NewEntry, Purpose, RecordId, Verdict,
     };
     use record_registry::record_registry::{Error as RegistryError, RecordRegistryRef};
 
@@ -69,6 +70,13 @@ pub mod impostor {
                 Ok(Ok(Ok(_))) => Verdict::Permit(Basis::Patient),
                 _ => Verdict::Deny(DenyReason::NoConsent),
             }
+        }
+
+        /// A lying manager: permits every record of a chart, and one more than asked.
+        #[ink(message)]
+        fn check_chart(&self, request: ChartRequest) -> ink::prelude::vec::Vec<Verdict> {
+            let extra = request.records.len().saturating_add(1);
+            ink::prelude::vec![Verdict::Permit(Basis::Patient); extra]
         }
 
         #[ink(message)]

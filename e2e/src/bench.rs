@@ -142,10 +142,10 @@ fn content_hash(n: u64) -> [u8; 32] {
 /// release builds.
 async fn release_system(client: &mut Client, genesis_hash: [u8; 32]) -> E2EResult<System> {
     let sys = deploy_on(client, genesis_hash).await?;
-    let registry = upload_release_code(client, "record_registry").await?;
-    let consents = upload_release_code(client, "consent_manager").await?;
-    let log = upload_release_code(client, "access_log").await?;
-    let upgrade = |code| AdminChange::Code(code);
+    let registry = release_upgrade(client, "record_registry").await?;
+    let consents = release_upgrade(client, "consent_manager").await?;
+    let log = release_upgrade(client, "access_log").await?;
+    let upgrade = |change| change;
     submit_ok(
         client,
         &admin(),
@@ -379,12 +379,12 @@ async fn every_message(
             "accept_admin",
         )
         .await?;
-    let code = upload_release_code(client, "access_log").await?;
+    let upgrade = release_upgrade(client, "access_log").await?;
     report
         .measure(
             client,
             &delegate(),
-            &sys.log().schedule_change(AdminChange::Code(code)),
+            &sys.log().schedule_change(upgrade),
             log,
             "schedule_change (code, applied)",
         )

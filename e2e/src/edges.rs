@@ -255,8 +255,7 @@ async fn rewiring_and_upgrades_wait_their_announced_delay(mut client: Client) ->
         (Some(sys.consents), Some(sys.log))
     );
     // An upgrade likewise (a new announcement replaces the old one).
-    let code = upload_release_code(&mut client, "access_log").await?;
-    let upgrade = AdminChange::Code(code);
+    let upgrade = release_upgrade(&mut client, "access_log").await?;
     submit_ok(&mut client, &admin(), &sys.log().schedule_change(upgrade)).await?;
     submit_err(
         &mut client,

@@ -45,7 +45,7 @@ async fn non_admins_cannot_rewire_pause_or_upgrade(mut client: Client) -> E2ERes
         };
     }
     let rewire = AdminChange::Peers(sys.log, sys.log);
-    let upgrade = AdminChange::Code(code);
+    let upgrade = AdminChange::Code(code, code);
     for caller in [stranger(), patient(), doctor()] {
         let roles = medconsent_shared::RoleSet(1);
         refused!(caller => sys.registry().schedule_change(rewire), RegistryError::NotAdmin);
@@ -294,10 +294,9 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
     let before = kept(&mut client, &sys, &history).await?;
 
     for contract in ["record_registry", "consent_manager", "access_log"] {
-        let code = upload_release_code(&mut client, contract).await?;
+        let upgrade = release_upgrade(&mut client, contract).await?;
         match contract {
             "record_registry" => {
-                let upgrade = AdminChange::Code(code);
                 submit_err(
                     &mut client,
                     &stranger(),
@@ -316,7 +315,6 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
                 .okay()?;
             }
             "consent_manager" => {
-                let upgrade = AdminChange::Code(code);
                 submit_ok(
                     &mut client,
                     &admin(),
@@ -325,7 +323,6 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
                 .await?;
             }
             _ => {
-                let upgrade = AdminChange::Code(code);
                 submit_ok(&mut client, &admin(), &sys.log().schedule_change(upgrade)).await?;
             }
         }
@@ -335,7 +332,7 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
         &mut client,
         &admin(),
         &sys.registry()
-            .schedule_change(AdminChange::Code([9u8; 32].into())),
+            .schedule_change(AdminChange::Code([9u8; 32].into(), [9u8; 32].into())),
         RegistryError::UpgradeFailed,
     )
     .await?;

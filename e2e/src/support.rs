@@ -109,8 +109,15 @@ pub async fn instantiate_with(
     genesis_hash: [u8; 32],
     change_delay: u64,
 ) -> E2EResult<System> {
+    let log_full = upload_full_code(client, "access_log_full").await?;
+    let consents_full = upload_full_code(client, "consent_manager_full").await?;
+    let registry_full = upload_full_code(client, "record_registry_full").await?;
     let log = client
-        .instantiate("access_log", &admin(), &mut AccessLogRef::new(change_delay))
+        .instantiate(
+            "access_log",
+            &admin(),
+            &mut AccessLogRef::new(change_delay, log_full),
+        )
         .submit()
         .await?
         .account_id;
@@ -118,7 +125,7 @@ pub async fn instantiate_with(
         .instantiate(
             "consent_manager",
             &admin(),
-            &mut ConsentManagerRef::new(genesis_hash, change_delay),
+            &mut ConsentManagerRef::new(genesis_hash, change_delay, consents_full),
         )
         .submit()
         .await?
@@ -127,7 +134,7 @@ pub async fn instantiate_with(
         .instantiate(
             "record_registry",
             &admin(),
-            &mut RecordRegistryRef::new(change_delay),
+            &mut RecordRegistryRef::new(change_delay, registry_full),
         )
         .submit()
         .await?
@@ -137,6 +144,12 @@ pub async fn instantiate_with(
         consents,
         log,
     })
+}
+
+/// Uploads a contract's full code (the code its off-path messages run in, see
+/// `medconsent_shared::split`) and returns its hash; code already on chain is fine.
+pub async fn upload_full_code(client: &mut Client, name: &str) -> E2EResult<ink::primitives::Hash> {
+    Ok(client.upload(name, &admin()).submit().await?.code_hash)
 }
 
 /// Deploys and wires the system, and registers the two providers.
@@ -342,19 +355,22 @@ pub fn content(n: u8) -> [u8; 32] {
 /// An event as emitted: its topics and its SCALE-encoded data.
 pub type Emitted = (Vec<[u8; 32]>, Vec<u8>);
 
-/// Events of signature `T` that `contract` emitted in a transaction.
-pub fn emitted<T: ink::env::Event, R>(
-    result: &Submitted<R>,
-    contract: AccountId,
-) -> E2EResult<Vec<Emitted>> {
-    let signature = T::SIGNATURE_TOPIC.expect("events here are not anonymous");
+/// Every contract event of a transaction: (emitting contract, topics, data).
+pub fn events_of<R>(result: &Submitted<R>) -> E2EResult<Vec<(AccountId, Emitted)>> {
     Ok(result
         .contract_emitted_events()?
         .into_iter()
-        .filter(|e| e.event.contract == contract)
-        .filter(|e| e.topics.first().map(|t| t.0) == Some(signature))
-        .map(|e| (e.topics.iter().map(|t| t.0).collect(), e.event.data))
+        .map(|e| {
+            let topics = e.topics.iter().map(|t| t.0).collect();
+            (e.event.contract, (topics, e.event.data))
+        })
         .collect())
+}
+
+/// The log's `EntryAppended` for `patient` as `events_of` shows it: anonymous, the
+/// patient its only topic (and its only field).
+pub fn entry_appended(sys: &System, patient: AccountId) -> (AccountId, Emitted) {
+    (sys.log, (vec![topic(patient)], topic(patient).to_vec()))
 }
 
 /// An account id as an event topic (32 bytes fit a topic as they are).
@@ -474,6 +490,14 @@ pub async fn upload_release_code(
         .await
         .map_err(|e| format!("upload of {contract}: {e:?}"))?;
     Ok(hash.into())
+}
+
+/// Uploads the release builds of a contract's front and full code and returns the
+/// upgrade to them.
+pub async fn release_upgrade(client: &mut Client, contract: &str) -> E2EResult<AdminChange> {
+    let front = upload_release_code(client, contract).await?;
+    let full = upload_release_code(client, &format!("{contract}_full")).await?;
+    Ok(AdminChange::Code(front, full))
 }
 
 /// Runs an async test body in a plain `#[test]` (for tests that start their own node).

@@ -1,8 +1,10 @@
-# Sourced by test.sh and bench.sh: release builds of the three contracts.
+# Sourced by test.sh, bench.sh and deploy.sh: release builds of the three contracts, each
+# as its front and its full code (contracts/shared/src/split.rs).
 # Each is built in the shared cache (its dependencies stay compiled between runs), then
 # copied to ./target/ink/<contract>/, where the deploy script, the upgrade test and the
 # benchmark read it. Needs CACHE_TARGET and a `die` function.
-RELEASE_CONTRACTS=(access_log consent_manager record_registry)
+RELEASE_CONTRACTS=(access_log access_log_full consent_manager consent_manager_full
+  record_registry record_registry_full)
 
 build_release_contracts() {
   local contract ext artifact

@@ -27,8 +27,10 @@ pub enum AdminFault {
 pub enum AdminChange {
     /// Wire the two peer contracts, in the order of the contract's `peers` query.
     Peers(AccountId, AccountId),
-    /// Replace the contract's code, keeping its storage.
-    Code(Hash),
+    /// Replace the contract's code, keeping its storage: `Code(front, full)`, the code
+    /// at the contract's address and the full code its rarer messages run in (see
+    /// `split`). Both must have been uploaded.
+    Code(Hash, Hash),
 }
 
 /// An announced change and the first moment it may be applied.
@@ -167,8 +169,8 @@ impl Admin {
         Ok(scheduled)
     }
 
-    /// The change to apply now: the scheduled one, once due. A code change is applied
-    /// here; the caller stores new peers (checked to be contracts when announced: no
+    /// The change to apply now: the scheduled one, once due. A code change's front is
+    /// applied here; the caller moves its full-code lock and stores new peers (checked to be contracts when announced: no
     /// wallet's key can later sign for a contract's address).
     pub fn apply(
         &self,
@@ -181,8 +183,8 @@ impl Admin {
         if now < scheduled.effective_at {
             return Err(AdminFault::NotYetDue);
         }
-        if let AdminChange::Code(code_hash) = scheduled.change {
-            ink::env::set_code_hash::<DefaultEnvironment>(&code_hash)
+        if let AdminChange::Code(front, _) = scheduled.change {
+            ink::env::set_code_hash::<DefaultEnvironment>(&front)
                 .map_err(|_| AdminFault::UpgradeFailed)?;
         }
         ink::env::emit_event::<DefaultEnvironment, _>(ChangeApplied {

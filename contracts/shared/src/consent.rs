@@ -154,6 +154,32 @@ pub struct AccessRequest {
     pub purpose: Purpose,
 }
 
+/// What the registry asks the consent manager for a chart access: one accessor reading
+/// several of one patient's records for one purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct ChartRequest {
+    pub patient: AccountId,
+    pub accessor: AccountId,
+    pub purpose: Purpose,
+    /// (record, its category) of each record, in the order asked.
+    pub records: ink::prelude::vec::Vec<(RecordId, CategoryCode)>,
+}
+
+impl ChartRequest {
+    /// The request a single read of `record` (of `category`) makes.
+    pub fn single(&self, (record, category): (RecordId, CategoryCode)) -> AccessRequest {
+        AccessRequest {
+            patient: self.patient,
+            accessor: self.accessor,
+            record: Some(record),
+            category,
+            action: Action::Read,
+            purpose: self.purpose,
+        }
+    }
+}
+
 /// Why access was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]

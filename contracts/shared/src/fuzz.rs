@@ -181,7 +181,10 @@ pub fn admin_inputs(successor: crate::AccountId) -> Vec<Vec<u8>> {
         crate::message_input!("pending_admin"),
         crate::message_input!("propose_admin", successor),
         crate::message_input!("accept_admin"),
-        crate::message_input!("schedule_change", crate::AdminChange::Code([9; 32].into())),
+        crate::message_input!(
+            "schedule_change",
+            crate::AdminChange::Code([9; 32].into(), [8; 32].into())
+        ),
         crate::message_input!("apply_change"),
         crate::message_input!("cancel_change"),
         crate::message_input!("scheduled_change"),

@@ -2,7 +2,11 @@
 //! (registry -> consent manager, registry -> log, consent manager -> registry lookup,
 //! consent manager -> log), so no call re-enters its caller.
 
-use crate::{AccessRequest, AccountId, LogError, LogSeq, NewEntry, RecordId, Verdict};
+use crate::{
+    AccessRequest, AccountId, ChartEntries, ChartRequest, LogError, LogSeq, NewEntry, RecordId,
+    Verdict,
+};
+use ink::prelude::vec::Vec;
 
 /// Implemented by the consent manager; called by the registry.
 #[ink::trait_definition]
@@ -10,6 +14,11 @@ pub trait ConsentCheck {
     /// The decision for one access: deny overrides permit, no permit means deny.
     #[ink(message)]
     fn check(&self, request: AccessRequest) -> Verdict;
+
+    /// The decisions for a chart, one per record in order, each the one `check` gives
+    /// the same read of that record alone; the pair's rules are read once.
+    #[ink(message)]
+    fn check_chart(&self, request: ChartRequest) -> Vec<Verdict>;
 
     /// The decision for a break-glass access by `responder`.
     #[ink(message)]
@@ -34,6 +43,10 @@ pub trait AuditLog {
     /// Appends to the patient's chain; only the configured writers may.
     #[ink(message)]
     fn append(&mut self, entry: NewEntry) -> Result<LogSeq, LogError>;
+
+    /// Appends a chart's entries to the patient's chain in order; returns the first seq.
+    #[ink(message)]
+    fn append_chart(&mut self, chart: ChartEntries) -> Result<LogSeq, LogError>;
 }
 
 /// Fail-closed wrappers around the calls above: any failure of the peer (not wired, no
@@ -41,8 +54,12 @@ pub trait AuditLog {
 /// most restrictive answer, never as a panic in the caller.
 pub mod call {
     use super::{AuditLog, ConsentCheck, RecordLookup};
-    use crate::{AccessRequest, AccountId, DenyReason, LogSeq, NewEntry, RecordId, Verdict};
+    use crate::{
+        AccessRequest, AccountId, ChartEntries, ChartRequest, DenyReason, LogSeq, NewEntry,
+        RecordId, Verdict,
+    };
     use ink::codegen::TraitCallBuilder;
+    use ink::prelude::vec::Vec;
 
     /// `contract_ref!` resolves `Environment` from the scope it expands in.
     type Environment = ink::env::DefaultEnvironment;
@@ -59,6 +76,20 @@ pub mod call {
             settled(manager.call().check(request).try_invoke())
         });
         answer.unwrap_or(Verdict::Deny(DenyReason::ConsentUnavailable))
+    }
+
+    /// One verdict per record of the chart; Deny(ConsentUnavailable) for every record
+    /// when the manager cannot answer, or answers for a different number of records.
+    pub fn check_chart(consent_manager: Option<AccountId>, request: ChartRequest) -> Vec<Verdict> {
+        let records = request.records.len();
+        let answer = consent_manager.and_then(|address| {
+            let manager: ink::contract_ref!(ConsentCheck) = address.into();
+            settled(manager.call().check_chart(request).try_invoke())
+        });
+        match answer {
+            Some(verdicts) if verdicts.len() == records => verdicts,
+            _ => ink::prelude::vec![Verdict::Deny(DenyReason::ConsentUnavailable); records],
+        }
     }
 
     /// The break-glass verdict; Deny(ConsentUnavailable) when it cannot be had.
@@ -103,5 +134,12 @@ pub mod call {
     pub fn append(access_log: Option<AccountId>, entry: NewEntry) -> Option<LogSeq> {
         let mut log: ink::contract_ref!(AuditLog) = access_log?.into();
         settled(log.call_mut().append(entry).try_invoke())?.ok()
+    }
+
+    /// The first seq of the appended chart entries; None when the log refused them or
+    /// cannot be called.
+    pub fn append_chart(access_log: Option<AccountId>, chart: ChartEntries) -> Option<LogSeq> {
+        let mut log: ink::contract_ref!(AuditLog) = access_log?.into();
+        settled(log.call_mut().append_chart(chart).try_invoke())?.ok()
     }
 }

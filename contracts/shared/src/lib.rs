@@ -12,6 +12,7 @@ pub mod interfaces;
 pub mod log;
 pub mod record;
 pub mod signed;
+pub mod split;
 #[cfg(feature = "std")]
 pub mod vector;
 
@@ -51,6 +52,8 @@ pub const MAX_RULES_PER_PAIR: usize = 8;
 pub const MAX_EMERGENCIES_PER_WINDOW: u32 = 5;
 /// The window of [`MAX_EMERGENCIES_PER_WINDOW`]: 24 hours, in milliseconds.
 pub const EMERGENCY_WINDOW_MS: Timestamp = 24 * 60 * 60 * 1000;
+/// Upper bound on the records one chart access (`access_chart`) opens.
+pub const MAX_CHART_RECORDS: usize = 32;
 /// Upper bound on the break-glass accesses one review call marks.
 pub const MAX_REVIEWS_PER_CALL: usize = 16;
 

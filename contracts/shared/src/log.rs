@@ -54,6 +54,19 @@ pub struct NewEntry {
     pub consent: Option<ConsentId>,
 }
 
+/// The entries of a chart access (`access_chart`): one accessor's reads of several of
+/// one patient's records for one purpose, appended in order as consecutive entries of
+/// that patient's chain, each exactly the entry a single access would have written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct ChartEntries {
+    pub patient: AccountId,
+    pub actor: AccountId,
+    pub purpose: Purpose,
+    /// (record, Access or Denied(reason), consent) of each entry, in order.
+    pub items: ink::prelude::vec::Vec<(RecordId, EntryKind, Option<ConsentId>)>,
+}
+
 /// One link of a patient's chain.
 /// `hash = blake2b-256(previous hash || SCALE(every field before hash))`,
 /// the previous hash of seq 0 being 32 zero bytes.
@@ -86,12 +99,22 @@ impl LogEntry {
     /// so the body is the entry's own encoding cut before it (one encoder, shared with
     /// storage, keeps the contract small).
     pub fn chain_hash(&self, previous: &Hash32) -> Hash32 {
-        let mut input = ink::prelude::vec::Vec::with_capacity(192);
-        input.extend_from_slice(previous);
-        self.encode_to(&mut input);
-        input.truncate(input.len().saturating_sub(HASH_LEN));
+        // SCALE encodes a tuple as its fields one after the other: these are the bytes
+        // `previous || body_encoding()`, hashed without building them in a Vec.
+        let preimage = (
+            previous,
+            self.seq,
+            &self.patient,
+            &self.actor,
+            self.record,
+            &self.kind,
+            self.purpose,
+            self.consent,
+            self.timestamp,
+            self.block,
+        );
         let mut out = [0u8; 32];
-        ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&input, &mut out);
+        ink::env::hash_encoded::<ink::env::hash::Blake2x256, _>(&preimage, &mut out);
         out
     }
 }
