@@ -666,7 +666,7 @@ pub mod consent_manager {
             if deadline < self.env().block_timestamp() {
                 return Err(Error::SignatureExpired);
             }
-            if self.nonce_used(*patient, nonce) {
+            if self.used_nonces.contains((*patient, nonce)) {
                 return Err(Error::NonceUsed);
             }
             let message = medconsent_shared::signing_message(
@@ -685,7 +685,7 @@ pub mod consent_manager {
 
         /// Marks a nonce used; refuses one that already is.
         fn use_nonce(&mut self, patient: &AccountId, nonce: u64) -> Result<()> {
-            if self.nonce_used(*patient, nonce) {
+            if self.used_nonces.contains((*patient, nonce)) {
                 return Err(Error::NonceUsed);
             }
             self.used_nonces.insert((*patient, nonce), &());

@@ -9,6 +9,8 @@ mod support;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod bench;
 #[cfg(all(test, feature = "e2e-tests"))]
+mod chart;
+#[cfg(all(test, feature = "e2e-tests"))]
 mod edges;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod emergency;
