@@ -128,6 +128,35 @@ async fn a_consent_manager_that_re_enters_the_registry_is_refused(
     Ok(())
 }
 
+#[ink_e2e::test]
+async fn a_lying_consent_manager_cannot_stretch_a_chart(mut client: Client) -> E2EResult<()> {
+    let (sys, record, _, address) = setup(&mut client).await?;
+    let p = patient_id();
+    // Wired in as consent manager, the impostor answers a chart with one Permit more than
+    // the records asked about. The registry does not guess which verdict is whose: a
+    // list of the wrong length counts as no answer, for every record.
+    let rewire = AdminChange::Peers(address, sys.log);
+    submit_ok(
+        &mut client,
+        &admin(),
+        &sys.registry().schedule_change(rewire),
+    )
+    .await?;
+    let before = verified_chain(&mut client, &sys, p).await?.len();
+    let chart = sys
+        .registry()
+        .access_chart(p, vec![record, record], Purpose::Treat);
+    let outcomes = submit_ok(&mut client, &doctor(), &chart).await?;
+    let unavailable = AccessOutcome::Denied(DenyReason::ConsentUnavailable);
+    assert_eq!(outcomes, vec![unavailable.clone(), unavailable]);
+    let chain = verified_chain(&mut client, &sys, p).await?;
+    assert_eq!(chain.len(), before + 2, "two entries, both denials");
+    assert!(chain[before..]
+        .iter()
+        .all(|e| e.kind == EntryKind::Denied(DenyReason::ConsentUnavailable)));
+    Ok(())
+}
+
 /// A call of `message` whose return type is not a `Result`: submitted, value returned.
 async fn submit_ok_plain<Args, R>(
     client: &mut Client,
