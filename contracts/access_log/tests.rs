@@ -152,7 +152,7 @@ fn strangers_and_writers_out_of_their_lane_are_refused() {
 fn nobody_appends_before_writers_are_named() {
     let a = default_accounts::<Env>();
     set_caller::<Env>(a.alice);
-    let mut log = AccessLog::new(DELAY, [0xfc; 32].into());
+    let log = AccessLog::new(DELAY, [0xfc; 32].into());
     assert_eq!(log.writers(), (None, None));
     for who in [a.alice, a.bob, a.charlie] {
         set_caller::<Env>(who);

@@ -911,6 +911,7 @@ pub mod consent_manager {
         /// an active provider with an applicable permit and no applicable restriction.
         #[ink(message)]
         fn check(&self, request: AccessRequest) -> Verdict {
+            self.off_path();
             self.gate(&request).unwrap_or_else(|| {
                 let rules = self.rules_for(request.patient, request.accessor);
                 rule_verdict(&rules, &request, self.env().block_timestamp())
@@ -940,6 +941,7 @@ pub mod consent_manager {
         /// it; only the patient's opt-out does.
         #[ink(message)]
         fn check_emergency(&self, patient: AccountId, responder: AccountId) -> Verdict {
+            self.off_path();
             let provider = self.providers.get(responder);
             let reason = match provider {
                 None => DenyReason::NotProvider,

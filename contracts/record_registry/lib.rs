@@ -252,21 +252,13 @@ pub mod record_registry {
             record_id: RecordId,
             purpose: Purpose,
         ) -> Result<AccessOutcome> {
-            let caller = self.env().caller();
             self.ensure_running()?;
             let record = self.records.get(record_id).ok_or(Error::RecordNotFound)?;
-            let request = AccessRequest {
-                patient: record.patient,
-                accessor: caller,
-                record: Some(record_id),
-                category: record.category,
-                action: Action::Read,
-                purpose,
-            };
-            let verdict = screen(&record, call::check(self.consent_manager, request))?;
-            let (outcome, _) =
-                self.conclude(&record, caller, purpose, verdict, EntryKind::Access)?;
-            Ok(outcome)
+            let patient = record.patient;
+            // A chart of one: the same decision and entry, and one access path in the
+            // front's code instead of two.
+            let mut outcomes = self.open(patient, ink::prelude::vec![record], purpose)?;
+            outcomes.pop().ok_or(Error::LogUnavailable)
         }
 
         /// A provider, the patient or a delegate: open several of one patient's records
@@ -283,7 +275,6 @@ pub mod record_registry {
             record_ids: Vec<RecordId>,
             purpose: Purpose,
         ) -> Result<Vec<AccessOutcome>> {
-            let caller = self.env().caller();
             self.ensure_running()?;
             if record_ids.is_empty() {
                 return Err(Error::EmptyChart);
@@ -292,15 +283,30 @@ pub mod record_registry {
                 return Err(Error::ChartTooLarge);
             }
             let mut records = Vec::with_capacity(record_ids.len());
-            let mut asked = Vec::with_capacity(record_ids.len());
             for record_id in record_ids {
                 let record = self
                     .records
                     .get(record_id)
                     .filter(|record| record.patient == patient)
                     .ok_or(Error::RecordNotFound)?;
-                asked.push((record_id, record.category));
                 records.push(record);
+            }
+            self.open(patient, records, purpose)
+        }
+
+        /// The access path of `access_record` and `access_chart`: one consent-manager
+        /// call decides every record, the verdicts are screened, one log call appends one
+        /// entry per record, and each permitted record is released with its entry's seq.
+        fn open(
+            &self,
+            patient: AccountId,
+            records: Vec<Record>,
+            purpose: Purpose,
+        ) -> Result<Vec<AccessOutcome>> {
+            let caller = self.env().caller();
+            let mut asked = Vec::with_capacity(records.len());
+            for record in &records {
+                asked.push((record.id, record.category));
             }
             let request = ChartRequest {
                 patient,
@@ -343,6 +349,7 @@ pub mod record_registry {
             record_id: RecordId,
             justification: Hash32,
         ) -> Result<AccessOutcome> {
+            self.off_path();
             let (caller, now) = (self.env().caller(), self.env().block_timestamp());
             self.ensure_running()?;
             if justification == [0; 32] {

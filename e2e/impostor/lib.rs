@@ -33,8 +33,8 @@ pub mod impostor {
             log: AccountId,
             entry: NewEntry,
         ) -> Option<Result<LogSeq, LogError>> {
-            let mut log: ink::contract_ref!(AuditLog) = log.into();
-            log.call_mut().append(entry).try_invoke().ok()?.ok()
+            let log: ink::contract_ref!(AuditLog) = log.into();
+            log.call().append(entry).try_invoke().ok()?.ok()
         }
 
         /// Relays an access: the registry sees this contract as the caller.

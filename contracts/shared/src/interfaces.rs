@@ -40,13 +40,15 @@ pub trait RecordLookup {
 /// Implemented by the access log; called by the registry and the consent manager.
 #[ink::trait_definition]
 pub trait AuditLog {
-    /// Appends to the patient's chain; only the configured writers may.
+    /// Appends to the patient's chain; only the configured writers may. `&self`: it
+    /// writes through its own map handles only (see the access log), so ink! has no
+    /// root to write back.
     #[ink(message)]
-    fn append(&mut self, entry: NewEntry) -> Result<LogSeq, LogError>;
+    fn append(&self, entry: NewEntry) -> Result<LogSeq, LogError>;
 
     /// Appends a chart's entries to the patient's chain in order; returns the first seq.
     #[ink(message)]
-    fn append_chart(&mut self, chart: ChartEntries) -> Result<LogSeq, LogError>;
+    fn append_chart(&self, chart: ChartEntries) -> Result<LogSeq, LogError>;
 }
 
 /// Fail-closed wrappers around the calls above: any failure of the peer (not wired, no
@@ -132,14 +134,14 @@ pub mod call {
 
     /// The seq of the appended entry; None when the log refused it or cannot be called.
     pub fn append(access_log: Option<AccountId>, entry: NewEntry) -> Option<LogSeq> {
-        let mut log: ink::contract_ref!(AuditLog) = access_log?.into();
-        settled(log.call_mut().append(entry).try_invoke())?.ok()
+        let log: ink::contract_ref!(AuditLog) = access_log?.into();
+        settled(log.call().append(entry).try_invoke())?.ok()
     }
 
     /// The first seq of the appended chart entries; None when the log refused them or
     /// cannot be called.
     pub fn append_chart(access_log: Option<AccountId>, chart: ChartEntries) -> Option<LogSeq> {
-        let mut log: ink::contract_ref!(AuditLog) = access_log?.into();
-        settled(log.call_mut().append_chart(chart).try_invoke())?.ok()
+        let log: ink::contract_ref!(AuditLog) = access_log?.into();
+        settled(log.call().append_chart(chart).try_invoke())?.ok()
     }
 }

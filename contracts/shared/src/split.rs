@@ -7,20 +7,23 @@
 //! and revert flag become the call's own. The ABI is the same in both builds.
 
 use crate::Hash;
-use ink::env::call::{build_call, ExecutionInput, Selector};
-use ink::env::{CallFlags, DefaultEnvironment};
+use ink::env::DefaultEnvironment;
 
 /// Ends the current call with what `full_code` makes of this call's input. Never returns:
 /// a tail call ends the call on success and on revert; if the full code traps (or is
 /// missing, which the delegate-dependency lock rules out), so does this call.
 pub fn run_in_full_code(full_code: Hash) -> ! {
-    let _ = build_call::<DefaultEnvironment>()
-        .delegate(full_code)
-        .call_flags(CallFlags::FORWARD_INPUT | CallFlags::TAIL_CALL)
-        // Ignored: FORWARD_INPUT passes the caller's selector and arguments as they came.
-        .exec_input(ExecutionInput::new(Selector::new([0; 4])))
-        .returns::<()>()
-        .try_invoke();
+    // No input of our own: FORWARD_INPUT passes the caller's selector and arguments as
+    // they came. Called directly, not through ink!'s call builder: every byte of the
+    // front is paid on every call.
+    #[cfg(target_arch = "wasm32")]
+    {
+        use pallet_contracts_uapi::{CallFlags, HostFn, HostFnImpl};
+        let flags = CallFlags::FORWARD_INPUT | CallFlags::TAIL_CALL;
+        let _ = HostFnImpl::delegate_call(flags, full_code.as_ref(), &[], None);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = full_code;
     panic!("the full code trapped")
 }
 
