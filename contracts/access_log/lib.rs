@@ -333,11 +333,11 @@ pub mod access_log {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod tests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod proptests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod fuzz;

@@ -755,7 +755,7 @@ pub mod consent_manager {
 
         /// Adds a validated rule to the pair's active set and to the patient's history
         /// (the tests' way to grant without the log).
-        #[cfg(test)]
+        #[cfg(all(test, not(full_code)))]
         pub(crate) fn store_grant(
             &mut self,
             patient: AccountId,
@@ -1042,14 +1042,14 @@ pub mod consent_manager {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod tests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod proptests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod signed_tests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod fuzz;

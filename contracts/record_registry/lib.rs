@@ -893,8 +893,8 @@ pub mod record_registry {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod tests;
 
-#[cfg(test)]
+#[cfg(all(test, not(full_code)))]
 mod fuzz;

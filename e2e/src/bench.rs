@@ -584,7 +584,7 @@ fn render(
         writeln!(out, "| {contract} | {label} {}", cost_cells(cost))?;
     }
     writeln!(out)?;
-    writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check`) and appends to the access log (`append`); `register_record`, `amend_record`, `retire_record`, `review_emergencies`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows.")?;
+    writeln!(out, "`access_record` is the whole access path: the registry asks the consent manager (`check_chart`, for one record) and appends to the access log (`append_chart`); `register_record`, `amend_record`, `retire_record`, `review_emergencies`, `emergency_access`, `grant` and `revoke` each include their log append. `append` itself is only callable by the two writer contracts, so it appears inside those rows. Messages off the access path run in their contract's full code: their rows include loading the front, one delegate call and the full code.")?;
     writeln!(out)?;
     render_against_baseline(&mut out, sizes, messages)?;
     render_breakdown(&mut out, sizes, messages)?;
@@ -696,9 +696,9 @@ fn render_against_baseline(
     writeln!(
         out,
         "Before: the previous BENCHMARKS.md (commit 4b0ff8a), one code per contract. Now each \
-         contract is a front (deployed, holding the bodies of the access path: `append`; \
-         `check`, `check_chart`, `check_emergency`, `grant`, `revoke`; `access_record`, \
-         `access_chart`, `emergency_access`, `record_patient`) and a full code that every \
+         contract is a front (deployed, holding the bodies of the access path and of \
+         grants: `append`, `append_chart`; `check_chart`, `grant`, `revoke`; \
+         `access_record`, `access_chart`, `record_patient`) and a full code that every \
          other message runs in by delegate call (contracts/shared/src/split.rs). \
          \"Bound\" is the size of the release before the hardening, which no front may pass."
     )?;
