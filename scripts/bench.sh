@@ -26,8 +26,13 @@ if [ "$BUILD" = 1 ]; then
   build_release_contracts
 fi
 
+printf '==> what each feature costs in the fronts (code-only builds of variants)\n'
+prices=$(mktemp)
+python3 scripts/lib/feature_prices.py "$CACHE_TARGET/feature-prices" >"$prices" ||
+  die "feature prices (scripts/lib/feature_prices.py)"
+
 printf '==> benchmark on a fresh substrate-contracts-node (about 2,100 transactions)\n'
-CONTRACTS_NODE=$(command -v substrate-contracts-node) \
+CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_FEATURE_PRICES="$prices" \
   MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" RUST_LOG="${RUST_LOG:-ink_e2e=off}" \
   CARGO_TARGET_DIR="$CACHE_TARGET" \
   cargo test -p medconsent-e2e --features e2e-tests bench::benchmark -- \

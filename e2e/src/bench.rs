@@ -588,6 +588,7 @@ fn render(
     writeln!(out)?;
     render_against_baseline(&mut out, sizes, messages)?;
     render_breakdown(&mut out, sizes, messages)?;
+    render_feature_prices(&mut out)?;
     writeln!(out, "## Cost against history (one patient)")?;
     writeln!(out)?;
     writeln!(
@@ -884,6 +885,31 @@ fn render_breakdown(
             kb(total.proof_size.saturating_sub(fixed_proof)),
         )?;
     }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The table scripts/lib/feature_prices.py measured, if bench.sh ran it.
+fn render_feature_prices(out: &mut String) -> std::fmt::Result {
+    let Some(table) = std::env::var("MEDCONSENT_FEATURE_PRICES")
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .filter(|table| !table.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    writeln!(out, "## What each feature costs in the fronts")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Every call of the access path loads the three fronts, so each byte in them costs \
+         33.5 ns and one proof byte on every access. scripts/lib/feature_prices.py builds \
+         each front again with one feature moved to the full code (its body leaves the \
+         front, its dispatch entry stays) or with the dispatch entries of every forwarded \
+         message removed, and reports the difference: what the next cut could save."
+    )?;
+    writeln!(out)?;
+    write!(out, "{table}")?;
     writeln!(out)?;
     Ok(())
 }
