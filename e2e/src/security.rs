@@ -3,6 +3,7 @@
 use crate::support::*;
 use access_log::access_log::Error as LogError;
 use consent_manager::consent_manager::Error as ConsentError;
+use ink_e2e::{ChainBackend, ContractsBackend};
 use medconsent_shared::{AccessOutcome, DenyReason, EntryKind, Grantee, NewEntry, Purpose, Scope};
 use record_registry::record_registry::Error as RegistryError;
 
@@ -346,5 +347,53 @@ async fn an_upgrade_keeps_records_consents_and_log(mut client: Client) -> E2ERes
         verified_chain(&mut client, &sys, p).await?.len(),
         before.chain.len() + 1
     );
+    Ok(())
+}
+
+#[ink_e2e::test]
+async fn the_full_code_is_locked_and_an_upgrade_onto_missing_code_changes_nothing(
+    mut client: Client,
+) -> E2EResult<()> {
+    use ink_e2e::subxt::dynamic::Value;
+    let sys = deploy(&mut client).await?;
+    let p = patient_id();
+    let record = patient_record(&mut client, &sys, LABS, 1).await?;
+    // The admin uploaded the full codes, and is the one account that could remove them:
+    // the fronts' delegate-dependency locks make pallet-contracts refuse.
+    let full = query(&mut client, &sys.registry().full_code()).await?;
+    let removal = client
+        .runtime_call(
+            &admin(),
+            "Contracts",
+            "remove_code",
+            vec![Value::from_bytes(AsRef::<[u8]>::as_ref(&full))],
+        )
+        .await;
+    let refusal = format!("{:?}", removal.expect_err("a locked code must stay"));
+    assert!(refusal.contains("CodeInUse"), "{refusal}");
+    // Forwarded messages still run in it.
+    assert_eq!(
+        query(&mut client, &sys.registry().record(record)).await?.map(|r| r.id),
+        Some(record)
+    );
+    // An upgrade whose full code was never uploaded traps (no typed error can be
+    // returned once the pallet refuses the lock): the code, the lock and the
+    // announcement stay as they were.
+    let front = upload_release_code(&mut client, "record_registry").await?;
+    let missing = AdminChange::Code(front, [0x4d; 32].into());
+    let upgrade = sys.registry().schedule_change(missing);
+    let sent = client.call(&admin(), &upgrade).submit().await;
+    assert!(sent.is_err(), "an upgrade onto missing code must fail");
+    assert_eq!(query(&mut client, &sys.registry().full_code()).await?, full);
+    assert_eq!(
+        query(&mut client, &sys.registry().scheduled_change()).await?,
+        None
+    );
+    let access = sys.registry().access_record(record, Purpose::PatientRequest);
+    assert!(matches!(
+        submit_ok(&mut client, &patient(), &access).await?,
+        AccessOutcome::Released(_)
+    ));
+    verified_chain(&mut client, &sys, p).await?;
     Ok(())
 }

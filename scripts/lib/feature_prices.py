@@ -67,7 +67,7 @@ def main():
     target = sys.argv[1]
     tree = tempfile.mkdtemp(prefix="medconsent-prices-")
     try:
-        for item in ["Cargo.toml", "Cargo.lock", "contracts"]:
+        for item in ["Cargo.toml", "Cargo.lock", "contracts", "docs"]:
             src = os.path.join(ROOT, item)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(tree, item))
         # The copy's workspace needs only the contracts.
@@ -91,11 +91,12 @@ def main():
                 size = front_size(tree, contract, target)
             finally:
                 open(lib, "w").write(original)
-            rows.append((contract, what, base[contract] - size, count))
-        print("| front | feature | bytes in the front | per message |")
-        print("|---|---|---:|---:|")
+            rows.append((contract, what, base[contract] - size, count if how == "drop" else 0))
+        print("| front | feature | bytes in the front | messages | per message |")
+        print("|---|---|---:|---:|---:|")
         for contract, what, price, count in rows:
-            print(f"| {contract} | {what} | {price} | {price // max(count, 1)} |")
+            each = f"{count} | {price // count}" if count else " | "
+            print(f"| {contract} | {what} | {price} | {each} |")
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
