@@ -96,19 +96,12 @@ async fn a_consent_manager_that_re_enters_the_registry_is_refused(
 ) -> E2EResult<()> {
     let (sys, record, _, address) = setup(&mut client).await?;
     let p = patient_id();
-    // A compromised admin wires the impostor in as consent manager; its `check` calls
-    // back into the registry's access_record. ink! calls do not allow re-entry, and
-    // pallet-contracts answers the attempt by trapping the impostor's frame (were the
-    // nested access to go through, the impostor would answer Permit). The registry's
-    // fail-closed call turns the trap into a denial, which is logged.
-    let rewire = AdminChange::Peers(address, sys.log);
-    submit_ok(
-        &mut client,
-        &admin(),
-        &sys.registry().schedule_change(rewire),
-    )
-    .await?;
-    let before = verified_chain(&mut client, &sys, p).await?.len();
+    // A compromised admin wires the impostor in as consent manager; asked about one
+    // record, it calls back into the registry's access_record. ink! calls do not allow
+    // re-entry, and pallet-contracts answers the attempt by trapping the impostor's frame
+    // (were the nested access to go through, the impostor would answer Permit). The
+    // registry's fail-closed call turns the trap into a denial, which is logged.
+    let before = wire_impostor(&mut client, &sys, address).await?;
     let access = sys.registry().access_record(record, Purpose::Treat);
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert_eq!(
@@ -135,14 +128,7 @@ async fn a_lying_consent_manager_cannot_stretch_a_chart(mut client: Client) -> E
     // Wired in as consent manager, the impostor answers a chart with one Permit more than
     // the records asked about. The registry does not guess which verdict is whose: a
     // list of the wrong length counts as no answer, for every record.
-    let rewire = AdminChange::Peers(address, sys.log);
-    submit_ok(
-        &mut client,
-        &admin(),
-        &sys.registry().schedule_change(rewire),
-    )
-    .await?;
-    let before = verified_chain(&mut client, &sys, p).await?.len();
+    let before = wire_impostor(&mut client, &sys, address).await?;
     let chart = sys
         .registry()
         .access_chart(p, vec![record, record], Purpose::Treat);
@@ -155,6 +141,18 @@ async fn a_lying_consent_manager_cannot_stretch_a_chart(mut client: Client) -> E
         .iter()
         .all(|e| e.kind == EntryKind::Denied(DenyReason::ConsentUnavailable)));
     Ok(())
+}
+
+/// A compromised admin's rewiring: the impostor becomes the registry's consent manager.
+/// Returns the length of the patient's verified chain before anything else happens.
+async fn wire_impostor(
+    client: &mut Client,
+    sys: &System,
+    impostor: ink::primitives::AccountId,
+) -> E2EResult<usize> {
+    let rewire = AdminChange::Peers(impostor, sys.log);
+    submit_ok(client, &admin(), &sys.registry().schedule_change(rewire)).await?;
+    Ok(verified_chain(client, sys, patient_id()).await?.len())
 }
 
 /// A call of `message` whose return type is not a `Result`: submitted, value returned.

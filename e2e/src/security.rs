@@ -373,7 +373,9 @@ async fn the_full_code_is_locked_and_an_upgrade_onto_missing_code_changes_nothin
     assert!(refusal.contains("CodeInUse"), "{refusal}");
     // Forwarded messages still run in it.
     assert_eq!(
-        query(&mut client, &sys.registry().record(record)).await?.map(|r| r.id),
+        query(&mut client, &sys.registry().record(record))
+            .await?
+            .map(|r| r.id),
         Some(record)
     );
     // An upgrade whose full code was never uploaded traps (no typed error can be
@@ -389,7 +391,9 @@ async fn the_full_code_is_locked_and_an_upgrade_onto_missing_code_changes_nothin
         query(&mut client, &sys.registry().scheduled_change()).await?,
         None
     );
-    let access = sys.registry().access_record(record, Purpose::PatientRequest);
+    let access = sys
+        .registry()
+        .access_record(record, Purpose::PatientRequest);
     assert!(matches!(
         submit_ok(&mut client, &patient(), &access).await?,
         AccessOutcome::Released(_)
