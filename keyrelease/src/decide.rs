@@ -1,0 +1,359 @@
+//! The rules a key server applies before it releases a share (SPEC.md; issue #12): the
+//! request is the requester's, for this server, unexpired; the log entry it names exists
+//! in a finalized block, is an Access (or a released Emergency) of that requester for
+//! that record, recent, and unused at this server; the record is not retired and the
+//! version is current; the share goes to the requester's directory key, or for the
+//! patient's own (PATRQT) read to the key in the signed request. The server gathers the
+//! chain facts (at its latest finalized block) and its own `used` flag; this module only
+//! decides, so every rule is tested without a node.
+
+use crate::request::SignedRequest;
+use medconsent_shared::{EntryKind, LogEntry, Purpose, Record, RecordStatus, Timestamp};
+
+/// What the chain said, read at the server's latest finalized block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainFacts {
+    /// Entry `log_seq` of the patient's chain, if the finalized chain has it.
+    pub entry: Option<LogEntry>,
+    /// The record as the finalized registry has it.
+    pub record: Option<Record>,
+    /// The requester's X25519 key in the provider directory, if it is a provider.
+    pub directory_key: Option<[u8; 32]>,
+    /// The finalized block's timestamp (ms): the server's clock is the chain's.
+    pub finalized_at: Timestamp,
+}
+
+/// The server's configuration of the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// How old (ms, chain time) an access entry may be when its share is asked for.
+    pub max_entry_age: Timestamp,
+    /// How far ahead (ms) a request may expire: a bound on how long one may be held.
+    pub max_request_lifetime: Timestamp,
+}
+
+/// Why a share is not released. `code` is stable (clients match on it); `status` is the
+/// HTTP status the server answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the signature is not the requester's over this request")]
+    BadSignature,
+    #[error("the request is for another key server")]
+    WrongServer,
+    #[error("the request has expired, or expires too far ahead")]
+    Expired,
+    #[error("no such log entry in a finalized block (yet)")]
+    NoSuchEntry,
+    #[error("the log entry is not a released access")]
+    NotAnAccess,
+    #[error("the log entry is another reader's")]
+    OtherReader,
+    #[error("the log entry is for another record or patient")]
+    OtherRecord,
+    #[error("the log entry is too old")]
+    StaleEntry,
+    #[error("this log entry was already used at this server")]
+    EntryUsed,
+    #[error("no such record")]
+    RecordNotFound,
+    #[error("the record is retired: its shares are destroyed")]
+    Retired,
+    #[error("the record's current version is another")]
+    WrongVersion,
+    #[error("the reply key is not the requester's key in the provider directory")]
+    ReplyKeyMismatch,
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::BadSignature => "bad_signature",
+            Refusal::WrongServer => "wrong_server",
+            Refusal::Expired => "expired",
+            Refusal::NoSuchEntry => "no_such_entry",
+            Refusal::NotAnAccess => "not_an_access",
+            Refusal::OtherReader => "other_reader",
+            Refusal::OtherRecord => "other_record",
+            Refusal::StaleEntry => "stale_entry",
+            Refusal::EntryUsed => "entry_used",
+            Refusal::RecordNotFound => "record_not_found",
+            Refusal::Retired => "retired",
+            Refusal::WrongVersion => "wrong_version",
+            Refusal::ReplyKeyMismatch => "reply_key_mismatch",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::BadSignature => 401,
+            Refusal::WrongServer | Refusal::Expired => 400,
+            Refusal::NoSuchEntry | Refusal::RecordNotFound => 404,
+            Refusal::EntryUsed => 409,
+            Refusal::Retired => 410,
+            Refusal::NotAnAccess
+            | Refusal::OtherReader
+            | Refusal::OtherRecord
+            | Refusal::StaleEntry
+            | Refusal::WrongVersion
+            | Refusal::ReplyKeyMismatch => 403,
+        }
+    }
+}
+
+/// Whether `server` (its X25519 public key) may release its share for `signed`, given the
+/// chain facts and whether the entry was already used here. Cheap checks come first, so
+/// a forged request costs the server no chain read.
+pub fn precheck(
+    signed: &SignedRequest,
+    server: &[u8; 32],
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    let request = &signed.request;
+    if &request.server != server {
+        return Err(Refusal::WrongServer);
+    }
+    if request.expires_at <= now
+        || request.expires_at > now.saturating_add(policy.max_request_lifetime)
+    {
+        return Err(Refusal::Expired);
+    }
+    if !signed.is_signed_by_requester() {
+        return Err(Refusal::BadSignature);
+    }
+    Ok(())
+}
+
+/// The whole decision: `precheck` at the chain's time, then the log entry, the record and
+/// the reply key.
+pub fn decide(
+    signed: &SignedRequest,
+    server: &[u8; 32],
+    facts: &ChainFacts,
+    used: bool,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    precheck(signed, server, facts.finalized_at, policy)?;
+    let request = &signed.request;
+    let entry = facts.entry.as_ref().ok_or(Refusal::NoSuchEntry)?;
+    if entry.patient != request.patient
+        || entry.seq != request.log_seq
+        || entry.record != Some(request.record)
+    {
+        return Err(Refusal::OtherRecord);
+    }
+    // Access is written only on release; Emergency only for a released break-glass.
+    if !matches!(entry.kind, EntryKind::Access | EntryKind::Emergency { .. }) {
+        return Err(Refusal::NotAnAccess);
+    }
+    if entry.actor != request.requester {
+        return Err(Refusal::OtherReader);
+    }
+    if facts.finalized_at.saturating_sub(entry.timestamp) > policy.max_entry_age {
+        return Err(Refusal::StaleEntry);
+    }
+    if used {
+        return Err(Refusal::EntryUsed);
+    }
+    let record = facts.record.as_ref().ok_or(Refusal::RecordNotFound)?;
+    if record.id != request.record || record.patient != request.patient {
+        return Err(Refusal::OtherRecord);
+    }
+    if record.status == RecordStatus::Retired {
+        return Err(Refusal::Retired);
+    }
+    if record.version != request.version {
+        return Err(Refusal::WrongVersion);
+    }
+    // A provider's share goes to its directory key; the patient's own read (or a
+    // delegate's, PATRQT) to the key it signed for.
+    let own_read = entry.purpose == Some(Purpose::PatientRequest);
+    if !own_read && facts.directory_key != Some(request.reply_key) {
+        return Err(Refusal::ReplyKeyMismatch);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::tests::{account, keypair, request, sign};
+    use crate::request::ReleaseRequest;
+    use medconsent_shared::{AccountId, DenyReason};
+
+    const SERVER: [u8; 32] = [0x5e; 32];
+    const POLICY: Policy = Policy {
+        max_entry_age: 600_000,
+        max_request_lifetime: 300_000,
+    };
+    const NOW: Timestamp = 900_000;
+
+    fn entry_for(request: &ReleaseRequest) -> LogEntry {
+        LogEntry {
+            seq: request.log_seq,
+            patient: request.patient,
+            actor: request.requester,
+            record: Some(request.record),
+            kind: EntryKind::Access,
+            purpose: Some(Purpose::Treat),
+            consent: Some(0),
+            timestamp: NOW - 6_000,
+            block: 150,
+            hash: [7; 32],
+        }
+    }
+
+    fn record_for(request: &ReleaseRequest) -> Record {
+        Record {
+            id: request.record,
+            patient: request.patient,
+            author: request.patient,
+            category: 3,
+            content_hash: [1; 32],
+            locator: b"bafy".to_vec(),
+            version: request.version,
+            created_at: 0,
+            updated_at: 0,
+            status: RecordStatus::Active,
+        }
+    }
+
+    /// A doctor's valid request and the facts that back it.
+    fn valid() -> (SignedRequest, ChainFacts) {
+        let doctor = keypair(1);
+        let request = request(&doctor);
+        let facts = ChainFacts {
+            entry: Some(entry_for(&request)),
+            record: Some(record_for(&request)),
+            directory_key: Some(request.reply_key),
+            finalized_at: NOW,
+        };
+        (sign(&doctor, request), facts)
+    }
+
+    #[test]
+    fn a_backed_request_is_released() {
+        let (signed, facts) = valid();
+        assert_eq!(decide(&signed, &SERVER, &facts, false, &POLICY), Ok(()));
+        // A released break-glass entry backs a release too.
+        let mut emergency = facts.clone();
+        emergency.entry.as_mut().unwrap().kind = EntryKind::Emergency {
+            justification: [9; 32],
+        };
+        assert_eq!(decide(&signed, &SERVER, &emergency, false, &POLICY), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_code() {
+        let (signed, facts) = valid();
+        let refused = |signed: &SignedRequest, facts: &ChainFacts, used: bool| {
+            decide(signed, &SERVER, facts, used, &POLICY).unwrap_err()
+        };
+        // Request-level.
+        let other_server = sign(
+            &keypair(1),
+            ReleaseRequest {
+                server: [1; 32],
+                ..signed.request.clone()
+            },
+        );
+        assert_eq!(refused(&other_server, &facts, false), Refusal::WrongServer);
+        let expired = sign(
+            &keypair(1),
+            ReleaseRequest {
+                expires_at: NOW,
+                ..signed.request.clone()
+            },
+        );
+        assert_eq!(refused(&expired, &facts, false), Refusal::Expired);
+        let held = sign(
+            &keypair(1),
+            ReleaseRequest {
+                expires_at: NOW + 300_001,
+                ..signed.request.clone()
+            },
+        );
+        assert_eq!(refused(&held, &facts, false), Refusal::Expired);
+        let forged = SignedRequest {
+            signature: sign(&keypair(2), signed.request.clone()).signature,
+            ..signed.clone()
+        };
+        assert_eq!(refused(&forged, &facts, false), Refusal::BadSignature);
+        // Entry-level.
+        let mut none = facts.clone();
+        none.entry = None;
+        assert_eq!(refused(&signed, &none, false), Refusal::NoSuchEntry);
+        let mut denied = facts.clone();
+        denied.entry.as_mut().unwrap().kind = EntryKind::Denied(DenyReason::NoConsent);
+        assert_eq!(refused(&signed, &denied, false), Refusal::NotAnAccess);
+        let mut created = facts.clone();
+        created.entry.as_mut().unwrap().kind = EntryKind::RecordCreated;
+        assert_eq!(refused(&signed, &created, false), Refusal::NotAnAccess);
+        let mut other_reader = facts.clone();
+        other_reader.entry.as_mut().unwrap().actor = account(&keypair(3));
+        assert_eq!(refused(&signed, &other_reader, false), Refusal::OtherReader);
+        let mut other_record = facts.clone();
+        other_record.entry.as_mut().unwrap().record = Some(8);
+        assert_eq!(refused(&signed, &other_record, false), Refusal::OtherRecord);
+        let mut other_patient = facts.clone();
+        other_patient.entry.as_mut().unwrap().patient = AccountId::from([0xb1; 32]);
+        assert_eq!(
+            refused(&signed, &other_patient, false),
+            Refusal::OtherRecord
+        );
+        let mut stale = facts.clone();
+        stale.entry.as_mut().unwrap().timestamp = NOW - 600_001;
+        assert_eq!(refused(&signed, &stale, false), Refusal::StaleEntry);
+        assert_eq!(refused(&signed, &facts, true), Refusal::EntryUsed);
+        // Record-level.
+        let mut gone = facts.clone();
+        gone.record = None;
+        assert_eq!(refused(&signed, &gone, false), Refusal::RecordNotFound);
+        let mut retired = facts.clone();
+        retired.record.as_mut().unwrap().status = RecordStatus::Retired;
+        assert_eq!(refused(&signed, &retired, false), Refusal::Retired);
+        let mut amended = facts.clone();
+        amended.record.as_mut().unwrap().version += 1;
+        assert_eq!(refused(&signed, &amended, false), Refusal::WrongVersion);
+        // Reply key: a provider's share goes to its directory key only.
+        let mut rotated = facts.clone();
+        rotated.directory_key = Some([0xd1; 32]);
+        assert_eq!(refused(&signed, &rotated, false), Refusal::ReplyKeyMismatch);
+        let mut not_provider = facts;
+        not_provider.directory_key = None;
+        assert_eq!(
+            refused(&signed, &not_provider, false),
+            Refusal::ReplyKeyMismatch
+        );
+    }
+
+    #[test]
+    fn the_patients_own_read_goes_to_the_signed_key() {
+        let (signed, mut facts) = valid();
+        facts.entry.as_mut().unwrap().purpose = Some(Purpose::PatientRequest);
+        facts.directory_key = None;
+        assert_eq!(decide(&signed, &SERVER, &facts, false, &POLICY), Ok(()));
+    }
+
+    #[test]
+    fn codes_are_distinct_and_statuses_are_client_errors() {
+        let all = [
+            Refusal::BadSignature,
+            Refusal::WrongServer,
+            Refusal::Expired,
+            Refusal::NoSuchEntry,
+            Refusal::NotAnAccess,
+            Refusal::OtherReader,
+            Refusal::OtherRecord,
+            Refusal::StaleEntry,
+            Refusal::EntryUsed,
+            Refusal::RecordNotFound,
+            Refusal::Retired,
+            Refusal::WrongVersion,
+            Refusal::ReplyKeyMismatch,
+        ];
+        let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
+        assert_eq!(codes.len(), all.len());
+        assert!(all.iter().all(|r| (400..500).contains(&r.status())));
+    }
+}
