@@ -18,10 +18,11 @@ pub mod access_log {
     pub use medconsent_shared::LogError as Error;
     pub type Result<T> = core::result::Result<T, Error>;
 
-    /// The two maps appends write, under the keys ink! would give these fields. Named, so
-    /// that `append` and `append_chart` can be `&self` and open their own handles: ink!
-    /// then does not write the unchanged root back, one storage write less on every
-    /// access, grant and revocation.
+    /// The two maps appends write, under keys named here (the xxh32 of "AccessLog::heads"
+    /// and "AccessLog::entries", as ink! derives field keys), so that `append` and
+    /// `append_chart` can be `&self` and open their own handles: ink! then does not write
+    /// the unchanged root back, one storage write less on every access, grant and
+    /// revocation.
     type Heads =
         Mapping<AccountId, ChainHead, ManualKey<{ KeyComposer::from_str("AccessLog::heads") }>>;
     type Entries = Mapping<
@@ -41,7 +42,8 @@ pub mod access_log {
         entries: Entries,
         /// The announced writer or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
-        /// The code every message but `append` runs in (see `medconsent_shared::split`).
+        /// The code every message but `append` and `append_chart` runs in (see
+        /// `medconsent_shared::split`).
         full_code: Hash,
     }
 
@@ -102,8 +104,7 @@ pub mod access_log {
                     self.consent_manager = Some(consent_manager);
                 }
                 AdminChange::Code(_, full_code) => {
-                    split::swap_full_code(&self.full_code, &full_code);
-                    self.full_code = full_code;
+                    self.full_code = split::swap_full_code(&self.full_code, full_code);
                 }
             }
             self.scheduled.set(&None);
@@ -243,6 +244,7 @@ pub mod access_log {
         /// Stores `entry` as the next link after `head` and moves `head` past it.
         fn link(&self, head: &mut ChainHead, entry: NewEntry) -> Result<LogSeq> {
             let seq = head.length;
+            let length = seq.checked_add(1).ok_or(Error::ChainFull)?;
             let mut stored = LogEntry {
                 seq,
                 patient: entry.patient,
@@ -258,7 +260,7 @@ pub mod access_log {
             stored.hash = stored.chain_hash(&head.last_hash);
             Entries::new().insert((entry.patient, seq), &stored);
             *head = ChainHead {
-                length: seq.checked_add(1).ok_or(Error::ChainFull)?,
+                length,
                 last_hash: stored.hash,
             };
             Ok(seq)

@@ -117,8 +117,8 @@ pub mod consent_manager {
         used_nonces: Mapping<(AccountId, u64), ()>,
         /// The announced wiring or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
-        /// The code every message off the access path runs in (`grant`, `revoke` and the
-        /// checks run here; see `medconsent_shared::split`).
+        /// The code every message off the access path runs in (`grant`, `revoke` and
+        /// `check_chart` run here; see `medconsent_shared::split`).
         full_code: Hash,
     }
 
@@ -511,8 +511,7 @@ pub mod consent_manager {
                     self.access_log = Some(access_log);
                 }
                 AdminChange::Code(_, full_code) => {
-                    split::swap_full_code(&self.full_code, &full_code);
-                    self.full_code = full_code;
+                    self.full_code = split::swap_full_code(&self.full_code, full_code);
                 }
             }
             self.scheduled.set(&None);

@@ -121,8 +121,8 @@ pub mod record_registry {
         emergency_windows: Mapping<(AccountId, AccountId), EmergencyWindow>,
         /// The announced wiring or code change, if any.
         scheduled: Lazy<Option<ScheduledChange>>,
-        /// The code every message off the access path runs in (the accesses and
-        /// `record_patient` run here; see `medconsent_shared::split`).
+        /// The code every message off the access path runs in (`access_record`,
+        /// `access_chart` and `record_patient` run here; see `medconsent_shared::split`).
         full_code: Hash,
     }
 
@@ -510,8 +510,7 @@ pub mod record_registry {
                     self.access_log = Some(access_log);
                 }
                 AdminChange::Code(_, full_code) => {
-                    split::swap_full_code(&self.full_code, &full_code);
-                    self.full_code = full_code;
+                    self.full_code = split::swap_full_code(&self.full_code, full_code);
                 }
             }
             self.scheduled.set(&None);

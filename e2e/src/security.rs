@@ -1,7 +1,7 @@
 //! Hostile and careless callers: strangers, non-admins, wrong wiring, pause, upgrade.
 
 use crate::support::*;
-use access_log::access_log::Error as LogError;
+use access_log::access_log::{AccessLogRef, Error as LogError};
 use consent_manager::consent_manager::Error as ConsentError;
 use ink_e2e::{ChainBackend, ContractsBackend};
 use medconsent_shared::{AccessOutcome, DenyReason, EntryKind, Grantee, NewEntry, Purpose, Scope};
@@ -399,5 +399,15 @@ async fn the_full_code_is_locked_and_an_upgrade_onto_missing_code_changes_nothin
         AccessOutcome::Released(_)
     ));
     verified_chain(&mut client, &sys, p).await?;
+    // Nor is a contract ever deployed onto a full code that is not there.
+    let mut orphan = AccessLogRef::new(0, [0x4d; 32].into());
+    let deployed = client
+        .instantiate("access_log", &admin(), &mut orphan)
+        .submit()
+        .await;
+    assert!(
+        deployed.is_err(),
+        "a front without its full code must not deploy"
+    );
     Ok(())
 }

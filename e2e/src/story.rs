@@ -36,8 +36,8 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         .consents()
         .grant(p, Grantee::Account(dr), read_permit(Scope::AllRecords));
     let granted = submit_measured(&mut client, &patient(), &grant, "grant").await?;
-    // One event per log entry, from the log, with the patient as its only topic: the
-    // indexer's way to follow a trail; the entry itself is read from the log.
+    // One event, from the log, with the patient as its only topic: the indexer's way to
+    // follow a trail; the entry itself is read from the log.
     assert_eq!(events_of(&granted)?, vec![entry_appended(&sys, p)]);
     let consent_id = granted.return_value().okay()?;
 

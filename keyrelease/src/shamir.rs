@@ -75,6 +75,13 @@ pub fn split(
 /// ones are used). Shares of another key, or altered ones, give a wrong key: the caller
 /// checks what it decrypts (the record's content hash and AEAD tag do).
 pub fn combine(shares: &[Share], threshold: u8) -> Result<Zeroizing<[u8; KEY_LEN]>, ShamirError> {
+    if threshold < 2 {
+        let given = u8::try_from(shares.len()).unwrap_or(u8::MAX);
+        return Err(ShamirError::BadThreshold {
+            threshold,
+            shares: given,
+        });
+    }
     let mut used: Vec<&Share> = Vec::with_capacity(usize::from(threshold));
     for share in shares {
         if share.index == 0 || used.iter().any(|s| s.index == share.index) {
@@ -84,7 +91,7 @@ pub fn combine(shares: &[Share], threshold: u8) -> Result<Zeroizing<[u8; KEY_LEN
             used.push(share);
         }
     }
-    if threshold < 2 || used.len() < usize::from(threshold) {
+    if used.len() < usize::from(threshold) {
         return Err(ShamirError::TooFewShares {
             got: used.len(),
             needed: threshold,
@@ -220,6 +227,14 @@ mod tests {
             );
         }
         let shares = split(&key, 2, 3, &mut OsRng).unwrap();
+        // A threshold of one would make a single share the key: never combined.
+        assert_eq!(
+            combine(&shares, 1).unwrap_err(),
+            ShamirError::BadThreshold {
+                threshold: 1,
+                shares: 3
+            }
+        );
         let twice = vec![shares[0].clone(), shares[0].clone()];
         assert_eq!(combine(&twice, 2).unwrap_err(), ShamirError::BadIndex(1));
         let mut zero = shares[1].clone();

@@ -70,10 +70,10 @@ def main():
         for item in ["Cargo.toml", "Cargo.lock", "contracts", "docs"]:
             src = os.path.join(ROOT, item)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(tree, item))
-        # The copy's workspace needs only the contracts.
+        # The copy's workspace needs only the contracts: every other member goes.
         manifest = os.path.join(tree, "Cargo.toml")
         text = open(manifest).read()
-        text = re.sub(r'\s*"(e2e|e2e/impostor|client)",', "", text)
+        text = re.sub(r'\n\s*"(?!contracts/)[^"]*",', "", text)
         open(manifest, "w").write(text)
         base = {}
         rows = []

@@ -34,10 +34,11 @@ pub fn lock_full_code(full_code: &Hash) {
     ink::env::lock_delegate_dependency::<DefaultEnvironment>(full_code);
 }
 
-/// Moves the lock from the old full code to the new one (an upgrade).
-pub fn swap_full_code(old: &Hash, new: &Hash) {
-    if old != new {
+/// Moves the lock from the old full code to the new one (an upgrade); returns the new.
+pub fn swap_full_code(old: &Hash, new: Hash) -> Hash {
+    if *old != new {
         ink::env::unlock_delegate_dependency::<DefaultEnvironment>(old);
-        lock_full_code(new);
+        lock_full_code(&new);
     }
+    new
 }
