@@ -7,7 +7,7 @@
 //! chain facts (at its latest finalized block) and its own `used` flag; this module only
 //! decides, so every rule is tested without a node.
 
-use crate::request::SignedRequest;
+use crate::request::{SignedDeposit, SignedRequest};
 use medconsent_shared::{EntryKind, LogEntry, Purpose, Record, RecordStatus, Timestamp};
 
 /// What the chain said, read at the server's latest finalized block.
@@ -62,6 +62,14 @@ pub enum Refusal {
     WrongVersion,
     #[error("the reply key is not the requester's key in the provider directory")]
     ReplyKeyMismatch,
+    #[error("the deposit is not signed by the record's patient")]
+    NotThePatient,
+    #[error("the content hash is not the record's current one")]
+    ContentMismatch,
+    #[error("the share does not open at this server under the deposit's terms")]
+    BadShare,
+    #[error("the record is not retired on the finalized chain")]
+    NotRetired,
 }
 
 impl Refusal {
@@ -80,22 +88,27 @@ impl Refusal {
             Refusal::Retired => "retired",
             Refusal::WrongVersion => "wrong_version",
             Refusal::ReplyKeyMismatch => "reply_key_mismatch",
+            Refusal::NotThePatient => "not_the_patient",
+            Refusal::ContentMismatch => "content_mismatch",
+            Refusal::BadShare => "bad_share",
+            Refusal::NotRetired => "not_retired",
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
             Refusal::BadSignature => 401,
-            Refusal::WrongServer | Refusal::Expired => 400,
+            Refusal::WrongServer | Refusal::Expired | Refusal::BadShare => 400,
             Refusal::NoSuchEntry | Refusal::RecordNotFound => 404,
-            Refusal::EntryUsed => 409,
+            Refusal::EntryUsed | Refusal::ContentMismatch | Refusal::NotRetired => 409,
             Refusal::Retired => 410,
             Refusal::NotAnAccess
             | Refusal::OtherReader
             | Refusal::OtherRecord
             | Refusal::StaleEntry
             | Refusal::WrongVersion
-            | Refusal::ReplyKeyMismatch => 403,
+            | Refusal::ReplyKeyMismatch
+            | Refusal::NotThePatient => 403,
         }
     }
 }
@@ -174,11 +187,53 @@ pub fn decide(
     Ok(())
 }
 
+/// Whether `server` may keep the share in `signed`: signed by the patient, for this
+/// server, unexpired, and for the current version of an active record of that patient
+/// with that content hash, as the finalized chain has it. (The server then checks that
+/// the share opens under the deposit's context.)
+pub fn decide_deposit(
+    signed: &SignedDeposit,
+    server: &[u8; 32],
+    record: Option<&Record>,
+    finalized_at: Timestamp,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    let deposit = &signed.deposit;
+    if &deposit.server != server {
+        return Err(Refusal::WrongServer);
+    }
+    if deposit.expires_at <= finalized_at
+        || deposit.expires_at > finalized_at.saturating_add(policy.max_request_lifetime)
+    {
+        return Err(Refusal::Expired);
+    }
+    if !signed.is_signed_by_patient() {
+        return Err(Refusal::BadSignature);
+    }
+    if deposit.index == 0 {
+        return Err(Refusal::BadShare);
+    }
+    let record = record.ok_or(Refusal::RecordNotFound)?;
+    if record.id != deposit.record || record.patient != deposit.patient {
+        return Err(Refusal::NotThePatient);
+    }
+    if record.status == RecordStatus::Retired {
+        return Err(Refusal::Retired);
+    }
+    if record.version != deposit.version {
+        return Err(Refusal::WrongVersion);
+    }
+    if record.content_hash != deposit.content_hash {
+        return Err(Refusal::ContentMismatch);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::tests::{account, keypair, request, sign};
-    use crate::request::ReleaseRequest;
+    use crate::request::tests::{account, deposit, keypair, request, sign, sign_deposit};
+    use crate::request::{Deposit, ReleaseRequest};
     use medconsent_shared::{AccountId, DenyReason};
 
     const SERVER: [u8; 32] = [0x5e; 32];
@@ -355,5 +410,78 @@ mod tests {
         let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());
         assert!(all.iter().all(|r| (400..500).contains(&r.status())));
+    }
+
+    fn deposit_record(deposit: &Deposit) -> Record {
+        Record {
+            id: deposit.record,
+            patient: deposit.patient,
+            author: deposit.patient,
+            category: 3,
+            content_hash: deposit.content_hash,
+            locator: b"bafy".to_vec(),
+            version: deposit.version,
+            created_at: 0,
+            updated_at: 0,
+            status: RecordStatus::Active,
+        }
+    }
+
+    #[test]
+    fn a_deposit_is_kept_only_for_the_current_version_of_the_patients_active_record() {
+        let patient = keypair(3);
+        let signed = sign_deposit(&patient, deposit(&patient));
+        let record = deposit_record(&signed.deposit);
+        let kept = |signed: &SignedDeposit, record: Option<&Record>| {
+            decide_deposit(signed, &SERVER, record, NOW, &POLICY)
+        };
+        assert_eq!(kept(&signed, Some(&record)), Ok(()));
+        // Signed by someone else in the patient's name.
+        let forged = sign_deposit(&keypair(4), signed.deposit.clone());
+        assert_eq!(kept(&forged, Some(&record)), Err(Refusal::BadSignature));
+        // Another patient's record: a stranger cannot plant shares for records not theirs.
+        let stranger = keypair(4);
+        let planted = sign_deposit(&stranger, deposit(&stranger));
+        assert_eq!(kept(&planted, Some(&record)), Err(Refusal::NotThePatient));
+        assert_eq!(kept(&signed, None), Err(Refusal::RecordNotFound));
+        let retired = Record {
+            status: RecordStatus::Retired,
+            ..record.clone()
+        };
+        assert_eq!(kept(&signed, Some(&retired)), Err(Refusal::Retired));
+        let amended = Record {
+            version: 3,
+            ..record.clone()
+        };
+        assert_eq!(kept(&signed, Some(&amended)), Err(Refusal::WrongVersion));
+        let swapped = Record {
+            content_hash: [1; 32],
+            ..record.clone()
+        };
+        assert_eq!(kept(&signed, Some(&swapped)), Err(Refusal::ContentMismatch));
+        let elsewhere = Deposit {
+            server: [1; 32],
+            ..signed.deposit.clone()
+        };
+        assert_eq!(
+            kept(&sign_deposit(&patient, elsewhere), Some(&record)),
+            Err(Refusal::WrongServer)
+        );
+        let stale = Deposit {
+            expires_at: NOW,
+            ..signed.deposit.clone()
+        };
+        assert_eq!(
+            kept(&sign_deposit(&patient, stale), Some(&record)),
+            Err(Refusal::Expired)
+        );
+        let zero = Deposit {
+            index: 0,
+            ..signed.deposit.clone()
+        };
+        assert_eq!(
+            kept(&sign_deposit(&patient, zero), Some(&record)),
+            Err(Refusal::BadShare)
+        );
     }
 }

@@ -6,5 +6,6 @@
 //! byte; the chain's types come from `contracts/shared`.
 
 pub mod decide;
+pub mod envelope;
 pub mod request;
 pub mod shamir;

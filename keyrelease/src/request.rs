@@ -4,12 +4,15 @@
 //! and are tagged so that no other medconsent signature (a signed consent) can pass for
 //! one.
 
-use medconsent_shared::{AccountId, LogSeq, RecordId, Timestamp, WRAP_CLOSE, WRAP_OPEN};
+use crate::envelope::Sealed;
+use medconsent_shared::{AccountId, Hash32, LogSeq, RecordId, Timestamp, WRAP_CLOSE, WRAP_OPEN};
 use parity_scale_codec::{Decode, Encode};
 use schnorrkel::{signing_context, PublicKey, Signature};
 
 /// Domain tag of a release request's signed bytes.
 pub const RELEASE_REQUEST_TAG: &[u8] = b"medconsent:key-release:v1";
+/// Domain tag of a deposit's signed bytes.
+pub const DEPOSIT_TAG: &[u8] = b"medconsent:key-deposit:v1";
 
 /// The share of `record` at `version` that the log entry `log_seq` of `patient`'s chain
 /// entitles `requester` to, from the server whose X25519 key is `server`, sealed to
@@ -37,31 +40,94 @@ pub struct SignedRequest {
     pub signature: [u8; 64],
 }
 
+/// Share `index` of the key of `record` at `version` (whose ciphertext hashes to
+/// `content_hash`), sealed to the server whose X25519 key is `server`, deposited by the
+/// patient before `expires_at` (ms, chain time).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Deposit {
+    pub server: [u8; 32],
+    pub patient: AccountId,
+    pub record: RecordId,
+    pub version: u32,
+    pub content_hash: Hash32,
+    pub index: u8,
+    /// The share, sealed under [`crate::envelope::deposit_context`].
+    pub share: Sealed,
+    pub expires_at: Timestamp,
+}
+
+/// A deposit and the patient's signature over [`Deposit::signing_message`].
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignedDeposit {
+    pub deposit: Deposit,
+    pub signature: [u8; 64],
+}
+
+/// What a server answers a release with: its share, sealed to the reply key under
+/// [`crate::envelope::release_context`].
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ReleasedShare {
+    pub index: u8,
+    pub share: Sealed,
+}
+
+/// `<Bytes>` ++ tag ++ SCALE(body) ++ `</Bytes>`: what a wallet's `signRaw` signs.
+fn signing_message(tag: &[u8], body: &impl Encode) -> Vec<u8> {
+    let mut message = Vec::with_capacity(256);
+    message.extend_from_slice(WRAP_OPEN);
+    message.extend_from_slice(tag);
+    body.encode_to(&mut message);
+    message.extend_from_slice(WRAP_CLOSE);
+    message
+}
+
+/// Whether `signature` is `account`'s sr25519 signature ("substrate" context) over
+/// `message`.
+fn is_signed_by(account: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+    let Ok(public) = PublicKey::from_bytes(account.as_ref()) else {
+        return false;
+    };
+    let Ok(signature) = Signature::from_bytes(signature) else {
+        return false;
+    };
+    public
+        .verify(signing_context(b"substrate").bytes(message), &signature)
+        .is_ok()
+}
+
 impl ReleaseRequest {
     /// The exact bytes the requester's key signs ("substrate" signing context).
     pub fn signing_message(&self) -> Vec<u8> {
-        let mut message = Vec::with_capacity(256);
-        message.extend_from_slice(WRAP_OPEN);
-        message.extend_from_slice(RELEASE_REQUEST_TAG);
-        self.encode_to(&mut message);
-        message.extend_from_slice(WRAP_CLOSE);
-        message
+        signing_message(RELEASE_REQUEST_TAG, self)
     }
 }
 
 impl SignedRequest {
     /// Whether the signature is the requester's over exactly this request.
     pub fn is_signed_by_requester(&self) -> bool {
-        let Ok(public) = PublicKey::from_bytes(self.request.requester.as_ref()) else {
-            return false;
-        };
-        let Ok(signature) = Signature::from_bytes(&self.signature) else {
-            return false;
-        };
-        let message = self.request.signing_message();
-        public
-            .verify(signing_context(b"substrate").bytes(&message), &signature)
-            .is_ok()
+        is_signed_by(
+            &self.request.requester,
+            &self.request.signing_message(),
+            &self.signature,
+        )
+    }
+}
+
+impl Deposit {
+    /// The exact bytes the patient's key signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        signing_message(DEPOSIT_TAG, self)
+    }
+}
+
+impl SignedDeposit {
+    /// Whether the signature is the patient's over exactly this deposit.
+    pub fn is_signed_by_patient(&self) -> bool {
+        is_signed_by(
+            &self.deposit.patient,
+            &self.deposit.signing_message(),
+            &self.signature,
+        )
     }
 }
 
@@ -174,5 +240,47 @@ pub(crate) mod tests {
             ..signed
         };
         assert!(!garbage.is_signed_by_requester());
+    }
+
+    pub fn deposit(patient: &Keypair) -> Deposit {
+        Deposit {
+            server: [0x5e; 32],
+            patient: account(patient),
+            record: 7,
+            version: 2,
+            content_hash: [0xc0; 32],
+            index: 1,
+            share: [0xa5; crate::envelope::SEALED_LEN],
+            expires_at: 1_000_000,
+        }
+    }
+
+    pub fn sign_deposit(key: &Keypair, deposit: Deposit) -> SignedDeposit {
+        let signature = key
+            .sign(signing_context(b"substrate").bytes(&deposit.signing_message()))
+            .to_bytes();
+        SignedDeposit { deposit, signature }
+    }
+
+    #[test]
+    fn only_the_patients_signature_over_this_deposit_verifies() {
+        let (patient, other) = (keypair(3), keypair(4));
+        let signed = sign_deposit(&patient, deposit(&patient));
+        assert!(signed.is_signed_by_patient());
+        assert!(signed
+            .deposit
+            .signing_message()
+            .starts_with(b"<Bytes>medconsent:key-deposit:v1"));
+        assert!(!sign_deposit(&other, deposit(&patient)).is_signed_by_patient());
+        let mut moved = signed.clone();
+        moved.deposit.index = 2;
+        assert!(!moved.is_signed_by_patient());
+        // A release request's signature never passes for a deposit (distinct tags).
+        let release = sign(&patient, request(&patient));
+        let crossed = SignedDeposit {
+            signature: release.signature,
+            ..signed
+        };
+        assert!(!crossed.is_signed_by_patient());
     }
 }

@@ -97,13 +97,17 @@ flag_set! {
 flag_set! {
     /// Roles of a provider in the directory.
     Role,
-    /// A set of roles (Clinician = 1, EmergencyResponder = 2, Researcher = 4, Auditor = 8).
+    /// A set of roles (Clinician = 1, EmergencyResponder = 2, Researcher = 4, Auditor = 8,
+    /// KeyServer = 16).
     RoleSet {
         Clinician = 1,
         /// May use break-glass access.
         EmergencyResponder = 2,
         Researcher = 4,
         Auditor = 8,
+        /// An off-chain key server: clients deposit record-key shares to its directory
+        /// key while it is active (suspending it stops new deposits and releases).
+        KeyServer = 16,
     }
 }
 
@@ -126,6 +130,7 @@ mod tests {
         assert!(!PurposeSet(128).is_valid());
         assert!(!ActionSet(4).is_valid());
         assert!(ActionSet(3).is_valid());
-        assert!(!RoleSet(16 | 1).is_valid());
+        assert!(!RoleSet(32 | 1).is_valid());
+        assert!(RoleSet::from([Role::KeyServer]).is_valid());
     }
 }
