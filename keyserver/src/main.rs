@@ -1,1 +1,110 @@
-fn main() {}
+//! `medconsent-keyserver`: a key server's command line.
+
+use clap::{Parser, Subcommand};
+use medconsent_chain::{parse_account, Deployment};
+use medconsent_keyrelease::decide::Policy;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "A medconsent key server: releases a record-key share only for a finalized on-chain access"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make the server's X25519 key pair: the secret goes to a new file (mode 0600), the
+    /// public key is printed (the admin registers it in the directory).
+    Keygen {
+        #[arg(long)]
+        secret_out: PathBuf,
+    },
+    /// Serve.
+    Serve {
+        /// Address to listen on (port 0: any free port; the chosen one is printed).
+        #[arg(long, default_value = "127.0.0.1:7101")]
+        listen: SocketAddr,
+        /// The server's database file (redb), created if missing.
+        #[arg(long)]
+        db: PathBuf,
+        /// The server's X25519 secret key file.
+        #[arg(long)]
+        secret: PathBuf,
+        /// The server's account in the provider directory (SS58).
+        #[arg(long)]
+        account: String,
+        /// The deployment file (node URL and contract addresses).
+        #[arg(long)]
+        deployment: PathBuf,
+        /// Node URL, overriding the deployment's: use a node you run or trust.
+        #[arg(long)]
+        node: Option<String>,
+        /// How old (ms of chain time) an Access entry may be when its share is asked for.
+        #[arg(long, default_value_t = 600_000)]
+        max_entry_age_ms: u64,
+        /// How far ahead (ms) a signed request may expire.
+        #[arg(long, default_value_t = 300_000)]
+        max_request_lifetime_ms: u64,
+        /// Largest request body (bytes).
+        #[arg(long, default_value_t = 16 * 1024)]
+        body_limit: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(message) = run(Cli::parse()).await {
+        eprintln!("medconsent-keyserver: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Keygen { secret_out } => {
+            let (secret, public) = medconsent_keyrelease::envelope::keygen();
+            medconsent_client::private::write_secret(&secret_out, &secret)
+                .map_err(|e| e.to_string())?;
+            println!("public_key=0x{}", hex::encode(public.as_bytes()));
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            db,
+            secret,
+            account,
+            deployment,
+            node,
+            max_entry_age_ms,
+            max_request_lifetime_ms,
+            body_limit,
+        } => {
+            let secret =
+                medconsent_client::private::read_secret(&secret).map_err(|e| e.to_string())?;
+            let mut deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
+            if let Some(node) = node {
+                deployment.url = node;
+            }
+            let config = medconsent_keyserver::Config {
+                listen,
+                db,
+                secret,
+                account: parse_account(&account)?,
+                deployment,
+                policy: Policy {
+                    max_entry_age: max_entry_age_ms,
+                    max_request_lifetime: max_request_lifetime_ms,
+                },
+                body_limit,
+            };
+            medconsent_keyserver::serve(config)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}

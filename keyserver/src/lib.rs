@@ -1,0 +1,60 @@
+//! A medconsent key server (SPEC.md, "Key release follows the chain"; issue #12): it holds
+//! one share of each record key deposited with it and releases a share only for a
+//! finalized, recent, unused Access (or released Emergency) entry of the requester, sealed
+//! to the requester's key. The rules are `medconsent_keyrelease::decide`; this crate reads
+//! the chain ([`facts`]), keeps shares and releases durably ([`store`]) and speaks HTTP
+//! ([`http`]).
+
+pub mod facts;
+pub mod http;
+pub mod store;
+
+use medconsent_chain::{Chain, Deployment};
+use medconsent_keyrelease::decide::Policy;
+use medconsent_shared::AccountId;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+/// Everything a server needs to start.
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub secret: StaticSecret,
+    pub account: AccountId,
+    pub deployment: Deployment,
+    pub policy: Policy,
+    pub body_limit: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Chain(#[from] medconsent_chain::Error),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
+/// until the process ends.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let store = store::Store::open(&config.db)?;
+    let chain = Chain::connect(&config.deployment.url).await?;
+    let public = *PublicKey::from(&config.secret).as_bytes();
+    let server = Arc::new(http::KeyServer {
+        store,
+        reader: facts::ChainReader::new(chain, config.deployment.contracts, config.account),
+        secret: config.secret,
+        public,
+        account: config.account,
+        policy: config.policy,
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    println!("listening={}", listener.local_addr()?);
+    println!("public_key=0x{}", hex::encode(public));
+    axum::serve(listener, http::router(server, config.body_limit)).await?;
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The server's database: one redb file. Every write is one transaction committed
+//! durably before the answer goes out, so a server killed mid-run (SIGKILL) loses
+//! neither a share it confirmed nor a release it made.
+//!
+//! - `shares`: (record, version) -> the deposit as kept (patient, content hash, index,
+//!   the share sealed to this server under the deposit context).
+//! - `releases`: (patient, log seq) -> who got the share of which record and version,
+//!   and when: the "used" mark that makes every Access entry good for one release here.
+
+use medconsent_keyrelease::envelope::Sealed;
+use medconsent_shared::{AccountId, Hash32, LogSeq, RecordId, Timestamp};
+use parity_scale_codec::{Decode, Encode};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::path::Path;
+
+const SHARES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("shares");
+const RELEASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("releases");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(String),
+    #[error("a stored value does not decode: {0}")]
+    Corrupt(#[from] parity_scale_codec::Error),
+}
+
+macro_rules! db_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A deposited share as the server keeps it (still sealed to the server's key).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct StoredShare {
+    pub patient: AccountId,
+    pub content_hash: Hash32,
+    pub index: u8,
+    pub sealed: Sealed,
+}
+
+/// One release, kept forever: the server's own accounting of what it handed out.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ReleaseRecord {
+    pub requester: AccountId,
+    pub record: RecordId,
+    pub version: u32,
+    /// Chain time (ms) of the finalized block the decision was made at.
+    pub released_at: Timestamp,
+}
+
+pub struct Store {
+    db: Database,
+}
+
+fn release_key(patient: &AccountId, seq: LogSeq) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(patient.as_ref());
+    key[32..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self> {
+        let db = Database::create(path)?;
+        // Create both tables up front so readers never meet a missing table.
+        let txn = db.begin_write()?;
+        txn.open_table(SHARES)?;
+        txn.open_table(RELEASES)?;
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// Keeps the share of `record` at `version` and drops the shares of its earlier
+    /// versions (a rotation makes them useless), in one transaction.
+    pub fn put_share(&self, record: RecordId, version: u32, share: &StoredShare) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(SHARES)?;
+            table.retain_in((record, 0)..(record, version), |_, _| false)?;
+            table.insert((record, version), share.encode().as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn share(&self, record: RecordId, version: u32) -> Result<Option<StoredShare>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SHARES)?;
+        let Some(value) = table.get((record, version))? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredShare::decode(&mut value.value())?))
+    }
+
+    /// Versions of `record` this server holds a share of.
+    pub fn versions_held(&self, record: RecordId) -> Result<Vec<u32>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SHARES)?;
+        let mut versions = Vec::new();
+        for item in table.range((record, 0)..=(record, u32::MAX))? {
+            versions.push(item?.0.value().1);
+        }
+        Ok(versions)
+    }
+
+    /// Deletes every share of `record` (crypto-shredding); returns how many there were.
+    pub fn drop_record(&self, record: RecordId) -> Result<usize> {
+        let txn = self.db.begin_write()?;
+        let mut dropped = 0usize;
+        {
+            let mut table = txn.open_table(SHARES)?;
+            table.retain_in((record, 0)..=(record, u32::MAX), |_, _| {
+                dropped = dropped.saturating_add(1);
+                false
+            })?;
+        }
+        txn.commit()?;
+        Ok(dropped)
+    }
+
+    pub fn is_used(&self, patient: &AccountId, seq: LogSeq) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RELEASES)?;
+        Ok(table.get(release_key(patient, seq).as_slice())?.is_some())
+    }
+
+    /// Marks entry `seq` of `patient` used by `release`, unless it already is: true if
+    /// this call marked it. Write transactions are serial, so of two concurrent
+    /// requests for one entry exactly one gets `true`.
+    pub fn claim(&self, patient: &AccountId, seq: LogSeq, release: &ReleaseRecord) -> Result<bool> {
+        let txn = self.db.begin_write()?;
+        let claimed = {
+            let mut table = txn.open_table(RELEASES)?;
+            let key = release_key(patient, seq);
+            if table.get(key.as_slice())?.is_some() {
+                false
+            } else {
+                table.insert(key.as_slice(), release.encode().as_slice())?;
+                true
+            }
+        };
+        txn.commit()?;
+        Ok(claimed)
+    }
+
+    pub fn release(&self, patient: &AccountId, seq: LogSeq) -> Result<Option<ReleaseRecord>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RELEASES)?;
+        let Some(value) = table.get(release_key(patient, seq).as_slice())? else {
+            return Ok(None);
+        };
+        Ok(Some(ReleaseRecord::decode(&mut value.value())?))
+    }
+
+    /// (shares held, releases made): for the health route and the benchmark.
+    pub fn counts(&self) -> Result<(u64, u64)> {
+        let txn = self.db.begin_read()?;
+        Ok((
+            txn.open_table(SHARES)?.len()?,
+            txn.open_table(RELEASES)?.len()?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(index: u8) -> StoredShare {
+        StoredShare {
+            patient: AccountId::from([1; 32]),
+            content_hash: [2; 32],
+            index,
+            sealed: [index; medconsent_keyrelease::envelope::SEALED_LEN],
+        }
+    }
+
+    fn release() -> ReleaseRecord {
+        ReleaseRecord {
+            requester: AccountId::from([3; 32]),
+            record: 7,
+            version: 1,
+            released_at: 5,
+        }
+    }
+
+    fn temp_db() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.redb")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_version_drops_the_old_ones_and_no_other_record() {
+        let (_dir, store) = temp_db();
+        store.put_share(7, 1, &share(1)).unwrap();
+        store.put_share(8, 1, &share(1)).unwrap();
+        store.put_share(7, 2, &share(2)).unwrap();
+        assert_eq!(store.versions_held(7).unwrap(), vec![2]);
+        assert_eq!(store.share(7, 1).unwrap(), None);
+        assert_eq!(store.share(7, 2).unwrap(), Some(share(2)));
+        assert_eq!(store.versions_held(8).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn dropping_a_record_removes_all_its_shares() {
+        let (_dir, store) = temp_db();
+        store.put_share(7, 3, &share(1)).unwrap();
+        store.put_share(8, 1, &share(1)).unwrap();
+        assert_eq!(store.drop_record(7).unwrap(), 1);
+        assert_eq!(store.versions_held(7).unwrap(), Vec::<u32>::new());
+        assert_eq!(store.drop_record(7).unwrap(), 0);
+        assert_eq!(store.counts().unwrap(), (1, 0));
+    }
+
+    #[test]
+    fn an_entry_is_claimed_once_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let patient = AccountId::from([1; 32]);
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(store.claim(&patient, 4, &release()).unwrap());
+            assert!(!store.claim(&patient, 4, &release()).unwrap());
+            assert!(store.claim(&patient, 5, &release()).unwrap());
+            store.put_share(7, 1, &share(1)).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(store.is_used(&patient, 4).unwrap());
+        assert!(!store.is_used(&patient, 6).unwrap());
+        assert_eq!(store.release(&patient, 4).unwrap(), Some(release()));
+        assert_eq!(store.share(7, 1).unwrap(), Some(share(1)));
+    }
+}
