@@ -10,6 +10,7 @@
 pub mod cid;
 pub mod private;
 pub mod seal;
+pub mod servers;
 pub mod store;
 pub mod wrap;
 

@@ -14,6 +14,11 @@ use x25519_dalek::{PublicKey, StaticSecret};
 
 type Blake2b256 = Blake2b<U32>;
 
+/// blake2b-256 of `bytes`: a blob's content hash, as the chain keeps it.
+pub fn blake2b_256(bytes: &[u8]) -> [u8; 32] {
+    Blake2b256::digest(bytes).into()
+}
+
 pub struct Store {
     dir: PathBuf,
 }

@@ -10,11 +10,15 @@
 //! - `POST /v1/release` `{"signed": hex(SignedRequest)}`: `{"released": hex(ReleasedShare)}`.
 //! - `POST /v1/retire` `{"record": id}`: delete every share of a record retired on chain.
 //! - `GET  /v1/records/{id}`: the versions of a record this server holds a share of.
+//! - `PUT  /v1/blobs/0x{hash}`: store ciphertext under its blake2b-256 hash (checked).
+//! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
 
 use crate::facts::ChainReader;
 use crate::store::{ReleaseRecord, Store, StoreError, StoredShare};
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,6 +41,8 @@ pub struct KeyServer {
     pub public: [u8; 32],
     pub account: AccountId,
     pub policy: Policy,
+    /// Directory of ciphertext blobs, one file per content hash.
+    pub blobs: std::path::PathBuf,
 }
 
 /// A refusal as the client sees it.
@@ -132,9 +138,14 @@ fn decode_hex<T: Decode>(text: &str) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The router, with a body limit (bytes) on every route.
-pub fn router(server: Arc<KeyServer>, body_limit: usize) -> Router {
+/// The router, with a body limit (bytes) on every route but blob uploads, which have
+/// their own.
+pub fn router(server: Arc<KeyServer>, body_limit: usize, blob_limit: usize) -> Router {
     Router::new()
+        .route(
+            "/v1/blobs/{hash}",
+            get(get_blob).put(put_blob.layer(DefaultBodyLimit::max(blob_limit))),
+        )
         .route("/v1/health", get(health))
         .route("/v1/deposit", post(deposit))
         .route("/v1/release", post(release))
@@ -321,4 +332,91 @@ async fn record_shares(State(server): State<Arc<KeyServer>>, Path(id): Path<Stri
         StatusCode::OK,
         Json(json!({ "record": id, "versions": versions })),
     ))
+}
+
+fn blob_hash(text: &str) -> Result<[u8; 32], ApiError> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_hash",
+                "not a 32-byte hex hash",
+            )
+        })
+}
+
+/// Stores ciphertext only under the hash it has: nobody can put other bytes under a
+/// record's hash. Written to a new temporary file and renamed, so a reader never sees
+/// half a blob.
+async fn put_blob(
+    State(server): State<Arc<KeyServer>>,
+    Path(hash): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Answer {
+    let expected = blob_hash(&hash)?;
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_body"
+        };
+        ApiError::new(status, code, e.body_text())
+    })?;
+    let actual = medconsent_client::store::blake2b_256(&body);
+    if actual != expected {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "hash_mismatch",
+            format!("the body hashes to 0x{}", hex::encode(actual)),
+        ));
+    }
+    let path = server.blobs.join(hex::encode(expected));
+    let temp = server.blobs.join(format!(
+        "{}.{}.partial",
+        hex::encode(expected),
+        medconsent_client::random::<4>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    tokio::task::block_in_place(|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = medconsent_client::private::create_new(&temp)?;
+        file.write_all(&body)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)
+    })
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "content_hash": format!("0x{}", hex::encode(expected)), "size": body.len() })),
+    ))
+}
+
+async fn get_blob(
+    State(server): State<Arc<KeyServer>>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = blob_hash(&hash)?;
+    match tokio::fs::read(server.blobs.join(hex::encode(hash))).await {
+        Ok(bytes) => Ok((
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_blob",
+            "no blob with this hash here",
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage",
+            e.to_string(),
+        )),
+    }
 }

@@ -26,6 +26,9 @@ pub struct Config {
     pub deployment: Deployment,
     pub policy: Policy,
     pub body_limit: usize,
+    /// Where ciphertext blobs are kept, and the largest one accepted (bytes).
+    pub blobs: PathBuf,
+    pub blob_limit: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,7 @@ pub enum StartError {
 /// until the process ends.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let store = store::Store::open(&config.db)?;
+    std::fs::create_dir_all(&config.blobs)?;
     let chain = Chain::connect(&config.deployment.url).await?;
     let public = *PublicKey::from(&config.secret).as_bytes();
     let server = Arc::new(http::KeyServer {
@@ -51,10 +55,15 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         public,
         account: config.account,
         policy: config.policy,
+        blobs: config.blobs,
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     println!("listening={}", listener.local_addr()?);
     println!("public_key=0x{}", hex::encode(public));
-    axum::serve(listener, http::router(server, config.body_limit)).await?;
+    axum::serve(
+        listener,
+        http::router(server, config.body_limit, config.blob_limit),
+    )
+    .await?;
     Ok(())
 }

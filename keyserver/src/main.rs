@@ -53,6 +53,12 @@ enum Command {
         /// Largest request body (bytes).
         #[arg(long, default_value_t = 16 * 1024)]
         body_limit: usize,
+        /// Directory for ciphertext blobs (default: the database path + ".blobs").
+        #[arg(long)]
+        blobs: Option<PathBuf>,
+        /// Largest blob accepted (bytes).
+        #[arg(long, default_value_t = 64 << 20)]
+        blob_limit: usize,
     },
 }
 
@@ -83,7 +89,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_entry_age_ms,
             max_request_lifetime_ms,
             body_limit,
+            blobs,
+            blob_limit,
         } => {
+            let blobs = blobs.unwrap_or_else(|| {
+                let mut name = db.clone().into_os_string();
+                name.push(".blobs");
+                PathBuf::from(name)
+            });
             let secret =
                 medconsent_client::private::read_secret(&secret).map_err(|e| e.to_string())?;
             let mut deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
@@ -101,6 +114,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     max_request_lifetime: max_request_lifetime_ms,
                 },
                 body_limit,
+                blobs,
+                blob_limit,
             };
             medconsent_keyserver::serve(config)
                 .await
