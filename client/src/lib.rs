@@ -8,6 +8,7 @@
 //! grantee's X25519 public key and kept next to the blob, never on chain.
 
 pub mod cid;
+pub mod flow;
 pub mod private;
 pub mod seal;
 pub mod servers;

@@ -1,197 +1,245 @@
-//! `medconsent`: seal a record for the chain, share its key with grantees, open it.
+//! `medconsent`: the patient's and the reader's command line.
 
+use clap::{Parser, Subcommand, ValueEnum};
+use medconsent_chain::{signer_from_uri, Deployment};
+use medconsent_client::flow::Session;
 use medconsent_client::store::Store;
-use medconsent_client::{parse_hex32, wrap, Binding, Error, Result};
-use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{BufReader, IsTerminal, Write};
+use medconsent_shared::Purpose;
 use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
 
-const USAGE: &str = "\
-usage:
-  medconsent keygen --secret-out FILE
-      new X25519 key pair; the secret (hex) goes to the new FILE (mode 0600; an existing
-      FILE is refused), the public key is printed
-  medconsent public-key --secret FILE
-  medconsent seal --in FILE --store DIR --record-id N --version V --to PUBHEX [--to PUBHEX ...]
-      seal FILE with a new record key, keep the blob in DIR, wrap the key to each --to;
-      prints content_hash (for the chain), cid and blob
-  medconsent share --store DIR --hash HEX --secret FILE --to PUBHEX
-      wrap the record key, unwrapped with your secret, to another public key
-  medconsent open --store DIR --hash HEX --secret FILE --record-id N --version V --out FILE
-      check the blob against HEX (the hash on chain), then decrypt it to FILE";
+#[derive(Parser)]
+#[command(
+    version,
+    about = "medconsent: seal records and deposit their key shares (patient), read them through a logged on-chain access (reader)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(message) = run(&args) {
+/// Where the deployment is and who signs.
+#[derive(clap::Args)]
+struct Chain {
+    /// Deployment file: node URL, contract addresses, key servers and threshold.
+    #[arg(long, default_value = "deployments/development.json")]
+    deployment: PathBuf,
+    /// The signing account's secret URI (`//Bob`, a mnemonic, a 0x seed).
+    #[arg(long)]
+    suri: String,
+    /// Say what is going on, on stderr.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// New X25519 key pair: the secret (hex) goes to a new file (mode 0600; an existing
+    /// file is refused), the public key is printed.
+    Keygen {
+        #[arg(long)]
+        secret_out: PathBuf,
+    },
+    /// The public key of a secret key file.
+    PublicKey {
+        #[arg(long)]
+        secret: PathBuf,
+    },
+    /// Patient: seal a file as a new record, store the ciphertext at the key servers,
+    /// register it on chain and deposit one key share per server.
+    Put {
+        #[command(flatten)]
+        chain: Chain,
+        /// The patient's X25519 secret: the own copy of the record key is sealed to it.
+        #[arg(long)]
+        secret: PathBuf,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        category: u16,
+        /// Local directory for ciphertext and the own key copies.
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Reader: access the record on chain (logged), collect key shares, fetch, verify
+    /// against the chain's hash and decrypt.
+    Get {
+        #[command(flatten)]
+        chain: Chain,
+        /// The reader's X25519 secret (its key in the directory, for a provider).
+        #[arg(long)]
+        secret: PathBuf,
+        #[arg(long)]
+        record: u64,
+        #[arg(long, value_enum, default_value = "treat")]
+        purpose: PurposeArg,
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Patient: new key, new shares, new version of a record; the servers drop the old
+    /// version's shares.
+    Rotate {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        secret: PathBuf,
+        #[arg(long)]
+        record: u64,
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Patient: retire a record on chain and have every key server delete its shares.
+    Retire {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        record: u64,
+    },
+}
+
+/// HL7 PurposeOfUse codes.
+#[derive(Clone, Copy, ValueEnum)]
+enum PurposeArg {
+    Treat,
+    Etreat,
+    Hpaymt,
+    Hoperat,
+    Hresch,
+    Pubhlth,
+    Patrqt,
+}
+
+impl From<PurposeArg> for Purpose {
+    fn from(purpose: PurposeArg) -> Self {
+        match purpose {
+            PurposeArg::Treat => Purpose::Treat,
+            PurposeArg::Etreat => Purpose::EmergencyTreat,
+            PurposeArg::Hpaymt => Purpose::Payment,
+            PurposeArg::Hoperat => Purpose::Operations,
+            PurposeArg::Hresch => Purpose::Research,
+            PurposeArg::Pubhlth => Purpose::PublicHealth,
+            PurposeArg::Patrqt => Purpose::PatientRequest,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(message) = run(Cli::parse()).await {
         eprintln!("medconsent: {message}");
         std::process::exit(1);
     }
 }
 
-/// `--name value` pairs; `--to` may repeat.
-struct Args(HashMap<String, Vec<String>>);
-
-impl Args {
-    fn parse(words: &[String]) -> std::result::Result<Self, String> {
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        let mut words = words.iter();
-        while let Some(word) = words.next() {
-            let name = word
-                .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {word}\n{USAGE}"))?;
-            let value = words
-                .next()
-                .ok_or_else(|| format!("--{name} needs a value"))?;
-            map.entry(name.to_owned()).or_default().push(value.clone());
-        }
-        Ok(Self(map))
-    }
-
-    fn one(&self, name: &str) -> std::result::Result<&str, String> {
-        match self.0.get(name).map(Vec::as_slice) {
-            Some([value]) => Ok(value),
-            Some(_) => Err(format!("--{name} given more than once")),
-            None => Err(format!("--{name} is required\n{USAGE}")),
-        }
-    }
-
-    fn all(&self, name: &str) -> &[String] {
-        self.0.get(name).map(Vec::as_slice).unwrap_or_default()
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> std::result::Result<T, String> {
-        let text = self.one(name)?;
-        text.parse()
-            .map_err(|_| format!("--{name}: not a number: {text}"))
-    }
-
-    fn binding(&self) -> std::result::Result<Binding, String> {
-        Ok(Binding {
-            record_id: self.number("record-id")?,
-            version: self.number("version")?,
-        })
-    }
+fn read_secret(path: &Path) -> Result<StaticSecret, String> {
+    medconsent_client::private::read_secret(path).map_err(|e| e.to_string())
 }
 
-fn read_secret(path: &str) -> Result<StaticSecret> {
-    medconsent_client::private::read_secret(Path::new(path))
+async fn session(chain: &Chain) -> Result<(Session, medconsent_chain::Signer), String> {
+    let deployment = Deployment::load(&chain.deployment).map_err(|e| e.to_string())?;
+    let signer = signer_from_uri(&chain.suri).map_err(|e| format!("--suri: {e}"))?;
+    let mut session = Session::connect(deployment)
+        .await
+        .map_err(|e| e.to_string())?;
+    session.verbose = chain.verbose;
+    Ok((session, signer))
 }
 
-fn public_key(text: &str) -> Result<PublicKey> {
-    let bytes = parse_hex32(text).map_err(|e| Error::InvalidKey(format!("{text}: {e}")))?;
-    Ok(PublicKey::from(bytes))
-}
-
-/// Prints progress on stderr for payloads over 4 MiB, when stderr is a terminal or
-/// MEDCONSENT_PROGRESS is set.
-fn progress_for(total: u64) -> impl FnMut(u64) {
-    let show = total > 4 << 20
-        && (std::io::stderr().is_terminal() || std::env::var_os("MEDCONSENT_PROGRESS").is_some());
-    let mut last_percent = u64::MAX;
-    move |done: u64| {
-        if !show {
-            return;
-        }
-        let percent = done.saturating_mul(100) / total.max(1);
-        if percent != last_percent {
-            last_percent = percent;
-            eprint!("\r{percent:3}% ({} of {} MiB)", done >> 20, total >> 20);
-            if done >= total {
-                eprintln!();
-            }
-            let _ = std::io::stderr().flush();
-        }
-    }
-}
-
-fn run(words: &[String]) -> std::result::Result<(), String> {
-    let (command, rest) = words.split_first().ok_or(USAGE)?;
-    let args = Args::parse(rest)?;
-    let fail = |e: Error| e.to_string();
-    match command.as_str() {
-        "keygen" => {
-            let out = PathBuf::from(args.one("secret-out")?);
-            let (secret, public) = wrap::keygen();
-            medconsent_client::private::write_secret(&out, &secret).map_err(fail)?;
+async fn run(cli: Cli) -> Result<(), String> {
+    let fail = |e: medconsent_client::flow::FlowError| e.to_string();
+    match cli.command {
+        Command::Keygen { secret_out } => {
+            let (secret, public) = medconsent_keyrelease::envelope::keygen();
+            medconsent_client::private::write_secret(&secret_out, &secret)
+                .map_err(|e| e.to_string())?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
         }
-        "public-key" => {
-            let secret = read_secret(args.one("secret")?).map_err(fail)?;
+        Command::PublicKey { secret } => {
+            let secret = read_secret(&secret)?;
             println!(
                 "public_key=0x{}",
                 hex::encode(PublicKey::from(&secret).as_bytes())
             );
         }
-        "seal" => {
-            let input = args.one("in")?;
-            let store = Store::new(args.one("store")?).map_err(fail)?;
-            let recipients = args
-                .all("to")
-                .iter()
-                .map(|text| public_key(text))
-                .collect::<Result<Vec<_>>>()
+        Command::Put {
+            chain,
+            secret,
+            input,
+            category,
+            store,
+        } => {
+            let owner = read_secret(&secret)?;
+            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let (session, signer) = session(&chain).await?;
+            let sealed = session
+                .put(&signer, &owner, &input, category, &store)
+                .await
                 .map_err(fail)?;
-            if recipients.is_empty() {
-                return Err(
-                    "--to is required: a key nobody holds would lock the record away".into(),
-                );
-            }
-            let file = File::open(input).map_err(|e| format!("{input}: {e}"))?;
-            let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let key = medconsent_client::seal::new_record_key();
-            let stored = store
-                .put(
-                    BufReader::new(file),
-                    &key,
-                    args.binding()?,
-                    &mut progress_for(total),
-                )
-                .map_err(fail)?;
-            for recipient in &recipients {
-                store
-                    .grant_key(&stored.content_hash, &key, recipient)
-                    .map_err(fail)?;
-            }
-            println!("content_hash=0x{}", hex::encode(stored.content_hash));
-            println!("cid={}", stored.cid);
-            println!("blob={}", stored.path.display());
+            println!("record={}", sealed.record);
+            println!("version={}", sealed.version);
+            println!("content_hash=0x{}", hex::encode(sealed.content_hash));
+            println!("cid={}", sealed.cid);
+            println!("shares_deposited={}", sealed.shares_deposited);
         }
-        "share" => {
-            let store = Store::new(args.one("store")?).map_err(fail)?;
-            let hash = hash_arg(&args)?;
-            let secret = read_secret(args.one("secret")?).map_err(fail)?;
-            let recipient = public_key(args.one("to")?).map_err(fail)?;
-            let key = store.record_key(&hash, &secret).map_err(fail)?;
-            let path = store.grant_key(&hash, &key, &recipient).map_err(fail)?;
-            println!("wrapped_key={}", path.display());
-        }
-        "open" => {
-            let store = Store::new(args.one("store")?).map_err(fail)?;
-            let hash = hash_arg(&args)?;
-            let secret = read_secret(args.one("secret")?).map_err(fail)?;
-            let out = PathBuf::from(args.one("out")?);
-            let total = fs::metadata(store.blob_path(&hash))
-                .map(|m| m.len())
-                .unwrap_or(0);
-            store
-                .open_to_file(
-                    &hash,
-                    &secret,
-                    args.binding()?,
+        Command::Get {
+            chain,
+            secret,
+            record,
+            purpose,
+            store,
+            out,
+        } => {
+            let reader_secret = read_secret(&secret)?;
+            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let (session, signer) = session(&chain).await?;
+            let opened = session
+                .get(
+                    &signer,
+                    &reader_secret,
+                    record,
+                    purpose.into(),
+                    &store,
                     &out,
-                    &mut progress_for(total),
                 )
+                .await
                 .map_err(fail)?;
-            println!("opened={}", out.display());
+            println!("record={}", opened.record);
+            println!("version={}", opened.version);
+            println!("log_seq={}", opened.log_seq);
+            println!("shares_used={}", opened.shares_used);
+            println!("opened={}", opened.out.display());
         }
-        other => return Err(format!("unknown command {other}\n{USAGE}")),
+        Command::Rotate {
+            chain,
+            secret,
+            record,
+            store,
+        } => {
+            let owner = read_secret(&secret)?;
+            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let (session, signer) = session(&chain).await?;
+            let sealed = session
+                .rotate(&signer, &owner, record, &store)
+                .await
+                .map_err(fail)?;
+            println!("record={}", sealed.record);
+            println!("version={}", sealed.version);
+            println!("content_hash=0x{}", hex::encode(sealed.content_hash));
+            println!("shares_deposited={}", sealed.shares_deposited);
+        }
+        Command::Retire { chain, record } => {
+            let (session, signer) = session(&chain).await?;
+            let outcome = session.retire(&signer, record).await.map_err(fail)?;
+            println!("retired={record}");
+            for (url, result) in outcome {
+                match result {
+                    Ok(deleted) => println!("deleted_at {url}={deleted}"),
+                    Err(e) => eprintln!("medconsent: {url} did not delete: {e}"),
+                }
+            }
+        }
     }
     Ok(())
-}
-
-fn hash_arg(args: &Args) -> std::result::Result<[u8; 32], String> {
-    let text = args.one("hash")?;
-    parse_hex32(text).map_err(|e| format!("--hash {text}: {e}"))
 }

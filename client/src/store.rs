@@ -74,6 +74,31 @@ impl Store {
         Ok(Self { dir })
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keeps `bytes` as the blob of `content_hash` if they hash to it (written to a new
+    /// temporary file, then renamed).
+    pub fn keep_blob(&self, content_hash: &[u8; 32], bytes: &[u8]) -> Result<PathBuf> {
+        let actual = blake2b_256(bytes);
+        if &actual != content_hash {
+            return Err(Error::HashMismatch {
+                expected: hex::encode(content_hash),
+                actual: hex::encode(actual),
+            });
+        }
+        let temp = self
+            .dir
+            .join(format!(".fetching-{}", hex::encode(crate::random::<8>())));
+        let mut file = crate::private::create_new(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        let path = self.blob_path(content_hash);
+        fs::rename(&temp, &path)?;
+        Ok(path)
+    }
+
     pub fn blob_path(&self, content_hash: &[u8; 32]) -> PathBuf {
         self.dir.join(hex::encode(content_hash))
     }
