@@ -8,7 +8,8 @@
 # after its announcement (default 48 hours); the first wiring applies at once.
 #
 #   scripts/deploy.sh [--url ws://127.0.0.1:9944] [--suri //Alice] [--no-build]
-#                     [--change-delay-ms MS]
+#                     [--change-delay-ms MS] [--out FILE]
+# --out writes the deployment file elsewhere (tests use a scratch one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -16,6 +17,7 @@ URL=ws://127.0.0.1:9944
 SURI=//Alice
 BUILD=1
 DELAY_MS=$((48 * 3600 * 1000))
+OUT=
 CONTRACTS=(access_log consent_manager record_registry)
 
 while [ $# -gt 0 ]; do
@@ -24,7 +26,8 @@ while [ $# -gt 0 ]; do
     --suri) SURI=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --change-delay-ms) DELAY_MS=$2; shift 2 ;;
-    *) echo "usage: scripts/deploy.sh [--url WS_URL] [--suri SURI] [--no-build] [--change-delay-ms MS]" >&2; exit 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "usage: scripts/deploy.sh [--url WS_URL] [--suri SURI] [--no-build] [--change-delay-ms MS] [--out FILE]" >&2; exit 2 ;;
   esac
 done
 
@@ -92,8 +95,8 @@ call access_log schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[consent_
 call record_registry schedule_change "Peers(${ADDR[consent_manager]}, ${ADDR[access_log]})"
 call consent_manager schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[access_log]})"
 
-mkdir -p deployments
-out="deployments/$chain.json"
+out=${OUT:-deployments/$chain.json}
+mkdir -p "$(dirname "$out")"
 python3 - "$out" "$URL" "$chain" "$genesis" "$DELAY_MS" \
   "${ADDR[access_log]}" "${CODE[access_log]}" "${FULL[access_log]}" \
   "${ADDR[consent_manager]}" "${CODE[consent_manager]}" "${FULL[consent_manager]}" \

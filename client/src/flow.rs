@@ -143,7 +143,7 @@ impl Session {
         Ok(usable)
     }
 
-    async fn record_at(
+    pub async fn record_at(
         &self,
         at: Option<Block>,
         origin: &AccountId,
@@ -335,7 +335,7 @@ impl Session {
     }
 
     /// The last entry in `at`'s block of `actor` reading `record` of `patient`.
-    async fn my_entry(
+    pub async fn my_entry(
         &self,
         at: Block,
         patient: &AccountId,

@@ -45,7 +45,8 @@ enum Command {
         #[arg(long)]
         node: Option<String>,
         /// How old (ms of chain time) an Access entry may be when its share is asked for.
-        #[arg(long, default_value_t = 600_000)]
+        /// Also how long an entry made before a revoke stays redeemable: keep it short.
+        #[arg(long, default_value_t = 120_000)]
         max_entry_age_ms: u64,
         /// How far ahead (ms) a signed request may expire.
         #[arg(long, default_value_t = 300_000)]

@@ -1,0 +1,964 @@
+//! Key release end to end: a real node, the deployed contracts, three key-server
+//! processes, and the client library doing what `medconsent put/get/rotate/retire` do.
+//! Run by scripts/test.sh after the release builds; prints libtest-style lines.
+
+mod world;
+
+use futures::future::BoxFuture;
+use medconsent_chain::Signer;
+use medconsent_client::flow::{FlowError, Session};
+use medconsent_keyrelease::request::{ReleaseRequest, SignedRequest};
+use medconsent_shared::{
+    Action, ActionSet, ConsentId, ConsentTerms, Decision, DenyReason, EntryKind, Grantee, LogEntry,
+    Purpose, PurposeSet, RecordId, Scope,
+};
+use parity_scale_codec::Encode;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use world::{Person, World};
+
+type Outcome = Result<(), String>;
+type Scenario = fn(&'static World) -> BoxFuture<'static, Outcome>;
+
+macro_rules! ensure {
+    ($cond:expr, $($why:tt)+) => {
+        if !$cond {
+            return Err(format!($($why)+));
+        }
+    };
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let scenarios: Vec<(&str, Scenario)> = vec![
+        ("no_key_before_the_grant_and_a_key_after_it", |w| {
+            Box::pin(no_key_before_the_grant_and_a_key_after_it(w))
+        }),
+        ("a_replayed_request_is_refused_as_used", |w| {
+            Box::pin(a_replayed_request_is_refused_as_used(w))
+        }),
+        (
+            "another_readers_entry_and_forged_signatures_are_refused",
+            |w| Box::pin(another_readers_entry_and_forged_signatures_are_refused(w)),
+        ),
+        ("an_entry_for_another_record_is_refused", |w| {
+            Box::pin(an_entry_for_another_record_is_refused(w))
+        }),
+        ("a_stale_entry_is_refused", |w| {
+            Box::pin(a_stale_entry_is_refused(w))
+        }),
+        (
+            "malformed_requests_get_4xx_and_the_server_keeps_serving",
+            |w| Box::pin(malformed_requests_get_4xx_and_the_server_keeps_serving(w)),
+        ),
+        (
+            "one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing",
+            |w| {
+                Box::pin(one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing(w))
+            },
+        ),
+        ("rotation_moves_readers_to_the_new_version", |w| {
+            Box::pin(rotation_moves_readers_to_the_new_version(w))
+        }),
+        ("no_key_after_the_revoke", |w| {
+            Box::pin(no_key_after_the_revoke(w))
+        }),
+        ("retiring_destroys_every_share", |w| {
+            Box::pin(retiring_destroys_every_share(w))
+        }),
+        ("load_concurrent_releases_none_lost_none_wrong", |w| {
+            Box::pin(load_concurrent_releases_none_lost_none_wrong(w))
+        }),
+    ];
+    let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (name, scenario) in scenarios {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let started = Instant::now();
+        match runtime.block_on(scenario(world)) {
+            Ok(()) => {
+                passed += 1;
+                println!(
+                    "test {name} ... ok ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED\n    {why}");
+            }
+        }
+    }
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!("test result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out");
+    world.shutdown();
+    std::process::exit(i32::from(failed > 0));
+}
+
+fn treat_permit(scope: Scope) -> ConsentTerms {
+    ConsentTerms {
+        decision: Decision::Permit,
+        scope,
+        actions: ActionSet::from([Action::Read]),
+        purposes: PurposeSet::from([Purpose::Treat]),
+        valid_from: 0,
+        valid_until: None,
+    }
+}
+
+async fn put(w: &World, s: &Session, name: &str, text: &str) -> Result<RecordId, String> {
+    let input = w.plaintext(name, text);
+    let sealed = s
+        .put(
+            &w.patient.signer,
+            &w.patient.secret,
+            &input,
+            3,
+            &w.patient.store,
+        )
+        .await
+        .map_err(|e| format!("put: {e}"))?;
+    ensure!(
+        sealed.shares_deposited == 3,
+        "{} shares deposited",
+        sealed.shares_deposited
+    );
+    Ok(sealed.record)
+}
+
+async fn grant(
+    w: &World,
+    s: &Session,
+    grantee: &Person,
+    scope: Scope,
+) -> Result<ConsentId, String> {
+    let mut consents = w.deployment.contracts.consents();
+    let message = consents.grant(
+        w.patient.account(),
+        Grantee::Account(grantee.account()),
+        treat_permit(scope),
+    );
+    match s
+        .chain
+        .submit(
+            &w.patient.signer,
+            &w.deployment.contracts.consents,
+            &message,
+        )
+        .await
+    {
+        Ok((Ok(id), Some(_))) => Ok(id),
+        other => Err(format!("grant: {other:?}")),
+    }
+}
+
+async fn revoke(w: &World, s: &Session, consent: ConsentId) -> Outcome {
+    let mut consents = w.deployment.contracts.consents();
+    let message = consents.revoke(w.patient.account(), consent);
+    match s
+        .chain
+        .submit(
+            &w.patient.signer,
+            &w.deployment.contracts.consents,
+            &message,
+        )
+        .await
+    {
+        Ok((Ok(()), Some(_))) => Ok(()),
+        other => Err(format!("revoke: {other:?}")),
+    }
+}
+
+/// The reader's on-chain access, finalized; its log entry.
+async fn access(
+    w: &World,
+    s: &Session,
+    reader: &Person,
+    record: RecordId,
+) -> Result<LogEntry, String> {
+    let mut registry = w.deployment.contracts.registry();
+    let message = registry.access_record(record, Purpose::Treat);
+    let (_, included) = s
+        .chain
+        .submit(&reader.signer, &w.deployment.contracts.registry, &message)
+        .await
+        .map_err(|e| e.to_string())?;
+    let included = included.ok_or("the access reverted")?;
+    let patient = w.patient.account();
+    s.my_entry(included.block, &patient, &reader.account(), record)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn chain_now(s: &Session) -> u64 {
+    let at = s.chain.finalized().await.unwrap();
+    s.chain.now_at(at).await.unwrap()
+}
+
+fn request_for(
+    server_key: [u8; 32],
+    entry: &LogEntry,
+    version: u32,
+    requester: &Person,
+    now: u64,
+) -> ReleaseRequest {
+    ReleaseRequest {
+        server: server_key,
+        patient: entry.patient,
+        record: entry.record.unwrap_or_default(),
+        version,
+        log_seq: entry.seq,
+        requester: requester.account(),
+        reply_key: requester.public_key(),
+        expires_at: now + 60_000,
+    }
+}
+
+fn signed_by(signer: &Signer, request: ReleaseRequest) -> SignedRequest {
+    let signature = signer.sign(&request.signing_message()).0;
+    SignedRequest { request, signature }
+}
+
+/// POSTs a release request; (status, error code or "").
+async fn post_release(url: &str, signed: &SignedRequest) -> (u16, String) {
+    let body = serde_json::json!({ "signed": format!("0x{}", hex::encode(signed.encode())) });
+    post_json(url, "/v1/release", &body).await
+}
+
+async fn post_json(url: &str, path: &str, body: &Value) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let json: Value = response.json().await.unwrap_or_default();
+    (status, json["error"].as_str().unwrap_or("").to_owned())
+}
+
+async fn health(url: &str) -> Result<Value, String> {
+    let response = reqwest::get(format!("{url}/v1/health"))
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        response.status().as_u16() == 200,
+        "health: {}",
+        response.status()
+    );
+    response.json().await.map_err(|e| e.to_string())
+}
+
+async fn versions_held(url: &str, record: RecordId) -> Vec<u64> {
+    let json: Value = reqwest::get(format!("{url}/v1/records/{record}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+// ---- scenarios ---------------------------------------------------------------------
+
+async fn no_key_before_the_grant_and_a_key_after_it(w: &World) -> Outcome {
+    let s = w.session().await;
+    let text = "Synthetic lab report: haemoglobin 14.1 g/dL (no real patient).";
+    let record = put(w, &s, "report-1.txt", text).await?;
+    // Before any consent: the access is denied (and logged), so there is no key.
+    let out = w.out_path("report-1.early");
+    match s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+    {
+        Err(FlowError::Denied(DenyReason::NoConsent)) => {}
+        other => return Err(format!("before the grant: {other:?}")),
+    }
+    ensure!(!out.exists(), "a plaintext was written without consent");
+    let before: Vec<u64> = futures::future::join_all(w.servers.iter().map(|sv| health(&sv.url)))
+        .await
+        .into_iter()
+        .map(|h| h.map(|h| h["releases"].as_u64().unwrap_or(0)))
+        .collect::<Result<_, _>>()?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let out = w.out_path("report-1.opened");
+    let opened = s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+        .map_err(|e| format!("after the grant: {e}"))?;
+    ensure!(read(&out) == text, "the decrypted text differs");
+    ensure!(
+        opened.shares_used == 2,
+        "{} shares used",
+        opened.shares_used
+    );
+    // Every server released once, for that entry, and recorded it.
+    for (server, before) in w.servers.iter().zip(before) {
+        let after = health(&server.url).await?["releases"].as_u64().unwrap_or(0);
+        ensure!(
+            after == before + 1,
+            "{}: releases {before} -> {after}",
+            server.url
+        );
+    }
+    Ok(())
+}
+
+async fn a_replayed_request_is_refused_as_used(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "replay.txt", "replay").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let entry = access(w, &s, &w.doctor, record).await?;
+    ensure!(entry.kind == EntryKind::Access, "{:?}", entry.kind);
+    let now = chain_now(&s).await;
+    let server = &w.servers[0];
+    let signed = signed_by(
+        &w.doctor.signer,
+        request_for(server.public_key, &entry, 1, &w.doctor, now),
+    );
+    let first = post_release(&server.url, &signed).await;
+    ensure!(first == (200, String::new()), "first: {first:?}");
+    let again = post_release(&server.url, &signed).await;
+    ensure!(again == (409, "entry_used".into()), "replay: {again:?}");
+    // A fresh signature over the same entry is the same entry: still used.
+    let resigned = signed_by(
+        &w.doctor.signer,
+        request_for(server.public_key, &entry, 1, &w.doctor, now + 1),
+    );
+    let third = post_release(&server.url, &resigned).await;
+    ensure!(third == (409, "entry_used".into()), "re-signed: {third:?}");
+    // The same entry at another server is that server's first use.
+    let other = &w.servers[1];
+    let elsewhere = signed_by(
+        &w.doctor.signer,
+        request_for(other.public_key, &entry, 1, &w.doctor, now),
+    );
+    ensure!(
+        post_release(&other.url, &elsewhere).await.0 == 200,
+        "second server refused"
+    );
+    // A request for one server is worthless at another.
+    let crossed = post_release(&w.servers[2].url, &signed).await;
+    ensure!(
+        crossed == (400, "wrong_server".into()),
+        "crossed: {crossed:?}"
+    );
+    Ok(())
+}
+
+async fn another_readers_entry_and_forged_signatures_are_refused(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "other.txt", "other").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let entry = access(w, &s, &w.doctor, record).await?;
+    let now = chain_now(&s).await;
+    let server = &w.servers[0];
+    // Eve names Dave's entry in her own, validly signed, request.
+    let eve = signed_by(
+        &w.stranger.signer,
+        request_for(server.public_key, &entry, 1, &w.stranger, now),
+    );
+    let got = post_release(&server.url, &eve).await;
+    ensure!(
+        got == (403, "other_reader".into()),
+        "Eve with Dave's entry: {got:?}"
+    );
+    // Eve signs a request in Dave's name.
+    let forged = signed_by(
+        &w.stranger.signer,
+        request_for(server.public_key, &entry, 1, &w.doctor, now),
+    );
+    let got = post_release(&server.url, &forged).await;
+    ensure!(got == (401, "bad_signature".into()), "forged: {got:?}");
+    // Dave's signature, with the reply key changed to Eve's afterwards.
+    let mut moved = signed_by(
+        &w.doctor.signer,
+        request_for(server.public_key, &entry, 1, &w.doctor, now),
+    );
+    moved.request.reply_key = w.stranger.public_key();
+    let got = post_release(&server.url, &moved).await;
+    ensure!(
+        got == (401, "bad_signature".into()),
+        "moved reply key: {got:?}"
+    );
+    // Dave signing for a reply key that is not his directory key.
+    let mut elsewhere = request_for(server.public_key, &entry, 1, &w.doctor, now);
+    elsewhere.reply_key = w.stranger.public_key();
+    let got = post_release(&server.url, &signed_by(&w.doctor.signer, elsewhere)).await;
+    ensure!(
+        got == (403, "reply_key_mismatch".into()),
+        "other reply key: {got:?}"
+    );
+    // None of these used the entry: Dave's own request still works.
+    let own = signed_by(
+        &w.doctor.signer,
+        request_for(server.public_key, &entry, 1, &w.doctor, now),
+    );
+    let got = post_release(&server.url, &own).await;
+    ensure!(got.0 == 200, "Dave after the refusals: {got:?}");
+    Ok(())
+}
+
+async fn an_entry_for_another_record_is_refused(w: &World) -> Outcome {
+    let s = w.session().await;
+    let first = put(w, &s, "a.txt", "a").await?;
+    let second = put(w, &s, "b.txt", "b").await?;
+    grant(w, &s, &w.doctor, Scope::Record(first)).await?;
+    let entry = access(w, &s, &w.doctor, first).await?;
+    let now = chain_now(&s).await;
+    let server = &w.servers[0];
+    let mut request = request_for(server.public_key, &entry, 1, &w.doctor, now);
+    request.record = second;
+    let got = post_release(&server.url, &signed_by(&w.doctor.signer, request)).await;
+    ensure!(got == (403, "other_record".into()), "{got:?}");
+    // A denied entry (Eve has no consent) backs nothing.
+    let denied = access(w, &s, &w.stranger, first).await?;
+    ensure!(
+        matches!(denied.kind, EntryKind::Denied(_)),
+        "{:?}",
+        denied.kind
+    );
+    let request = request_for(server.public_key, &denied, 1, &w.stranger, now);
+    let got = post_release(&server.url, &signed_by(&w.stranger.signer, request)).await;
+    ensure!(
+        got == (403, "not_an_access".into()),
+        "denied entry: {got:?}"
+    );
+    // An entry that does not exist (yet).
+    let mut request = request_for(server.public_key, &entry, 1, &w.doctor, now);
+    request.log_seq = entry.seq + 1_000;
+    let got = post_release(&server.url, &signed_by(&w.doctor.signer, request)).await;
+    ensure!(
+        got == (404, "no_such_entry".into()),
+        "future entry: {got:?}"
+    );
+    Ok(())
+}
+
+async fn a_stale_entry_is_refused(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "stale.txt", "stale").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let entry = access(w, &s, &w.doctor, record).await?;
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    // The chain's clock moves only with blocks: make one.
+    access(w, &s, &w.stranger, record).await?;
+    let now = chain_now(&s).await;
+    ensure!(
+        now > entry.timestamp + 3_000,
+        "the chain clock did not move"
+    );
+    let strict = &w.strict;
+    let signed = signed_by(
+        &w.doctor.signer,
+        request_for(strict.public_key, &entry, 1, &w.doctor, now),
+    );
+    let got = post_release(&strict.url, &signed).await;
+    ensure!(got == (403, "stale_entry".into()), "{got:?}");
+    Ok(())
+}
+
+async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) -> Outcome {
+    let url = &w.servers[0].url;
+    let http = reqwest::Client::new();
+    let raw = |path: &str, body: Vec<u8>| {
+        http.post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let json: Value = r.json().await.unwrap_or_default();
+        (status, json["error"].as_str().unwrap_or("").to_owned())
+    };
+    let cases: Vec<(&str, Vec<u8>, (u16, &str))> = vec![
+        ("/v1/release", b"{".to_vec(), (400, "malformed_json")),
+        (
+            "/v1/release",
+            br#"{"signed": 5}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "0x00", "extra": 1}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "zz"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "0x0102"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/deposit",
+            br#"{"signed": "0x"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/retire",
+            br#"{"record": "seven"}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        ("/v1/release", vec![b' '; 64 * 1024], (413, "too_large")),
+        ("/v1/nothing-here", b"{}".to_vec(), (404, "not_found")),
+    ];
+    for (path, body, expected) in cases {
+        let got = code(raw(path, body).await.map_err(|e| e.to_string())?).await;
+        ensure!(
+            got == (expected.0, expected.1.to_owned()),
+            "{path}: {got:?}, expected {expected:?}"
+        );
+    }
+    let plain = http
+        .post(format!("{url}/v1/release"))
+        .body("{}")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = code(plain).await;
+    ensure!(got == (415, "not_json".into()), "no content type: {got:?}");
+    // A blob whose bytes do not hash to its name is refused.
+    let put = http
+        .put(format!("{url}/v1/blobs/0x{}", hex::encode([7u8; 32])))
+        .body("not that")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = code(put).await;
+    ensure!(got == (400, "hash_mismatch".into()), "blob: {got:?}");
+    health(url).await?;
+    Ok(())
+}
+
+async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing(
+    w: &World,
+) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "down.txt", "down").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let counts_before: Vec<(u64, u64)> = {
+        let mut counts = Vec::new();
+        for server in &w.servers {
+            let h = health(&server.url).await?;
+            counts.push((
+                h["shares"].as_u64().unwrap(),
+                h["releases"].as_u64().unwrap(),
+            ));
+        }
+        counts
+    };
+    let servers = &w.servers;
+    servers[2].kill();
+    let out = w.out_path("down.one");
+    let opened = s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+        .map_err(|e| format!("one server down: {e}"))?;
+    ensure!(
+        read(&out) == "down" && opened.shares_used == 2,
+        "one down: {opened:?}"
+    );
+    servers[1].kill();
+    let out = w.out_path("down.two");
+    match s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+    {
+        Err(FlowError::NotEnoughShares {
+            got: 1,
+            needed: 2,
+            refusals,
+        }) => {
+            ensure!(
+                refusals.iter().all(|r| r.contains("unreachable")),
+                "{refusals:?}"
+            );
+        }
+        other => return Err(format!("two servers down: {other:?}")),
+    }
+    ensure!(!out.exists(), "a plaintext from one share");
+    // SIGKILLed servers come back with every share and every release record.
+    servers[1].start(&w.deployment_file);
+    servers[2].start(&w.deployment_file);
+    for (i, server) in w.servers.iter().enumerate().skip(1) {
+        let h = health(&server.url).await?;
+        let now = (
+            h["shares"].as_u64().unwrap(),
+            h["releases"].as_u64().unwrap(),
+        );
+        ensure!(
+            now == counts_before[i],
+            "{}: {:?} before the kill, {now:?} after",
+            server.url,
+            counts_before[i]
+        );
+    }
+    let out = w.out_path("down.back");
+    s.get(
+        &w.doctor.signer,
+        &w.doctor.secret,
+        record,
+        Purpose::Treat,
+        &w.doctor.store,
+        &out,
+    )
+    .await
+    .map_err(|e| format!("after the restart: {e}"))?;
+    ensure!(read(&out) == "down", "after the restart");
+    Ok(())
+}
+
+async fn rotation_moves_readers_to_the_new_version(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "rotate.txt", "rotate me").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let old_entry = access(w, &s, &w.doctor, record).await?;
+    let rotated = s
+        .rotate(
+            &w.patient.signer,
+            &w.patient.secret,
+            record,
+            &w.patient.store,
+        )
+        .await
+        .map_err(|e| format!("rotate: {e}"))?;
+    ensure!(
+        rotated.version == 2 && rotated.shares_deposited == 3,
+        "{rotated:?}"
+    );
+    for server in &w.servers {
+        let held = versions_held(&server.url, record).await;
+        ensure!(held == vec![2], "{} holds {held:?}", server.url);
+    }
+    // An entry made before the rotation asks for version 1: refused.
+    let now = chain_now(&s).await;
+    let server = &w.servers[0];
+    let stale_version = signed_by(
+        &w.doctor.signer,
+        request_for(server.public_key, &old_entry, 1, &w.doctor, now),
+    );
+    let got = post_release(&server.url, &stale_version).await;
+    ensure!(got == (403, "wrong_version".into()), "{got:?}");
+    let out = w.out_path("rotate.opened");
+    let opened = s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+        .map_err(|e| format!("after rotation: {e}"))?;
+    ensure!(
+        opened.version == 2 && read(&out) == "rotate me",
+        "{opened:?}"
+    );
+    Ok(())
+}
+
+async fn no_key_after_the_revoke(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "revoke.txt", "revoke").await?;
+    let consent = grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let out = w.out_path("revoke.before");
+    s.get(
+        &w.doctor.signer,
+        &w.doctor.secret,
+        record,
+        Purpose::Treat,
+        &w.doctor.store,
+        &out,
+    )
+    .await
+    .map_err(|e| format!("before the revoke: {e}"))?;
+    revoke(w, &s, consent).await?;
+    let out = w.out_path("revoke.after");
+    match s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+    {
+        Err(FlowError::Denied(DenyReason::NoConsent)) => {}
+        other => return Err(format!("after the revoke: {other:?}")),
+    }
+    ensure!(!out.exists(), "a plaintext after the revoke");
+    Ok(())
+}
+
+async fn retiring_destroys_every_share(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "retire.txt", "retire").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let unused = access(w, &s, &w.doctor, record).await?;
+    // Before retirement a server refuses to delete anything.
+    let early = post_json(
+        &w.servers[0].url,
+        "/v1/retire",
+        &serde_json::json!({"record": record}),
+    )
+    .await;
+    ensure!(early == (409, "not_retired".into()), "early: {early:?}");
+    ensure!(
+        versions_held(&w.servers[0].url, record).await == vec![1],
+        "shares gone early"
+    );
+    let outcome = s
+        .retire(&w.patient.signer, record)
+        .await
+        .map_err(|e| format!("retire: {e}"))?;
+    for (url, deleted) in &outcome {
+        ensure!(deleted == &Ok(1), "{url}: {deleted:?}");
+    }
+    for server in &w.servers {
+        ensure!(
+            versions_held(&server.url, record).await.is_empty(),
+            "{} kept a share",
+            server.url
+        );
+    }
+    // The unused entry from before the retirement gets nothing.
+    let now = chain_now(&s).await;
+    let server = &w.servers[0];
+    let got = post_release(
+        &server.url,
+        &signed_by(
+            &w.doctor.signer,
+            request_for(server.public_key, &unused, 1, &w.doctor, now),
+        ),
+    )
+    .await;
+    ensure!(got == (410, "retired".into()), "{got:?}");
+    let out = w.out_path("retire.after");
+    match s
+        .get(
+            &w.doctor.signer,
+            &w.doctor.secret,
+            record,
+            Purpose::Treat,
+            &w.doctor.store,
+            &out,
+        )
+        .await
+    {
+        Err(FlowError::Denied(DenyReason::RecordRetired)) => Ok(()),
+        other => Err(format!("after retirement: {other:?}")),
+    }
+}
+
+/// At least 500 releases from concurrent clients: every one answered 200, every share
+/// opens for its entry, and every pair of shares rebuilds the same key, which decrypts
+/// the record. Prints latency percentiles per server for BENCHMARKS.md.
+async fn load_concurrent_releases_none_lost_none_wrong(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "load.txt", "load").await?;
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    // Charts of 32 repeats of the record: 32 Access entries per transaction.
+    let patient = w.patient.account();
+    let mut entries = Vec::new();
+    for _ in 0..6 {
+        let mut registry = w.deployment.contracts.registry();
+        let message = registry.access_chart(patient, vec![record; 32], Purpose::Treat);
+        let (_, included) = s
+            .chain
+            .submit(&w.doctor.signer, &w.deployment.contracts.registry, &message)
+            .await
+            .map_err(|e| e.to_string())?;
+        let block = included.ok_or("the chart reverted")?.block;
+        let log = w.deployment.contracts.log();
+        let head = s
+            .chain
+            .read(
+                Some(block),
+                &w.doctor.account(),
+                &w.deployment.contracts.log,
+                &log.head(patient),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let chart = s
+            .chain
+            .read(
+                Some(block),
+                &w.doctor.account(),
+                &w.deployment.contracts.log,
+                &log.entries(patient, head.length - 32, 32),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(
+            chart
+                .iter()
+                .all(|e| e.kind == EntryKind::Access && e.block == block.number),
+            "chart entries"
+        );
+        entries.extend(chart);
+    }
+    let now = chain_now(&s).await;
+    let doctor = &w.doctor;
+    let mut jobs = Vec::new();
+    for entry in &entries {
+        for (i, server) in w.servers.iter().enumerate() {
+            let signed = signed_by(
+                &doctor.signer,
+                request_for(server.public_key, entry, 1, doctor, now),
+            );
+            jobs.push((i, entry.seq, signed));
+        }
+    }
+    let total = jobs.len();
+    ensure!(total >= 500, "only {total} releases planned");
+    let servers = &s.servers;
+    let key_server = |i: usize| medconsent_client::servers::KeyServer {
+        endpoint: w.deployment.key_servers[i].clone(),
+        public_key: w.servers[i].public_key,
+    };
+    let started = Instant::now();
+    // 16 clients in flight at a time.
+    let results: Vec<_> =
+        futures::stream::StreamExt::collect(futures::stream::StreamExt::buffer_unordered(
+            futures::stream::iter(jobs.into_iter().map(|(i, seq, signed)| {
+                let ks = key_server(i);
+                async move {
+                    let t = Instant::now();
+                    let answer = servers.release(&ks, &signed).await;
+                    (i, seq, t.elapsed(), answer)
+                }
+            })),
+            16,
+        ))
+        .await;
+    let elapsed = started.elapsed();
+    let mut by_entry: std::collections::BTreeMap<u64, Vec<medconsent_keyrelease::shamir::Share>> =
+        Default::default();
+    let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); 3];
+    for (i, seq, latency, answer) in results {
+        let released = answer.map_err(|e| format!("a release failed: {e}"))?;
+        let context = medconsent_keyrelease::envelope::release_context(
+            &w.servers[i].public_key,
+            &patient,
+            record,
+            1,
+            seq,
+            &doctor.account(),
+            released.index,
+        );
+        let value =
+            medconsent_keyrelease::envelope::open(&released.share, &doctor.secret, &context)
+                .map_err(|e| format!("a released share does not open: {e}"))?;
+        by_entry
+            .entry(seq)
+            .or_default()
+            .push(medconsent_keyrelease::shamir::Share {
+                index: released.index,
+                value: *value,
+            });
+        latencies[i].push(latency);
+    }
+    let mut key = None;
+    for (seq, shares) in &by_entry {
+        ensure!(shares.len() == 3, "entry {seq}: {} shares", shares.len());
+        for pair in [[0, 1], [0, 2], [1, 2]] {
+            let chosen = [shares[pair[0]].clone(), shares[pair[1]].clone()];
+            let rebuilt =
+                *medconsent_keyrelease::shamir::combine(&chosen, 2).map_err(|e| e.to_string())?;
+            ensure!(
+                *key.get_or_insert(rebuilt) == rebuilt,
+                "entry {seq}: shares rebuild another key"
+            );
+        }
+    }
+    // The key they all rebuild decrypts the record.
+    let record_now = s
+        .record_at(None, &doctor.account(), record)
+        .await
+        .map_err(|e| e.to_string())?;
+    let blob = w.patient.store.blob_path(&record_now.content_hash);
+    let out = w.out_path("load.opened");
+    let key = zeroize::Zeroizing::new(key.ok_or("no key")?);
+    medconsent_client::store::open_verified(
+        std::fs::File::open(blob).map_err(|e| e.to_string())?,
+        &record_now.content_hash,
+        &key,
+        medconsent_client::Binding {
+            record_id: record,
+            version: 1,
+        },
+        &out,
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    ensure!(read(&out) == "load", "the rebuilt key opens another text");
+    println!(
+        "    load: {total} releases, 16 in flight, {:.1} s, {:.0} releases/s overall",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    for (i, mut list) in latencies.into_iter().enumerate() {
+        list.sort();
+        let p = |q: usize| list[(list.len() * q / 100).min(list.len() - 1)].as_secs_f64() * 1000.0;
+        println!(
+            "    load: server {} release latency p50 {:.1} ms, p95 {:.1} ms ({} releases)",
+            i + 1,
+            p(50),
+            p(95),
+            list.len()
+        );
+    }
+    Ok(())
+}

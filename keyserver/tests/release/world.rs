@@ -1,0 +1,260 @@
+//! The world the key-release tests run in: a substrate-contracts-node of their own, the
+//! three contracts deployed by `scripts/deploy.sh` (release artifacts in target/ink),
+//! three key servers as real processes registered in the directory, a patient (//Bob),
+//! a clinician with consent to come (//Dave) and one without (//Eve).
+
+use medconsent_chain::{account_of, signer_from_uri, Chain, Deployment, Signer};
+use medconsent_client::flow::Session;
+use medconsent_client::store::Store;
+use medconsent_shared::{AccountId, Role, RoleSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use x25519_dalek::{PublicKey, StaticSecret};
+
+pub const THRESHOLD: u8 = 2;
+
+pub struct Person {
+    pub signer: Signer,
+    pub secret: StaticSecret,
+    pub store: Store,
+}
+
+impl Person {
+    pub fn account(&self) -> AccountId {
+        account_of(&self.signer)
+    }
+    pub fn public_key(&self) -> [u8; 32] {
+        *PublicKey::from(&self.secret).as_bytes()
+    }
+}
+
+pub struct ServerProcess {
+    pub url: String,
+    pub account: AccountId,
+    pub public_key: [u8; 32],
+    pub db: PathBuf,
+    secret_file: PathBuf,
+    extra: Vec<String>,
+    child: std::sync::Mutex<Option<Child>>,
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub deployment_file: PathBuf,
+    pub deployment: Deployment,
+    pub servers: Vec<ServerProcess>,
+    /// A server outside the deployment with a 3 s entry-age window (stale-entry test).
+    pub strict: ServerProcess,
+    node: std::sync::Mutex<Child>,
+    pub patient: Person,
+    pub doctor: Person,
+    pub stranger: Person,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn person(dir: &Path, uri: &str, name: &str) -> Person {
+    Person {
+        signer: signer_from_uri(uri).unwrap(),
+        secret: StaticSecret::random_from_rng(rand_core::OsRng),
+        store: Store::new(dir.join(name)).unwrap(),
+    }
+}
+
+impl ServerProcess {
+    /// Starts the server (again, on the same database and port) and waits until it
+    /// listens.
+    pub fn start(&self, deployment_file: &Path) {
+        let port = self.url.rsplit(':').next().unwrap().to_owned();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_medconsent-keyserver"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--db")
+            .arg(&self.db)
+            .arg("--secret")
+            .arg(&self.secret_file)
+            .args(["--account", &medconsent_chain::ss58(&self.account)])
+            .arg("--deployment")
+            .arg(deployment_file)
+            .args(&self.extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the key server starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        assert!(first.starts_with("listening="), "{first}");
+        *self.child.lock().unwrap() = Some(child);
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl World {
+    /// Stops every process the world started.
+    pub fn shutdown(&self) {
+        for server in self.servers.iter().chain([&self.strict]) {
+            server.kill();
+        }
+        let mut node = self.node.lock().unwrap();
+        let _ = node.kill();
+        let _ = node.wait();
+    }
+}
+
+fn new_server(dir: &Path, index: usize, extra: Vec<String>) -> ServerProcess {
+    let secret = StaticSecret::random_from_rng(rand_core::OsRng);
+    let secret_file = dir.join(format!("server{index}.sk"));
+    medconsent_client::private::write_secret(&secret_file, &secret).unwrap();
+    let signer = signer_from_uri(&format!("//Alice//keyserver{index}")).unwrap();
+    ServerProcess {
+        url: format!("http://127.0.0.1:{}", free_port()),
+        account: account_of(&signer),
+        public_key: *PublicKey::from(&secret).as_bytes(),
+        db: dir.join(format!("server{index}.redb")),
+        secret_file,
+        extra,
+        child: std::sync::Mutex::new(None),
+    }
+}
+
+impl World {
+    pub async fn start() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let node_bin = std::env::var("CONTRACTS_NODE")
+            .unwrap_or_else(|_| "substrate-contracts-node".to_owned());
+        let log = std::fs::File::create(dir.path().join("node.log")).unwrap();
+        let node = Command::new(node_bin)
+            .args(["--dev", "--tmp", "--rpc-port", &port.to_string()])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("substrate-contracts-node starts (scripts/setup.sh installs it)");
+        let url = format!("ws://127.0.0.1:{port}");
+        let started = Instant::now();
+        let chain = loop {
+            match Chain::connect(&url).await {
+                Ok(chain) => break chain,
+                Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                    tokio::time::sleep(Duration::from_millis(300)).await
+                }
+                Err(e) => panic!("the node did not come up: {e}"),
+            }
+        };
+        let first_file = dir.path().join("contracts.json");
+        let deployed = Command::new("bash")
+            .current_dir(repo_root())
+            .args(["scripts/deploy.sh", "--url", &url, "--no-build", "--out"])
+            .arg(&first_file)
+            .stdout(Stdio::null())
+            .status()
+            .expect("deploy.sh runs");
+        assert!(deployed.success(), "scripts/deploy.sh failed");
+
+        let servers: Vec<ServerProcess> = (1..=3)
+            .map(|i| new_server(dir.path(), i, Vec::new()))
+            .collect();
+        let strict = new_server(
+            dir.path(),
+            4,
+            vec!["--max-entry-age-ms".into(), "3000".into()],
+        );
+        // The deployment file the clients and servers use: the contracts, and the three
+        // servers in share order.
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&first_file).unwrap()).unwrap();
+        json["threshold"] = THRESHOLD.into();
+        json["key_servers"] = servers
+            .iter()
+            .map(|s| serde_json::json!({"account": medconsent_chain::ss58(&s.account), "url": s.url}))
+            .collect();
+        let deployment_file = dir.path().join("deployment.json");
+        std::fs::write(&deployment_file, json.to_string()).unwrap();
+        let deployment = Deployment::load(&deployment_file).unwrap();
+
+        let admin = signer_from_uri("//Alice").unwrap();
+        let patient = person(dir.path(), "//Bob", "bob");
+        let doctor = person(dir.path(), "//Dave", "dave");
+        let stranger = person(dir.path(), "//Eve", "eve");
+        let mut consents = deployment.contracts.consents();
+        let clinician = RoleSet::from([Role::Clinician]);
+        let key_server = RoleSet::from([Role::KeyServer]);
+        let mut registrations = vec![
+            (doctor.account(), clinician, doctor.public_key()),
+            (stranger.account(), clinician, stranger.public_key()),
+        ];
+        for server in &servers {
+            registrations.push((server.account, key_server, server.public_key));
+        }
+        for (account, roles, key) in registrations {
+            let (result, included) = chain
+                .submit(
+                    &admin,
+                    &deployment.contracts.consents,
+                    &consents.register_provider(account, roles, key),
+                )
+                .await
+                .unwrap();
+            assert!(included.is_some(), "register_provider: {result:?}");
+        }
+        for server in &servers {
+            server.start(&deployment_file);
+        }
+        strict.start(&deployment_file);
+        World {
+            dir,
+            deployment_file,
+            deployment,
+            servers,
+            strict,
+            node: std::sync::Mutex::new(node),
+            patient,
+            doctor,
+            stranger,
+        }
+    }
+
+    pub async fn session(&self) -> Session {
+        Session::connect(self.deployment.clone()).await.unwrap()
+    }
+
+    /// A new plaintext file with `text`.
+    pub fn plaintext(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn out_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
