@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole story on a local chain: a node, the three contracts, a sealed record, a
-# consent, an access, a revocation, a denial, and the audit trail with its hash chain
-# checked. Dev accounts stand in for wallets: //Alice is the admin, //Bob the patient,
+# The whole story on a local chain: a node, the three contracts, three key servers, a
+# sealed record whose key only the servers' shares rebuild, a doctor refused before the
+# grant, a read after it, a refusal after the revoke, the record retired (every share
+# deleted), and the audit trail with its hash chain checked. Dev accounts stand in for wallets: //Alice is the admin, //Bob the patient,
 # //Dave a clinician. Exits non-zero as soon as an outcome differs from the story.
 #
 #   scripts/demo.sh [--url ws://127.0.0.1:9944] [--no-build]
@@ -22,7 +23,6 @@ BOB=5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
 DAVE=5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy
 LABS=3
 WORK=$(mktemp -d)
-STORE="$WORK/store"
 step=0
 
 say() { step=$((step + 1)); printf '\n%d. %s\n' "$step" "$*"; }
@@ -56,31 +56,71 @@ for c in access_log consent_manager record_registry; do
   echo "   $c at ${ADDR[$c]}"
 done
 
-say "Building the off-chain client and making X25519 keys for the patient and the doctor"
-cargo build --quiet -p medconsent-client
+say "Building the client and the key server; X25519 keys for the patient, the doctor and three key servers"
+cargo build --quiet -p medconsent-client -p medconsent-keyserver
 MC=target/debug/medconsent
+KS=target/debug/medconsent-keyserver
 PATIENT_PK=$($MC keygen --secret-out "$WORK/patient.sk" | cut -d= -f2)
 DOCTOR_PK=$($MC keygen --secret-out "$WORK/doctor.sk" | cut -d= -f2)
-echo "   doctor's public key $DOCTOR_PK"
+echo "   doctor's public key $DOCTOR_PK (the patient's, $PATIENT_PK, seals only Bob's own key copies)"
 
-say "The admin registers Dave in the provider directory as a clinician, with his public key"
+say "The admin registers three key servers (role KeyServer) and Dave (clinician) in the directory"
+# The servers' directory accounts never sign: dev accounts //Charlie, //Eve, //Ferdie.
+KS_ACCOUNTS=(5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y 5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw
+  5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL)
+KS_URLS=()
+for i in 0 1 2; do
+  pk=$($KS keygen --secret-out "$WORK/ks$i.sk" | cut -d= -f2)
+  call consent_manager register_provider //Alice --execute "${KS_ACCOUNTS[$i]}" "RoleSet(16)" "$pk" >/dev/null
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  KS_URLS+=("http://127.0.0.1:$port")
+done
 call consent_manager register_provider //Alice --execute "$DAVE" "RoleSet(1)" "$DOCTOR_PK" >/dev/null
 published=$(call consent_manager provider //Alice "$DAVE" | field "'0x' + bytes(d['values'][0]['public_key']).hex()")
 expect "the directory publishes Dave's key" "$published" "$DOCTOR_PK"
+python3 - "$WORK/deployment.json" "${KS_ACCOUNTS[@]}" "${KS_URLS[@]}" <<'PY'
+import json, sys
+path, rest = sys.argv[1], sys.argv[2:]
+d = json.load(open(path))
+d["threshold"] = 2
+d["key_servers"] = [{"account": a, "url": u} for a, u in zip(rest[:3], rest[3:])]
+json.dump(d, open(path, "w"), indent=2)
+PY
 
-say "Bob seals a lab report off-chain (random key, record id and version bound in)"
-RECORD=$(call record_registry next_record_id //Alice)
+say "Starting the three key servers (2 of 3 shares open a record)"
+KS_PIDS=()
+trap 'kill "${KS_PIDS[@]}" 2>/dev/null || true' EXIT
+for i in 0 1 2; do
+  $KS serve --listen "${KS_URLS[$i]#http://}" --db "$WORK/ks$i.redb" --secret "$WORK/ks$i.sk" \
+    --account "${KS_ACCOUNTS[$i]}" --deployment "$WORK/deployment.json" >"$WORK/ks$i.log" 2>&1 &
+  KS_PIDS+=($!)
+done
+for i in 0 1 2; do
+  for _ in $(seq 1 100); do curl -sf "${KS_URLS[$i]}/v1/health" >/dev/null && break; sleep 0.1; done
+  curl -sf "${KS_URLS[$i]}/v1/health" >/dev/null || fail "key server $i did not start: $(cat "$WORK/ks$i.log")"
+  echo "   key server $((i + 1)) at ${KS_URLS[$i]}"
+done
+MCD=(--deployment "$WORK/deployment.json")
+
+say "Bob puts a lab report: sealed under a new key, ciphertext to the servers, hash on chain, one key share per server"
 printf 'Synthetic lab report for the demo: haemoglobin 14.1 g/dL, no real patient.\n' >"$WORK/report.txt"
-$MC seal --in "$WORK/report.txt" --store "$STORE" --record-id "$RECORD" --version 1 \
-  --to "$PATIENT_PK" --to "$DOCTOR_PK" | tee "$WORK/seal.out" | sed 's/^/   /'
-HASH=$(grep content_hash "$WORK/seal.out" | cut -d= -f2)
-CID=$(grep cid "$WORK/seal.out" | cut -d= -f2)
-LOCATOR=0x$(printf '%s' "$CID" | od -An -tx1 | tr -d ' \n')
-
-say "Bob registers the record's hash and locator on chain (no content, no key)"
-call record_registry register_record //Bob --execute "$BOB" "$RECORD" "$LABS" "$HASH" "$LOCATOR" PatientRequest >/dev/null
+$MC put "${MCD[@]}" --suri //Bob --secret "$WORK/patient.sk" --in "$WORK/report.txt" \
+  --category "$LABS" --store "$WORK/bob" | tee "$WORK/put.out" | sed 's/^/   /'
+RECORD=$(grep '^record=' "$WORK/put.out" | cut -d= -f2)
+HASH=$(grep content_hash "$WORK/put.out" | cut -d= -f2)
 stored=$(call record_registry record //Alice "$RECORD" | field "'0x' + bytes(d['values'][0]['content_hash']).hex()")
 expect "record $RECORD holds the ciphertext hash" "$stored" "$HASH"
+expect "three shares deposited" "$(grep shares_deposited "$WORK/put.out" | cut -d= -f2)" 3
+
+say "Dave tries to read before any consent: the access is denied and logged, no server releases a key"
+if $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave" \
+  --out "$WORK/early.txt" 2>"$WORK/early.err"; then
+  fail "Dave decrypted without consent"
+fi
+sed 's/^/   /' "$WORK/early.err"
+grep -q "NoConsent" "$WORK/early.err" || fail "expected a NoConsent denial"
+[ ! -e "$WORK/early.txt" ] || fail "a plaintext was written without consent"
+echo "   ok: no key, no plaintext"
 
 say "Bob grants Dave Read access to all his records for treatment (TREAT)"
 terms="ConsentTerms { decision: Permit, scope: AllRecords, actions: ActionSet(1), purposes: PurposeSet(1), valid_from: 0, valid_until: None }"
@@ -88,17 +128,9 @@ CONSENT=$(call consent_manager grant //Bob "$BOB" "Account($DAVE)" "$terms" | fi
 call consent_manager grant //Bob --execute "$BOB" "Account($DAVE)" "$terms" >/dev/null
 echo "   consent $CONSENT granted"
 
-say "Dave asks the registry for the record for treatment"
-release=$(call record_registry access_record //Dave "$RECORD" Treat)
-expect "the consent manager permits" "$(echo "$release" | field "d['values'][0]['variant']")" Released
-call record_registry access_record //Dave --execute "$RECORD" Treat >/dev/null
-released_hash=$(echo "$release" | field "'0x' + bytes(d['values'][0]['values'][0]['content_hash']).hex()")
-released_locator=$(echo "$release" | field "bytes(d['values'][0]['values'][0]['locator']).decode()")
-echo "   released: hash $released_hash, locator $released_locator"
-
-say "Dave fetches the ciphertext by its locator, checks it against the chain and decrypts it"
-$MC open --store "$STORE" --hash "$released_hash" --secret "$WORK/doctor.sk" \
-  --record-id "$RECORD" --version 1 --out "$WORK/opened.txt" | sed 's/^/   /'
+say "Dave reads: on-chain access (logged, finalized), two of three shares, ciphertext checked against the chain"
+$MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave" \
+  --out "$WORK/opened.txt" | sed 's/^/   /'
 cmp -s "$WORK/report.txt" "$WORK/opened.txt" || fail "the decrypted report differs from the original"
 echo "   ok: Dave reads: $(cat "$WORK/opened.txt")"
 
@@ -107,12 +139,18 @@ call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" >/dev/null
 status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['values'][0]['status']['variant']")
 expect "consent $CONSENT is revoked (and kept in the history)" "$status" Revoked
 
-say "Dave asks again"
-denied=$(call record_registry access_record //Dave "$RECORD" Treat |
-  field "d['values'][0]['variant'] + ' ' + d['values'][0]['values'][0]['variant']")
-expect "the access is denied" "$denied" "Denied NoConsent"
-call record_registry access_record //Dave --execute "$RECORD" Treat >/dev/null
+say "Dave asks again: denied on chain, so no server releases a key"
+if $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave2" \
+  --out "$WORK/late.txt" 2>"$WORK/late.err"; then
+  fail "Dave decrypted after the revoke"
+fi
+sed 's/^/   /' "$WORK/late.err"
+grep -q "NoConsent" "$WORK/late.err" || fail "expected a NoConsent denial"
 echo "   the denial is logged too"
+
+say "Bob retires the record: every key server deletes its share (crypto-shredding)"
+$MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" | tee "$WORK/retire.out" | sed 's/^/   /'
+expect "three servers deleted a share" "$(grep -c '^deleted_at .*=1$' "$WORK/retire.out")" 3
 
 say "Bob's audit trail, with its hash chain recomputed off-chain"
 python3 scripts/lib/contract.py audit target/ink/access_log/access_log.contract \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: format, lints, unit tests, release builds of the three
 # contracts, the demo, the end-to-end suite against substrate-contracts-node, the load
-# test, and the patient page in headless Chromium.
+# test, key release against real key-server processes, and the patient page in
+# headless Chromium.
 # Ends with one line: "tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,6 +89,10 @@ if [ -f e2e/Cargo.toml ]; then
       --test-threads=1 --nocapture
   fi
 fi
+
+say "key release: a node, the contracts and three key-server processes (keyserver/tests/release)"
+run_tests keyrelease env CARGO_TARGET_DIR="$CACHE_TARGET" CONTRACTS_NODE="$(command -v substrate-contracts-node)" \
+  cargo test -p medconsent-keyserver --test release
 
 say "the patient page in headless Chromium (web/test/run.sh)"
 browser_log="$LOG_DIR/browser.log"

@@ -156,7 +156,7 @@ impl Chain {
         let run = self
             .dry_run(at, origin, contract, input_of(message))
             .await?;
-        Ok(run.value::<R>()?)
+        run.value::<R>()
     }
 
     /// A raw dry run of `input` against `contract`.
