@@ -4,8 +4,11 @@
 //! (STREAM construction, 64 KiB chunks), the record id and version bound as associated
 //! data. The chain stores only the blake2b-256 hash of the sealed blob; the blob lives in
 //! a content-addressed store (a directory keyed by that hash, with the IPFS CIDv1 of the
-//! blob printed so it can be pinned anywhere). The record key is wrapped to each
-//! grantee's X25519 public key and kept next to the blob, never on chain.
+//! blob printed so it can be pinned anywhere). The record key is never on chain and never
+//! given to a grantee: [`flow`] splits it among the key servers, which release shares
+//! only for a finalized on-chain access ([`servers`] is their HTTP side). `wrap` and
+//! `Store::grant_key` are local wrapping primitives the sealed-format tests use; no
+//! command hands a key to anyone with them.
 
 pub mod cid;
 pub mod flow;
