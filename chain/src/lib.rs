@@ -26,6 +26,7 @@ use parity_scale_codec::{Decode, Encode};
 use subxt::backend::legacy::LegacyRpcMethods;
 use subxt::backend::rpc::RpcClient;
 use subxt::backend::BlockRef;
+use subxt::config::DefaultExtrinsicParamsBuilder;
 use subxt::utils::{AccountId32, H256};
 use subxt::{OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::Keypair;
@@ -214,10 +215,20 @@ impl Chain {
                 subxt::dynamic::Value::from_bytes(&input),
             ],
         );
+        // The nonce from the node's pool (best block and pending), not from the last
+        // finalized block: a dev node finalizes behind its best block.
+        let nonce = self
+            .rpc
+            .system_account_next_index(&AccountId32(signer.public_key().0))
+            .await?;
+        let params = DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new()
+            .nonce(nonce)
+            .build();
         let events = self
             .api
             .tx()
-            .sign_and_submit_then_watch_default(&call, signer)
+            .create_signed_offline(&call, signer, params)?
+            .submit_and_watch()
             .await?
             .wait_for_finalized_success()
             .await

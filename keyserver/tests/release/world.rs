@@ -100,6 +100,8 @@ impl ServerProcess {
             .expect("the server says where it listens")
             .unwrap();
         assert!(first.starts_with("listening="), "{first}");
+        // Keep reading what it prints: a closed pipe would kill it at its next line.
+        std::thread::spawn(move || lines.for_each(drop));
         *self.child.lock().unwrap() = Some(child);
     }
 
