@@ -54,6 +54,8 @@ pub enum Error {
     Deployment(String),
     #[error("the transaction was not finalized: {0}")]
     NotFinalized(String),
+    #[error("the chain has no {0}")]
+    Missing(&'static str),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -141,7 +143,7 @@ impl Chain {
             .at(BlockRef::from_hash(at.hash))
             .fetch(&address)
             .await?
-            .ok_or_else(|| Error::NotFinalized("no timestamp at this block".into()))?;
+            .ok_or(Error::Missing("timestamp at this block"))?;
         Ok(u64::decode(&mut value.encoded())?)
     }
 

@@ -444,27 +444,17 @@ impl Session {
             record_id,
             version: record.version,
         };
-        // Any `threshold` honest shares rebuild the key; a lying server's share makes its
-        // subsets fail to decrypt, so other subsets are tried.
-        for subset in subsets(shares.len(), usize::from(threshold)) {
-            let chosen: Vec<Share> = subset.iter().map(|&i| shares[i].clone()).collect();
-            let key = shamir::combine(&chosen, threshold)?;
+        let used = open_with_shares(&shares, threshold, |key| {
             let file = std::fs::File::open(&blob).map_err(crate::Error::Io)?;
-            match open_verified(file, &record.content_hash, &key, binding, out, &mut |_| {}) {
-                Ok(()) => {
-                    return Ok(Opened {
-                        record: record_id,
-                        version: record.version,
-                        log_seq: entry.seq,
-                        shares_used: chosen.len(),
-                        out: out.to_path_buf(),
-                    })
-                }
-                Err(crate::Error::DecryptionFailed) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(FlowError::SharesDisagree)
+            open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})
+        })?;
+        Ok(Opened {
+            record: record_id,
+            version: record.version,
+            log_seq: entry.seq,
+            shares_used: used,
+            out: out.to_path_buf(),
+        })
     }
 
     /// The ciphertext of `hash`, from the local store if it is there, else from the
@@ -647,6 +637,26 @@ fn read_owner_copy(
     Ok(envelope::open(&sealed, owner, &context)?)
 }
 
+/// Rebuilds the key from `threshold` of `shares` and hands it to `open`, trying other
+/// subsets while the key does not decrypt: any `threshold` honest shares rebuild it, so
+/// one lying server's share costs tries, not the read. Returns how many shares were used.
+fn open_with_shares(
+    shares: &[Share],
+    threshold: u8,
+    mut open: impl FnMut(&RecordKey) -> crate::Result<()>,
+) -> Result<usize> {
+    for subset in subsets(shares.len(), usize::from(threshold)) {
+        let chosen: Vec<Share> = subset.iter().map(|&i| shares[i].clone()).collect();
+        let key = shamir::combine(&chosen, threshold)?;
+        match open(&key) {
+            Ok(()) => return Ok(chosen.len()),
+            Err(crate::Error::DecryptionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(FlowError::SharesDisagree)
+}
+
 /// Index sets of size `k` out of `0..n`, in lexicographic order.
 fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut all = Vec::new();
@@ -675,5 +685,56 @@ mod tests {
         assert_eq!(subsets(3, 2), vec![vec![0, 1], vec![0, 2], vec![1, 2]]);
         assert_eq!(subsets(4, 4), vec![vec![0, 1, 2, 3]]);
         assert!(subsets(1, 2).is_empty());
+    }
+
+    /// Opens like `open_verified` would: only the right key decrypts.
+    fn opener(
+        key: [u8; 32],
+        tries: &mut usize,
+    ) -> impl FnMut(&RecordKey) -> crate::Result<()> + '_ {
+        move |candidate| {
+            *tries += 1;
+            if **candidate == key {
+                Ok(())
+            } else {
+                Err(crate::Error::DecryptionFailed)
+            }
+        }
+    }
+
+    #[test]
+    fn a_lying_servers_share_costs_tries_not_the_read() {
+        let key = [0x42u8; 32];
+        let mut shares = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        // The first server lies about its share.
+        shares[0].value[5] ^= 0x80;
+        let mut tries = 0;
+        assert_eq!(
+            open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
+            2
+        );
+        // {0,1} and {0,2} fail, {1,2} opens.
+        assert_eq!(tries, 3);
+    }
+
+    #[test]
+    fn shares_that_never_decrypt_are_an_error_not_a_wrong_key() {
+        let key = [0x42u8; 32];
+        let mut shares = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        shares[0].value[0] ^= 1;
+        shares[1].value[0] ^= 1;
+        let mut tries = 0;
+        assert!(matches!(
+            open_with_shares(&shares, 2, opener(key, &mut tries)),
+            Err(FlowError::SharesDisagree)
+        ));
+        assert_eq!(tries, 3);
+        // One share alone rebuilds nothing.
+        let mut tries = 0;
+        assert!(matches!(
+            open_with_shares(&shares[2..], 2, opener(key, &mut tries)),
+            Err(FlowError::SharesDisagree)
+        ));
+        assert_eq!(tries, 0);
     }
 }

@@ -147,13 +147,21 @@ async fn session(chain: &Chain) -> Result<(Session, medconsent_chain::Signer), S
     Ok((session, signer))
 }
 
+/// What `put` and `rotate` print, one `name=value` per line.
+fn print_sealed(sealed: &medconsent_client::flow::Sealed) {
+    println!("record={}", sealed.record);
+    println!("version={}", sealed.version);
+    println!("content_hash=0x{}", hex::encode(sealed.content_hash));
+    println!("cid={}", sealed.cid);
+    println!("shares_deposited={}", sealed.shares_deposited);
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     let fail = |e: medconsent_client::flow::FlowError| e.to_string();
     match cli.command {
         Command::Keygen { secret_out } => {
-            let (secret, public) = medconsent_keyrelease::envelope::keygen();
-            medconsent_client::private::write_secret(&secret_out, &secret)
-                .map_err(|e| e.to_string())?;
+            let public =
+                medconsent_client::private::new_key_file(&secret_out).map_err(|e| e.to_string())?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
         }
         Command::PublicKey { secret } => {
@@ -177,11 +185,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .put(&signer, &owner, &input, category, &store)
                 .await
                 .map_err(fail)?;
-            println!("record={}", sealed.record);
-            println!("version={}", sealed.version);
-            println!("content_hash=0x{}", hex::encode(sealed.content_hash));
-            println!("cid={}", sealed.cid);
-            println!("shares_deposited={}", sealed.shares_deposited);
+            print_sealed(&sealed);
         }
         Command::Get {
             chain,
@@ -224,10 +228,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .rotate(&signer, &owner, record, &store)
                 .await
                 .map_err(fail)?;
-            println!("record={}", sealed.record);
-            println!("version={}", sealed.version);
-            println!("content_hash=0x{}", hex::encode(sealed.content_hash));
-            println!("shares_deposited={}", sealed.shares_deposited);
+            print_sealed(&sealed);
         }
         Command::Retire { chain, record } => {
             let (session, signer) = session(&chain).await?;

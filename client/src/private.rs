@@ -25,6 +25,14 @@ const fn libc_o_nofollow() -> i32 {
     0o400000
 }
 
+/// A new X25519 key pair whose secret goes to a new file (mode 0600, an existing path
+/// refused); returns the public key. `keygen` of both commands.
+pub fn new_key_file(path: &Path) -> Result<x25519_dalek::PublicKey> {
+    let (secret, public) = medconsent_keyrelease::envelope::keygen();
+    write_secret(path, &secret)?;
+    Ok(public)
+}
+
 /// Writes a new secret key file (hex), mode 0600; an existing file is refused, never
 /// overwritten or left with wider permissions.
 pub fn write_secret(path: &Path, secret: &StaticSecret) -> Result<()> {

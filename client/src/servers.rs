@@ -61,25 +61,39 @@ impl Servers {
         }
     }
 
-    async fn answer(&self, url: &str, sent: reqwest::RequestBuilder) -> Result<Value, ServerError> {
+    /// Sends a request; a non-2xx answer becomes the server's refusal (its JSON code).
+    async fn send(
+        &self,
+        url: &str,
+        sent: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ServerError> {
         let response = sent.send().await.map_err(|e| ServerError::Unreachable {
             url: url.to_owned(),
             why: e.to_string(),
         })?;
         let status = response.status();
-        let body: Value = response.json().await.map_err(|e| ServerError::Garbled {
-            url: url.to_owned(),
-            why: e.to_string(),
-        })?;
         if status.is_success() {
-            return Ok(body);
+            return Ok(response);
         }
+        let body: Value = response.json().await.unwrap_or_default();
         Err(ServerError::Refused {
             url: url.to_owned(),
             status: status.as_u16(),
             code: body["error"].as_str().unwrap_or("unknown").to_owned(),
             message: body["message"].as_str().unwrap_or_default().to_owned(),
         })
+    }
+
+    /// A JSON answer.
+    async fn answer(&self, url: &str, sent: reqwest::RequestBuilder) -> Result<Value, ServerError> {
+        self.send(url, sent)
+            .await?
+            .json()
+            .await
+            .map_err(|e| ServerError::Garbled {
+                url: url.to_owned(),
+                why: e.to_string(),
+            })
     }
 
     pub async fn deposit(
@@ -171,32 +185,14 @@ impl Servers {
             server.endpoint.url,
             hex::encode(content_hash)
         );
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| ServerError::Unreachable {
-                url: url.clone(),
-                why: e.to_string(),
-            })?;
-        if !response.status().is_success() {
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or_default();
-            return Err(ServerError::Refused {
-                url,
-                status,
-                code: body["error"].as_str().unwrap_or("unknown").to_owned(),
-                message: body["message"].as_str().unwrap_or_default().to_owned(),
-            });
-        }
-        Ok(response
+        let response = self.send(&url, self.http.get(&url)).await?;
+        let bytes = response
             .bytes()
             .await
             .map_err(|e| ServerError::Unreachable {
                 url,
                 why: e.to_string(),
-            })?
-            .to_vec())
+            })?;
+        Ok(bytes.to_vec())
     }
 }

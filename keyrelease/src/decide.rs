@@ -123,16 +123,27 @@ pub fn precheck(
     policy: &Policy,
 ) -> Result<(), Refusal> {
     let request = &signed.request;
-    if &request.server != server {
-        return Err(Refusal::WrongServer);
-    }
-    if request.expires_at <= now
-        || request.expires_at > now.saturating_add(policy.max_request_lifetime)
-    {
-        return Err(Refusal::Expired);
-    }
+    addressed_and_current(&request.server, request.expires_at, server, now, policy)?;
     if !signed.is_signed_by_requester() {
         return Err(Refusal::BadSignature);
+    }
+    Ok(())
+}
+
+/// A signed message is for this server and neither expired nor good for longer than the
+/// policy allows (a bound on how long one may be held).
+fn addressed_and_current(
+    addressee: &[u8; 32],
+    expires_at: Timestamp,
+    server: &[u8; 32],
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    if addressee != server {
+        return Err(Refusal::WrongServer);
+    }
+    if expires_at <= now || expires_at > now.saturating_add(policy.max_request_lifetime) {
+        return Err(Refusal::Expired);
     }
     Ok(())
 }
@@ -199,14 +210,13 @@ pub fn decide_deposit(
     policy: &Policy,
 ) -> Result<(), Refusal> {
     let deposit = &signed.deposit;
-    if &deposit.server != server {
-        return Err(Refusal::WrongServer);
-    }
-    if deposit.expires_at <= finalized_at
-        || deposit.expires_at > finalized_at.saturating_add(policy.max_request_lifetime)
-    {
-        return Err(Refusal::Expired);
-    }
+    addressed_and_current(
+        &deposit.server,
+        deposit.expires_at,
+        server,
+        finalized_at,
+        policy,
+    )?;
     if !signed.is_signed_by_patient() {
         return Err(Refusal::BadSignature);
     }

@@ -41,8 +41,8 @@ pub struct KeyServer {
     pub public: [u8; 32],
     pub account: AccountId,
     pub policy: Policy,
-    /// Directory of ciphertext blobs, one file per content hash.
-    pub blobs: std::path::PathBuf,
+    /// Ciphertext blobs, one file per content hash.
+    pub blobs: medconsent_client::store::Store,
 }
 
 /// A refusal as the client sees it.
@@ -348,8 +348,7 @@ fn blob_hash(text: &str) -> Result<[u8; 32], ApiError> {
 }
 
 /// Stores ciphertext only under the hash it has: nobody can put other bytes under a
-/// record's hash. Written to a new temporary file and renamed, so a reader never sees
-/// half a blob.
+/// record's hash.
 async fn put_blob(
     State(server): State<Arc<KeyServer>>,
     Path(hash): Path<String>,
@@ -365,31 +364,22 @@ async fn put_blob(
         };
         ApiError::new(status, code, e.body_text())
     })?;
-    let actual = medconsent_client::store::blake2b_256(&body);
-    if actual != expected {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "hash_mismatch",
-            format!("the body hashes to 0x{}", hex::encode(actual)),
-        ));
-    }
-    let path = server.blobs.join(hex::encode(expected));
-    let temp = server.blobs.join(format!(
-        "{}.{}.partial",
-        hex::encode(expected),
-        medconsent_client::random::<4>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
-    tokio::task::block_in_place(|| -> std::io::Result<()> {
-        use std::io::Write;
-        let mut file = medconsent_client::private::create_new(&temp)?;
-        file.write_all(&body)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
-    })
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
+    // The client's content-addressed store: it checks the hash, writes a new temporary
+    // file and renames it, so a reader never sees half a blob.
+    tokio::task::block_in_place(|| server.blobs.keep_blob(&expected, &body)).map_err(
+        |e| match e {
+            medconsent_client::Error::HashMismatch { actual, .. } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "hash_mismatch",
+                format!("the body hashes to 0x{actual}"),
+            ),
+            other => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage",
+                other.to_string(),
+            ),
+        },
+    )?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "content_hash": format!("0x{}", hex::encode(expected)), "size": body.len() })),
@@ -401,7 +391,7 @@ async fn get_blob(
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
-    match tokio::fs::read(server.blobs.join(hex::encode(hash))).await {
+    match tokio::fs::read(server.blobs.blob_path(&hash)).await {
         Ok(bytes) => Ok((
             StatusCode::OK,
             [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],

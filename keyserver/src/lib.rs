@@ -39,13 +39,15 @@ pub enum StartError {
     Chain(#[from] medconsent_chain::Error),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("the blob directory: {0}")]
+    Blobs(#[from] medconsent_client::Error),
 }
 
 /// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
 /// until the process ends.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let store = store::Store::open(&config.db)?;
-    std::fs::create_dir_all(&config.blobs)?;
+    let blobs = medconsent_client::store::Store::new(config.blobs)?;
     let chain = Chain::connect(&config.deployment.url).await?;
     let public = *PublicKey::from(&config.secret).as_bytes();
     let server = Arc::new(http::KeyServer {
@@ -55,7 +57,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         public,
         account: config.account,
         policy: config.policy,
-        blobs: config.blobs,
+        blobs,
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     println!("listening={}", listener.local_addr()?);

@@ -74,9 +74,8 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Keygen { secret_out } => {
-            let (secret, public) = medconsent_keyrelease::envelope::keygen();
-            medconsent_client::private::write_secret(&secret_out, &secret)
-                .map_err(|e| e.to_string())?;
+            let public =
+                medconsent_client::private::new_key_file(&secret_out).map_err(|e| e.to_string())?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
             Ok(())
         }

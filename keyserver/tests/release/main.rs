@@ -7,7 +7,8 @@ mod world;
 use futures::future::BoxFuture;
 use medconsent_chain::Signer;
 use medconsent_client::flow::{FlowError, Session};
-use medconsent_keyrelease::request::{ReleaseRequest, SignedRequest};
+use medconsent_keyrelease::envelope::{self, deposit_context};
+use medconsent_keyrelease::request::{Deposit, ReleaseRequest, SignedDeposit, SignedRequest};
 use medconsent_shared::{
     Action, ActionSet, ConsentId, ConsentTerms, Decision, DenyReason, EntryKind, Grantee, LogEntry,
     Purpose, PurposeSet, RecordId, Scope,
@@ -48,6 +49,10 @@ fn main() {
         ("an_entry_for_another_record_is_refused", |w| {
             Box::pin(an_entry_for_another_record_is_refused(w))
         }),
+        (
+            "refused_deposits_and_unsealable_releases_change_nothing",
+            |w| Box::pin(refused_deposits_and_unsealable_releases_change_nothing(w)),
+        ),
         ("a_stale_entry_is_refused", |w| {
             Box::pin(a_stale_entry_is_refused(w))
         }),
@@ -182,8 +187,18 @@ async fn access(
     reader: &Person,
     record: RecordId,
 ) -> Result<LogEntry, String> {
+    access_for(w, s, reader, record, Purpose::Treat).await
+}
+
+async fn access_for(
+    w: &World,
+    s: &Session,
+    reader: &Person,
+    record: RecordId,
+    purpose: Purpose,
+) -> Result<LogEntry, String> {
     let mut registry = w.deployment.contracts.registry();
-    let message = registry.access_record(record, Purpose::Treat);
+    let message = registry.access_record(record, purpose);
     let (_, included) = s
         .chain
         .submit(&reader.signer, &w.deployment.contracts.registry, &message)
@@ -460,6 +475,118 @@ async fn an_entry_for_another_record_is_refused(w: &World) -> Outcome {
     ensure!(
         got == (404, "no_such_entry".into()),
         "future entry: {got:?}"
+    );
+    Ok(())
+}
+
+/// POSTs a deposit; (status, error code or "").
+async fn post_deposit(url: &str, signer: &Signer, deposit: Deposit) -> (u16, String) {
+    let signature = signer.sign(&deposit.signing_message()).0;
+    let signed = SignedDeposit { deposit, signature };
+    let body = serde_json::json!({ "signed": format!("0x{}", hex::encode(signed.encode())) });
+    post_json(url, "/v1/deposit", &body).await
+}
+
+async fn refused_deposits_and_unsealable_releases_change_nothing(w: &World) -> Outcome {
+    let s = w.session().await;
+    let text = "kept as deposited";
+    let record = put(w, &s, "keep.txt", text).await?;
+    let server = &w.servers[0];
+    let hash = s
+        .record_at(None, &w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?
+        .content_hash;
+    let now = chain_now(&s).await;
+    let server_key = x25519_dalek::PublicKey::from(server.public_key);
+    let deposit = |patient: &Person, version: u32, index: u8, sealed_index: u8| Deposit {
+        server: server.public_key,
+        patient: patient.account(),
+        record,
+        version,
+        content_hash: hash,
+        index,
+        share: envelope::seal(
+            &[9; 32],
+            &server_key,
+            &deposit_context(&server.public_key, record, version, &hash, sealed_index),
+        )
+        .unwrap(),
+        expires_at: now + 60_000,
+    };
+    // A share sealed for another index does not open under the deposit's terms.
+    let got = post_deposit(&server.url, &w.patient.signer, deposit(&w.patient, 1, 1, 2)).await;
+    ensure!(got == (400, "bad_share".into()), "other index: {got:?}");
+    // Eve, signing as herself, cannot plant a share for Bob's record.
+    let got = post_deposit(
+        &server.url,
+        &w.stranger.signer,
+        deposit(&w.stranger, 1, 1, 1),
+    )
+    .await;
+    ensure!(
+        got == (403, "not_the_patient".into()),
+        "Eve's deposit: {got:?}"
+    );
+    // Bob cannot deposit for a version the chain does not have yet.
+    let got = post_deposit(&server.url, &w.patient.signer, deposit(&w.patient, 2, 1, 1)).await;
+    ensure!(
+        got == (403, "wrong_version".into()),
+        "future version: {got:?}"
+    );
+    // Nothing changed: the server holds version 1 only, and the record still opens with
+    // the shares that were deposited at `put`.
+    ensure!(
+        versions_held(&server.url, record).await == vec![1],
+        "the held versions changed"
+    );
+    // (Bob's own read, PATRQT: Dave's rule budget with Bob belongs to other scenarios.)
+    let out = w.out_path("keep.opened");
+    s.get(
+        &w.patient.signer,
+        &w.patient.secret,
+        record,
+        Purpose::PatientRequest,
+        &w.patient.store,
+        &out,
+    )
+    .await
+    .map_err(|e| format!("after the refused deposits: {e}"))?;
+    ensure!(read(&out) == text, "the record opens to another text");
+
+    // Bob's own (PATRQT) read may name any reply key, but not a low-order one; the refusal
+    // does not use up the entry.
+    let own = access_for(w, &s, &w.patient, record, Purpose::PatientRequest).await?;
+    ensure!(
+        own.kind == EntryKind::Access,
+        "Bob's own read: {:?}",
+        own.kind
+    );
+    let mut weak = request_for(server.public_key, &own, 1, &w.patient, now);
+    weak.reply_key = [0; 32];
+    let got = post_release(&server.url, &signed_by(&w.patient.signer, weak)).await;
+    ensure!(
+        got == (400, "weak_reply_key".into()),
+        "weak reply key: {got:?}"
+    );
+    let proper = signed_by(
+        &w.patient.signer,
+        request_for(server.public_key, &own, 1, &w.patient, now),
+    );
+    let got = post_release(&server.url, &proper).await;
+    ensure!(got.0 == 200, "after the weak key: {got:?}");
+    // A server without a share of the record says so, and keeps the entry unused.
+    let strict = &w.strict;
+    let request = signed_by(
+        &w.patient.signer,
+        request_for(strict.public_key, &own, 1, &w.patient, now),
+    );
+    let got = post_release(&strict.url, &request).await;
+    ensure!(got == (404, "no_share".into()), "no share: {got:?}");
+    let releases = health(&strict.url).await?["releases"].as_u64();
+    ensure!(
+        releases == Some(0),
+        "the strict server recorded {releases:?} releases"
     );
     Ok(())
 }
