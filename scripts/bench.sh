@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # Benchmarks the release builds of the three contracts on substrate-contracts-node and
 # writes BENCHMARKS.md: code size, weight and storage deposit of every state-changing
-# message, cost against a patient's history (1, 100, 1,000), operations per block.
-#   scripts/bench.sh [--no-build]     (--no-build: reuse ./target/ink from the last build)
-# The figures are deterministic weights: rerunning on unchanged code gives the same file.
+# message, cost against a patient's history (1, 100, 1,000), operations per block; then
+# the key servers (release build) against a node of their own: release latency, releases
+# per second, a full 2-of-3 get, storage per share (the "Key release" section).
+#   scripts/bench.sh [--no-build] [--only contracts|keys]
+#     --no-build  reuse ./target/ink from the last contract build
+#     --only      run one part; "keys" rewrites only the Key release section
+# The contract figures are deterministic weights: rerunning on unchanged code gives the
+# same tables. The key-release figures are wall-clock timings and vary between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
 BUILD=1
-case "${1:-}" in
-  --no-build) BUILD=0 ;;
-  "") ;;
-  *) echo "usage: scripts/bench.sh [--no-build]" >&2; exit 2 ;;
-esac
+ONLY=all
+usage() { echo "usage: scripts/bench.sh [--no-build] [--only contracts|keys]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) BUILD=0 ;;
+    --only) [ $# -ge 2 ] || usage; ONLY=$2; shift ;;
+    *) usage ;;
+  esac
+  shift
+done
+case "$ONLY" in all | contracts | keys) ;; *) usage ;; esac
 
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/release.sh
@@ -26,15 +37,27 @@ if [ "$BUILD" = 1 ]; then
   build_release_contracts
 fi
 
-printf '==> what each feature costs in the fronts (code-only builds of variants)\n'
-prices=$(mktemp)
-python3 scripts/lib/feature_prices.py "$CACHE_TARGET/feature-prices" >"$prices" ||
-  die "feature prices (scripts/lib/feature_prices.py)"
+if [ "$ONLY" != keys ]; then
+  printf '==> what each feature costs in the fronts (code-only builds of variants)\n'
+  prices=$(mktemp)
+  python3 scripts/lib/feature_prices.py "$CACHE_TARGET/feature-prices" >"$prices" ||
+    die "feature prices (scripts/lib/feature_prices.py)"
 
-printf '==> benchmark on a fresh substrate-contracts-node (about 2,100 transactions)\n'
-CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_FEATURE_PRICES="$prices" \
-  MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" RUST_LOG="${RUST_LOG:-ink_e2e=off}" \
-  CARGO_TARGET_DIR="$CACHE_TARGET" \
-  cargo test -p medconsent-e2e --features e2e-tests bench::benchmark -- \
-  --ignored --exact --test-threads=1 --nocapture
+  printf '==> benchmark on a fresh substrate-contracts-node (about 2,100 transactions)\n'
+  CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_FEATURE_PRICES="$prices" \
+    MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" RUST_LOG="${RUST_LOG:-ink_e2e=off}" \
+    CARGO_TARGET_DIR="$CACHE_TARGET" \
+    cargo test -p medconsent-e2e --features e2e-tests bench::benchmark -- \
+    --ignored --exact --test-threads=1 --nocapture
+fi
+
+if [ "$ONLY" != contracts ]; then
+  [ -f target/ink/record_registry/record_registry.contract ] ||
+    die "no contract artifacts in target/ink: run without --no-build first"
+  # The key servers' release build; their own node, deploy.sh, three server processes.
+  printf '==> key release: three key-server processes (release build) on their own node\n'
+  CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" \
+    CARGO_TARGET_DIR="$CACHE_TARGET" \
+    cargo test --release -p medconsent-keyserver --test release -- --bench
+fi
 printf '\nwrote BENCHMARKS.md in %d s\n' "$((SECONDS - start))"

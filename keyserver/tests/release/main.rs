@@ -29,6 +29,8 @@ macro_rules! ensure {
     };
 }
 
+mod bench;
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -80,6 +82,18 @@ fn main() {
         }),
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
+    if std::env::args().any(|a| a == "--bench") {
+        // scripts/bench.sh: the figures for BENCHMARKS.md instead of the scenarios.
+        let out = std::env::var_os("MEDCONSENT_BENCH_OUT")
+            .map_or_else(|| world::repo_root().join("BENCHMARKS.md"), Into::into);
+        let outcome = runtime.block_on(bench::run(world, &out));
+        world.shutdown();
+        if let Err(why) = outcome {
+            eprintln!("bench failed: {why}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let (mut passed, mut failed) = (0usize, 0usize);
     for (name, scenario) in scenarios {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
@@ -283,6 +297,75 @@ async fn versions_held(url: &str, record: RecordId) -> Vec<u64> {
         .iter()
         .map(|v| v.as_u64().unwrap())
         .collect()
+}
+
+/// `charts` access_chart transactions of `reader`, each reading `record` 32 times: their
+/// Access entries, 32 per transaction.
+async fn chart_entries(
+    w: &World,
+    s: &Session,
+    reader: &Person,
+    record: RecordId,
+    charts: usize,
+) -> Result<Vec<LogEntry>, String> {
+    let patient = w.patient.account();
+    let mut entries = Vec::new();
+    for _ in 0..charts {
+        let mut registry = w.deployment.contracts.registry();
+        let message = registry.access_chart(patient, vec![record; 32], Purpose::Treat);
+        let (_, included) = s
+            .chain
+            .submit(&reader.signer, &w.deployment.contracts.registry, &message)
+            .await
+            .map_err(|e| e.to_string())?;
+        let block = included.ok_or("the chart reverted")?.block;
+        let log = w.deployment.contracts.log();
+        let head = s
+            .chain
+            .read(
+                Some(block),
+                &reader.account(),
+                &w.deployment.contracts.log,
+                &log.head(patient),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let chart = s
+            .chain
+            .read(
+                Some(block),
+                &reader.account(),
+                &w.deployment.contracts.log,
+                &log.entries(patient, head.length - 32, 32),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(
+            chart
+                .iter()
+                .all(|e| e.kind == EntryKind::Access && e.block == block.number),
+            "chart entries"
+        );
+        entries.extend(chart);
+    }
+    Ok(entries)
+}
+
+/// Server `i` of the deployment, as the client addresses it.
+fn key_server(w: &World, i: usize) -> medconsent_client::servers::KeyServer {
+    medconsent_client::servers::KeyServer {
+        endpoint: w.deployment.key_servers[i].clone(),
+        public_key: w.servers[i].public_key,
+    }
+}
+
+/// The `q`th percentile of sorted `list`, in ms (nearest rank; 100 is the maximum).
+fn percentile_ms(list: &[Duration], q: usize) -> f64 {
+    let Some(last) = list.len().checked_sub(1) else {
+        return 0.0;
+    };
+    let rank = (list.len() * q).div_ceil(100).saturating_sub(1).min(last);
+    list[rank].as_secs_f64() * 1000.0
 }
 
 fn read(path: &std::path::Path) -> String {
@@ -931,51 +1014,8 @@ async fn load_concurrent_releases_none_lost_none_wrong(w: &World) -> Outcome {
     let record = put(w, &s, "load.txt", "load").await?;
     // Eve reads: Dave's rules with Bob (at most 8 per pair) went to the earlier scenarios.
     grant(w, &s, &w.stranger, Scope::Record(record)).await?;
-    // Charts of 32 repeats of the record: 32 Access entries per transaction.
+    let entries = chart_entries(w, &s, &w.stranger, record, 6).await?;
     let patient = w.patient.account();
-    let mut entries = Vec::new();
-    for _ in 0..6 {
-        let mut registry = w.deployment.contracts.registry();
-        let message = registry.access_chart(patient, vec![record; 32], Purpose::Treat);
-        let (_, included) = s
-            .chain
-            .submit(
-                &w.stranger.signer,
-                &w.deployment.contracts.registry,
-                &message,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let block = included.ok_or("the chart reverted")?.block;
-        let log = w.deployment.contracts.log();
-        let head = s
-            .chain
-            .read(
-                Some(block),
-                &w.doctor.account(),
-                &w.deployment.contracts.log,
-                &log.head(patient),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let chart = s
-            .chain
-            .read(
-                Some(block),
-                &w.doctor.account(),
-                &w.deployment.contracts.log,
-                &log.entries(patient, head.length - 32, 32),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        ensure!(
-            chart
-                .iter()
-                .all(|e| e.kind == EntryKind::Access && e.block == block.number),
-            "chart entries"
-        );
-        entries.extend(chart);
-    }
     let now = chain_now(&s).await;
     let doctor = &w.stranger;
     let mut jobs = Vec::new();
@@ -991,16 +1031,12 @@ async fn load_concurrent_releases_none_lost_none_wrong(w: &World) -> Outcome {
     let total = jobs.len();
     ensure!(total >= 500, "only {total} releases planned");
     let servers = &s.servers;
-    let key_server = |i: usize| medconsent_client::servers::KeyServer {
-        endpoint: w.deployment.key_servers[i].clone(),
-        public_key: w.servers[i].public_key,
-    };
     let started = Instant::now();
     // 16 clients in flight at a time.
     let results: Vec<_> =
         futures::stream::StreamExt::collect(futures::stream::StreamExt::buffer_unordered(
             futures::stream::iter(jobs.into_iter().map(|(i, seq, signed)| {
-                let ks = key_server(i);
+                let ks = key_server(w, i);
                 async move {
                     let t = Instant::now();
                     let answer = servers.release(&ks, &signed).await;
@@ -1078,12 +1114,11 @@ async fn load_concurrent_releases_none_lost_none_wrong(w: &World) -> Outcome {
     );
     for (i, mut list) in latencies.into_iter().enumerate() {
         list.sort();
-        let p = |q: usize| list[(list.len() * q / 100).min(list.len() - 1)].as_secs_f64() * 1000.0;
         println!(
             "    load: server {} release latency p50 {:.1} ms, p95 {:.1} ms ({} releases)",
             i + 1,
-            p(50),
-            p(95),
+            percentile_ms(&list, 50),
+            percentile_ms(&list, 95),
             list.len()
         );
     }
