@@ -403,33 +403,80 @@ impl Session {
             let signed = SignedRequest { request, signature };
             async move { (server, self.servers.release(server, &signed).await) }
         });
-        let answers = futures::future::join_all(requests).await;
+        // Answers are taken as they come: once `threshold` shares rebuild the key the read
+        // is done, so a server that hangs (or answers last) delays no one. A subset that
+        // does not decrypt waits for the next share.
+        let mut pending: futures::stream::FuturesUnordered<_> = requests.collect();
+        let threshold = self.deployment.threshold;
+        let binding = Binding {
+            record_id,
+            version: record.version,
+        };
         let mut shares = Vec::new();
+        let mut answered = Vec::new();
         let mut refusals = Vec::new();
-        for (server, answer) in answers {
-            match answer {
-                Ok(released) => {
-                    let context = release_context(
-                        &server.public_key,
-                        &entry.patient,
-                        record_id,
-                        record.version,
-                        entry.seq,
-                        &account_of(reader),
-                        released.index,
-                    );
-                    match envelope::open(&released.share, reader_secret, &context) {
-                        Ok(value) => shares.push(Share {
-                            index: released.index,
-                            value: *value,
-                        }),
-                        Err(e) => refusals.push(format!("{}: {e}", server.endpoint.url)),
-                    }
+        let mut blob = None;
+        while let Some((server, answer)) = futures::StreamExt::next(&mut pending).await {
+            let released = match answer {
+                Ok(released) => released,
+                Err(e) => {
+                    refusals.push(e.to_string());
+                    continue;
                 }
-                Err(e) => refusals.push(e.to_string()),
+            };
+            let context = release_context(
+                &server.public_key,
+                &entry.patient,
+                record_id,
+                record.version,
+                entry.seq,
+                &account_of(reader),
+                released.index,
+            );
+            match envelope::open(&released.share, reader_secret, &context) {
+                Ok(value) => {
+                    shares.push(Share {
+                        index: released.index,
+                        value: *value,
+                    });
+                    answered.push(server.clone());
+                }
+                Err(e) => {
+                    refusals.push(format!("{}: {e}", server.endpoint.url));
+                    continue;
+                }
+            }
+            if shares.len() < usize::from(threshold) {
+                continue;
+            }
+            // The ciphertext from a server that just answered, so a hung one is not asked.
+            let path = match &blob {
+                Some(path) => path,
+                None => blob.insert(
+                    self.fetch_blob(&answered, &record.content_hash, store)
+                        .await?,
+                ),
+            };
+            let opened = open_with_shares(&shares, threshold, |key| {
+                let file = std::fs::File::open(&*path).map_err(crate::Error::Io)?;
+                open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})
+            });
+            match opened {
+                Ok(used) => {
+                    return Ok(Opened {
+                        record: record_id,
+                        version: record.version,
+                        log_seq: entry.seq,
+                        shares_used: used,
+                        out: out.to_path_buf(),
+                    })
+                }
+                Err(FlowError::SharesDisagree) => {
+                    self.say("the shares so far do not rebuild the key; waiting for more")
+                }
+                Err(e) => return Err(e),
             }
         }
-        let threshold = self.deployment.threshold;
         if shares.len() < usize::from(threshold) {
             return Err(FlowError::NotEnoughShares {
                 got: shares.len(),
@@ -437,24 +484,7 @@ impl Session {
                 refusals,
             });
         }
-        let blob = self
-            .fetch_blob(servers, &record.content_hash, store)
-            .await?;
-        let binding = Binding {
-            record_id,
-            version: record.version,
-        };
-        let used = open_with_shares(&shares, threshold, |key| {
-            let file = std::fs::File::open(&blob).map_err(crate::Error::Io)?;
-            open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})
-        })?;
-        Ok(Opened {
-            record: record_id,
-            version: record.version,
-            log_seq: entry.seq,
-            shares_used: used,
-            out: out.to_path_buf(),
-        })
+        Err(FlowError::SharesDisagree)
     }
 
     /// The ciphertext of `hash`, from the local store if it is there, else from the
@@ -647,7 +677,11 @@ fn open_with_shares(
 ) -> Result<usize> {
     for subset in subsets(shares.len(), usize::from(threshold)) {
         let chosen: Vec<Share> = subset.iter().map(|&i| shares[i].clone()).collect();
-        let key = shamir::combine(&chosen, threshold)?;
+        // A lying server can claim another's index (or 0): that subset rebuilds nothing,
+        // the others still may.
+        let Ok(key) = shamir::combine(&chosen, threshold) else {
+            continue;
+        };
         match open(&key) {
             Ok(()) => return Ok(chosen.len()),
             Err(crate::Error::DecryptionFailed) => continue,
@@ -715,6 +749,27 @@ mod tests {
         );
         // {0,1} and {0,2} fail, {1,2} opens.
         assert_eq!(tries, 3);
+    }
+
+    #[test]
+    fn a_server_claiming_another_index_costs_tries_not_the_read() {
+        let key = [0x42u8; 32];
+        let honest = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        for (claimed, expected_tries) in [(honest[1].index, 2), (0, 1)] {
+            // The first server answers with another server's index (or 0), which no
+            // Lagrange basis can take: that subset is skipped, not the whole read.
+            let mut shares = honest.clone();
+            shares[0].index = claimed;
+            let mut tries = 0;
+            assert_eq!(
+                open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
+                2,
+                "index {claimed}"
+            );
+            // Index 2: {0,1} cannot be combined, {0,2} decrypts wrong, {1,2} opens. Index
+            // 0: neither subset with share 0 can be combined, {1,2} opens.
+            assert_eq!(tries, expected_tries, "index {claimed}");
+        }
     }
 
     #[test]
