@@ -449,16 +449,18 @@ impl Session {
             if shares.len() < usize::from(threshold) {
                 continue;
             }
-            // The ciphertext from a server that just answered, so a hung one is not asked.
+            // The ciphertext from the servers that answered first (a hung one is asked
+            // last, only if all of those fail the hash check).
             let path = match &blob {
                 Some(path) => path,
-                None => blob.insert(
-                    self.fetch_blob(&answered, &record.content_hash, store)
-                        .await?,
-                ),
+                None => {
+                    let mut order = answered.clone();
+                    order.extend(servers.iter().filter(|s| !answered.contains(s)).cloned());
+                    blob.insert(self.fetch_blob(&order, &record.content_hash, store).await?)
+                }
             };
             let opened = open_with_shares(&shares, threshold, |key| {
-                let file = std::fs::File::open(&*path).map_err(crate::Error::Io)?;
+                let file = std::fs::File::open(path).map_err(crate::Error::Io)?;
                 open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})
             });
             match opened {

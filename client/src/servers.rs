@@ -8,6 +8,14 @@ use parity_scale_codec::{Decode, Encode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// The largest answer the client reads from a key server (a release, a deposit receipt,
+/// a refusal): a hostile server cannot make it buffer more.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The largest ciphertext blob a client fetches, and a server's default upload limit.
+pub const MAX_BLOB_BYTES: usize = 64 << 20;
+/// How long one request to one server may take, body included, by default.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A key server as the client uses it: where it listens and its directory key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyServer {
@@ -53,12 +61,50 @@ impl Default for Servers {
 
 impl Servers {
     pub fn new() -> Self {
+        Self::with_timeout(REQUEST_TIMEOUT)
+    }
+
+    /// Each request, body included, gives up after `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Self {
         Self {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(timeout)
                 .build()
                 .expect("a plain HTTP client builds"),
         }
+    }
+
+    /// The body of `response`, refused once it passes `limit` bytes (announced or sent).
+    async fn body(
+        url: &str,
+        mut response: reqwest::Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, ServerError> {
+        let too_large = || ServerError::Garbled {
+            url: url.to_owned(),
+            why: format!("an answer larger than {limit} bytes"),
+        };
+        if response
+            .content_length()
+            .is_some_and(|announced| announced > limit as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ServerError::Unreachable {
+                url: url.to_owned(),
+                why: e.to_string(),
+            })?
+        {
+            if body.len().saturating_add(chunk.len()) > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Sends a request; a non-2xx answer becomes the server's refusal (its JSON code).
@@ -75,7 +121,11 @@ impl Servers {
         if status.is_success() {
             return Ok(response);
         }
-        let body: Value = response.json().await.unwrap_or_default();
+        let body: Value = Self::body(url, response, MAX_ANSWER_BYTES)
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
         Err(ServerError::Refused {
             url: url.to_owned(),
             status: status.as_u16(),
@@ -86,14 +136,12 @@ impl Servers {
 
     /// A JSON answer.
     async fn answer(&self, url: &str, sent: reqwest::RequestBuilder) -> Result<Value, ServerError> {
-        self.send(url, sent)
-            .await?
-            .json()
-            .await
-            .map_err(|e| ServerError::Garbled {
-                url: url.to_owned(),
-                why: e.to_string(),
-            })
+        let response = self.send(url, sent).await?;
+        let body = Self::body(url, response, MAX_ANSWER_BYTES).await?;
+        serde_json::from_slice(&body).map_err(|e| ServerError::Garbled {
+            url: url.to_owned(),
+            why: e.to_string(),
+        })
     }
 
     pub async fn deposit(
@@ -186,13 +234,6 @@ impl Servers {
             hex::encode(content_hash)
         );
         let response = self.send(&url, self.http.get(&url)).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ServerError::Unreachable {
-                url,
-                why: e.to_string(),
-            })?;
-        Ok(bytes.to_vec())
+        Self::body(&url, response, MAX_BLOB_BYTES).await
     }
 }

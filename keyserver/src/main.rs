@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         blobs: Option<PathBuf>,
         /// Largest blob accepted (bytes).
-        #[arg(long, default_value_t = 64 << 20)]
+        #[arg(long, default_value_t = medconsent_client::servers::MAX_BLOB_BYTES)]
         blob_limit: usize,
     },
 }

@@ -2,6 +2,7 @@
 //! processes, and the client library doing what `medconsent put/get/rotate/retire` do.
 //! Run by scripts/test.sh after the release builds; prints libtest-style lines.
 
+mod hostile;
 mod world;
 
 use futures::future::BoxFuture;
@@ -77,6 +78,10 @@ fn main() {
         ("retiring_destroys_every_share", |w| {
             Box::pin(retiring_destroys_every_share(w))
         }),
+        (
+            "a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall",
+            |w| Box::pin(a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w)),
+        ),
         ("load_concurrent_releases_none_lost_none_wrong", |w| {
             Box::pin(load_concurrent_releases_none_lost_none_wrong(w))
         }),
@@ -1004,6 +1009,108 @@ async fn retiring_destroys_every_share(w: &World) -> Outcome {
         Err(FlowError::Denied(DenyReason::RecordRetired)) => Ok(()),
         other => Err(format!("after retirement: {other:?}")),
     }
+}
+
+/// A session whose server `i` (0-based) is a hostile stand-in at `url`, with a client
+/// timeout long enough that only not waiting for a hung server lets a read finish.
+async fn session_with_stand_ins(w: &World, stand_ins: &[(usize, &str)]) -> Session {
+    let mut deployment = w.deployment.clone();
+    for (i, url) in stand_ins {
+        deployment.key_servers[*i].url = (*url).to_owned();
+    }
+    let mut session = Session::connect(deployment).await.unwrap();
+    session.servers = medconsent_client::servers::Servers::with_timeout(Duration::from_secs(3600));
+    session
+}
+
+/// One server of three lies (a made-up share under its own or another's index, a made-up
+/// blob), hangs, or answers a megabyte: the reader still gets the right plaintext from the
+/// two honest ones. Two liars (t of them) give SharesDisagree and no file, never a wrong
+/// plaintext.
+async fn a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w: &World) -> Outcome {
+    use hostile::Lie;
+    let s = w.session().await;
+    let text = "Synthetic discharge letter (no real patient).";
+    let record = put(w, &s, "hostile.txt", text).await?;
+    grant(w, &s, &w.stranger, Scope::Record(record)).await?;
+    let reader = &w.stranger;
+    for (run, lie) in [
+        Lie::WrongShare,
+        Lie::OthersIndex(2),
+        Lie::OthersIndex(0),
+        Lie::Hang,
+        Lie::Oversized,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let liar = hostile::start(lie, 1).await;
+        let session = session_with_stand_ins(w, &[(0, &liar.url)]).await;
+        // A store of its own: the ciphertext comes from the servers each time.
+        let store = medconsent_client::store::Store::new(w.out_path(&format!("hostile-{run}")))
+            .map_err(|e| e.to_string())?;
+        let out = w.out_path(&format!("hostile-{run}.txt"));
+        let reading = session.get(
+            &reader.signer,
+            &reader.secret,
+            record,
+            Purpose::Treat,
+            &store,
+            &out,
+        );
+        // A guard so a stalled read fails the test instead of hanging it; not a timing.
+        let opened = tokio::time::timeout(Duration::from_secs(120), reading)
+            .await
+            .map_err(|_| format!("{lie:?}: the read waited for the hostile server"))?
+            .map_err(|e| format!("{lie:?}: {e}"))?;
+        ensure!(read(&out) == text, "{lie:?}: another plaintext");
+        ensure!(
+            opened.shares_used == 2,
+            "{lie:?}: {} shares",
+            opened.shares_used
+        );
+    }
+
+    // The oversized answer is refused as such, not parsed.
+    let liar = hostile::start(Lie::Oversized, 1).await;
+    let session = session_with_stand_ins(w, &[(0, &liar.url)]).await;
+    let entry = access(w, &s, reader, record).await?;
+    let now = chain_now(&s).await;
+    let signed = signed_by(
+        &reader.signer,
+        request_for(w.servers[0].public_key, &entry, 1, reader, now),
+    );
+    let mut stand_in = key_server(w, 0);
+    stand_in.endpoint.url = liar.url.clone();
+    match session.servers.release(&stand_in, &signed).await {
+        Err(medconsent_client::servers::ServerError::Garbled { why, .. })
+            if why.contains("larger than") => {}
+        other => return Err(format!("a 1 MiB answer: {other:?}")),
+    }
+
+    // Two liars are t of them: no plaintext at all, never a wrong one.
+    let first = hostile::start(Lie::WrongShare, 1).await;
+    let second = hostile::start(Lie::WrongShare, 2).await;
+    let session = session_with_stand_ins(w, &[(0, &first.url), (1, &second.url)]).await;
+    let store = medconsent_client::store::Store::new(w.out_path("hostile-two"))
+        .map_err(|e| e.to_string())?;
+    let out = w.out_path("hostile-two.txt");
+    match session
+        .get(
+            &reader.signer,
+            &reader.secret,
+            record,
+            Purpose::Treat,
+            &store,
+            &out,
+        )
+        .await
+    {
+        Err(FlowError::SharesDisagree) => {}
+        other => return Err(format!("two liars: {other:?}")),
+    }
+    ensure!(!out.exists(), "two liars left a file");
+    Ok(())
 }
 
 /// At least 500 releases from concurrent clients: every one answered 200, every share
