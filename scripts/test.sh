@@ -51,6 +51,9 @@ say "clippy"
 CARGO_TARGET_DIR="$CACHE_TARGET" cargo clippy --workspace --all-targets \
   --features medconsent-e2e/e2e-tests -- -D warnings ||
   die "clippy"
+# The key-release suite is `test = false` (it needs a node), so --all-targets skips it.
+CARGO_TARGET_DIR="$CACHE_TARGET" cargo clippy -p medconsent-keyserver --test release \
+  -- -D warnings || die "clippy (keyserver/tests/release)"
 
 say "unit tests"
 run_tests unit env CARGO_TARGET_DIR="$CACHE_TARGET" cargo test --workspace --exclude medconsent-e2e

@@ -793,7 +793,7 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
     };
     let servers = &w.servers;
     // What each server had confirmed when it was killed.
-    let mut at_kill = vec![(0, 0); 3];
+    let mut at_kill = [(0, 0); 3];
     at_kill[2] = counts(health(&servers[2].url).await?);
     servers[2].kill();
     let out = w.out_path("down.one");
