@@ -148,9 +148,11 @@ sed 's/^/   /' "$WORK/late.err"
 grep -q "NoConsent" "$WORK/late.err" || fail "expected a NoConsent denial"
 echo "   the denial is logged too"
 
-say "Bob retires the record: every key server deletes its share (crypto-shredding)"
-$MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" | tee "$WORK/retire.out" | sed 's/^/   /'
+say "Bob retires the record: every key server deletes its share, and Bob's client its own key copy (crypto-shredding)"
+$MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" --store "$WORK/bob" | tee "$WORK/retire.out" | sed 's/^/   /'
 expect "three servers deleted a share" "$(grep -c '^deleted_at .*=1$' "$WORK/retire.out")" 3
+expect "Bob's own key copy deleted" "$(grep -c '^own_key_copies_deleted=1$' "$WORK/retire.out")" 1
+expect "no key copy left in Bob's store" "$(find "$WORK/bob" -name '*.owner' | wc -l)" 0
 
 say "Bob's audit trail, with its hash chain recomputed off-chain"
 python3 scripts/lib/contract.py audit target/ink/access_log/access_log.contract \

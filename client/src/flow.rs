@@ -73,6 +73,14 @@ pub struct Sealed {
     pub shares_deposited: usize,
 }
 
+/// What `retire` did: each server's answer (shares deleted) and how many of the
+/// patient's own key copies it deleted.
+#[derive(Debug)]
+pub struct Retired {
+    pub at_servers: Vec<(String, std::result::Result<u64, ServerError>)>,
+    pub own_copies_deleted: usize,
+}
+
 /// What `get` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -602,13 +610,15 @@ impl Session {
         })
     }
 
-    /// Retires a record on chain, then has every key server delete its shares. Returns
-    /// (server URL, shares deleted or the error) per server.
+    /// Retires a record: on chain, then every server deletes its shares, then the
+    /// patient's own key copies of every version are deleted from `store`. After it no
+    /// copy of any version's key is left anywhere this system wrote one.
     pub async fn retire(
         &self,
         patient: &Signer,
         record_id: RecordId,
-    ) -> Result<Vec<(String, std::result::Result<u64, ServerError>)>> {
+        store: &Store,
+    ) -> Result<Retired> {
         let servers = self.key_servers().await?;
         let mut registry = self.contracts().registry();
         let retire = registry.retire_record(record_id);
@@ -616,17 +626,41 @@ impl Session {
             .chain
             .submit(patient, &self.contracts().registry, &retire)
             .await?;
-        if included.is_none() {
+        let Some(included) = included else {
             return Err(FlowError::Refused(format!("{result:?}")));
-        }
-        let mut outcome = Vec::new();
+        };
+        let mut at_servers = Vec::new();
         for server in &servers {
-            outcome.push((
+            at_servers.push((
                 server.endpoint.url.clone(),
                 self.servers.retire(server, record_id).await,
             ));
         }
-        Ok(outcome)
+        let me = account_of(patient);
+        let record = self.record_at(Some(included.block), &me, record_id).await?;
+        let mut own_copies_deleted = 0usize;
+        for version in 1..=record.version {
+            let query = registry.record_version(record_id, version);
+            let Some(old) = self
+                .chain
+                .read(
+                    Some(included.block),
+                    &me,
+                    &self.contracts().registry,
+                    &query,
+                )
+                .await?
+            else {
+                continue;
+            };
+            if forget_owner_copy(store, &old.content_hash)? {
+                own_copies_deleted = own_copies_deleted.saturating_add(1);
+            }
+        }
+        Ok(Retired {
+            at_servers,
+            own_copies_deleted,
+        })
     }
 }
 
@@ -652,6 +686,17 @@ fn write_owner_copy(
     std::io::Write::write_all(&mut file, &sealed).map_err(crate::Error::Io)?;
     file.sync_all().map_err(crate::Error::Io)?;
     Ok(())
+}
+
+/// Deletes the patient's own copy of a key; false if there was none. (A deletion, not an
+/// overwrite: on copy-on-write filesystems and SSDs old blocks may linger, which is why
+/// the copy is sealed to the patient's key in the first place.)
+fn forget_owner_copy(store: &Store, content_hash: &[u8; 32]) -> Result<bool> {
+    match std::fs::remove_file(owner_copy_path(store, content_hash)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(crate::Error::Io(e).into()),
+    }
 }
 
 fn read_owner_copy(

@@ -90,12 +90,15 @@ enum Command {
         #[arg(long)]
         store: PathBuf,
     },
-    /// Patient: retire a record on chain and have every key server delete its shares.
+    /// Patient: retire a record on chain, have every key server delete its shares and
+    /// delete the own key copies of all its versions from the store.
     Retire {
         #[command(flatten)]
         chain: Chain,
         #[arg(long)]
         record: u64,
+        #[arg(long)]
+        store: PathBuf,
     },
 }
 
@@ -230,11 +233,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(fail)?;
             print_sealed(&sealed);
         }
-        Command::Retire { chain, record } => {
+        Command::Retire {
+            chain,
+            record,
+            store,
+        } => {
+            let store = Store::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
-            let outcome = session.retire(&signer, record).await.map_err(fail)?;
+            let retired = session
+                .retire(&signer, record, &store)
+                .await
+                .map_err(fail)?;
             println!("retired={record}");
-            for (url, result) in outcome {
+            println!("own_key_copies_deleted={}", retired.own_copies_deleted);
+            for (url, result) in retired.at_servers {
                 match result {
                     Ok(deleted) => println!("deleted_at {url}={deleted}"),
                     Err(e) => eprintln!("medconsent: {url} did not delete: {e}"),

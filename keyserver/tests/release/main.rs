@@ -968,13 +968,29 @@ async fn retiring_destroys_every_share(w: &World) -> Outcome {
         versions_held(&w.servers[0].url, record).await == vec![1],
         "shares gone early"
     );
-    let outcome = s
-        .retire(&w.patient.signer, record)
+    let versioned = s
+        .record_at(None, &w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?;
+    let owner_copy = w
+        .patient
+        .store
+        .dir()
+        .join(format!("{}.owner", hex::encode(versioned.content_hash)));
+    ensure!(owner_copy.exists(), "no owner copy before the retirement");
+    let retired = s
+        .retire(&w.patient.signer, record, &w.patient.store)
         .await
         .map_err(|e| format!("retire: {e}"))?;
-    for (url, deleted) in &outcome {
+    for (url, deleted) in &retired.at_servers {
         ensure!(deleted == &Ok(1), "{url}: {deleted:?}");
     }
+    // The patient's own copy of the key went too: no copy of it is left.
+    ensure!(
+        retired.own_copies_deleted == 1 && !owner_copy.exists(),
+        "own copies deleted: {}",
+        retired.own_copies_deleted
+    );
     for server in &w.servers {
         ensure!(
             versions_held(&server.url, record).await.is_empty(),
