@@ -67,6 +67,12 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A table row: shown as it is measured, and kept for the report.
+fn emit(report: &mut String, line: &str) {
+    println!("bench: {line}");
+    writeln!(report, "{line}").unwrap();
+}
+
 fn row(label: &str, list: &mut [Duration]) -> String {
     list.sort();
     format!(
@@ -161,8 +167,7 @@ async fn one_at_a_time(
             percentile_ms(&health, 50),
             if p95 < 50.0 { "met" } else { "missed" }
         );
-        println!("bench: {line}");
-        writeln!(report, "{line}").unwrap();
+        emit(report, &line);
     }
     writeln!(report).unwrap();
     Ok(())
@@ -225,8 +230,7 @@ async fn per_second(
             percentile_ms(&latencies, 50),
             percentile_ms(&latencies, 95)
         );
-        println!("bench: {line}");
-        writeln!(report, "{line}").unwrap();
+        emit(report, &line);
     }
     writeln!(report).unwrap();
     Ok(())
@@ -304,8 +308,7 @@ async fn full_get(
         ("`get` including the access", &mut whole),
     ] {
         let line = row(label, list);
-        println!("bench: {line}");
-        writeln!(report, "{line}").unwrap();
+        emit(report, &line);
     }
     writeln!(report).unwrap();
     Ok(())
