@@ -112,15 +112,20 @@ stored=$(call record_registry record //Alice "$RECORD" | field "'0x' + bytes(d['
 expect "record $RECORD holds the ciphertext hash" "$stored" "$HASH"
 expect "three shares deposited" "$(grep shares_deposited "$WORK/put.out" | cut -d= -f2)" 3
 
+# Dave's read that must fail: denied on chain (NoConsent), no plaintext written.
+dave_denied() { # name, store, when
+  if $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/$2" \
+    --out "$WORK/$1.txt" 2>"$WORK/$1.err"; then
+    fail "Dave decrypted $3"
+  fi
+  sed 's/^/   /' "$WORK/$1.err"
+  grep -q "NoConsent" "$WORK/$1.err" || fail "expected a NoConsent denial"
+  [ ! -e "$WORK/$1.txt" ] || fail "a plaintext was written $3"
+  echo "   ok: no key, no plaintext; the denial is logged"
+}
+
 say "Dave tries to read before any consent: the access is denied and logged, no server releases a key"
-if $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave" \
-  --out "$WORK/early.txt" 2>"$WORK/early.err"; then
-  fail "Dave decrypted without consent"
-fi
-sed 's/^/   /' "$WORK/early.err"
-grep -q "NoConsent" "$WORK/early.err" || fail "expected a NoConsent denial"
-[ ! -e "$WORK/early.txt" ] || fail "a plaintext was written without consent"
-echo "   ok: no key, no plaintext"
+dave_denied early dave "without consent"
 
 say "Bob grants Dave Read access to all his records for treatment (TREAT)"
 terms="ConsentTerms { decision: Permit, scope: AllRecords, actions: ActionSet(1), purposes: PurposeSet(1), valid_from: 0, valid_until: None }"
@@ -140,13 +145,7 @@ status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['valu
 expect "consent $CONSENT is revoked (and kept in the history)" "$status" Revoked
 
 say "Dave asks again: denied on chain, so no server releases a key"
-if $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave2" \
-  --out "$WORK/late.txt" 2>"$WORK/late.err"; then
-  fail "Dave decrypted after the revoke"
-fi
-sed 's/^/   /' "$WORK/late.err"
-grep -q "NoConsent" "$WORK/late.err" || fail "expected a NoConsent denial"
-echo "   the denial is logged too"
+dave_denied late dave2 "after the revoke"
 
 say "Bob retires the record: every key server deletes its share, and Bob's client its own key copy (crypto-shredding)"
 $MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" --store "$WORK/bob" | tee "$WORK/retire.out" | sed 's/^/   /'

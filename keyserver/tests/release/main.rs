@@ -30,6 +30,16 @@ macro_rules! ensure {
     };
 }
 
+/// (name, scenario) for each async scenario function named.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        vec![$((
+            stringify!($name),
+            (|w: &'static World| -> BoxFuture<'static, Outcome> { Box::pin($name(w)) }) as Scenario,
+        )),*]
+    };
+}
+
 mod bench;
 
 fn main() {
@@ -38,53 +48,20 @@ fn main() {
         .build()
         .unwrap();
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let scenarios: Vec<(&str, Scenario)> = vec![
-        ("no_key_before_the_grant_and_a_key_after_it", |w| {
-            Box::pin(no_key_before_the_grant_and_a_key_after_it(w))
-        }),
-        ("a_replayed_request_is_refused_as_used", |w| {
-            Box::pin(a_replayed_request_is_refused_as_used(w))
-        }),
-        (
-            "another_readers_entry_and_forged_signatures_are_refused",
-            |w| Box::pin(another_readers_entry_and_forged_signatures_are_refused(w)),
-        ),
-        ("an_entry_for_another_record_is_refused", |w| {
-            Box::pin(an_entry_for_another_record_is_refused(w))
-        }),
-        (
-            "refused_deposits_and_unsealable_releases_change_nothing",
-            |w| Box::pin(refused_deposits_and_unsealable_releases_change_nothing(w)),
-        ),
-        ("a_stale_entry_is_refused", |w| {
-            Box::pin(a_stale_entry_is_refused(w))
-        }),
-        (
-            "malformed_requests_get_4xx_and_the_server_keeps_serving",
-            |w| Box::pin(malformed_requests_get_4xx_and_the_server_keeps_serving(w)),
-        ),
-        (
-            "one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing",
-            |w| {
-                Box::pin(one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing(w))
-            },
-        ),
-        ("rotation_moves_readers_to_the_new_version", |w| {
-            Box::pin(rotation_moves_readers_to_the_new_version(w))
-        }),
-        ("no_key_after_the_revoke", |w| {
-            Box::pin(no_key_after_the_revoke(w))
-        }),
-        ("retiring_destroys_every_share", |w| {
-            Box::pin(retiring_destroys_every_share(w))
-        }),
-        (
-            "a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall",
-            |w| Box::pin(a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w)),
-        ),
-        ("load_concurrent_releases_none_lost_none_wrong", |w| {
-            Box::pin(load_concurrent_releases_none_lost_none_wrong(w))
-        }),
+    let scenarios: Vec<(&str, Scenario)> = scenarios![
+        no_key_before_the_grant_and_a_key_after_it,
+        a_replayed_request_is_refused_as_used,
+        another_readers_entry_and_forged_signatures_are_refused,
+        an_entry_for_another_record_is_refused,
+        refused_deposits_and_unsealable_releases_change_nothing,
+        a_stale_entry_is_refused,
+        malformed_requests_get_4xx_and_the_server_keeps_serving,
+        one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing,
+        rotation_moves_readers_to_the_new_version,
+        no_key_after_the_revoke,
+        retiring_destroys_every_share,
+        a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
+        load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
     if std::env::args().any(|a| a == "--bench") {
