@@ -207,6 +207,24 @@ async fn access_for(
         .map_err(|e| e.to_string())
 }
 
+/// `reader`'s `medconsent get` of `record` for treatment, to `out`.
+async fn read_as(
+    s: &Session,
+    reader: &Person,
+    record: RecordId,
+    out: &std::path::Path,
+) -> Result<medconsent_client::flow::Opened, FlowError> {
+    s.get(
+        &reader.signer,
+        &reader.secret,
+        record,
+        Purpose::Treat,
+        &reader.store,
+        out,
+    )
+    .await
+}
+
 async fn chain_now(s: &Session) -> u64 {
     let at = s.chain.finalized().await.unwrap();
     s.chain.now_at(at).await.unwrap()
@@ -362,17 +380,7 @@ async fn no_key_before_the_grant_and_a_key_after_it(w: &World) -> Outcome {
     let record = put(w, &s, "report-1.txt", text).await?;
     // Before any consent: the access is denied (and logged), so there is no key.
     let out = w.out_path("report-1.early");
-    match s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
-        .await
-    {
+    match read_as(&s, &w.doctor, record, &out).await {
         Err(FlowError::Denied(DenyReason::NoConsent)) => {}
         other => return Err(format!("before the grant: {other:?}")),
     }
@@ -384,15 +392,7 @@ async fn no_key_before_the_grant_and_a_key_after_it(w: &World) -> Outcome {
         .collect::<Result<_, _>>()?;
     grant(w, &s, &w.doctor, Scope::Record(record)).await?;
     let out = w.out_path("report-1.opened");
-    let opened = s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
+    let opened = read_as(&s, &w.doctor, record, &out)
         .await
         .map_err(|e| format!("after the grant: {e}"))?;
     ensure!(read(&out) == text, "the decrypted text differs");
@@ -774,15 +774,7 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
     at_kill[2] = counts(health(&servers[2].url).await?);
     servers[2].kill();
     let out = w.out_path("down.one");
-    let opened = s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
+    let opened = read_as(&s, &w.doctor, record, &out)
         .await
         .map_err(|e| format!("one server down: {e}"))?;
     ensure!(
@@ -792,17 +784,7 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
     at_kill[1] = counts(health(&servers[1].url).await?);
     servers[1].kill();
     let out = w.out_path("down.two");
-    match s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
-        .await
-    {
+    match read_as(&s, &w.doctor, record, &out).await {
         Err(FlowError::NotEnoughShares {
             got: 1,
             needed: 2,
@@ -829,16 +811,9 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
         );
     }
     let out = w.out_path("down.back");
-    s.get(
-        &w.doctor.signer,
-        &w.doctor.secret,
-        record,
-        Purpose::Treat,
-        &w.doctor.store,
-        &out,
-    )
-    .await
-    .map_err(|e| format!("after the restart: {e}"))?;
+    read_as(&s, &w.doctor, record, &out)
+        .await
+        .map_err(|e| format!("after the restart: {e}"))?;
     ensure!(read(&out) == "down", "after the restart");
     Ok(())
 }
@@ -875,15 +850,7 @@ async fn rotation_moves_readers_to_the_new_version(w: &World) -> Outcome {
     let got = post_release(&server.url, &stale_version).await;
     ensure!(got == (403, "wrong_version".into()), "{got:?}");
     let out = w.out_path("rotate.opened");
-    let opened = s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
+    let opened = read_as(&s, &w.doctor, record, &out)
         .await
         .map_err(|e| format!("after rotation: {e}"))?;
     ensure!(
@@ -898,29 +865,12 @@ async fn no_key_after_the_revoke(w: &World) -> Outcome {
     let record = put(w, &s, "revoke.txt", "revoke").await?;
     let consent = grant(w, &s, &w.doctor, Scope::Record(record)).await?;
     let out = w.out_path("revoke.before");
-    s.get(
-        &w.doctor.signer,
-        &w.doctor.secret,
-        record,
-        Purpose::Treat,
-        &w.doctor.store,
-        &out,
-    )
-    .await
-    .map_err(|e| format!("before the revoke: {e}"))?;
+    read_as(&s, &w.doctor, record, &out)
+        .await
+        .map_err(|e| format!("before the revoke: {e}"))?;
     revoke(w, &s, consent).await?;
     let out = w.out_path("revoke.after");
-    match s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
-        .await
-    {
+    match read_as(&s, &w.doctor, record, &out).await {
         Err(FlowError::Denied(DenyReason::NoConsent)) => {}
         other => return Err(format!("after the revoke: {other:?}")),
     }
@@ -988,17 +938,7 @@ async fn retiring_destroys_every_share(w: &World) -> Outcome {
     .await;
     ensure!(got == (410, "retired".into()), "{got:?}");
     let out = w.out_path("retire.after");
-    match s
-        .get(
-            &w.doctor.signer,
-            &w.doctor.secret,
-            record,
-            Purpose::Treat,
-            &w.doctor.store,
-            &out,
-        )
-        .await
-    {
+    match read_as(&s, &w.doctor, record, &out).await {
         Err(FlowError::Denied(DenyReason::RecordRetired)) => Ok(()),
         other => Err(format!("after retirement: {other:?}")),
     }
