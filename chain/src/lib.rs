@@ -23,10 +23,11 @@ use ink::env::call::{
 };
 use ink::env::DefaultEnvironment;
 use parity_scale_codec::{Decode, Encode};
+use std::time::Duration;
 use subxt::backend::legacy::LegacyRpcMethods;
 use subxt::backend::rpc::RpcClient;
 use subxt::backend::BlockRef;
-use subxt::config::DefaultExtrinsicParamsBuilder;
+use subxt::config::{DefaultExtrinsicParamsBuilder, Header};
 use subxt::utils::{AccountId32, H256};
 use subxt::{OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::Keypair;
@@ -132,6 +133,42 @@ impl Chain {
             hash: block.hash(),
             number: block.number(),
         })
+    }
+
+    /// The node's best block: newer than the finalized one, and it may still be
+    /// reorganised away. Only to learn whether something is on its way to finality.
+    pub async fn best(&self) -> Result<Block> {
+        let header = self
+            .rpc
+            .chain_get_header(None)
+            .await?
+            .ok_or(Error::Missing("best block"))?;
+        Ok(Block {
+            hash: header.hash(),
+            number: header.number,
+        })
+    }
+
+    /// Waits until block `number` (or a later one) is finalized, polling; that latest
+    /// finalized block. A dev node finalizes a block or two behind its best one.
+    pub async fn wait_finalized(&self, number: u32, timeout: Duration) -> Result<Block> {
+        let deadline = tokio::time::Instant::now()
+            .checked_add(timeout)
+            .ok_or(Error::NotFinalized("the timeout is out of range".into()))?;
+        loop {
+            let block = self.finalized().await?;
+            if block.number >= number {
+                return Ok(block);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::NotFinalized(format!(
+                    "block {number} within {} s (finalized: {})",
+                    timeout.as_secs(),
+                    block.number
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The chain's clock (`Timestamp::Now`, ms) at `at`.

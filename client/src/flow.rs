@@ -22,6 +22,9 @@ use x25519_dalek::{PublicKey, StaticSecret};
 /// How long a signed deposit or release request stays good (ms of chain time).
 const REQUEST_LIFETIME_MS: u64 = 120_000;
 
+/// How long to wait for a pending change of the key-server directory to become final.
+const DIRECTORY_FINALITY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("{0}")]
@@ -107,6 +110,11 @@ impl Session {
         }
     }
 
+    /// What the user should know even when not verbose: less redundancy than configured.
+    fn warn(&self, what: &str) {
+        eprintln!("warning: {what}");
+    }
+
     fn contracts(&self) -> medconsent_chain::Contracts {
         self.deployment.contracts
     }
@@ -114,29 +122,24 @@ impl Session {
     /// The listed key servers the directory has as active key servers, with their keys
     /// (from the chain, at the finalized block). At least `threshold` of them, or none.
     pub async fn key_servers(&self) -> Result<Vec<KeyServer>> {
-        let at = self.chain.finalized().await?;
-        let mut usable = Vec::new();
-        for endpoint in &self.deployment.key_servers {
-            let message = self.contracts().consents().provider(endpoint.account);
-            let provider = self
+        let best = self.chain.best().await?;
+        let mut at = self.chain.finalized().await?;
+        let mut directory = self.directory_at(at).await?;
+        // A directory change the admin just made (a server added or suspended) is not
+        // final yet: wait for it rather than spread shares over yesterday's servers.
+        if best.number > at.number && self.directory_at(best).await? != directory {
+            self.say("the key-server directory changed in a block not yet final: waiting");
+            at = self
                 .chain
-                .read(
-                    Some(at),
-                    &endpoint.account,
-                    &self.contracts().consents,
-                    &message,
-                )
+                .wait_finalized(best.number, DIRECTORY_FINALITY_WAIT)
                 .await?;
-            match provider {
-                Some(p)
-                    if p.status == ProviderStatus::Active && p.roles.contains(Role::KeyServer) =>
-                {
-                    usable.push(KeyServer {
-                        endpoint: endpoint.clone(),
-                        public_key: p.public_key,
-                    })
-                }
-                _ => self.say(&format!(
+            directory = self.directory_at(at).await?;
+        }
+        let mut usable = Vec::new();
+        for (endpoint, server) in self.deployment.key_servers.iter().zip(directory) {
+            match server {
+                Some(server) => usable.push(server),
+                None => self.warn(&format!(
                     "{} is not an active key server in the directory: skipped",
                     endpoint.url
                 )),
@@ -149,6 +152,33 @@ impl Session {
             });
         }
         Ok(usable)
+    }
+
+    /// Each configured key server as the directory has it at `at`: `None` unless it is
+    /// an active provider with the key-server role.
+    async fn directory_at(&self, at: Block) -> Result<Vec<Option<KeyServer>>> {
+        let mut servers = Vec::with_capacity(self.deployment.key_servers.len());
+        for endpoint in &self.deployment.key_servers {
+            let message = self.contracts().consents().provider(endpoint.account);
+            let provider = self
+                .chain
+                .read(
+                    Some(at),
+                    &endpoint.account,
+                    &self.contracts().consents,
+                    &message,
+                )
+                .await?;
+            servers.push(provider.and_then(|p| {
+                (p.status == ProviderStatus::Active && p.roles.contains(Role::KeyServer)).then(
+                    || KeyServer {
+                        endpoint: endpoint.clone(),
+                        public_key: p.public_key,
+                    },
+                )
+            }));
+        }
+        Ok(servers)
     }
 
     pub async fn record_at(
@@ -241,6 +271,11 @@ impl Session {
         if failures.len() == servers.len() {
             return Err(FlowError::NoBlob(failures));
         }
+        for failure in failures {
+            self.warn(&format!(
+                "a ciphertext upload failed (the others hold it): {failure}"
+            ));
+        }
         Ok(())
     }
 
@@ -301,7 +336,7 @@ impl Session {
             });
         }
         for refusal in refusals {
-            self.say(&format!("a deposit failed (the others suffice): {refusal}"));
+            self.warn(&format!("a deposit failed (the others suffice): {refusal}"));
         }
         Ok(deposited)
     }

@@ -12,7 +12,7 @@ use medconsent_keyrelease::envelope::{self, deposit_context};
 use medconsent_keyrelease::request::{Deposit, ReleaseRequest, SignedDeposit, SignedRequest};
 use medconsent_shared::{
     Action, ActionSet, ConsentId, ConsentTerms, Decision, DenyReason, EntryKind, Grantee, LogEntry,
-    Purpose, PurposeSet, RecordId, Scope,
+    ProviderStatus, Purpose, PurposeSet, RecordId, Scope,
 };
 use parity_scale_codec::Encode;
 use serde_json::Value;
@@ -60,6 +60,7 @@ fn main() {
         rotation_moves_readers_to_the_new_version,
         no_key_after_the_revoke,
         retiring_destroys_every_share,
+        a_directory_change_not_yet_final_is_waited_for,
         a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         load_concurrent_releases_none_lost_none_wrong,
     ];
@@ -942,6 +943,96 @@ async fn retiring_destroys_every_share(w: &World) -> Outcome {
         Err(FlowError::Denied(DenyReason::RecordRetired)) => Ok(()),
         other => Err(format!("after retirement: {other:?}")),
     }
+}
+
+/// The admin suspends server 3 and a client asks for the key servers while the
+/// suspension is in the best block but not yet final (the dev node finalizes about a
+/// second behind): the client waits for finality and leaves server 3 out, rather than
+/// deposit to the directory of a block ago. The same wait covers a server just added
+/// (the demo's put once spread its shares over two servers, not three).
+async fn a_directory_change_not_yet_final_is_waited_for(w: &World) -> Outcome {
+    let s = w.session().await;
+    let admin = medconsent_chain::signer_from_uri("//Alice")?;
+    let contracts = w.deployment.contracts;
+    let suspended = w.servers[2].account;
+    let status_at = |at| {
+        let chain = s.chain.clone();
+        async move {
+            chain
+                .read(
+                    Some(at),
+                    &suspended,
+                    &contracts.consents,
+                    &contracts.consents().provider(suspended),
+                )
+                .await
+                .map_err(|e| e.to_string())
+                .map(|p| p.map(|p| p.status))
+        }
+    };
+    let chain = s.chain.clone();
+    let suspend = tokio::spawn(async move {
+        let mut consents = contracts.consents();
+        chain
+            .submit(
+                &admin,
+                &contracts.consents,
+                &consents.suspend_provider(suspended),
+            )
+            .await
+            .map(|(result, included)| (format!("{result:?}"), included.is_some()))
+            .map_err(|e| e.to_string())
+    });
+    let started = Instant::now();
+    let best = loop {
+        let best = s.chain.best().await.map_err(|e| e.to_string())?;
+        if status_at(best).await? == Some(ProviderStatus::Suspended) {
+            break best;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the suspension never reached a block"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
+    ensure!(
+        finalized.number < best.number && status_at(finalized).await? == Some(ProviderStatus::Active),
+        "the suspension was final before the client asked (block {}, finalized {}): nothing to wait for",
+        best.number,
+        finalized.number
+    );
+    let servers = s.key_servers().await.map_err(|e| e.to_string())?;
+    let urls: Vec<&str> = servers.iter().map(|k| k.endpoint.url.as_str()).collect();
+    let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
+    ensure!(
+        urls == [w.servers[0].url.as_str(), w.servers[1].url.as_str()]
+            && finalized.number >= best.number,
+        "key servers {urls:?} with the suspension in block {} and finalized {}",
+        best.number,
+        finalized.number
+    );
+    let (result, included) = suspend.await.map_err(|e| e.to_string())??;
+    ensure!(included, "suspend_provider: {result}");
+    // Back as it was for the scenarios after this one.
+    let admin = medconsent_chain::signer_from_uri("//Alice")?;
+    let (result, included) = s
+        .chain
+        .submit(
+            &admin,
+            &contracts.consents,
+            &contracts.consents().reactivate_provider(suspended),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(included.is_some(), "reactivate_provider: {result:?}");
+    let servers = s.key_servers().await.map_err(|e| e.to_string())?;
+    ensure!(
+        servers.len() == 3,
+        "{} servers after the reactivation",
+        servers.len()
+    );
+    Ok(())
 }
 
 /// A session whose server `i` (0-based) is a hostile stand-in at `url`, with a client
