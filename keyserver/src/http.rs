@@ -14,6 +14,7 @@
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
 
 use crate::facts::ChainReader;
+use crate::request_log::{log_request, RefusalCode};
 use crate::store::{ReleaseRecord, Store, StoreError, StoredShare};
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -65,11 +66,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({"error": self.code, "message": self.message})),
         )
-            .into_response()
+            .into_response();
+        response.extensions_mut().insert(RefusalCode(self.code));
+        response
     }
 }
 
@@ -139,7 +142,7 @@ fn decode_hex<T: Decode>(text: &str) -> Result<T, ApiError> {
 }
 
 /// The router, with a body limit (bytes) on every route but blob uploads, which have
-/// their own.
+/// their own, and a log line per request on stderr.
 pub fn router(server: Arc<KeyServer>, body_limit: usize, blob_limit: usize) -> Router {
     Router::new()
         .route(
@@ -153,6 +156,7 @@ pub fn router(server: Arc<KeyServer>, body_limit: usize, blob_limit: usize) -> R
         .route("/v1/records/{id}", get(record_shares))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(server)
 }
 

@@ -2,11 +2,12 @@
 //! one share of each record key deposited with it and releases a share only for a
 //! finalized, recent, unused Access (or released Emergency) entry of the requester, sealed
 //! to the requester's key. The rules are `medconsent_keyrelease::decide`; this crate reads
-//! the chain ([`facts`]), keeps shares and releases durably ([`store`]) and speaks HTTP
-//! ([`http`]).
+//! the chain ([`facts`]), keeps shares and releases durably ([`store`]), speaks HTTP
+//! ([`http`]) and logs each request's outcome ([`request_log`]).
 
 pub mod facts;
 pub mod http;
+pub mod request_log;
 pub mod store;
 
 use medconsent_chain::{Chain, Deployment};

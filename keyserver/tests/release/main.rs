@@ -754,6 +754,25 @@ async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) -> O
     let got = code(put).await;
     ensure!(got == (400, "hash_mismatch".into()), "blob: {got:?}");
     health(url).await?;
+    // The operator's log has a line for each refusal with its status and code, and none
+    // of what the bodies held.
+    let log = std::fs::read_to_string(&w.servers[0].log).map_err(|e| e.to_string())?;
+    for line in [
+        "method=POST path=/v1/release status=400 error=malformed_json ",
+        "method=POST path=/v1/release status=422 error=wrong_type ",
+        "method=POST path=/v1/retire status=422 error=wrong_type ",
+        "method=POST path=/v1/release status=413 error=too_large ",
+        "method=POST path=/v1/nothing-here status=404 error=not_found ",
+        "method=POST path=/v1/release status=415 error=not_json ",
+        "method=GET path=/v1/health status=200 error=- ",
+    ] {
+        ensure!(log.contains(line), "no log line with {line:?}");
+    }
+    ensure!(
+        log.lines()
+            .all(|l| l.starts_with("request ") && !l.contains("seven") && !l.contains("0x0102")),
+        "the log holds more than request lines"
+    );
     Ok(())
 }
 

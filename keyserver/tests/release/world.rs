@@ -35,6 +35,8 @@ pub struct ServerProcess {
     pub account: AccountId,
     pub public_key: [u8; 32],
     pub db: PathBuf,
+    /// Its stderr (one line per request), appended to across restarts.
+    pub log: PathBuf,
     secret_file: PathBuf,
     extra: Vec<String>,
     child: std::sync::Mutex<Option<Child>>,
@@ -91,15 +93,22 @@ impl ServerProcess {
             .arg(deployment_file)
             .args(&self.extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .unwrap(),
+            )
             .spawn()
             .expect("the key server starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        assert!(first.starts_with("listening="), "{first}");
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        assert!(
+            first.starts_with("listening="),
+            "the server did not start: {first}\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
         // Keep reading what it prints: a closed pipe would kill it at its next line.
         std::thread::spawn(move || lines.for_each(drop));
         *self.child.lock().unwrap() = Some(child);
@@ -142,6 +151,7 @@ fn new_server(dir: &Path, index: usize, extra: Vec<String>) -> ServerProcess {
         account: account_of(&signer),
         public_key: *PublicKey::from(&secret).as_bytes(),
         db: dir.join(format!("server{index}.redb")),
+        log: dir.join(format!("server{index}.log")),
         secret_file,
         extra,
         child: std::sync::Mutex::new(None),
