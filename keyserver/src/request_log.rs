@@ -6,6 +6,7 @@
 //! and reply keys, so the log is not a second store of them.
 
 use axum::extract::Request;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +21,7 @@ const MAX_LOGGED_PATH: usize = 160;
 pub async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path: String = request.uri().path().chars().take(MAX_LOGGED_PATH).collect();
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let code = response
         .extensions()
@@ -29,10 +30,33 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_millis());
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
     eprintln!(
-        "request at={at} method={method} path={path} status={} error={code} ms={:.1}",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        "{}",
+        line(at, &method, &path, response.status().as_u16(), code, ms)
     );
     response
+}
+
+fn line(at: u128, method: &Method, path: &str, status: u16, code: &str, ms: f64) -> String {
+    let path: String = path.chars().take(MAX_LOGGED_PATH).collect();
+    format!("request at={at} method={method} path={path} status={status} error={code} ms={ms:.1}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_names_the_outcome_and_cuts_a_long_path() {
+        let long = format!("/v1/records/{}", "9".repeat(10_000));
+        let got = line(7, &Method::POST, &long, 404, "not_found", 5.84);
+        let path = got
+            .split(' ')
+            .find_map(|field| field.strip_prefix("path="))
+            .unwrap();
+        assert_eq!(path.len(), MAX_LOGGED_PATH);
+        assert!(got.starts_with("request at=7 method=POST path=/v1/records/999"));
+        assert!(got.ends_with(" status=404 error=not_found ms=5.8"), "{got}");
+    }
 }
