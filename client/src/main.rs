@@ -5,6 +5,7 @@ use medconsent_chain::{signer_from_uri, Deployment};
 use medconsent_client::flow::Session;
 use medconsent_client::store::Store;
 use medconsent_shared::Purpose;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -27,9 +28,12 @@ struct Chain {
     /// The signing account's secret URI (`//Bob`, a mnemonic, a 0x seed).
     #[arg(long)]
     suri: String,
-    /// Say what is going on, on stderr.
-    #[arg(long, short)]
+    /// Say each step on stderr even when it is not a terminal (on a terminal it does).
+    #[arg(long, short, conflicts_with = "quiet")]
     verbose: bool,
+    /// Say no steps (warnings and errors still go to stderr).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -146,7 +150,7 @@ async fn session(chain: &Chain) -> Result<(Session, medconsent_chain::Signer), S
     let mut session = Session::connect(deployment)
         .await
         .map_err(|e| e.to_string())?;
-    session.verbose = chain.verbose;
+    session.verbose = chain.verbose || (!chain.quiet && std::io::stderr().is_terminal());
     Ok((session, signer))
 }
 
