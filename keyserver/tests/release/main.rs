@@ -1002,38 +1002,43 @@ async fn a_directory_change_not_yet_final_is_waited_for(w: &World) -> Outcome {
             .map(|(result, included)| (format!("{result:?}"), included.is_some()))
             .map_err(|e| e.to_string())
     });
-    let started = Instant::now();
-    let best = loop {
-        let best = s.chain.best().await.map_err(|e| e.to_string())?;
-        if status_at(best).await? == Some(ProviderStatus::Suspended) {
-            break best;
-        }
+    // The check, then the reactivation whatever its outcome: the scenarios after this
+    // one need server 3.
+    let checked = async {
+        let started = Instant::now();
+        let best = loop {
+            let best = s.chain.best().await.map_err(|e| e.to_string())?;
+            if status_at(best).await? == Some(ProviderStatus::Suspended) {
+                break best;
+            }
+            ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "the suspension never reached a block"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
         ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "the suspension never reached a block"
+            finalized.number < best.number && status_at(finalized).await? == Some(ProviderStatus::Active),
+            "the suspension was final before the client asked (block {}, finalized {}): nothing to wait for",
+            best.number,
+            finalized.number
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
-    ensure!(
-        finalized.number < best.number && status_at(finalized).await? == Some(ProviderStatus::Active),
-        "the suspension was final before the client asked (block {}, finalized {}): nothing to wait for",
-        best.number,
-        finalized.number
-    );
-    let servers = s.key_servers().await.map_err(|e| e.to_string())?;
-    let urls: Vec<&str> = servers.iter().map(|k| k.endpoint.url.as_str()).collect();
-    let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
-    ensure!(
-        urls == [w.servers[0].url.as_str(), w.servers[1].url.as_str()]
-            && finalized.number >= best.number,
-        "key servers {urls:?} with the suspension in block {} and finalized {}",
-        best.number,
-        finalized.number
-    );
+        let servers = s.key_servers().await.map_err(|e| e.to_string())?;
+        let urls: Vec<&str> = servers.iter().map(|k| k.endpoint.url.as_str()).collect();
+        let finalized = s.chain.finalized().await.map_err(|e| e.to_string())?;
+        ensure!(
+            urls == [w.servers[0].url.as_str(), w.servers[1].url.as_str()]
+                && finalized.number >= best.number,
+            "key servers {urls:?} with the suspension in block {} and finalized {}",
+            best.number,
+            finalized.number
+        );
+        Ok::<(), String>(())
+    }
+    .await;
     let (result, included) = suspend.await.map_err(|e| e.to_string())??;
     ensure!(included, "suspend_provider: {result}");
-    // Back as it was for the scenarios after this one.
     let admin = medconsent_chain::signer_from_uri("//Alice")?;
     let (result, included) = s
         .chain
@@ -1051,7 +1056,7 @@ async fn a_directory_change_not_yet_final_is_waited_for(w: &World) -> Outcome {
         "{} servers after the reactivation",
         servers.len()
     );
-    Ok(())
+    checked
 }
 
 /// A session whose server `i` (0-based) is a hostile stand-in at `url`, with a client
