@@ -111,6 +111,8 @@ HASH=$(grep content_hash "$WORK/put.out" | cut -d= -f2)
 stored=$(call record_registry record //Alice "$RECORD" | field "'0x' + bytes(d['values'][0]['content_hash']).hex()")
 expect "record $RECORD holds the ciphertext hash" "$stored" "$HASH"
 expect "three shares deposited" "$(grep shares_deposited "$WORK/put.out" | cut -d= -f2)" 3
+$MC shares "${MCD[@]}" --suri //Bob --record "$RECORD" >"$WORK/shares.out" || fail "shares: $(cat "$WORK/shares.out")"
+expect "every server says it holds a share of version 1" "$(grep holding_current "$WORK/shares.out" | cut -d= -f2)" 3
 
 # Dave's read that must fail: denied on chain (NoConsent), no plaintext written.
 dave_denied() { # name, store, when
@@ -152,6 +154,11 @@ $MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" --store "$WORK/bob" | tee
 expect "three servers deleted a share" "$(grep -c '^deleted_at .*=1$' "$WORK/retire.out")" 3
 expect "Bob's own key copy deleted" "$(grep -c '^own_key_copies_deleted=1$' "$WORK/retire.out")" 1
 expect "no key copy left in Bob's store" "$(find "$WORK/bob" -name '*.owner' | wc -l)" 0
+if $MC shares "${MCD[@]}" --suri //Bob --record "$RECORD" >"$WORK/shares.out" 2>"$WORK/shares.err"; then
+  fail "shares still counts a readable record after the retirement"
+fi
+expect "no server holds a share" "$(grep holding_current "$WORK/shares.out" | cut -d= -f2)" 0
+sed 's/^/   /' "$WORK/shares.err"
 
 say "Bob's audit trail, with its hash chain recomputed off-chain"
 python3 scripts/lib/contract.py audit target/ink/access_log/access_log.contract \

@@ -84,6 +84,35 @@ pub struct Retired {
     pub own_copies_deleted: usize,
 }
 
+/// Which of the usable key servers say they hold a share of a record's current version:
+/// whether a reader could still rebuild its key. The servers' word, not a proof: a hostile
+/// server can claim a share it does not keep; an honest one that lost its disk shows here.
+#[derive(Debug)]
+pub struct Holdings {
+    pub record: RecordId,
+    /// The current version at the finalized block.
+    pub version: u32,
+    pub status: RecordStatus,
+    pub threshold: u8,
+    /// Each server's versions held, or why it did not say.
+    pub at_servers: Vec<(String, std::result::Result<Vec<u32>, ServerError>)>,
+}
+
+impl Holdings {
+    /// How many servers hold the current version's share.
+    pub fn holding_current(&self) -> usize {
+        self.at_servers
+            .iter()
+            .filter(|(_, held)| held.as_ref().is_ok_and(|v| v.contains(&self.version)))
+            .count()
+    }
+
+    /// Whether enough of them do for a reader to rebuild the key.
+    pub fn enough(&self) -> bool {
+        self.holding_current() >= usize::from(self.threshold)
+    }
+}
+
 /// What `get` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -642,6 +671,28 @@ impl Session {
             content_hash: stored.content_hash,
             cid: stored.cid,
             shares_deposited: deposited,
+        })
+    }
+
+    /// Which usable key servers hold a share of `record_id`'s current version (read at
+    /// the finalized block, asked as `origin`).
+    pub async fn holdings(&self, origin: &AccountId, record_id: RecordId) -> Result<Holdings> {
+        let servers = self.key_servers().await?;
+        let at = self.chain.finalized().await?;
+        let record = self.record_at(Some(at), origin, record_id).await?;
+        let mut at_servers = Vec::with_capacity(servers.len());
+        for server in &servers {
+            at_servers.push((
+                server.endpoint.url.clone(),
+                self.servers.versions_held(server, record_id).await,
+            ));
+        }
+        Ok(Holdings {
+            record: record_id,
+            version: record.version,
+            status: record.status,
+            threshold: self.deployment.threshold,
+            at_servers,
         })
     }
 

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use medconsent_chain::{signer_from_uri, Deployment};
 use medconsent_client::flow::Session;
 use medconsent_client::store::Store;
-use medconsent_shared::Purpose;
+use medconsent_shared::{Purpose, RecordStatus};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -103,6 +103,14 @@ enum Command {
         record: u64,
         #[arg(long)]
         store: PathBuf,
+    },
+    /// Which key servers hold a share of a record's current version (their word): exits
+    /// 1 if fewer than the threshold do, when a reader could not rebuild the key.
+    Shares {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        record: u64,
     },
 }
 
@@ -255,6 +263,35 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Ok(deleted) => println!("deleted_at {url}={deleted}"),
                     Err(e) => eprintln!("medconsent: {url} did not delete: {e}"),
                 }
+            }
+        }
+        Command::Shares { chain, record } => {
+            let (session, signer) = session(&chain).await?;
+            let me = medconsent_chain::account_of(&signer);
+            let holdings = session.holdings(&me, record).await.map_err(fail)?;
+            println!("record={record}");
+            println!("version={}", holdings.version);
+            println!("status={:?}", holdings.status);
+            for (url, held) in &holdings.at_servers {
+                match held {
+                    Ok(versions) => println!("versions_at {url}={versions:?}"),
+                    Err(e) => eprintln!("medconsent: {url} did not say: {e}"),
+                }
+            }
+            println!("holding_current={}", holdings.holding_current());
+            if !holdings.enough() {
+                let what = if holdings.status == RecordStatus::Retired {
+                    "the record is retired, its key destroyed"
+                } else {
+                    "`medconsent rotate` deposits new shares"
+                };
+                return Err(format!(
+                    "{} of the key servers hold a share of version {}, {} needed: a reader \
+                     cannot rebuild its key ({what})",
+                    holdings.holding_current(),
+                    holdings.version,
+                    holdings.threshold
+                ));
             }
         }
     }

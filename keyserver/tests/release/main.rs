@@ -793,6 +793,21 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
     let mut at_kill = [(0, 0); 3];
     at_kill[2] = counts(health(&servers[2].url).await?);
     servers[2].kill();
+    // What `medconsent shares` tells the patient: two of three hold version 1, enough.
+    let holdings = s
+        .holdings(&w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        holdings.version == 1
+            && holdings.holding_current() == 2
+            && holdings.enough()
+            && holdings.at_servers[..2]
+                .iter()
+                .all(|(_, held)| held == &Ok(vec![1]))
+            && holdings.at_servers[2].1.is_err(),
+        "one down: {holdings:?}"
+    );
     let out = w.out_path("down.one");
     let opened = read_as(&s, &w.doctor, record, &out)
         .await
@@ -803,6 +818,14 @@ async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_lo
     );
     at_kill[1] = counts(health(&servers[1].url).await?);
     servers[1].kill();
+    let holdings = s
+        .holdings(&w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        holdings.holding_current() == 1 && !holdings.enough(),
+        "two down: {holdings:?}"
+    );
     let out = w.out_path("down.two");
     match read_as(&s, &w.doctor, record, &out).await {
         Err(FlowError::NotEnoughShares {
@@ -945,6 +968,19 @@ async fn retiring_destroys_every_share(w: &World) -> Outcome {
             server.url
         );
     }
+    let holdings = s
+        .holdings(&w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        holdings.status == medconsent_shared::RecordStatus::Retired
+            && holdings.holding_current() == 0
+            && holdings
+                .at_servers
+                .iter()
+                .all(|(_, held)| held == &Ok(vec![])),
+        "after retirement: {holdings:?}"
+    );
     // The unused entry from before the retirement gets nothing.
     let now = chain_now(&s).await;
     let server = &w.servers[0];
