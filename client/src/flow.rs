@@ -120,6 +120,11 @@ pub struct Opened {
     pub version: u32,
     pub log_seq: u64,
     pub shares_used: usize,
+    /// Shares that had arrived when the key opened (the read does not wait for the rest).
+    pub shares_received: usize,
+    /// Servers whose share does not fit the key that opened the record: they lied (or
+    /// are broken). Worth telling the deployment's admin, who can suspend them.
+    pub suspects: Vec<String>,
     pub out: PathBuf,
 }
 
@@ -536,14 +541,27 @@ impl Session {
                 open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})
             });
             match opened {
-                Ok(used) => {
+                Ok(rebuilt) => {
+                    let suspects: Vec<String> = rebuilt
+                        .misfits
+                        .iter()
+                        .map(|&i| answered[i].endpoint.url.clone())
+                        .collect();
+                    for url in &suspects {
+                        self.warn(&format!(
+                            "{url} released a share that does not fit the key: it lied or is \
+                             broken (its operator or the deployment's admin should know)"
+                        ));
+                    }
                     return Ok(Opened {
                         record: record_id,
                         version: record.version,
                         log_seq: entry.seq,
-                        shares_used: used,
+                        shares_used: rebuilt.used,
+                        shares_received: shares.len(),
+                        suspects,
                         out: out.to_path_buf(),
-                    })
+                    });
                 }
                 Err(FlowError::SharesDisagree) => {
                     self.say("the shares so far do not rebuild the key; waiting for more")
@@ -800,15 +818,26 @@ fn read_owner_copy(
     Ok(envelope::open(&sealed, owner, &context)?)
 }
 
+/// What rebuilding the key took: how many shares, and which of the others (indices into
+/// the shares given) do not fit the key that opened the record.
+#[derive(Debug, PartialEq, Eq)]
+struct Rebuilt {
+    used: usize,
+    misfits: Vec<usize>,
+}
+
 /// Rebuilds the key from `threshold` of `shares` and hands it to `open`, trying other
 /// subsets while the key does not decrypt: any `threshold` honest shares rebuild it, so
-/// one lying server's share costs tries, not the read. Returns how many shares were used.
+/// one lying server's share costs tries, not the read. Once a key opens (the AEAD vouches
+/// for it), every share left out is checked against it: one that, with `threshold - 1` of
+/// the good ones, rebuilds another key (or none) came from a server that lied.
 fn open_with_shares(
     shares: &[Share],
     threshold: u8,
     mut open: impl FnMut(&RecordKey) -> crate::Result<()>,
-) -> Result<usize> {
-    for subset in subsets(shares.len(), usize::from(threshold)) {
+) -> Result<Rebuilt> {
+    let t = usize::from(threshold);
+    for subset in subsets(shares.len(), t) {
         let chosen: Vec<Share> = subset.iter().map(|&i| shares[i].clone()).collect();
         // A lying server can claim another's index (or 0): that subset rebuilds nothing,
         // the others still may.
@@ -816,7 +845,20 @@ fn open_with_shares(
             continue;
         };
         match open(&key) {
-            Ok(()) => return Ok(chosen.len()),
+            Ok(()) => {
+                let misfits = (0..shares.len())
+                    .filter(|i| !subset.contains(i))
+                    .filter(|&i| {
+                        let mut probe = chosen[..t.saturating_sub(1)].to_vec();
+                        probe.push(shares[i].clone());
+                        shamir::combine(&probe, threshold).map_or(true, |other| *other != *key)
+                    })
+                    .collect();
+                return Ok(Rebuilt {
+                    used: chosen.len(),
+                    misfits,
+                });
+            }
             Err(crate::Error::DecryptionFailed) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -878,10 +920,39 @@ mod tests {
         let mut tries = 0;
         assert_eq!(
             open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
-            2
+            Rebuilt {
+                used: 2,
+                misfits: vec![0]
+            }
         );
         // {0,1} and {0,2} fail, {1,2} opens.
         assert_eq!(tries, 3);
+    }
+
+    #[test]
+    fn a_lying_share_not_needed_is_still_named_and_an_honest_one_never() {
+        let key = [0x42u8; 32];
+        let honest = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        let mut tries = 0;
+        assert_eq!(
+            open_with_shares(&honest, 2, opener(key, &mut tries)).unwrap(),
+            Rebuilt {
+                used: 2,
+                misfits: vec![]
+            }
+        );
+        // The last server lies: {0,1} opens at once, and its share is found out.
+        let mut shares = honest.clone();
+        shares[2].value[9] ^= 0x01;
+        let mut tries = 0;
+        assert_eq!(
+            open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
+            Rebuilt {
+                used: 2,
+                misfits: vec![2]
+            }
+        );
+        assert_eq!(tries, 1);
     }
 
     #[test]
@@ -896,7 +967,10 @@ mod tests {
             let mut tries = 0;
             assert_eq!(
                 open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
-                2,
+                Rebuilt {
+                    used: 2,
+                    misfits: vec![0]
+                },
                 "index {claimed}"
             );
             // Index 2: {0,1} cannot be combined, {0,2} decrypts wrong, {1,2} opens. Index

@@ -228,6 +228,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("version={}", opened.version);
             println!("log_seq={}", opened.log_seq);
             println!("shares_used={}", opened.shares_used);
+            for url in &opened.suspects {
+                println!("suspect={url}");
+            }
             println!("opened={}", opened.out.display());
         }
         Command::Rotate {

@@ -1153,6 +1153,20 @@ async fn a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w: &Worl
             "{lie:?}: {} shares",
             opened.shares_used
         );
+        // A liar whose share arrived is named; an honest server never is. (The read does
+        // not wait for a third answer, so whether the liar's came in varies.)
+        let gave_a_share = matches!(lie, Lie::WrongShare | Lie::OthersIndex(_));
+        let named: Vec<String> = if gave_a_share && opened.shares_received == 3 {
+            vec![liar.url.clone()]
+        } else {
+            Vec::new()
+        };
+        ensure!(
+            opened.suspects == named,
+            "{lie:?}: suspects {:?} with {} shares received",
+            opened.suspects,
+            opened.shares_received
+        );
     }
 
     // The oversized answer is refused as such, not parsed.
