@@ -896,83 +896,65 @@ mod tests {
         assert!(subsets(1, 2).is_empty());
     }
 
-    /// Opens like `open_verified` would: only the right key decrypts.
-    fn opener(
-        key: [u8; 32],
-        tries: &mut usize,
-    ) -> impl FnMut(&RecordKey) -> crate::Result<()> + '_ {
-        move |candidate| {
-            *tries += 1;
-            if **candidate == key {
+    const KEY: [u8; 32] = [0x42; 32];
+
+    /// Three 2-of-3 shares of `KEY`.
+    fn honest_shares() -> Vec<Share> {
+        shamir::split(&KEY, 2, 3, &mut rand_core::OsRng).unwrap()
+    }
+
+    /// Opens with `shares` as a read does, where only `KEY` decrypts (as with
+    /// `open_verified`): what was rebuilt, and how many keys were tried.
+    fn rebuild(shares: &[Share]) -> (Result<Rebuilt>, usize) {
+        let mut tries = 0;
+        let rebuilt = open_with_shares(shares, 2, |candidate| {
+            tries += 1;
+            if **candidate == KEY {
                 Ok(())
             } else {
                 Err(crate::Error::DecryptionFailed)
             }
-        }
+        });
+        (rebuilt, tries)
+    }
+
+    fn two_used(misfits: Vec<usize>) -> Rebuilt {
+        Rebuilt { used: 2, misfits }
     }
 
     #[test]
     fn a_lying_servers_share_costs_tries_not_the_read() {
-        let key = [0x42u8; 32];
-        let mut shares = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        let mut shares = honest_shares();
         // The first server lies about its share.
         shares[0].value[5] ^= 0x80;
-        let mut tries = 0;
-        assert_eq!(
-            open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
-            Rebuilt {
-                used: 2,
-                misfits: vec![0]
-            }
-        );
+        let (rebuilt, tries) = rebuild(&shares);
+        assert_eq!(rebuilt.unwrap(), two_used(vec![0]));
         // {0,1} and {0,2} fail, {1,2} opens.
         assert_eq!(tries, 3);
     }
 
     #[test]
     fn a_lying_share_not_needed_is_still_named_and_an_honest_one_never() {
-        let key = [0x42u8; 32];
-        let honest = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
-        let mut tries = 0;
-        assert_eq!(
-            open_with_shares(&honest, 2, opener(key, &mut tries)).unwrap(),
-            Rebuilt {
-                used: 2,
-                misfits: vec![]
-            }
-        );
+        let honest = honest_shares();
+        assert_eq!(rebuild(&honest).0.unwrap(), two_used(vec![]));
         // The last server lies: {0,1} opens at once, and its share is found out.
         let mut shares = honest.clone();
         shares[2].value[9] ^= 0x01;
-        let mut tries = 0;
-        assert_eq!(
-            open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
-            Rebuilt {
-                used: 2,
-                misfits: vec![2]
-            }
-        );
+        let (rebuilt, tries) = rebuild(&shares);
+        assert_eq!(rebuilt.unwrap(), two_used(vec![2]));
         assert_eq!(tries, 1);
     }
 
     #[test]
     fn a_server_claiming_another_index_costs_tries_not_the_read() {
-        let key = [0x42u8; 32];
-        let honest = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        let honest = honest_shares();
         for (claimed, expected_tries) in [(honest[1].index, 2), (0, 1)] {
             // The first server answers with another server's index (or 0), which no
             // Lagrange basis can take: that subset is skipped, not the whole read.
             let mut shares = honest.clone();
             shares[0].index = claimed;
-            let mut tries = 0;
-            assert_eq!(
-                open_with_shares(&shares, 2, opener(key, &mut tries)).unwrap(),
-                Rebuilt {
-                    used: 2,
-                    misfits: vec![0]
-                },
-                "index {claimed}"
-            );
+            let (rebuilt, tries) = rebuild(&shares);
+            assert_eq!(rebuilt.unwrap(), two_used(vec![0]), "index {claimed}");
             // Index 2: {0,1} cannot be combined, {0,2} decrypts wrong, {1,2} opens. Index
             // 0: neither subset with share 0 can be combined, {1,2} opens.
             assert_eq!(tries, expected_tries, "index {claimed}");
@@ -981,22 +963,15 @@ mod tests {
 
     #[test]
     fn shares_that_never_decrypt_are_an_error_not_a_wrong_key() {
-        let key = [0x42u8; 32];
-        let mut shares = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+        let mut shares = honest_shares();
         shares[0].value[0] ^= 1;
         shares[1].value[0] ^= 1;
-        let mut tries = 0;
-        assert!(matches!(
-            open_with_shares(&shares, 2, opener(key, &mut tries)),
-            Err(FlowError::SharesDisagree)
-        ));
+        let (rebuilt, tries) = rebuild(&shares);
+        assert!(matches!(rebuilt, Err(FlowError::SharesDisagree)));
         assert_eq!(tries, 3);
         // One share alone rebuilds nothing.
-        let mut tries = 0;
-        assert!(matches!(
-            open_with_shares(&shares[2..], 2, opener(key, &mut tries)),
-            Err(FlowError::SharesDisagree)
-        ));
+        let (rebuilt, tries) = rebuild(&shares[2..]);
+        assert!(matches!(rebuilt, Err(FlowError::SharesDisagree)));
         assert_eq!(tries, 0);
     }
 }

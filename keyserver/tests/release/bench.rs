@@ -5,14 +5,15 @@
 //! this machine; printed, written to the "Key release" section, never asserted.
 
 use super::{
-    chain_now, chart_entries, grant, key_server, percentile_ms, put, request_for, signed_by,
+    chain_now, chart_entries, grant, key_server, percentile_ms, put, read_as, request_for,
+    signed_by,
 };
 use crate::world::{World, THRESHOLD};
 use medconsent_client::flow::Session;
 use medconsent_keyrelease::envelope::SEALED_LEN;
 use medconsent_keyserver::facts::ChainReader;
 use medconsent_keyserver::store::{ReleaseRecord, Store, StoredShare};
-use medconsent_shared::{LogEntry, Purpose, RecordId, Scope};
+use medconsent_shared::{LogEntry, RecordId, Scope};
 use parity_scale_codec::Encode;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -270,16 +271,9 @@ async fn full_get(
         // With it: what `medconsent get` does.
         let out = w.out_path(&format!("bench-get-{run}"));
         let started = Instant::now();
-        s.get(
-            &reader.signer,
-            &reader.secret,
-            record,
-            Purpose::Treat,
-            &reader.store,
-            &out,
-        )
-        .await
-        .map_err(|e| format!("get: {e}"))?;
+        read_as(s, reader, record, &out)
+            .await
+            .map_err(|e| format!("get: {e}"))?;
         whole.push(started.elapsed());
     }
     writeln!(
