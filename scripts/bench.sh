@@ -56,6 +56,8 @@ if [ "$ONLY" != contracts ]; then
     die "no contract artifacts in target/ink: run without --no-build first"
   # The key servers' release build; their own node, deploy.sh, three server processes.
   printf '==> key release: three key-server processes (release build) on their own node\n'
+  # deploy.sh, run by the suite, writes the deployment file with the medconsent command.
+  CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet --release -p medconsent-client
   CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" \
     CARGO_TARGET_DIR="$CACHE_TARGET" \
     cargo test --release -p medconsent-keyserver --test release -- --bench

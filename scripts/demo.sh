@@ -74,18 +74,14 @@ for i in 0 1 2; do
   call consent_manager register_provider //Alice --execute "${KS_ACCOUNTS[$i]}" "RoleSet(16)" "$pk" >/dev/null
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   KS_URLS+=("http://127.0.0.1:$port")
+  # The deployment lists the server in share order with the key its operator gave.
+  $MC deployment add-key-server --deployment "$WORK/deployment.json" \
+    --account "${KS_ACCOUNTS[$i]}" --url "${KS_URLS[$i]}" --public-key "$pk" >/dev/null
 done
+$MC deployment threshold --deployment "$WORK/deployment.json" 2 >/dev/null
 call consent_manager register_provider //Alice --execute "$DAVE" "RoleSet(1)" "$DOCTOR_PK" >/dev/null
 published=$(call consent_manager provider //Alice "$DAVE" | field "'0x' + bytes(d['values'][0]['public_key']).hex()")
 expect "the directory publishes Dave's key" "$published" "$DOCTOR_PK"
-python3 - "$WORK/deployment.json" "${KS_ACCOUNTS[@]}" "${KS_URLS[@]}" <<'PY'
-import json, sys
-path, rest = sys.argv[1], sys.argv[2:]
-d = json.load(open(path))
-d["threshold"] = 2
-d["key_servers"] = [{"account": a, "url": u} for a, u in zip(rest[:3], rest[3:])]
-json.dump(d, open(path, "w"), indent=2)
-PY
 
 say "Starting the three key servers (2 of 3 shares open a record)"
 KS_PIDS=()

@@ -2,14 +2,17 @@
 # Builds the three contracts in release mode, uploads each one's full code and
 # instantiates its front on it with cargo-contract (see contracts/shared/src/split.rs),
 # wires them (the log's writers; the registry's and consent manager's
-# peers), and writes deployments/<chain>.json with code hashes and addresses.
+# peers), and writes deployments/<chain>.json with code hashes and addresses through
+# `medconsent deployment new` (the file's one definition; schema in docs/deployment.md).
+# Key servers are added to it with `medconsent deployment add-key-server`.
 # Safe to rerun: code already on chain is not an error; each run makes a new deployment.
 # --change-delay-ms fixes, for good, how long every later rewiring or code upgrade waits
 # after its announcement (default 48 hours); the first wiring applies at once.
 #
 #   scripts/deploy.sh [--url ws://127.0.0.1:9944] [--suri //Alice] [--no-build]
 #                     [--change-delay-ms MS] [--out FILE]
-# --out writes the deployment file elsewhere (tests use a scratch one).
+# --out writes the deployment file elsewhere (tests use a scratch one). MEDCONSENT_BIN
+# names a built `medconsent` to use; otherwise it is built (cargo build -p medconsent-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -96,20 +99,15 @@ call record_registry schedule_change "Peers(${ADDR[consent_manager]}, ${ADDR[acc
 call consent_manager schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[access_log]})"
 
 out=${OUT:-deployments/$chain.json}
-mkdir -p "$(dirname "$out")"
-python3 - "$out" "$URL" "$chain" "$genesis" "$DELAY_MS" \
-  "${ADDR[access_log]}" "${CODE[access_log]}" "${FULL[access_log]}" \
-  "${ADDR[consent_manager]}" "${CODE[consent_manager]}" "${FULL[consent_manager]}" \
-  "${ADDR[record_registry]}" "${CODE[record_registry]}" "${FULL[record_registry]}" <<'PY'
-import json, sys
-out, url, chain, genesis, delay = sys.argv[1:6]
-names = ["access_log", "consent_manager", "record_registry"]
-v = sys.argv[6:]
-contracts = {n: {"address": v[3 * i], "code_hash": v[3 * i + 1], "full_code_hash": v[3 * i + 2]}
-             for i, n in enumerate(names)}
-json.dump({"chain": chain, "genesis_hash": genesis, "url": url, "change_delay_ms": int(delay),
-           "contracts": contracts}, open(out, "w"), indent=2)
-open(out, "a").write("\n")
-PY
+if [ -z "${MEDCONSENT_BIN:-}" ]; then
+  say "building the medconsent command"
+  cargo build --quiet -p medconsent-client >&2
+  MEDCONSENT_BIN=${CARGO_TARGET_DIR:-target}/debug/medconsent
+fi
+deployed() { echo "${ADDR[$1]},${CODE[$1]},${FULL[$1]}"; }
+"$MEDCONSENT_BIN" deployment new --out "$out" --url "$URL" --chain "$chain" \
+  --genesis-hash "$genesis" --change-delay-ms "$DELAY_MS" \
+  --access-log "$(deployed access_log)" --consent-manager "$(deployed consent_manager)" \
+  --record-registry "$(deployed record_registry)" >/dev/null
 say "wrote $out"
 cat "$out"

@@ -94,6 +94,8 @@ if [ -f e2e/Cargo.toml ]; then
 fi
 
 say "key release: a node, the contracts and three key-server processes (keyserver/tests/release)"
+# deploy.sh, run by the suite, writes the deployment file with the medconsent command.
+CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet -p medconsent-client || die "build medconsent"
 run_tests keyrelease env CARGO_TARGET_DIR="$CACHE_TARGET" CONTRACTS_NODE="$(command -v substrate-contracts-node)" \
   cargo test -p medconsent-keyserver --test release
 

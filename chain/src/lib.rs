@@ -14,8 +14,12 @@
 mod deployment;
 mod exec;
 
-pub use deployment::{Contracts, Deployment, KeyServerEndpoint};
+pub use deployment::{
+    Contracts, DeployedContract, DeployedContracts, Deployment, DeploymentError, KeyServerEndpoint,
+};
 pub use exec::{DryRun, ExecError};
+/// The registry's typed refusal, as its messages return it.
+pub use record_registry::record_registry::Error as RegistryError;
 
 use ink::env::call::{
     utils::{ReturnType, Set},

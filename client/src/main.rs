@@ -2,8 +2,10 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use medconsent_chain::{signer_from_uri, Deployment};
+use medconsent_client::deployment_file::{self, DeploymentCommand};
 use medconsent_client::flow::Session;
-use medconsent_client::store::Store;
+use medconsent_client::store::LocalStore;
+use medconsent_keyrelease::keyfile;
 use medconsent_shared::{Purpose, RecordStatus};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ struct Cli {
 
 /// Where the deployment is and who signs.
 #[derive(clap::Args)]
-struct Chain {
+struct ChainArgs {
     /// Deployment file: node URL, contract addresses, key servers and threshold.
     #[arg(long, default_value = "deployments/development.json")]
     deployment: PathBuf,
@@ -53,7 +55,7 @@ enum Command {
     /// register it on chain and deposit one key share per server.
     Put {
         #[command(flatten)]
-        chain: Chain,
+        chain: ChainArgs,
         /// The patient's X25519 secret: the own copy of the record key is sealed to it.
         #[arg(long)]
         secret: PathBuf,
@@ -69,7 +71,7 @@ enum Command {
     /// against the chain's hash and decrypt.
     Get {
         #[command(flatten)]
-        chain: Chain,
+        chain: ChainArgs,
         /// The reader's X25519 secret (its key in the directory, for a provider).
         #[arg(long)]
         secret: PathBuf,
@@ -86,7 +88,7 @@ enum Command {
     /// version's shares.
     Rotate {
         #[command(flatten)]
-        chain: Chain,
+        chain: ChainArgs,
         #[arg(long)]
         secret: PathBuf,
         #[arg(long)]
@@ -98,17 +100,23 @@ enum Command {
     /// delete the own key copies of all its versions from the store.
     Retire {
         #[command(flatten)]
-        chain: Chain,
+        chain: ChainArgs,
         #[arg(long)]
         record: u64,
         #[arg(long)]
         store: PathBuf,
     },
+    /// The deployment file: write it, add key servers, set the threshold, make the
+    /// page's configuration from it.
+    Deployment {
+        #[command(subcommand)]
+        command: DeploymentCommand,
+    },
     /// Which key servers hold a share of a record's current version (their word): exits
     /// 1 if fewer than the threshold do, when a reader could not rebuild the key.
     Shares {
         #[command(flatten)]
-        chain: Chain,
+        chain: ChainArgs,
         #[arg(long)]
         record: u64,
     },
@@ -149,10 +157,10 @@ async fn main() {
 }
 
 fn read_secret(path: &Path) -> Result<StaticSecret, String> {
-    medconsent_client::private::read_secret(path).map_err(|e| e.to_string())
+    keyfile::read_secret(path).map_err(|e| e.to_string())
 }
 
-async fn session(chain: &Chain) -> Result<(Session, medconsent_chain::Signer), String> {
+async fn session(chain: &ChainArgs) -> Result<(Session, medconsent_chain::Signer), String> {
     let deployment = Deployment::load(&chain.deployment).map_err(|e| e.to_string())?;
     let signer = signer_from_uri(&chain.suri).map_err(|e| format!("--suri: {e}"))?;
     let mut session = Session::connect(deployment)
@@ -163,7 +171,7 @@ async fn session(chain: &Chain) -> Result<(Session, medconsent_chain::Signer), S
 }
 
 /// What `put` and `rotate` print, one `name=value` per line.
-fn print_sealed(sealed: &medconsent_client::flow::Sealed) {
+fn print_written(sealed: &medconsent_client::flow::Written) {
     println!("record={}", sealed.record);
     println!("version={}", sealed.version);
     println!("content_hash=0x{}", hex::encode(sealed.content_hash));
@@ -175,8 +183,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let fail = |e: medconsent_client::flow::FlowError| e.to_string();
     match cli.command {
         Command::Keygen { secret_out } => {
-            let public =
-                medconsent_client::private::new_key_file(&secret_out).map_err(|e| e.to_string())?;
+            let public = keyfile::new_key_file(&secret_out).map_err(|e| e.to_string())?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
         }
         Command::PublicKey { secret } => {
@@ -194,13 +201,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             store,
         } => {
             let owner = read_secret(&secret)?;
-            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let store = LocalStore::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
             let sealed = session
                 .put(&signer, &owner, &input, category, &store)
                 .await
                 .map_err(fail)?;
-            print_sealed(&sealed);
+            print_written(&sealed);
         }
         Command::Get {
             chain,
@@ -211,7 +218,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             out,
         } => {
             let reader_secret = read_secret(&secret)?;
-            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let store = LocalStore::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
             let opened = session
                 .get(
@@ -240,20 +247,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             store,
         } => {
             let owner = read_secret(&secret)?;
-            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let store = LocalStore::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
             let sealed = session
                 .rotate(&signer, &owner, record, &store)
                 .await
                 .map_err(fail)?;
-            print_sealed(&sealed);
+            print_written(&sealed);
         }
         Command::Retire {
             chain,
             record,
             store,
         } => {
-            let store = Store::new(store).map_err(|e| e.to_string())?;
+            let store = LocalStore::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
             let retired = session
                 .retire(&signer, record, &store)
@@ -268,6 +275,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        Command::Deployment { command } => deployment_file::run(command)?,
         Command::Shares { chain, record } => {
             let (session, signer) = session(&chain).await?;
             let me = medconsent_chain::account_of(&signer);

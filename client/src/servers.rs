@@ -4,17 +4,12 @@
 
 use medconsent_chain::KeyServerEndpoint;
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
-use parity_scale_codec::{Decode, Encode};
-use serde_json::{json, Value};
+use medconsent_keyrelease::wire::{
+    self, BlobReceipt, DepositReceipt, RecordShares, RefusalBody, ReleasedBody, RetireBody,
+    RetireReceipt, SignedBody, MAX_ANSWER_BYTES, MAX_BLOB_BYTES, REQUEST_TIMEOUT,
+};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
-
-/// The largest answer the client reads from a key server (a release, a deposit receipt,
-/// a refusal): a hostile server cannot make it buffer more.
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
-/// The largest ciphertext blob a client fetches, and a server's default upload limit.
-pub const MAX_BLOB_BYTES: usize = 64 << 20;
-/// How long one request to one server may take, body included, by default.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A key server as the client uses it: where it listens and its directory key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,21 +116,29 @@ impl Servers {
         if status.is_success() {
             return Ok(response);
         }
-        let body: Value = Self::body(url, response, MAX_ANSWER_BYTES)
+        // A refusal is a refusal whatever its body says (a proxy in front of a server may
+        // answer with HTML): the status decides, the code is kept when there is one.
+        let body: Option<RefusalBody> = Self::body(url, response, MAX_ANSWER_BYTES)
             .await
             .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let (code, message) = body.map_or(("unknown".to_owned(), String::new()), |body| {
+            (body.error, body.message)
+        });
         Err(ServerError::Refused {
             url: url.to_owned(),
             status: status.as_u16(),
-            code: body["error"].as_str().unwrap_or("unknown").to_owned(),
-            message: body["message"].as_str().unwrap_or_default().to_owned(),
+            code,
+            message,
         })
     }
 
-    /// A JSON answer.
-    async fn answer(&self, url: &str, sent: reqwest::RequestBuilder) -> Result<Value, ServerError> {
+    /// A JSON answer of type `T`: anything else is `Garbled`, never a default.
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        sent: reqwest::RequestBuilder,
+    ) -> Result<T, ServerError> {
         let response = self.send(url, sent).await?;
         let body = Self::body(url, response, MAX_ANSWER_BYTES).await?;
         serde_json::from_slice(&body).map_err(|e| ServerError::Garbled {
@@ -150,8 +153,10 @@ impl Servers {
         signed: &SignedDeposit,
     ) -> Result<(), ServerError> {
         let url = format!("{}/v1/deposit", server.endpoint.url);
-        let body = json!({ "signed": format!("0x{}", hex::encode(signed.encode())) });
-        self.answer(&url, self.http.post(&url).json(&body)).await?;
+        let body = SignedBody {
+            signed: wire::to_hex(signed),
+        };
+        let _: DepositReceipt = self.answer(&url, self.http.post(&url).json(&body)).await?;
         Ok(())
     }
 
@@ -161,31 +166,30 @@ impl Servers {
         signed: &SignedRequest,
     ) -> Result<ReleasedShare, ServerError> {
         let url = format!("{}/v1/release", server.endpoint.url);
-        let body = json!({ "signed": format!("0x{}", hex::encode(signed.encode())) });
-        let answer = self.answer(&url, self.http.post(&url).json(&body)).await?;
-        let garbled = |why: String| ServerError::Garbled {
-            url: url.clone(),
-            why,
+        let body = SignedBody {
+            signed: wire::to_hex(signed),
         };
-        let text = answer["released"]
-            .as_str()
-            .ok_or_else(|| garbled("no `released` field".into()))?;
-        let bytes =
-            hex::decode(text.trim_start_matches("0x")).map_err(|e| garbled(e.to_string()))?;
-        ReleasedShare::decode(&mut bytes.as_slice()).map_err(|e| garbled(e.to_string()))
+        let answer: ReleasedBody = self.answer(&url, self.http.post(&url).json(&body)).await?;
+        wire::from_hex(&answer.released).map_err(|e| ServerError::Garbled {
+            url: url.clone(),
+            why: e.to_string(),
+        })
     }
 
     /// Asks a server to delete every share of a record retired on chain; returns how
     /// many it deleted.
     pub async fn retire(&self, server: &KeyServer, record: u64) -> Result<u64, ServerError> {
         let url = format!("{}/v1/retire", server.endpoint.url);
-        let answer = self
-            .answer(
-                &url,
-                self.http.post(&url).json(&json!({ "record": record })),
-            )
+        let answer: RetireReceipt = self
+            .answer(&url, self.http.post(&url).json(&RetireBody { record }))
             .await?;
-        Ok(answer["deleted"].as_u64().unwrap_or(0))
+        if answer.record != record {
+            return Err(ServerError::Garbled {
+                url,
+                why: format!("a receipt for record {}", answer.record),
+            });
+        }
+        Ok(answer.deleted)
     }
 
     /// The versions of `record` a server still holds a share of.
@@ -195,15 +199,14 @@ impl Servers {
         record: u64,
     ) -> Result<Vec<u32>, ServerError> {
         let url = format!("{}/v1/records/{record}", server.endpoint.url);
-        let answer = self.answer(&url, self.http.get(&url)).await?;
-        Ok(answer["versions"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|v| v.as_u64().and_then(|v| u32::try_from(v).ok()))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let answer: RecordShares = self.answer(&url, self.http.get(&url)).await?;
+        if answer.record != record {
+            return Err(ServerError::Garbled {
+                url,
+                why: format!("the versions of record {}", answer.record),
+            });
+        }
+        Ok(answer.versions)
     }
 
     /// Stores a ciphertext blob under its content hash (the server checks the hash).
@@ -218,7 +221,7 @@ impl Servers {
             server.endpoint.url,
             hex::encode(content_hash)
         );
-        self.answer(&url, self.http.put(&url).body(blob)).await?;
+        let _: BlobReceipt = self.answer(&url, self.http.put(&url).body(blob)).await?;
         Ok(())
     }
 
@@ -235,5 +238,95 @@ impl Servers {
         );
         let response = self.send(&url, self.http.get(&url)).await?;
         Self::body(&url, response, MAX_BLOB_BYTES).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on loopback that answers every request with `status` and `body`.
+    async fn answering(status: u16, body: &'static str) -> KeyServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        KeyServer {
+            endpoint: KeyServerEndpoint {
+                account: medconsent_shared::AccountId::from([1; 32]),
+                url,
+                public_key: [2; 32],
+            },
+            public_key: [2; 32],
+        }
+    }
+
+    fn garbled<T: std::fmt::Debug>(result: Result<T, ServerError>) -> bool {
+        matches!(result, Err(ServerError::Garbled { .. }))
+    }
+
+    #[tokio::test]
+    async fn a_malformed_answer_is_an_error_never_zero_or_empty() {
+        let servers = Servers::new();
+        for body in [
+            r#"{"record": 4}"#,
+            r#"{"record": 4, "deleted": "2"}"#,
+            r#"{"record": 5, "deleted": 2}"#,
+            "not json",
+        ] {
+            let server = answering(200, body).await;
+            assert!(garbled(servers.retire(&server, 4).await), "retire: {body}");
+        }
+        for body in [
+            r#"{"record": 4}"#,
+            r#"{"record": 4, "versions": [1, "2"]}"#,
+            r#"{"record": 4, "versions": [4294967296]}"#,
+            r#"{"record": 6, "versions": [1]}"#,
+        ] {
+            let server = answering(200, body).await;
+            assert!(
+                garbled(servers.versions_held(&server, 4).await),
+                "versions: {body}"
+            );
+        }
+        let server = answering(200, r#"{"released": "0x00"}"#).await;
+        let request = SignedRequest {
+            request: medconsent_keyrelease::request::ReleaseRequest {
+                server: [2; 32],
+                patient: medconsent_shared::AccountId::from([3; 32]),
+                record: 4,
+                version: 1,
+                log_seq: 0,
+                requester: medconsent_shared::AccountId::from([5; 32]),
+                reply_key: [6; 32],
+                expires_at: 0,
+            },
+            signature: [0; 64],
+        };
+        assert!(garbled(servers.release(&server, &request).await));
+        // Well-formed answers still read.
+        let server = answering(200, r#"{"record": 4, "deleted": 2}"#).await;
+        assert_eq!(servers.retire(&server, 4).await, Ok(2));
+        let server = answering(200, r#"{"record": 4, "versions": [3]}"#).await;
+        assert_eq!(servers.versions_held(&server, 4).await, Ok(vec![3]));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_keeps_its_code_and_status() {
+        let servers = Servers::new();
+        let server = answering(409, r#"{"error": "entry_used", "message": "used"}"#).await;
+        let refused = servers.retire(&server, 4).await.unwrap_err();
+        assert_eq!(refused.code(), Some("entry_used"));
+        assert!(matches!(refused, ServerError::Refused { status: 409, .. }));
     }
 }

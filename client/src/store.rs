@@ -1,26 +1,20 @@
-//! A content-addressed store in a local directory: `<dir>/<hex hash>` holds a sealed
-//! blob, `<dir>/<hex hash>.keys/<hex public key>` the record key wrapped to that key.
+//! A client's local folder (`--store`): the content-addressed blobs it sealed or
+//! fetched (`<dir>/<hex hash>`, a [`BlobDir`]) and the patient's own sealed copy of each
+//! record key (`<dir>/<hex hash>.owner`).
 
 use crate::seal::{open, seal};
-use crate::wrap::{unwrap, wrap, WRAPPED_LEN};
 use crate::{cid, Binding, Error, RecordKey, Result};
-use blake2::digest::consts::U32;
-use blake2::{Blake2b, Digest};
-use sha2::Sha256;
-use std::fs::{self, File};
+use medconsent_keyrelease::blobs::{Blake2b256, BlobDir};
+use medconsent_keyrelease::envelope::{self, owner_context};
+use medconsent_keyrelease::keyfile::create_new;
+use sha2::{Digest, Sha256};
+use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
 
-type Blake2b256 = Blake2b<U32>;
-
-/// blake2b-256 of `bytes`: a blob's content hash, as the chain keeps it.
-pub fn blake2b_256(bytes: &[u8]) -> [u8; 32] {
-    Blake2b256::digest(bytes).into()
-}
-
-pub struct Store {
-    dir: PathBuf,
+pub struct LocalStore {
+    blobs: BlobDir,
 }
 
 /// Where a sealed blob went and how the chain and IPFS will name it.
@@ -67,46 +61,23 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-impl Store {
+impl LocalStore {
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
-        let dir = dir.into();
-        fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            blobs: BlobDir::new(dir)?,
+        })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.blobs.dir()
     }
 
-    /// Keeps `bytes` as the blob of `content_hash` if they hash to it (written to a new
-    /// temporary file, then renamed).
-    pub fn keep_blob(&self, content_hash: &[u8; 32], bytes: &[u8]) -> Result<PathBuf> {
-        let actual = blake2b_256(bytes);
-        if &actual != content_hash {
-            return Err(Error::HashMismatch {
-                expected: hex::encode(content_hash),
-                actual: hex::encode(actual),
-            });
-        }
-        let temp = self
-            .dir
-            .join(format!(".fetching-{}", hex::encode(crate::random::<8>())));
-        let mut file = crate::private::create_new(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        let path = self.blob_path(content_hash);
-        fs::rename(&temp, &path)?;
-        Ok(path)
+    pub fn blobs(&self) -> &BlobDir {
+        &self.blobs
     }
 
     pub fn blob_path(&self, content_hash: &[u8; 32]) -> PathBuf {
-        self.dir.join(hex::encode(content_hash))
-    }
-
-    fn key_path(&self, content_hash: &[u8; 32], public: &PublicKey) -> PathBuf {
-        self.dir
-            .join(format!("{}.keys", hex::encode(content_hash)))
-            .join(hex::encode(public.as_bytes()))
+        self.blobs.blob_path(content_hash)
     }
 
     /// Seals `plaintext` under `key` into the store; the blob is named by its hash.
@@ -117,11 +88,9 @@ impl Store {
         binding: Binding,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Stored> {
-        let temp = self
-            .dir
-            .join(format!(".sealing-{}", hex::encode(crate::random::<8>())));
+        let temp = self.blobs.temp_path("sealing");
         let mut writer = Hashing {
-            inner: BufWriter::new(crate::private::create_new(&temp)?),
+            inner: BufWriter::new(create_new(&temp)?),
             blake: Blake2b256::new(),
             sha: Sha256::new(),
         };
@@ -146,73 +115,53 @@ impl Store {
         })
     }
 
-    /// Checks that the stored blob hashes to `expected` (the hash on chain).
-    pub fn verify(&self, expected: &[u8; 32]) -> Result<()> {
-        let mut file = BufReader::new(File::open(self.blob_path(expected))?);
-        let mut hasher = Blake2b256::new();
-        io::copy(&mut file, &mut hasher)?;
-        let actual: [u8; 32] = hasher.finalize().into();
-        if &actual != expected {
-            return Err(Error::HashMismatch {
-                expected: hex::encode(expected),
-                actual: hex::encode(actual),
-            });
-        }
+    fn owner_copy_path(&self, content_hash: &[u8; 32]) -> PathBuf {
+        self.dir()
+            .join(format!("{}.owner", hex::encode(content_hash)))
+    }
+
+    /// Keeps the patient's own copy of a record key, sealed to its X25519 key: the only
+    /// place the whole key is written.
+    pub fn write_owner_copy(
+        &self,
+        owner: &StaticSecret,
+        binding: Binding,
+        content_hash: &[u8; 32],
+        key: &RecordKey,
+    ) -> Result<()> {
+        let context = owner_context(binding.record_id, binding.version, content_hash);
+        let sealed = envelope::seal(key, &PublicKey::from(owner), &context)?;
+        let mut file = create_new(&self.owner_copy_path(content_hash))?;
+        file.write_all(&sealed)?;
+        file.sync_all()?;
         Ok(())
     }
 
-    /// Keeps `key` wrapped to `recipient` next to the blob.
-    pub fn grant_key(
+    /// The record key from the patient's own copy.
+    pub fn read_owner_copy(
         &self,
+        owner: &StaticSecret,
+        binding: Binding,
         content_hash: &[u8; 32],
-        key: &RecordKey,
-        recipient: &PublicKey,
-    ) -> Result<PathBuf> {
-        let wrapped = wrap(key, recipient, content_hash)?;
-        let path = self.key_path(content_hash, recipient);
-        fs::create_dir_all(path.parent().expect("keys dir"))?;
-        fs::write(&path, wrapped)?;
-        Ok(path)
-    }
-
-    /// The record key wrapped to `secret`'s public key.
-    pub fn record_key(&self, content_hash: &[u8; 32], secret: &StaticSecret) -> Result<RecordKey> {
-        let public = PublicKey::from(secret);
-        let path = self.key_path(content_hash, &public);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::NoKeyFor(hex::encode(public.as_bytes())))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let wrapped: [u8; WRAPPED_LEN] = bytes
+    ) -> Result<RecordKey> {
+        let bytes = fs::read(self.owner_copy_path(content_hash))?;
+        let sealed: envelope::Sealed = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| Error::BadFormat("wrapped key"))?;
-        unwrap(&wrapped, secret, content_hash)
+            .map_err(|_| Error::BadFormat("owner key copy"))?;
+        let context = owner_context(binding.record_id, binding.version, content_hash);
+        Ok(envelope::open(&sealed, owner, &context)?)
     }
 
-    /// Unwraps the blob's key with `secret` and writes the plaintext to `out` only if
-    /// the blob hashes to the hash on chain and all of it authenticates.
-    pub fn open_to_file(
-        &self,
-        expected_hash: &[u8; 32],
-        secret: &StaticSecret,
-        binding: Binding,
-        out: &Path,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<()> {
-        let key = match self.record_key(expected_hash, secret) {
-            // Say first that the blob is not the one on chain, if that is the case.
-            Err(Error::NoKeyFor(public)) => {
-                self.verify(expected_hash)?;
-                return Err(Error::NoKeyFor(public));
-            }
-            other => other?,
-        };
-        let input = File::open(self.blob_path(expected_hash))?;
-        open_verified(input, expected_hash, &key, binding, out, progress)
+    /// Deletes the patient's own copy of a key; false if there was none. (A deletion, not
+    /// an overwrite: on copy-on-write filesystems and SSDs old blocks may linger, which is
+    /// why the copy is sealed to the patient's key in the first place.)
+    pub fn forget_owner_copy(&self, content_hash: &[u8; 32]) -> Result<bool> {
+        match fs::remove_file(self.owner_copy_path(content_hash)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -235,7 +184,7 @@ pub fn open_verified(
     let mut temp_name = out.as_os_str().to_owned();
     temp_name.push(".partial");
     let temp = PathBuf::from(temp_name);
-    let file = crate::private::create_new(&temp)?;
+    let file = create_new(&temp)?;
     let result = (|| {
         let mut writer = BufWriter::new(file);
         let opened = open(&mut reader, &mut writer, key, binding, progress);
@@ -245,8 +194,8 @@ pub fn open_verified(
         let actual: [u8; 32] = reader.blake.clone().finalize().into();
         if &actual != expected {
             return Err(Error::HashMismatch {
-                expected: hex::encode(expected),
-                actual: hex::encode(actual),
+                expected: *expected,
+                actual,
             });
         }
         opened?;
@@ -269,7 +218,7 @@ pub fn open_verified(
 mod tests {
     use super::*;
     use crate::seal::{new_record_key, CHUNK};
-    use crate::wrap::keygen;
+    use medconsent_keyrelease::envelope::keygen;
 
     const BINDING: Binding = Binding {
         record_id: 3,
@@ -287,80 +236,58 @@ mod tests {
 
     struct Case {
         dir: PathBuf,
-        store: Store,
+        store: LocalStore,
         stored: Stored,
-        reader: (StaticSecret, PublicKey),
+        key: RecordKey,
         plain: Vec<u8>,
     }
 
     fn case(name: &str, len: usize) -> Case {
         let dir = temp_dir(name);
-        let store = Store::new(dir.join("store")).unwrap();
+        let store = LocalStore::new(dir.join("store")).unwrap();
         let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let key = new_record_key();
         let stored = store.put(&plain[..], &key, BINDING, &mut |_| {}).unwrap();
-        let reader = keygen();
-        store
-            .grant_key(&stored.content_hash, &key, &reader.1)
-            .unwrap();
         Case {
             dir,
             store,
             stored,
-            reader,
+            key,
             plain,
         }
     }
 
     impl Case {
-        fn open(
-            &self,
-            secret: &StaticSecret,
-            hash: &[u8; 32],
-            binding: Binding,
-        ) -> Result<Vec<u8>> {
-            let out = self.dir.join("out.bin");
+        /// Opens the stored blob named by `hash`, as `get` does: read from the store's
+        /// file, checked against `hash` as the chain's.
+        fn open(&self, key: &RecordKey, hash: &[u8; 32], binding: Binding) -> Result<Vec<u8>> {
+            let out = self.out();
             let _ = fs::remove_file(&out);
-            self.store
-                .open_to_file(hash, secret, binding, &out, &mut |_| {})?;
+            let input = fs::File::open(self.store.blob_path(hash))?;
+            open_verified(input, hash, key, binding, &out, &mut |_| {})?;
             Ok(fs::read(&out).unwrap())
         }
 
+        fn out(&self) -> PathBuf {
+            self.dir.join("out.bin")
+        }
+
         fn out_exists(&self) -> bool {
-            self.dir.join("out.bin").exists() || self.dir.join("out.bin.partial").exists()
+            self.out().exists() || self.dir.join("out.bin.partial").exists()
         }
     }
 
     #[test]
-    fn a_grantee_opens_what_was_sealed() {
+    fn what_was_sealed_opens_with_its_key() {
         for len in [0, 10, 3 * CHUNK + 1] {
             let c = case("roundtrip", len);
-            let opened = c
-                .open(&c.reader.0, &c.stored.content_hash, BINDING)
-                .unwrap();
+            let opened = c.open(&c.key, &c.stored.content_hash, BINDING).unwrap();
             assert_eq!(opened, c.plain);
             let bytes = fs::read(&c.stored.path).unwrap();
             assert_eq!(c.stored.cid, cid::cid_of(&bytes));
             assert!(c.stored.path.ends_with(hex::encode(c.stored.content_hash)));
+            c.store.blobs().verify(&c.stored.content_hash).unwrap();
         }
-    }
-
-    #[test]
-    fn a_key_shared_onward_opens_for_the_new_grantee_only() {
-        let c = case("share", 100);
-        let (newcomer, newcomer_public) = keygen();
-        let key = c
-            .store
-            .record_key(&c.stored.content_hash, &c.reader.0)
-            .unwrap();
-        c.store
-            .grant_key(&c.stored.content_hash, &key, &newcomer_public)
-            .unwrap();
-        let opened = c.open(&newcomer, &c.stored.content_hash, BINDING).unwrap();
-        assert_eq!(opened, c.plain);
-        let (outsider, _) = keygen();
-        let result = c.open(&outsider, &c.stored.content_hash, BINDING);
-        assert!(matches!(result, Err(Error::NoKeyFor(_))));
     }
 
     #[test]
@@ -369,7 +296,7 @@ mod tests {
         let mut bytes = fs::read(&c.stored.path).unwrap();
         bytes[40] ^= 1;
         fs::write(&c.stored.path, bytes).unwrap();
-        let result = c.open(&c.reader.0, &c.stored.content_hash, BINDING);
+        let result = c.open(&c.key, &c.stored.content_hash, BINDING);
         assert!(
             matches!(result, Err(Error::HashMismatch { .. })),
             "{result:?}"
@@ -382,22 +309,17 @@ mod tests {
         // Two blobs under one key and binding: both decrypt, only one is on chain. The
         // bytes fed in are the other blob's, as if swapped in after a check by path.
         let c = case("swap", 100);
-        let key = c
-            .store
-            .record_key(&c.stored.content_hash, &c.reader.0)
-            .unwrap();
         let other = c
             .store
-            .put(&[7u8; 50][..], &key, BINDING, &mut |_| {})
+            .put(&[7u8; 50][..], &c.key, BINDING, &mut |_| {})
             .unwrap();
         let swapped = fs::read(&other.path).unwrap();
-        let out = c.dir.join("out.bin");
         let result = open_verified(
             &swapped[..],
             &c.stored.content_hash,
-            &key,
+            &c.key,
             BINDING,
-            &out,
+            &c.out(),
             &mut |_| {},
         );
         assert!(
@@ -414,9 +336,8 @@ mod tests {
     fn plaintext_is_private_and_never_written_through_a_link() {
         use std::os::unix::fs::{symlink, PermissionsExt};
         let c = case("private", 100);
-        let out = c.dir.join("out.bin");
-        c.open(&c.reader.0, &c.stored.content_hash, BINDING)
-            .unwrap();
+        let out = c.out();
+        c.open(&c.key, &c.stored.content_hash, BINDING).unwrap();
         assert_eq!(
             fs::metadata(&out).unwrap().permissions().mode() & 0o777,
             0o600
@@ -426,9 +347,11 @@ mod tests {
         let victim = c.dir.join("victim");
         fs::write(&victim, b"keep me").unwrap();
         symlink(&victim, c.dir.join("out.bin.partial")).unwrap();
-        let result = c.store.open_to_file(
+        let input = fs::File::open(&c.stored.path).unwrap();
+        let result = open_verified(
+            input,
             &c.stored.content_hash,
-            &c.reader.0,
+            &c.key,
             BINDING,
             &out,
             &mut |_| {},
@@ -444,24 +367,16 @@ mod tests {
         // The chain names another blob: the stored file is not it.
         let other = [9u8; 32];
         fs::copy(&c.stored.path, c.store.blob_path(&other)).unwrap();
-        let result = c.open(&c.reader.0, &other, BINDING);
+        let result = c.open(&c.key, &other, BINDING);
         assert!(matches!(result, Err(Error::HashMismatch { .. })));
+        assert!(!c.out_exists());
     }
 
     #[test]
-    fn someone_without_a_wrapped_key_cannot_open() {
+    fn another_key_does_not_open_and_leaves_no_output() {
         let c = case("wrongkey", 100);
-        let (stranger, _) = keygen();
-        let result = c.open(&stranger, &c.stored.content_hash, BINDING);
-        assert!(matches!(result, Err(Error::NoKeyFor(_))));
-        // A key file swapped in for the stranger does not open either.
-        let wrapped = c.store.key_path(&c.stored.content_hash, &c.reader.1);
-        let theirs = c
-            .store
-            .key_path(&c.stored.content_hash, &PublicKey::from(&stranger));
-        fs::copy(wrapped, theirs).unwrap();
-        let result = c.open(&stranger, &c.stored.content_hash, BINDING);
-        assert!(matches!(result, Err(Error::DecryptionFailed)));
+        let result = c.open(&new_record_key(), &c.stored.content_hash, BINDING);
+        assert!(matches!(result, Err(Error::DecryptionFailed)), "{result:?}");
         assert!(!c.out_exists());
     }
 
@@ -469,7 +384,7 @@ mod tests {
     fn opening_under_another_version_fails_without_output() {
         let c = case("binding", CHUNK * 2);
         let result = c.open(
-            &c.reader.0,
+            &c.key,
             &c.stored.content_hash,
             Binding {
                 version: 3,
@@ -478,5 +393,41 @@ mod tests {
         );
         assert!(matches!(result, Err(Error::DecryptionFailed)));
         assert!(!c.out_exists());
+    }
+
+    #[test]
+    fn the_owner_copy_opens_only_for_the_owner_and_its_terms_and_is_forgotten() {
+        let c = case("owner", 10);
+        let (owner, _) = keygen();
+        let hash = c.stored.content_hash;
+        c.store
+            .write_owner_copy(&owner, BINDING, &hash, &c.key)
+            .unwrap();
+        let key = c.store.read_owner_copy(&owner, BINDING, &hash).unwrap();
+        assert_eq!(*key, *c.key);
+        // A second copy never overwrites the first.
+        assert!(c
+            .store
+            .write_owner_copy(&owner, BINDING, &hash, &new_record_key())
+            .is_err());
+        let (stranger, _) = keygen();
+        assert!(matches!(
+            c.store.read_owner_copy(&stranger, BINDING, &hash),
+            Err(Error::DecryptionFailed)
+        ));
+        let other_version = Binding {
+            version: 9,
+            ..BINDING
+        };
+        assert!(matches!(
+            c.store.read_owner_copy(&owner, other_version, &hash),
+            Err(Error::DecryptionFailed)
+        ));
+        assert!(c.store.forget_owner_copy(&hash).unwrap());
+        assert!(!c.store.forget_owner_copy(&hash).unwrap());
+        assert!(matches!(
+            c.store.read_owner_copy(&owner, BINDING, &hash),
+            Err(Error::Io(_))
+        ));
     }
 }

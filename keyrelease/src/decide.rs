@@ -1,4 +1,4 @@
-//! The rules a key server applies before it releases a share (SPEC.md; issue #12): the
+//! The rules a key server applies before it releases a share (see the README's "Key servers"): the
 //! request is the requester's, for this server, unexpired; the log entry it names exists
 //! in a finalized block, is an Access (or a released Emergency) of that requester for
 //! that record, recent, and unused at this server; the record is not retired and the
@@ -8,6 +8,7 @@
 //! decides, so every rule is tested without a node.
 
 use crate::request::{SignedDeposit, SignedRequest};
+use crate::wire::ErrorCode;
 use medconsent_shared::{EntryKind, LogEntry, Purpose, Record, RecordStatus, Timestamp};
 
 /// What the chain said, read at the server's latest finalized block.
@@ -32,8 +33,7 @@ pub struct Policy {
     pub max_request_lifetime: Timestamp,
 }
 
-/// Why a share is not released. `code` is stable (clients match on it); `status` is the
-/// HTTP status the server answers with.
+/// Why a share is not released; [`Refusal::code`] is what the server answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("the signature is not the requester's over this request")]
@@ -73,42 +73,26 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(&self) -> &'static str {
+    /// The refusal's code in the one list ([`ErrorCode`]), which also gives its status.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::BadSignature => "bad_signature",
-            Refusal::WrongServer => "wrong_server",
-            Refusal::Expired => "expired",
-            Refusal::NoSuchEntry => "no_such_entry",
-            Refusal::NotAnAccess => "not_an_access",
-            Refusal::OtherReader => "other_reader",
-            Refusal::OtherRecord => "other_record",
-            Refusal::StaleEntry => "stale_entry",
-            Refusal::EntryUsed => "entry_used",
-            Refusal::RecordNotFound => "record_not_found",
-            Refusal::Retired => "retired",
-            Refusal::WrongVersion => "wrong_version",
-            Refusal::ReplyKeyMismatch => "reply_key_mismatch",
-            Refusal::NotThePatient => "not_the_patient",
-            Refusal::ContentMismatch => "content_mismatch",
-            Refusal::BadShare => "bad_share",
-            Refusal::NotRetired => "not_retired",
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        match self {
-            Refusal::BadSignature => 401,
-            Refusal::WrongServer | Refusal::Expired | Refusal::BadShare => 400,
-            Refusal::NoSuchEntry | Refusal::RecordNotFound => 404,
-            Refusal::EntryUsed | Refusal::ContentMismatch | Refusal::NotRetired => 409,
-            Refusal::Retired => 410,
-            Refusal::NotAnAccess
-            | Refusal::OtherReader
-            | Refusal::OtherRecord
-            | Refusal::StaleEntry
-            | Refusal::WrongVersion
-            | Refusal::ReplyKeyMismatch
-            | Refusal::NotThePatient => 403,
+            Refusal::BadSignature => ErrorCode::BadSignature,
+            Refusal::WrongServer => ErrorCode::WrongServer,
+            Refusal::Expired => ErrorCode::Expired,
+            Refusal::NoSuchEntry => ErrorCode::NoSuchEntry,
+            Refusal::NotAnAccess => ErrorCode::NotAnAccess,
+            Refusal::OtherReader => ErrorCode::OtherReader,
+            Refusal::OtherRecord => ErrorCode::OtherRecord,
+            Refusal::StaleEntry => ErrorCode::StaleEntry,
+            Refusal::EntryUsed => ErrorCode::EntryUsed,
+            Refusal::RecordNotFound => ErrorCode::RecordNotFound,
+            Refusal::Retired => ErrorCode::Retired,
+            Refusal::WrongVersion => ErrorCode::WrongVersion,
+            Refusal::ReplyKeyMismatch => ErrorCode::ReplyKeyMismatch,
+            Refusal::NotThePatient => ErrorCode::NotThePatient,
+            Refusal::ContentMismatch => ErrorCode::ContentMismatch,
+            Refusal::BadShare => ErrorCode::BadShare,
+            Refusal::NotRetired => ErrorCode::NotRetired,
         }
     }
 }
@@ -419,7 +403,7 @@ mod tests {
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());
-        assert!(all.iter().all(|r| (400..500).contains(&r.status())));
+        assert!(all.iter().all(|r| (400..500).contains(&r.code().status())));
     }
 
     fn deposit_record(deposit: &Deposit) -> Record {

@@ -15,7 +15,7 @@
 
 use crate::facts::ChainReader;
 use crate::request_log::{log_request, RefusalCode};
-use crate::store::{ReleaseRecord, Store, StoreError, StoredShare};
+use crate::share_db::{ReleaseRecord, ShareDb, ShareDbError, StoredShare};
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -24,40 +24,42 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use medconsent_keyrelease::blobs::{BlobDir, BlobError};
 use medconsent_keyrelease::decide::{self, Policy, Refusal};
 use medconsent_keyrelease::envelope::{self, deposit_context, release_context};
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
+use medconsent_keyrelease::wire::{
+    self, BlobReceipt, DepositReceipt, ErrorCode, Health, RecordShares, RefusalBody, ReleasedBody,
+    RetireBody, RetireReceipt, SignedBody,
+};
 use medconsent_shared::{AccountId, RecordStatus};
-use parity_scale_codec::{Decode, Encode};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use parity_scale_codec::Decode;
+use serde::Serialize;
 use std::sync::Arc;
 use x25519_dalek::{PublicKey, StaticSecret};
 
 /// A key server's state: its keys, its database, its view of the chain, its rules.
-pub struct KeyServer {
-    pub store: Store,
+pub struct ServerState {
+    pub shares: ShareDb,
     pub reader: ChainReader,
     pub secret: StaticSecret,
     pub public: [u8; 32],
     pub account: AccountId,
     pub policy: Policy,
     /// Ciphertext blobs, one file per content hash.
-    pub blobs: medconsent_client::store::Store,
+    pub blobs: BlobDir,
 }
 
 /// A refusal as the client sees it.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
@@ -66,11 +68,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"error": self.code, "message": self.message})),
-        )
-            .into_response();
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = RefusalBody {
+            error: self.code.as_str().to_owned(),
+            message: self.message,
+        };
+        let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(RefusalCode(self.code));
         response
     }
@@ -78,72 +82,48 @@ impl IntoResponse for ApiError {
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
-        Self::new(
-            StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
-            refusal.code(),
-            refusal.to_string(),
-        )
+        Self::new(refusal.code(), refusal.to_string())
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let (status, code) = match &rejection {
-            JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "wrong_type"),
-            JsonRejection::MissingJsonContentType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json")
-            }
-            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
-            }
-            _ => (StatusCode::BAD_REQUEST, "bad_body"),
+        let code = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => ErrorCode::MalformedJson,
+            JsonRejection::JsonDataError(_) => ErrorCode::WrongType,
+            JsonRejection::MissingJsonContentType(_) => ErrorCode::NotJson,
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+            _ => ErrorCode::BadBody,
         };
-        Self::new(status, code, rejection.body_text())
+        Self::new(code, rejection.body_text())
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+impl From<ShareDbError> for ApiError {
+    fn from(e: ShareDbError) -> Self {
+        Self::new(ErrorCode::Storage, e.to_string())
     }
 }
 
 impl From<medconsent_chain::Error> for ApiError {
     fn from(e: medconsent_chain::Error) -> Self {
-        Self::new(StatusCode::BAD_GATEWAY, "chain_unavailable", e.to_string())
+        Self::new(ErrorCode::ChainUnavailable, e.to_string())
     }
 }
 
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignedBody {
-    signed: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetireBody {
-    record: u64,
-}
+type Answer<T> = Result<(StatusCode, Json<T>), ApiError>;
 
 fn decode_hex<T: Decode>(text: &str) -> Result<T, ApiError> {
-    let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_encoding", why);
-    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
-        .map_err(|e| bad(format!("not hex: {e}")))?;
-    let input = &mut bytes.as_slice();
-    let value = T::decode(input).map_err(|e| bad(format!("not SCALE of this message: {e}")))?;
-    if !input.is_empty() {
-        return Err(bad("trailing bytes".into()));
-    }
-    Ok(value)
+    wire::from_hex(text).map_err(|e| ApiError::new(ErrorCode::BadEncoding, e.to_string()))
+}
+
+fn ok<T: Serialize>(status: StatusCode, body: T) -> Answer<T> {
+    Ok((status, Json(body)))
 }
 
 /// The router, with a body limit (bytes) on every route but blob uploads, which have
 /// their own, and a log line per request on stderr.
-pub fn router(server: Arc<KeyServer>, body_limit: usize, blob_limit: usize) -> Router {
+pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) -> Router {
     Router::new()
         .route(
             "/v1/blobs/{hash}",
@@ -154,29 +134,29 @@ pub fn router(server: Arc<KeyServer>, body_limit: usize, blob_limit: usize) -> R
         .route("/v1/release", post(release))
         .route("/v1/retire", post(retire))
         .route("/v1/records/{id}", get(record_shares))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(server)
 }
 
-async fn health(State(server): State<Arc<KeyServer>>) -> Answer {
-    let (shares, releases) = tokio::task::block_in_place(|| server.store.counts())?;
-    Ok((
+async fn health(State(server): State<Arc<ServerState>>) -> Answer<Health> {
+    let (shares, releases) = tokio::task::block_in_place(|| server.shares.counts())?;
+    ok(
         StatusCode::OK,
-        Json(json!({
-            "public_key": format!("0x{}", hex::encode(server.public)),
-            "account": medconsent_chain::ss58(&server.account),
-            "shares": shares,
-            "releases": releases,
-        })),
-    ))
+        Health {
+            public_key: wire::hash_to_hex(&server.public),
+            account: medconsent_chain::ss58(&server.account),
+            shares,
+            releases,
+        },
+    )
 }
 
 async fn deposit(
-    State(server): State<Arc<KeyServer>>,
+    State(server): State<Arc<ServerState>>,
     body: Result<Json<SignedBody>, JsonRejection>,
-) -> Answer {
+) -> Answer<DepositReceipt> {
     let Json(body) = body?;
     let signed: SignedDeposit = decode_hex(&body.signed)?;
     let deposit = &signed.deposit;
@@ -206,23 +186,23 @@ async fn deposit(
     };
     tokio::task::block_in_place(|| {
         server
-            .store
+            .shares
             .put_share(deposit.record, deposit.version, &stored)
     })?;
-    Ok((
+    ok(
         StatusCode::CREATED,
-        Json(json!({
-            "record": deposit.record,
-            "version": deposit.version,
-            "index": deposit.index,
-        })),
-    ))
+        DepositReceipt {
+            record: deposit.record,
+            version: deposit.version,
+            index: deposit.index,
+        },
+    )
 }
 
 async fn release(
-    State(server): State<Arc<KeyServer>>,
+    State(server): State<Arc<ServerState>>,
     body: Result<Json<SignedBody>, JsonRejection>,
-) -> Answer {
+) -> Answer<ReleasedBody> {
     let Json(body) = body?;
     let signed: SignedRequest = decode_hex(&body.signed)?;
     let request = &signed.request;
@@ -231,14 +211,13 @@ async fn release(
     decide::precheck(&signed, &server.public, now, &server.policy)?;
     let facts = server.reader.release_facts(block, now, request).await?;
     let used =
-        tokio::task::block_in_place(|| server.store.is_used(&request.patient, request.log_seq))?;
+        tokio::task::block_in_place(|| server.shares.is_used(&request.patient, request.log_seq))?;
     decide::decide(&signed, &server.public, &facts, used, &server.policy)?;
     let stored =
-        tokio::task::block_in_place(|| server.store.share(request.record, request.version))?
+        tokio::task::block_in_place(|| server.shares.share(request.record, request.version))?
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "no_share",
+                    ErrorCode::NoShare,
                     "this server holds no share of this record version",
                 )
             })?;
@@ -255,8 +234,7 @@ async fn release(
     )
     .map_err(|_| {
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "share_unreadable",
+            ErrorCode::ShareUnreadable,
             "a stored share does not open with this server's key",
         )
     })?;
@@ -273,13 +251,7 @@ async fn release(
             stored.index,
         ),
     )
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "weak_reply_key",
-            "a low-order reply key",
-        )
-    })?;
+    .map_err(|_| ApiError::new(ErrorCode::WeakReplyKey, "a low-order reply key"))?;
     // The mark is durable before the share leaves: a crash after it costs the reader a
     // new access, never a second release of one entry.
     let record = ReleaseRecord {
@@ -290,7 +262,7 @@ async fn release(
     };
     let claimed = tokio::task::block_in_place(|| {
         server
-            .store
+            .shares
             .claim(&request.patient, request.log_seq, &record)
     })?;
     if !claimed {
@@ -300,16 +272,18 @@ async fn release(
         index: stored.index,
         share: sealed,
     };
-    Ok((
+    ok(
         StatusCode::OK,
-        Json(json!({ "released": format!("0x{}", hex::encode(released.encode())) })),
-    ))
+        ReleasedBody {
+            released: wire::to_hex(&released),
+        },
+    )
 }
 
 async fn retire(
-    State(server): State<Arc<KeyServer>>,
+    State(server): State<Arc<ServerState>>,
     body: Result<Json<RetireBody>, JsonRejection>,
-) -> Answer {
+) -> Answer<RetireReceipt> {
     let Json(body) = body?;
     let (block, _) = server.reader.finalized().await?;
     let record = server
@@ -320,78 +294,74 @@ async fn retire(
     if record.status != RecordStatus::Retired {
         return Err(Refusal::NotRetired.into());
     }
-    let deleted = tokio::task::block_in_place(|| server.store.drop_record(body.record))?;
-    Ok((
+    let deleted = tokio::task::block_in_place(|| server.shares.drop_record(body.record))?;
+    ok(
         StatusCode::OK,
-        Json(json!({ "record": body.record, "deleted": deleted })),
-    ))
+        RetireReceipt {
+            record: body.record,
+            deleted: u64::try_from(deleted).unwrap_or(u64::MAX),
+        },
+    )
 }
 
-async fn record_shares(State(server): State<Arc<KeyServer>>, Path(id): Path<String>) -> Answer {
+async fn record_shares(
+    State(server): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+) -> Answer<RecordShares> {
     let id: u64 = id
         .parse()
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_record_id", "not a record id"))?;
-    let versions = tokio::task::block_in_place(|| server.store.versions_held(id))?;
-    Ok((
+        .map_err(|_| ApiError::new(ErrorCode::BadRecordId, "not a record id"))?;
+    let versions = tokio::task::block_in_place(|| server.shares.versions_held(id))?;
+    ok(
         StatusCode::OK,
-        Json(json!({ "record": id, "versions": versions })),
-    ))
+        RecordShares {
+            record: id,
+            versions,
+        },
+    )
 }
 
 fn blob_hash(text: &str) -> Result<[u8; 32], ApiError> {
-    hex::decode(text.strip_prefix("0x").unwrap_or(text))
-        .ok()
-        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_hash",
-                "not a 32-byte hex hash",
-            )
-        })
+    wire::hash_from_hex(text)
+        .ok_or_else(|| ApiError::new(ErrorCode::BadHash, "not a 32-byte hex hash"))
 }
 
 /// Stores ciphertext only under the hash it has: nobody can put other bytes under a
 /// record's hash.
 async fn put_blob(
-    State(server): State<Arc<KeyServer>>,
+    State(server): State<Arc<ServerState>>,
     Path(hash): Path<String>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Answer {
+) -> Answer<BlobReceipt> {
     let expected = blob_hash(&hash)?;
     let body = body.map_err(|e| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::TooLarge
         } else {
-            "bad_body"
+            ErrorCode::BadBody
         };
-        ApiError::new(status, code, e.body_text())
+        ApiError::new(code, e.body_text())
     })?;
-    // The client's content-addressed store: it checks the hash, writes a new temporary
-    // file and renames it, so a reader never sees half a blob.
-    tokio::task::block_in_place(|| server.blobs.keep_blob(&expected, &body)).map_err(
-        |e| match e {
-            medconsent_client::Error::HashMismatch { actual, .. } => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "hash_mismatch",
-                format!("the body hashes to 0x{actual}"),
-            ),
-            other => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storage",
-                other.to_string(),
-            ),
-        },
-    )?;
-    Ok((
+    // The content-addressed directory checks the hash, writes a new temporary file and
+    // renames it, so a reader never sees half a blob.
+    tokio::task::block_in_place(|| server.blobs.keep(&expected, &body)).map_err(|e| match e {
+        BlobError::HashMismatch { actual, .. } => ApiError::new(
+            ErrorCode::HashMismatch,
+            format!("the body hashes to {}", wire::hash_to_hex(&actual)),
+        ),
+        other => ApiError::new(ErrorCode::Storage, other.to_string()),
+    })?;
+    ok(
         StatusCode::CREATED,
-        Json(json!({ "content_hash": format!("0x{}", hex::encode(expected)), "size": body.len() })),
-    ))
+        BlobReceipt {
+            content_hash: wire::hash_to_hex(&expected),
+            size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+        },
+    )
 }
 
 async fn get_blob(
-    State(server): State<Arc<KeyServer>>,
+    State(server): State<Arc<ServerState>>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
@@ -403,14 +373,9 @@ async fn get_blob(
         )
             .into_response()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_blob",
+            ErrorCode::NoBlob,
             "no blob with this hash here",
         )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "storage",
-            e.to_string(),
-        )),
+        Err(e) => Err(ApiError::new(ErrorCode::Storage, e.to_string())),
     }
 }

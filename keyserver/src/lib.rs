@@ -1,16 +1,17 @@
-//! A medconsent key server (SPEC.md, "Key release follows the chain"; issue #12): it holds
+//! A medconsent key server: it holds
 //! one share of each record key deposited with it and releases a share only for a
 //! finalized, recent, unused Access (or released Emergency) entry of the requester, sealed
 //! to the requester's key. The rules are `medconsent_keyrelease::decide`; this crate reads
-//! the chain ([`facts`]), keeps shares and releases durably ([`store`]), speaks HTTP
+//! the chain ([`facts`]), keeps shares and releases durably ([`share_db`]), speaks HTTP
 //! ([`http`]) and logs each request's outcome ([`request_log`]).
 
 pub mod facts;
 pub mod http;
 pub mod request_log;
-pub mod store;
+pub mod share_db;
 
 use medconsent_chain::{Chain, Deployment};
+use medconsent_keyrelease::blobs::BlobDir;
 use medconsent_keyrelease::decide::Policy;
 use medconsent_shared::AccountId;
 use std::net::SocketAddr;
@@ -35,25 +36,31 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("{0}")]
-    Store(#[from] store::StoreError),
+    ShareDb(#[from] share_db::ShareDbError),
     #[error("{0}")]
     Chain(#[from] medconsent_chain::Error),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
-    #[error("the blob directory: {0}")]
-    Blobs(#[from] medconsent_client::Error),
+    #[error("the blob directory {}: {source}", path.display())]
+    Blobs {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
 /// until the process ends.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    let store = store::Store::open(&config.db)?;
-    let blobs = medconsent_client::store::Store::new(config.blobs)?;
+    let shares = share_db::ShareDb::open(&config.db)?;
+    let blobs = BlobDir::new(&config.blobs).map_err(|source| StartError::Blobs {
+        path: config.blobs.clone(),
+        source,
+    })?;
     let chain = Chain::connect(&config.deployment.url).await?;
     let public = *PublicKey::from(&config.secret).as_bytes();
-    let server = Arc::new(http::KeyServer {
-        store,
-        reader: facts::ChainReader::new(chain, config.deployment.contracts, config.account),
+    let server = Arc::new(http::ServerState {
+        shares,
+        reader: facts::ChainReader::new(chain, config.deployment.contracts(), config.account),
         secret: config.secret,
         public,
         account: config.account,

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use medconsent_chain::{parse_account, Deployment};
 use medconsent_keyrelease::decide::Policy;
+use medconsent_keyrelease::{keyfile, wire};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -52,13 +53,13 @@ enum Command {
         #[arg(long, default_value_t = 300_000)]
         max_request_lifetime_ms: u64,
         /// Largest request body (bytes).
-        #[arg(long, default_value_t = 16 * 1024)]
+        #[arg(long, default_value_t = wire::MAX_REQUEST_BYTES)]
         body_limit: usize,
         /// Directory for ciphertext blobs (default: the database path + ".blobs").
         #[arg(long)]
         blobs: Option<PathBuf>,
         /// Largest blob accepted (bytes).
-        #[arg(long, default_value_t = medconsent_client::servers::MAX_BLOB_BYTES)]
+        #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
         blob_limit: usize,
     },
 }
@@ -74,8 +75,7 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Keygen { secret_out } => {
-            let public =
-                medconsent_client::private::new_key_file(&secret_out).map_err(|e| e.to_string())?;
+            let public = keyfile::new_key_file(&secret_out).map_err(|e| e.to_string())?;
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
             Ok(())
         }
@@ -97,8 +97,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 name.push(".blobs");
                 PathBuf::from(name)
             });
-            let secret =
-                medconsent_client::private::read_secret(&secret).map_err(|e| e.to_string())?;
+            let secret = keyfile::read_secret(&secret).map_err(|e| e.to_string())?;
             let mut deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
             if let Some(node) = node {
                 deployment.url = node;

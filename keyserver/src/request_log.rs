@@ -9,11 +9,12 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use medconsent_keyrelease::wire::ErrorCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Set on a refusal's response by `ApiError`, so the log line can name its code.
 #[derive(Debug, Clone, Copy)]
-pub struct RefusalCode(pub &'static str);
+pub struct RefusalCode(pub ErrorCode);
 
 /// A stranger chooses the method and the path: both are cut, so each line stays short.
 const MAX_LOGGED_METHOD: usize = 16;
@@ -27,7 +28,7 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let code = response
         .extensions()
         .get::<RefusalCode>()
-        .map_or("-", |code| code.0);
+        .map_or("-", |code| code.0.as_str());
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_millis());

@@ -8,9 +8,6 @@ const split = (entry) => {
   return { body: encoded.subarray(0, encoded.length - 32), hash: encoded.subarray(encoded.length - 32) };
 };
 
-/** Queries take at most this many entries. */
-const MAX_PAGE = 32;
-
 /**
  * A patient's trail read from the head backwards, a page at a time, each page verified
  * against what is already trusted: the head's hash first, then, page by page, the
@@ -18,8 +15,10 @@ const MAX_PAGE = 32;
  * lead, link by link, to the on-chain head.
  */
 export class AuditTrail {
-  constructor(length, headHash) {
+  /** `pageSize`: the most entries a query returns (config.json's `page_size`, MAX_PAGE on chain). */
+  constructor(length, headHash, pageSize) {
     this.length = length;
+    this.pageSize = pageSize;
     this.head = headHash;
     /** Entries from `oldest` to the head are shown and verified. */
     this.oldest = length;
@@ -35,7 +34,7 @@ export class AuditTrail {
    */
   async older(fetch) {
     if (this.oldest === 0 || this.brokenAt !== null) return [];
-    const from = Math.max(0, this.oldest - MAX_PAGE);
+    const from = Math.max(0, this.oldest - this.pageSize);
     const fetched = await fetch(from, this.oldest - from);
     // With `from > 0`, the first fetched entry only lends its hash to the next one.
     const lowest = from === 0 ? 0 : from + 1;

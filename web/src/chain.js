@@ -6,10 +6,14 @@ import { errorInWords } from './words.js';
 
 const NAMES = ['record_registry', 'consent_manager', 'access_log'];
 
-// `config.json` (written by scripts/web.sh or the browser test) names the node and the
-// deployed contracts; `abi/<contract>.json` is each contract's metadata.
+// `config.json` (made from the deployment file by `medconsent deployment web-config`)
+// names the node, the chain, the deployed contracts and the query page size;
+// `abi/<contract>.json` is each contract's metadata.
 export async function connect() {
   const config = await (await fetch('./config.json')).json();
+  if (!Number.isInteger(config.page_size) || config.page_size < 1) {
+    throw new Error('config.json has no page_size: make it with `medconsent deployment web-config`');
+  }
   const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
   const contracts = {};
   for (const name of NAMES) {

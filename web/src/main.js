@@ -168,7 +168,7 @@ let auditGeneration = 0;
 async function showAudit() {
   const generation = ++auditGeneration;
   const head = await read(sys, sys.log, 'head', account, account);
-  const fresh = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a());
+  const fresh = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a(), sys.config.page_size);
   const page = await fresh.older(auditPage(account));
   if (generation !== auditGeneration) return;
   trail = fresh;

@@ -1,10 +1,10 @@
-//! `--bench`: the key-release figures of BENCHMARKS.md (issue #12), measured in the same
+//! `--bench`: the key-release figures of BENCHMARKS.md measured in the same
 //! world as the scenarios: one server's check and release one request at a time, releases
 //! per second per server, a full 2-of-3 `get` with and without the on-chain access, and
 //! what a share and a release record cost the server's database. Wall-clock timings on
 //! this machine; printed, written to the "Key release" section, never asserted.
 
-use super::{
+use crate::fixtures::{
     chain_now, chart_entries, grant, key_server, percentile_ms, put, read_as, request_for,
     signed_by,
 };
@@ -12,7 +12,7 @@ use crate::world::{World, THRESHOLD};
 use medconsent_client::flow::Session;
 use medconsent_keyrelease::envelope::SEALED_LEN;
 use medconsent_keyserver::facts::ChainReader;
-use medconsent_keyserver::store::{ReleaseRecord, Store, StoredShare};
+use medconsent_keyserver::share_db::{ReleaseRecord, ShareDb, StoredShare};
 use medconsent_shared::{LogEntry, RecordId, Scope};
 use parity_scale_codec::Encode;
 use std::fmt::Write as _;
@@ -143,7 +143,7 @@ async fn one_at_a_time(
             medconsent_chain::Chain::connect(&w.deployment.url)
                 .await
                 .map_err(|e| e.to_string())?,
-            w.deployment.contracts,
+            w.deployment.contracts(),
             server.account,
         );
         let mut reads = Vec::new();
@@ -249,7 +249,7 @@ async fn full_get(
     for run in 0..GETS {
         // Without the access: the access first (timed on its own), then the shares.
         let started = Instant::now();
-        let entry = super::access(w, s, reader, record).await?;
+        let entry = crate::fixtures::access(w, s, reader, record).await?;
         access.push(started.elapsed());
         let out = w.out_path(&format!("bench-open-{run}"));
         let started = Instant::now();
@@ -317,7 +317,7 @@ fn file_len(path: &std::path::Path) -> u64 {
 async fn storage(w: &World, report: &mut String) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("bench.redb");
-    let store = Store::open(&path).map_err(|e| e.to_string())?;
+    let store = ShareDb::open(&path).map_err(|e| e.to_string())?;
     let empty = file_len(&path);
     let share = StoredShare {
         patient: w.patient.account(),
@@ -386,7 +386,7 @@ async fn storage(w: &World, report: &mut String) -> Result<(), String> {
     )
     .unwrap();
     for (i, server) in w.servers.iter().enumerate() {
-        let health = super::health(&server.url).await?;
+        let health = crate::fixtures::health(&server.url).await?;
         writeln!(
             report,
             "| {} | {} | {} | {} |",

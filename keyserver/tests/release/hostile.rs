@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use medconsent_keyrelease::envelope::{self, release_context};
 use medconsent_keyrelease::request::{ReleasedShare, SignedRequest};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Decode;
 use rand_core::{OsRng, RngCore};
-use serde_json::{json, Value};
+use serde_json::Value;
 use x25519_dalek::PublicKey;
 
 /// What the hostile server does with a release request.
@@ -64,7 +64,10 @@ fn made_up_answer(signed: &SignedRequest, index: u8) -> String {
     )
     .expect("a reply key the honest servers accepted");
     let released = ReleasedShare { index, share };
-    json!({ "released": format!("0x{}", hex::encode(released.encode())) }).to_string()
+    serde_json::to_string(&medconsent_keyrelease::wire::ReleasedBody {
+        released: medconsent_keyrelease::wire::to_hex(&released),
+    })
+    .unwrap()
 }
 
 fn decode(body: &Value) -> SignedRequest {

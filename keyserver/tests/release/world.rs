@@ -3,9 +3,9 @@
 //! three key servers as real processes registered in the directory, a patient (//Bob),
 //! a clinician with consent to come (//Dave) and one without (//Eve).
 
-use medconsent_chain::{account_of, signer_from_uri, Chain, Deployment, Signer};
+use medconsent_chain::{account_of, signer_from_uri, Chain, Deployment, KeyServerEndpoint, Signer};
 use medconsent_client::flow::Session;
-use medconsent_client::store::Store;
+use medconsent_client::store::LocalStore;
 use medconsent_shared::{AccountId, Role, RoleSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ pub const THRESHOLD: u8 = 2;
 pub struct Person {
     pub signer: Signer,
     pub secret: StaticSecret,
-    pub store: Store,
+    pub store: LocalStore,
 }
 
 impl Person {
@@ -62,6 +62,27 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The `medconsent` command that deploy.sh writes the deployment file with: built by
+/// scripts/test.sh (or bench.sh) next to this suite (`cargo build -p medconsent-client`).
+fn medconsent_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("MEDCONSENT_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    // <target>/<profile>/deps/release-<hash> -> <target>/<profile>/medconsent
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("medconsent");
+    assert!(
+        path.exists(),
+        "{} missing: cargo build -p medconsent-client first (with the same target and profile)",
+        path.display()
+    );
+    path
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -73,7 +94,7 @@ fn person(dir: &Path, uri: &str, name: &str) -> Person {
     Person {
         signer: signer_from_uri(uri).unwrap(),
         secret: StaticSecret::random_from_rng(rand_core::OsRng),
-        store: Store::new(dir.join(name)).unwrap(),
+        store: LocalStore::new(dir.join(name)).unwrap(),
     }
 }
 
@@ -144,7 +165,7 @@ impl World {
 fn new_server(dir: &Path, index: usize, extra: Vec<String>) -> ServerProcess {
     let secret = StaticSecret::random_from_rng(rand_core::OsRng);
     let secret_file = dir.join(format!("server{index}.sk"));
-    medconsent_client::private::write_secret(&secret_file, &secret).unwrap();
+    medconsent_keyrelease::keyfile::write_secret(&secret_file, &secret).unwrap();
     let signer = signer_from_uri(&format!("//Alice//keyserver{index}")).unwrap();
     ServerProcess {
         url: format!("http://127.0.0.1:{}", free_port()),
@@ -185,6 +206,7 @@ impl World {
         let first_file = dir.path().join("contracts.json");
         let deployed = Command::new("bash")
             .current_dir(repo_root())
+            .env("MEDCONSENT_BIN", medconsent_bin())
             .args(["scripts/deploy.sh", "--url", &url, "--no-build", "--out"])
             .arg(&first_file)
             .stdout(Stdio::null())
@@ -201,23 +223,26 @@ impl World {
             vec!["--max-entry-age-ms".into(), "3000".into()],
         );
         // The deployment file the clients and servers use: the contracts, and the three
-        // servers in share order.
-        let mut json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&first_file).unwrap()).unwrap();
-        json["threshold"] = THRESHOLD.into();
-        json["key_servers"] = servers
-            .iter()
-            .map(|s| serde_json::json!({"account": medconsent_chain::ss58(&s.account), "url": s.url}))
-            .collect();
+        // servers in share order with their keys pinned.
+        let mut deployment = Deployment::load(&first_file).unwrap();
+        for server in &servers {
+            deployment
+                .add_key_server(KeyServerEndpoint {
+                    account: server.account,
+                    url: server.url.clone(),
+                    public_key: server.public_key,
+                })
+                .unwrap();
+        }
+        deployment.set_threshold(THRESHOLD).unwrap();
         let deployment_file = dir.path().join("deployment.json");
-        std::fs::write(&deployment_file, json.to_string()).unwrap();
-        let deployment = Deployment::load(&deployment_file).unwrap();
+        deployment.save(&deployment_file).unwrap();
 
         let admin = signer_from_uri("//Alice").unwrap();
         let patient = person(dir.path(), "//Bob", "bob");
         let doctor = person(dir.path(), "//Dave", "dave");
         let stranger = person(dir.path(), "//Eve", "eve");
-        let mut consents = deployment.contracts.consents();
+        let mut consents = deployment.contracts().consents();
         let clinician = RoleSet::from([Role::Clinician]);
         let key_server = RoleSet::from([Role::KeyServer]);
         let mut registrations = vec![
@@ -231,7 +256,7 @@ impl World {
             let (result, included) = chain
                 .submit(
                     &admin,
-                    &deployment.contracts.consents,
+                    &deployment.contracts().consents,
                     &consents.register_provider(account, roles, key),
                 )
                 .await

@@ -17,7 +17,7 @@ const SHARES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("shares"
 const RELEASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("releases");
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum ShareDbError {
     #[error("database: {0}")]
     Db(String),
     #[error("a stored value does not decode: {0}")]
@@ -26,9 +26,9 @@ pub enum StoreError {
 
 macro_rules! db_errors {
     ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
+        impl From<$t> for ShareDbError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.to_string())
+                ShareDbError::Db(e.to_string())
             }
         }
     )*};
@@ -41,7 +41,7 @@ db_errors!(
     redb::CommitError
 );
 
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub type Result<T> = std::result::Result<T, ShareDbError>;
 
 /// A deposited share as the server keeps it (still sealed to the server's key).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -62,7 +62,7 @@ pub struct ReleaseRecord {
     pub released_at: Timestamp,
 }
 
-pub struct Store {
+pub struct ShareDb {
     db: Database,
 }
 
@@ -73,7 +73,7 @@ fn release_key(patient: &AccountId, seq: LogSeq) -> [u8; 40] {
     key
 }
 
-impl Store {
+impl ShareDb {
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::create(path)?;
         // Create both tables up front so readers never meet a missing table.
@@ -198,9 +198,9 @@ mod tests {
         }
     }
 
-    fn temp_db() -> (tempfile::TempDir, Store) {
+    fn temp_db() -> (tempfile::TempDir, ShareDb) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.redb")).unwrap();
+        let store = ShareDb::open(&dir.path().join("db.redb")).unwrap();
         (dir, store)
     }
 
@@ -233,13 +233,13 @@ mod tests {
         let path = dir.path().join("db.redb");
         let patient = AccountId::from([1; 32]);
         {
-            let store = Store::open(&path).unwrap();
+            let store = ShareDb::open(&path).unwrap();
             assert!(store.claim(&patient, 4, &release()).unwrap());
             assert!(!store.claim(&patient, 4, &release()).unwrap());
             assert!(store.claim(&patient, 5, &release()).unwrap());
             store.put_share(7, 1, &share(1)).unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = ShareDb::open(&path).unwrap();
         assert!(store.is_used(&patient, 4).unwrap());
         assert!(!store.is_used(&patient, 6).unwrap());
         assert_eq!(store.release(&patient, 4).unwrap(), Some(release()));

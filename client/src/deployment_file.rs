@@ -1,0 +1,208 @@
+//! `medconsent deployment ...`: the deployment file written whole by a command, never
+//! patched by hand: `new` (what `scripts/deploy.sh` deployed), `add-key-server` (a
+//! server's account, URL and pinned X25519 key, in share order), `threshold`, and
+//! `web-config` (the patient page's `config.json`, generated from the file).
+
+use clap::Subcommand;
+use medconsent_chain::{
+    parse_account, ss58, DeployedContract, DeployedContracts, Deployment, KeyServerEndpoint,
+};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum DeploymentCommand {
+    /// Write a new deployment file for contracts just deployed (no key servers yet).
+    New {
+        #[arg(long)]
+        out: PathBuf,
+        /// The node's WebSocket URL.
+        #[arg(long)]
+        url: String,
+        /// The chain's name (`system_chain`).
+        #[arg(long)]
+        chain: String,
+        /// The chain's genesis hash (0x-hex): signed consents are bound to it.
+        #[arg(long)]
+        genesis_hash: String,
+        #[arg(long)]
+        change_delay_ms: u64,
+        /// ADDRESS,CODE_HASH,FULL_CODE_HASH of each contract.
+        #[arg(long)]
+        access_log: String,
+        #[arg(long)]
+        consent_manager: String,
+        #[arg(long)]
+        record_registry: String,
+    },
+    /// Append a key server (the next share index) with its public key pinned.
+    AddKeyServer {
+        #[arg(long, default_value = "deployments/development.json")]
+        deployment: PathBuf,
+        /// Its account in the provider directory (SS58).
+        #[arg(long)]
+        account: String,
+        /// Where it listens (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// Its X25519 public key as its operator gave it (`keygen` prints it).
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Set how many shares rebuild a key (at most the servers listed).
+    Threshold {
+        #[arg(long, default_value = "deployments/development.json")]
+        deployment: PathBuf,
+        threshold: u8,
+    },
+    /// Write the patient page's configuration from the deployment file.
+    WebConfig {
+        #[arg(long, default_value = "deployments/development.json")]
+        deployment: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What the page reads (`web/public/config.json`): the node, the chain it must be, the
+/// contracts' addresses and the query page size, all from their one source.
+#[derive(Debug, Serialize)]
+pub struct WebConfig {
+    pub chain: String,
+    pub genesis_hash: String,
+    pub url: String,
+    pub contracts: WebContracts,
+    /// The most entries any list query returns (`MAX_PAGE` of `contracts/shared`).
+    pub page_size: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebContracts {
+    pub access_log: WebContract,
+    pub consent_manager: WebContract,
+    pub record_registry: WebContract,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebContract {
+    pub address: String,
+}
+
+impl WebConfig {
+    pub fn of(deployment: &Deployment) -> Self {
+        let address = |c: &DeployedContract| WebContract {
+            address: ss58(&c.address),
+        };
+        Self {
+            chain: deployment.chain.clone(),
+            genesis_hash: format!("0x{}", hex::encode(deployment.genesis_hash)),
+            url: deployment.url.clone(),
+            contracts: WebContracts {
+                access_log: address(&deployment.contracts.access_log),
+                consent_manager: address(&deployment.contracts.consent_manager),
+                record_registry: address(&deployment.contracts.record_registry),
+            },
+            page_size: medconsent_shared::MAX_PAGE,
+        }
+    }
+}
+
+fn hash32(what: &str, text: &str) -> Result<[u8; 32], String> {
+    hex::decode(text.trim().strip_prefix("0x").unwrap_or(text.trim()))
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| format!("{what}: not 32 bytes of hex: {text}"))
+}
+
+/// `ADDRESS,CODE_HASH,FULL_CODE_HASH`.
+fn deployed(what: &str, text: &str) -> Result<DeployedContract, String> {
+    let parts: Vec<&str> = text.split(',').collect();
+    let [address, code, full] = parts[..] else {
+        return Err(format!(
+            "--{what}: expected ADDRESS,CODE_HASH,FULL_CODE_HASH, got {text}"
+        ));
+    };
+    Ok(DeployedContract {
+        address: parse_account(address).map_err(|e| format!("--{what}: {e}"))?,
+        code_hash: hash32(what, code)?,
+        full_code_hash: hash32(what, full)?,
+    })
+}
+
+fn load(path: &Path) -> Result<Deployment, String> {
+    Deployment::load(path).map_err(|e| e.to_string())
+}
+
+fn save(deployment: &Deployment, path: &Path) -> Result<(), String> {
+    deployment.save(path).map_err(|e| e.to_string())
+}
+
+pub fn run(command: DeploymentCommand) -> Result<(), String> {
+    match command {
+        DeploymentCommand::New {
+            out,
+            url,
+            chain,
+            genesis_hash,
+            change_delay_ms,
+            access_log,
+            consent_manager,
+            record_registry,
+        } => {
+            let deployment = Deployment {
+                chain,
+                genesis_hash: hash32("--genesis-hash", &genesis_hash)?,
+                url,
+                change_delay_ms,
+                contracts: DeployedContracts {
+                    access_log: deployed("access-log", &access_log)?,
+                    consent_manager: deployed("consent-manager", &consent_manager)?,
+                    record_registry: deployed("record-registry", &record_registry)?,
+                },
+                key_servers: Vec::new(),
+                threshold: 2,
+            };
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            save(&deployment, &out)?;
+            println!("deployment={}", out.display());
+        }
+        DeploymentCommand::AddKeyServer {
+            deployment: path,
+            account,
+            url,
+            public_key,
+        } => {
+            let mut deployment = load(&path)?;
+            deployment
+                .add_key_server(KeyServerEndpoint {
+                    account: parse_account(&account)?,
+                    url,
+                    public_key: hash32("--public-key", &public_key)?,
+                })
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            save(&deployment, &path)?;
+            println!("key_servers={}", deployment.key_servers.len());
+        }
+        DeploymentCommand::Threshold {
+            deployment: path,
+            threshold,
+        } => {
+            let mut deployment = load(&path)?;
+            deployment
+                .set_threshold(threshold)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            save(&deployment, &path)?;
+            println!("threshold={threshold}");
+        }
+        DeploymentCommand::WebConfig { deployment, out } => {
+            let config = WebConfig::of(&load(&deployment)?);
+            let mut text = serde_json::to_string_pretty(&config).expect("serializes");
+            text.push('\n');
+            std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("web_config={}", out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! The patient's writes: a new record ([`Session::put`]) and a new key and version for
+//! one ([`Session::rotate`]): ciphertext to the servers, the record on chain, one
+//! sealed, signed key share per server, and the patient's own sealed copy of the key.
+
+use super::{FlowError, Result, Session, Written, REQUEST_LIFETIME_MS};
+use crate::servers::KeyServer;
+use crate::store::{open_verified, LocalStore};
+use crate::{Binding, RecordKey};
+use medconsent_chain::{account_of, Signer};
+use medconsent_keyrelease::envelope::{self, deposit_context};
+use medconsent_keyrelease::request::{Deposit, SignedDeposit};
+use medconsent_keyrelease::shamir;
+use medconsent_shared::{Purpose, RecordId, RecordStatus};
+use std::path::Path;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+impl Session {
+    /// Seals `input` as a new record of the signer (version 1), stores the ciphertext at
+    /// the key servers, registers it on chain, and deposits one key share per server.
+    /// The patient's own copy of the key is sealed to `owner` in `store`.
+    pub async fn put(
+        &self,
+        patient: &Signer,
+        owner: &StaticSecret,
+        input: &Path,
+        category: u16,
+        store: &LocalStore,
+    ) -> Result<Written> {
+        let me = account_of(patient);
+        let servers = self.key_servers().await?;
+        let next = self.contracts().registry().next_record_id();
+        let record = self
+            .chain
+            .read(None, &me, &self.contracts().registry, &next)
+            .await?;
+        self.say(&format!("sealing {} as record {record}", input.display()));
+        let key = crate::seal::new_record_key();
+        let binding = Binding {
+            record_id: record,
+            version: 1,
+        };
+        let stored = store.put(
+            std::io::BufReader::new(std::fs::File::open(input).map_err(crate::Error::Io)?),
+            &key,
+            binding,
+            &mut |_| {},
+        )?;
+        self.upload(&servers, &stored.content_hash, &stored.path)
+            .await?;
+        self.say("registering the record on chain and waiting for finality");
+        let mut registry = self.contracts().registry();
+        let register = registry.register_record(
+            me,
+            record,
+            category,
+            stored.content_hash,
+            stored.cid.as_bytes().to_vec(),
+            Purpose::PatientRequest,
+        );
+        let (result, included) = self
+            .chain
+            .submit(patient, &self.contracts().registry, &register)
+            .await?;
+        let included = included.ok_or_else(|| super::not_included(result))?;
+        let on_chain = self.record_at(Some(included.block), &me, record).await?;
+        if on_chain.content_hash != stored.content_hash || on_chain.patient != me {
+            return Err(FlowError::RecordIdTaken(record));
+        }
+        store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
+        let deposited = self
+            .deposit(patient, &servers, binding, &stored.content_hash, &key)
+            .await?;
+        Ok(Written {
+            record,
+            version: 1,
+            content_hash: stored.content_hash,
+            cid: stored.cid,
+            shares_deposited: deposited,
+        })
+    }
+
+    async fn upload(&self, servers: &[KeyServer], hash: &[u8; 32], path: &Path) -> Result<()> {
+        let blob = std::fs::read(path).map_err(crate::Error::Io)?;
+        let mut failures = Vec::new();
+        for server in servers {
+            if let Err(e) = self.servers.put_blob(server, hash, blob.clone()).await {
+                failures.push(e.to_string());
+            }
+        }
+        if failures.len() == servers.len() {
+            return Err(FlowError::NoBlob(failures));
+        }
+        for failure in failures {
+            self.warn(&format!(
+                "a ciphertext upload failed (the others hold it): {failure}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Splits `key` into one share per server (threshold from the deployment), each
+    /// sealed to its server and bound to the record, version, content hash and server.
+    /// Succeeds if at least `threshold` servers took their share.
+    async fn deposit(
+        &self,
+        patient: &Signer,
+        servers: &[KeyServer],
+        binding: Binding,
+        content_hash: &[u8; 32],
+        key: &RecordKey,
+    ) -> Result<usize> {
+        let threshold = self.deployment.threshold;
+        let count = u8::try_from(servers.len()).map_err(|_| FlowError::TooFewServers {
+            active: servers.len(),
+            needed: threshold,
+        })?;
+        let shares = shamir::split(key, threshold, count, &mut rand_core::OsRng)?;
+        let at = self.chain.finalized().await?;
+        let now = self.chain.now_at(at).await?;
+        let mut deposited = 0usize;
+        let mut refusals = Vec::new();
+        for (server, share) in servers.iter().zip(shares.iter()) {
+            let context = deposit_context(
+                &server.public_key,
+                binding.record_id,
+                binding.version,
+                content_hash,
+                share.index,
+            );
+            let deposit = Deposit {
+                server: server.public_key,
+                patient: account_of(patient),
+                record: binding.record_id,
+                version: binding.version,
+                content_hash: *content_hash,
+                index: share.index,
+                share: envelope::seal(&share.value, &PublicKey::from(server.public_key), &context)?,
+                expires_at: now.saturating_add(REQUEST_LIFETIME_MS),
+            };
+            let signature = patient.sign(&deposit.signing_message()).0;
+            match self
+                .servers
+                .deposit(server, &SignedDeposit { deposit, signature })
+                .await
+            {
+                Ok(()) => deposited = deposited.saturating_add(1),
+                Err(e) => refusals.push(e.to_string()),
+            }
+        }
+        if deposited < usize::from(threshold) {
+            return Err(FlowError::NotEnoughShares {
+                got: deposited,
+                needed: threshold,
+                refusals,
+            });
+        }
+        for refusal in refusals {
+            self.warn(&format!("a deposit failed (the others suffice): {refusal}"));
+        }
+        Ok(deposited)
+    }
+
+    /// A new key and a new version for a record of the signer's: the ciphertext is
+    /// re-sealed, the chain's record amended, new shares deposited (the servers drop the
+    /// old version's). Readers who had the old key keep what they decrypted; no one gets
+    /// the new key without a new access.
+    pub async fn rotate(
+        &self,
+        patient: &Signer,
+        owner: &StaticSecret,
+        record_id: RecordId,
+        store: &LocalStore,
+    ) -> Result<Written> {
+        let me = account_of(patient);
+        let servers = self.key_servers().await?;
+        let record = self.record_at(None, &me, record_id).await?;
+        if record.patient != me || record.status != RecordStatus::Active {
+            return Err(FlowError::NotYourActiveRecord(record_id));
+        }
+        let old = Binding {
+            record_id,
+            version: record.version,
+        };
+        let old_key = store.read_owner_copy(owner, old, &record.content_hash)?;
+        let old_blob = self
+            .fetch_blob(&servers, &record.content_hash, store)
+            .await?;
+        let plain = store.blobs().temp_path("rotate");
+        let file = std::fs::File::open(&old_blob).map_err(crate::Error::Io)?;
+        open_verified(
+            file,
+            &record.content_hash,
+            &old_key,
+            old,
+            &plain,
+            &mut |_| {},
+        )?;
+        let new = Binding {
+            record_id,
+            version: record.version.saturating_add(1),
+        };
+        let key = crate::seal::new_record_key();
+        let sealed = std::fs::File::open(&plain)
+            .map_err(crate::Error::Io)
+            .and_then(|file| store.put(std::io::BufReader::new(file), &key, new, &mut |_| {}));
+        let _ = std::fs::remove_file(&plain);
+        let stored = sealed?;
+        self.upload(&servers, &stored.content_hash, &stored.path)
+            .await?;
+        self.say("amending the record on chain and waiting for finality");
+        let mut registry = self.contracts().registry();
+        let amend = registry.amend_record(
+            record_id,
+            stored.content_hash,
+            stored.cid.as_bytes().to_vec(),
+            Purpose::PatientRequest,
+        );
+        let (result, included) = self
+            .chain
+            .submit(patient, &self.contracts().registry, &amend)
+            .await?;
+        if included.is_none() {
+            return Err(super::not_included(result));
+        }
+        if result != Ok(new.version) {
+            return Err(FlowError::UnexpectedVersion {
+                got: result.ok(),
+                expected: new.version,
+            });
+        }
+        store.write_owner_copy(owner, new, &stored.content_hash, &key)?;
+        let deposited = self
+            .deposit(patient, &servers, new, &stored.content_hash, &key)
+            .await?;
+        Ok(Written {
+            record: record_id,
+            version: new.version,
+            content_hash: stored.content_hash,
+            cid: stored.cid,
+            shares_deposited: deposited,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Content addressing: a ciphertext blob is named by its blake2b-256 hash, the record's
+//! content hash on chain. A [`BlobDir`] keeps `<dir>/<hex hash>` files and takes bytes
+//! only under the hash they have, so nobody can put other bytes under a record's hash.
+//! Key servers keep uploads in one; clients keep what they seal and fetch in one.
+
+use blake2::digest::consts::U32;
+use blake2::{Blake2b, Digest};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+pub type Blake2b256 = Blake2b<U32>;
+
+/// blake2b-256 of `bytes`: a blob's content hash, as the chain keeps it.
+pub fn blake2b_256(bytes: &[u8]) -> [u8; 32] {
+    Blake2b256::digest(bytes).into()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob store: {0}")]
+    Io(#[from] io::Error),
+    /// The bytes are not the ones the hash names: swapped or tampered with.
+    #[error("ciphertext hash mismatch: expected 0x{}, the bytes hash to 0x{}", hex::encode(.expected), hex::encode(.actual))]
+    HashMismatch {
+        expected: [u8; 32],
+        actual: [u8; 32],
+    },
+}
+
+/// A directory of blobs, one file per content hash.
+#[derive(Debug, Clone)]
+pub struct BlobDir {
+    dir: PathBuf,
+}
+
+impl BlobDir {
+    /// Opens `dir`, creating it if missing.
+    pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn blob_path(&self, content_hash: &[u8; 32]) -> PathBuf {
+        self.dir.join(hex::encode(content_hash))
+    }
+
+    /// A fresh name in the directory for a file being written (`.<what>-<random>`), so
+    /// that a reader never sees half a blob under its hash: write there, then rename.
+    pub fn temp_path(&self, what: &str) -> PathBuf {
+        let mut tag = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut tag);
+        self.dir.join(format!(".{what}-{}", hex::encode(tag)))
+    }
+
+    /// Keeps `bytes` as the blob of `content_hash` if they hash to it (written to a new
+    /// temporary file, synced, then renamed).
+    pub fn keep(&self, content_hash: &[u8; 32], bytes: &[u8]) -> Result<PathBuf, BlobError> {
+        let actual = blake2b_256(bytes);
+        if &actual != content_hash {
+            return Err(BlobError::HashMismatch {
+                expected: *content_hash,
+                actual,
+            });
+        }
+        let temp = self.temp_path("fetching");
+        let written = (|| {
+            let mut file = crate::keyfile::create_new(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(e.into());
+        }
+        let path = self.blob_path(content_hash);
+        fs::rename(&temp, &path)?;
+        Ok(path)
+    }
+
+    /// Checks that the stored blob hashes to `expected` (the hash on chain).
+    pub fn verify(&self, expected: &[u8; 32]) -> Result<(), BlobError> {
+        let mut file = BufReader::new(File::open(self.blob_path(expected))?);
+        let mut hasher = Blake2b256::new();
+        io::copy(&mut file, &mut hasher)?;
+        let actual: [u8; 32] = hasher.finalize().into();
+        if &actual != expected {
+            return Err(BlobError::HashMismatch {
+                expected: *expected,
+                actual,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        let mut tag = [0u8; 6];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut tag);
+        std::env::temp_dir().join(format!("medconsent-blobs-{}", hex::encode(tag)))
+    }
+
+    #[test]
+    fn bytes_are_kept_only_under_their_own_hash() {
+        let blobs = BlobDir::new(temp_dir()).unwrap();
+        let bytes = b"sealed bytes".to_vec();
+        let hash = blake2b_256(&bytes);
+        let path = blobs.keep(&hash, &bytes).unwrap();
+        assert_eq!(path, blobs.blob_path(&hash));
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        blobs.verify(&hash).unwrap();
+
+        let other = [7u8; 32];
+        let refused = blobs.keep(&other, b"other bytes");
+        assert!(
+            matches!(refused, Err(BlobError::HashMismatch { expected, .. }) if expected == other),
+            "{refused:?}"
+        );
+        assert!(!blobs.blob_path(&other).exists());
+        // Nothing half-written is left behind either.
+        assert_eq!(fs::read_dir(blobs.dir()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_blob_changed_on_disk_fails_verification() {
+        let blobs = BlobDir::new(temp_dir()).unwrap();
+        let hash = blake2b_256(b"original");
+        blobs.keep(&hash, b"original").unwrap();
+        fs::write(blobs.blob_path(&hash), b"changed").unwrap();
+        assert!(matches!(
+            blobs.verify(&hash),
+            Err(BlobError::HashMismatch { .. })
+        ));
+    }
+}

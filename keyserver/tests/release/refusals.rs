@@ -1,0 +1,203 @@
+//! Deposits and requests a server must refuse, with their codes, changing nothing.
+
+use crate::fixtures::*;
+
+pub async fn refused_deposits_and_unsealable_releases_change_nothing(w: &World) -> Outcome {
+    let s = w.session().await;
+    let text = "kept as deposited";
+    let record = put(w, &s, "keep.txt", text).await?;
+    let server = &w.servers[0];
+    let hash = s
+        .record_at(None, &w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?
+        .content_hash;
+    let now = chain_now(&s).await;
+    let server_key = x25519_dalek::PublicKey::from(server.public_key);
+    let deposit = |patient: &Person, version: u32, index: u8, sealed_index: u8| Deposit {
+        server: server.public_key,
+        patient: patient.account(),
+        record,
+        version,
+        content_hash: hash,
+        index,
+        share: envelope::seal(
+            &[9; 32],
+            &server_key,
+            &deposit_context(&server.public_key, record, version, &hash, sealed_index),
+        )
+        .unwrap(),
+        expires_at: now + 60_000,
+    };
+    // A share sealed for another index does not open under the deposit's terms.
+    let got = post_deposit(&server.url, &w.patient.signer, deposit(&w.patient, 1, 1, 2)).await;
+    ensure!(got == (400, "bad_share".into()), "other index: {got:?}");
+    // Eve, signing as herself, cannot plant a share for Bob's record.
+    let got = post_deposit(
+        &server.url,
+        &w.stranger.signer,
+        deposit(&w.stranger, 1, 1, 1),
+    )
+    .await;
+    ensure!(
+        got == (403, "not_the_patient".into()),
+        "Eve's deposit: {got:?}"
+    );
+    // Bob cannot deposit for a version the chain does not have yet.
+    let got = post_deposit(&server.url, &w.patient.signer, deposit(&w.patient, 2, 1, 1)).await;
+    ensure!(
+        got == (403, "wrong_version".into()),
+        "future version: {got:?}"
+    );
+    // Nothing changed: the server holds version 1 only, and the record still opens with
+    // the shares that were deposited at `put`.
+    ensure!(
+        versions_held(&server.url, record).await == vec![1],
+        "the held versions changed"
+    );
+    // (Bob's own read, PATRQT: Dave's rule budget with Bob belongs to other scenarios.)
+    let out = w.out_path("keep.opened");
+    s.get(
+        &w.patient.signer,
+        &w.patient.secret,
+        record,
+        Purpose::PatientRequest,
+        &w.patient.store,
+        &out,
+    )
+    .await
+    .map_err(|e| format!("after the refused deposits: {e}"))?;
+    ensure!(read(&out) == text, "the record opens to another text");
+
+    // Bob's own (PATRQT) read may name any reply key, but not a low-order one; the refusal
+    // does not use up the entry.
+    let own = access_for(w, &s, &w.patient, record, Purpose::PatientRequest).await?;
+    ensure!(
+        own.kind == EntryKind::Access,
+        "Bob's own read: {:?}",
+        own.kind
+    );
+    let mut weak = request_for(server.public_key, &own, 1, &w.patient, now);
+    weak.reply_key = [0; 32];
+    let got = post_release(&server.url, &signed_by(&w.patient.signer, weak)).await;
+    ensure!(
+        got == (400, "weak_reply_key".into()),
+        "weak reply key: {got:?}"
+    );
+    let proper = signed_by(
+        &w.patient.signer,
+        request_for(server.public_key, &own, 1, &w.patient, now),
+    );
+    let got = post_release(&server.url, &proper).await;
+    ensure!(got.0 == 200, "after the weak key: {got:?}");
+    // A server without a share of the record says so, and keeps the entry unused.
+    let strict = &w.strict;
+    let request = signed_by(
+        &w.patient.signer,
+        request_for(strict.public_key, &own, 1, &w.patient, now),
+    );
+    let got = post_release(&strict.url, &request).await;
+    ensure!(got == (404, "no_share".into()), "no share: {got:?}");
+    let releases = health(&strict.url).await?["releases"].as_u64();
+    ensure!(
+        releases == Some(0),
+        "the strict server recorded {releases:?} releases"
+    );
+    Ok(())
+}
+
+pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) -> Outcome {
+    let url = &w.servers[0].url;
+    let http = reqwest::Client::new();
+    let raw = |path: &str, body: Vec<u8>| {
+        http.post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let json: Value = r.json().await.unwrap_or_default();
+        (status, json["error"].as_str().unwrap_or("").to_owned())
+    };
+    let cases: Vec<(&str, Vec<u8>, (u16, &str))> = vec![
+        ("/v1/release", b"{".to_vec(), (400, "malformed_json")),
+        (
+            "/v1/release",
+            br#"{"signed": 5}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "0x00", "extra": 1}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "zz"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/release",
+            br#"{"signed": "0x0102"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/deposit",
+            br#"{"signed": "0x"}"#.to_vec(),
+            (400, "bad_encoding"),
+        ),
+        (
+            "/v1/retire",
+            br#"{"record": "seven"}"#.to_vec(),
+            (422, "wrong_type"),
+        ),
+        ("/v1/release", vec![b' '; 64 * 1024], (413, "too_large")),
+        ("/v1/nothing-here", b"{}".to_vec(), (404, "not_found")),
+    ];
+    for (path, body, expected) in cases {
+        let got = code(raw(path, body).await.map_err(|e| e.to_string())?).await;
+        ensure!(
+            got == (expected.0, expected.1.to_owned()),
+            "{path}: {got:?}, expected {expected:?}"
+        );
+    }
+    let plain = http
+        .post(format!("{url}/v1/release"))
+        .body("{}")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = code(plain).await;
+    ensure!(got == (415, "not_json".into()), "no content type: {got:?}");
+    // A blob whose bytes do not hash to its name is refused.
+    let put = http
+        .put(format!("{url}/v1/blobs/0x{}", hex::encode([7u8; 32])))
+        .body("not that")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = code(put).await;
+    ensure!(got == (400, "hash_mismatch".into()), "blob: {got:?}");
+    health(url).await?;
+    // The operator's log has a line for each refusal with its status and code, and none
+    // of what the bodies held.
+    let log = std::fs::read_to_string(&w.servers[0].log).map_err(|e| e.to_string())?;
+    for line in [
+        "method=POST path=/v1/release status=400 error=malformed_json ",
+        "method=POST path=/v1/release status=422 error=wrong_type ",
+        "method=POST path=/v1/retire status=422 error=wrong_type ",
+        "method=POST path=/v1/release status=413 error=too_large ",
+        "method=POST path=/v1/nothing-here status=404 error=not_found ",
+        "method=POST path=/v1/release status=415 error=not_json ",
+        "method=GET path=/v1/health status=200 error=- ",
+    ] {
+        ensure!(log.contains(line), "no log line with {line:?}");
+    }
+    ensure!(
+        log.lines()
+            .all(|l| l.starts_with("request ") && !l.contains("seven") && !l.contains("0x0102")),
+        "the log holds more than request lines"
+    );
+    Ok(())
+}
