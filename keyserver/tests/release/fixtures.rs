@@ -184,7 +184,19 @@ pub async fn post_json(url: &str, path: &str, body: &Value) -> (u16, String) {
         .expect("the server answers");
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or_default();
-    (status, json["error"].as_str().unwrap_or("").to_owned())
+    (status, listed_code(status, json["error"].as_str().unwrap_or("")))
+}
+
+/// A refusal's code if it is in the one list with this status; otherwise a text no
+/// expected pair matches, so a code made up on the spot or a wrong status fails.
+pub fn listed_code(status: u16, code: &str) -> String {
+    if (200..300).contains(&status) {
+        return code.to_owned();
+    }
+    match medconsent_keyrelease::wire::ErrorCode::parse(code) {
+        Some(listed) if listed.status() == status => code.to_owned(),
+        _ => format!("unlisted {status} {code:?}"),
+    }
 }
 
 pub async fn health(url: &str) -> Result<Value, String> {
