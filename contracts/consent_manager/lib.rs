@@ -8,13 +8,13 @@
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
+    use medconsent_shared::decision::{self, expired, TermsError};
     use medconsent_shared::split;
     use medconsent_shared::{
-        call, page_range, AccessRequest, Action, Admin, AdminChange, AdminFault, Basis,
-        ChartRequest, Consent, ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Decision,
-        Delegation, DenyReason, EntryKind, Grantee, Hash32, LogSeq, NewEntry, Provider,
-        ProviderStatus, Purpose, RecordId, Role, RoleSet, RuleSet, ScheduledChange, Scope,
-        SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
+        call, page_range, AccessRequest, Admin, AdminChange, AdminFault, ChartRequest, Consent,
+        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee,
+        Hash32, LogSeq, NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet,
+        ScheduledChange, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -851,42 +851,15 @@ pub mod consent_manager {
             ]
         }
 
-        /// What decides a request before any rule does: the patient's own use, a
-        /// delegate's, the directory, the pause, a suspension. None: the rules decide.
-        /// It depends on no record, so a chart asks it once.
+        /// What decides a request before any rule does (`decision::gate`), with the
+        /// delegation and the directory read only if it needs them.
         fn gate(&self, request: &AccessRequest) -> Option<Verdict> {
-            // The patient's own use: reading with PATRQT, writing for any purpose. A
-            // delegate acts for the patient only with PATRQT; with a clinical purpose it
-            // is one more provider, so a suspended provider keeps nothing as a provider.
-            let patient_request = request.purpose == Purpose::PatientRequest;
-            let own_use = if request.accessor == request.patient
-                && (patient_request || request.action == Action::Append)
-            {
-                Some(Basis::Patient)
-            } else if patient_request && self.is_delegate(&request.patient, &request.accessor) {
-                Some(Basis::Delegate)
-            } else {
-                None
-            };
-            // Outside the directory is said before the pause, so that the registry keeps
-            // strangers out of the log while paused too.
-            let provider = match own_use {
-                Some(_) => None,
-                None => match self.providers.get(request.accessor) {
-                    None => return Some(Verdict::Deny(DenyReason::NotProvider)),
-                    some => some,
-                },
-            };
-            if self.paused {
-                return Some(Verdict::Deny(DenyReason::Paused));
-            }
-            match (own_use, provider) {
-                (Some(basis), _) => Some(Verdict::Permit(basis)),
-                (None, Some(p)) if p.status != ProviderStatus::Active => {
-                    Some(Verdict::Deny(DenyReason::ProviderSuspended))
-                }
-                _ => None,
-            }
+            decision::gate(
+                request,
+                self.paused,
+                || self.is_delegate(&request.patient, &request.accessor),
+                || self.providers.get(request.accessor),
+            )
         }
 
         /// The registry must confirm that the record exists and is this patient's.
@@ -913,7 +886,7 @@ pub mod consent_manager {
             self.off_path();
             self.gate(&request).unwrap_or_else(|| {
                 let rules = self.rules_for(request.patient, request.accessor);
-                rule_verdict(&rules, &request, self.env().block_timestamp())
+                decision::rule_verdict(&rules, &request, self.env().block_timestamp())
             })
         }
 
@@ -931,7 +904,7 @@ pub mod consent_manager {
             let rules = self.rules_for(request.patient, request.accessor);
             let mut verdicts = Vec::with_capacity(request.records.len());
             for &record in &request.records {
-                verdicts.push(rule_verdict(&rules, &request.single(record), now));
+                verdicts.push(decision::rule_verdict(&rules, &request.single(record), now));
             }
             verdicts
         }
@@ -941,18 +914,9 @@ pub mod consent_manager {
         #[ink(message)]
         fn check_emergency(&self, patient: AccountId, responder: AccountId) -> Verdict {
             self.off_path();
-            let provider = self.providers.get(responder);
-            let reason = match provider {
-                None => DenyReason::NotProvider,
-                Some(_) if self.paused => DenyReason::Paused,
-                Some(p) if p.status != ProviderStatus::Active => DenyReason::ProviderSuspended,
-                Some(p) if !p.roles.contains(Role::EmergencyResponder) => DenyReason::NotResponder,
-                Some(_) if self.emergency_opt_outs.contains(patient) => {
-                    DenyReason::EmergencyOptedOut
-                }
-                Some(_) => return Verdict::Permit(Basis::Emergency),
-            };
-            Verdict::Deny(reason)
+            decision::emergency_verdict(self.providers.get(responder), self.paused, || {
+                self.emergency_opt_outs.contains(patient)
+            })
         }
 
         #[ink(message)]
@@ -962,28 +926,6 @@ pub mod consent_manager {
         }
     }
 
-    /// The verdict of the rules (the pair's, then the "anyone" ones): the first applicable
-    /// Deny wins; otherwise the first applicable Permit; otherwise no consent.
-    fn rule_verdict(rules: &[RuleSet; 2], request: &AccessRequest, now: Timestamp) -> Verdict {
-        let mut permit = None;
-        for (id, rule) in rules.iter().flatten() {
-            if !rule.applies_to(request, now) {
-                continue;
-            }
-            match rule.decision {
-                Decision::Deny => return Verdict::Deny(DenyReason::Restricted(*id)),
-                Decision::Permit => permit = permit.or(Some(*id)),
-            }
-        }
-        permit.map_or(Verdict::Deny(DenyReason::NoConsent), |id| {
-            Verdict::Permit(Basis::Consent(id))
-        })
-    }
-
-    fn expired(rule: &ConsentTerms, now: Timestamp) -> bool {
-        rule.valid_until.is_some_and(|until| until <= now)
-    }
-
     fn scope_record(scope: &Scope) -> Option<RecordId> {
         match *scope {
             Scope::Record(id) => Some(id),
@@ -991,8 +933,8 @@ pub mod consent_manager {
         }
     }
 
-    /// Everything about a grant by `grantor` (the patient or a delegate) that needs no
-    /// storage read.
+    /// Everything about a grant by `grantor` that needs no storage read
+    /// (`decision::validate_terms`), as this contract's error.
     pub(crate) fn validate_terms(
         patient: &AccountId,
         grantor: &AccountId,
@@ -1000,28 +942,13 @@ pub mod consent_manager {
         terms: &ConsentTerms,
         now: Timestamp,
     ) -> Result<()> {
-        match grantee {
-            Grantee::Account(account) if account == patient || account == grantor => {
-                return Err(Error::SelfGrant)
-            }
-            Grantee::Anyone if terms.decision == Decision::Permit => {
-                return Err(Error::AnyoneMayOnlyBeDenied)
-            }
-            _ => {}
-        }
-        if !terms.actions.is_valid() {
-            return Err(Error::InvalidActions);
-        }
-        if !terms.purposes.is_valid() {
-            return Err(Error::InvalidPurposes);
-        }
-        if terms
-            .valid_until
-            .is_some_and(|until| until <= terms.valid_from || until <= now)
-        {
-            return Err(Error::InvalidWindow);
-        }
-        Ok(())
+        decision::validate_terms(patient, grantor, grantee, terms, now).map_err(|e| match e {
+            TermsError::SelfGrant => Error::SelfGrant,
+            TermsError::AnyoneMayOnlyBeDenied => Error::AnyoneMayOnlyBeDenied,
+            TermsError::InvalidActions => Error::InvalidActions,
+            TermsError::InvalidPurposes => Error::InvalidPurposes,
+            TermsError::InvalidWindow => Error::InvalidWindow,
+        })
     }
 
     fn validate_roles(roles: RoleSet) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Property tests of the decision: random sequences of grants, restrictions,
 //! revocations, delegate changes, provider suspensions and time steps, with every check
-//! compared against a small reference model written here from SPEC.md and the README's
-//! rules, independently of the contract's code paths.
+//! compared against a small reference model written here from the rules as docs/design.md
+//! states them, independently of the contract's code paths.
 
 use crate::consent_manager::{validate_terms, ConsentManager, Error};
 use crate::tests::GENESIS;

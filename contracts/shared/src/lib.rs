@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod consent;
+pub mod decision;
 pub mod flags;
 #[cfg(feature = "std")]
 pub mod fuzz;

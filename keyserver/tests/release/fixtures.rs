@@ -184,7 +184,10 @@ pub async fn post_json(url: &str, path: &str, body: &Value) -> (u16, String) {
         .expect("the server answers");
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or_default();
-    (status, listed_code(status, json["error"].as_str().unwrap_or("")))
+    (
+        status,
+        listed_code(status, json["error"].as_str().unwrap_or("")),
+    )
 }
 
 /// A refusal's code if it is in the one list with this status; otherwise a text no

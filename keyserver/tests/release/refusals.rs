@@ -118,7 +118,10 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
     let code = |r: reqwest::Response| async move {
         let status = r.status().as_u16();
         let json: Value = r.json().await.unwrap_or_default();
-        (status, listed_code(status, json["error"].as_str().unwrap_or("")))
+        (
+            status,
+            listed_code(status, json["error"].as_str().unwrap_or("")),
+        )
     };
     let cases: Vec<(&str, Vec<u8>, (u16, &str))> = vec![
         ("/v1/release", b"{".to_vec(), (400, "malformed_json")),
