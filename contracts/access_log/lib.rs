@@ -4,6 +4,13 @@
 // Constructors read the caller, so a `Default` would be a second, wrong constructor.
 #![allow(clippy::new_without_default)]
 
+#[medconsent_admin_messages::admin_messages(
+    AccessLog,
+    writers,
+    registry,
+    consent_manager,
+    "(registry, consent manager): the only contracts that may append."
+)]
 #[ink::contract]
 pub mod access_log {
     use ink::prelude::vec::Vec;
@@ -76,79 +83,6 @@ pub mod access_log {
             }
         }
 
-        /// Admin only: announce new writers, `Peers(registry, consent manager)` (both
-        /// must be contracts), or new code. The first writers apply at once (that is
-        /// deployment); every later change applies with `apply_change` after the delay.
-        #[ink(message)]
-        pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
-            self.off_path();
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
-            let unwired = self.registry.is_none() && self.consent_manager.is_none();
-            let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
-            self.scheduled.set(&Some(scheduled));
-            if scheduled.effective_at <= now {
-                self.apply_change()?;
-            }
-            Ok(scheduled.effective_at)
-        }
-
-        /// Admin only: apply the announced change once its delay has passed.
-        #[ink(message)]
-        pub fn apply_change(&mut self) -> Result<()> {
-            self.off_path();
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
-            let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
-            match change {
-                AdminChange::Peers(registry, consent_manager) => {
-                    self.registry = Some(registry);
-                    self.consent_manager = Some(consent_manager);
-                }
-                AdminChange::Code(_, full_code) => {
-                    self.full_code = split::swap_full_code(&self.full_code, full_code);
-                }
-            }
-            self.scheduled.set(&None);
-            Ok(())
-        }
-
-        /// Admin only: withdraw the announced change.
-        #[ink(message)]
-        pub fn cancel_change(&mut self) -> Result<()> {
-            self.off_path();
-            self.admin
-                .cancel(&self.env().caller(), self.scheduled_change())?;
-            self.scheduled.set(&None);
-            Ok(())
-        }
-
-        /// The announced change and when it may apply, if any.
-        #[ink(message)]
-        pub fn scheduled_change(&self) -> Option<ScheduledChange> {
-            self.off_path();
-            self.scheduled.get().flatten()
-        }
-
-        /// The delay (ms) between announcing a change and applying it.
-        #[ink(message)]
-        pub fn change_delay(&self) -> Timestamp {
-            self.off_path();
-            self.admin.delay()
-        }
-
-        /// The code hash of the full code the off-path messages run in.
-        #[ink(message)]
-        pub fn full_code(&self) -> Hash {
-            self.off_path();
-            self.full_code
-        }
-
-        /// (registry, consent manager) as configured.
-        #[ink(message)]
-        pub fn writers(&self) -> (Option<AccountId>, Option<AccountId>) {
-            self.off_path();
-            (self.registry, self.consent_manager)
-        }
-
         /// Length and last hash of a patient's chain.
         #[ink(message)]
         pub fn head(&self, patient: AccountId) -> ChainHead {
@@ -188,32 +122,6 @@ pub mod access_log {
                 &patient,
                 page_range(first.saturating_add(start), end, limit),
             ))
-        }
-
-        #[ink(message)]
-        pub fn admin(&self) -> AccountId {
-            self.off_path();
-            self.admin.current()
-        }
-
-        #[ink(message)]
-        pub fn pending_admin(&self) -> Option<AccountId> {
-            self.off_path();
-            self.admin.pending()
-        }
-
-        /// Admin only: step one of the transfer.
-        #[ink(message)]
-        pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
-            self.off_path();
-            Ok(self.admin.propose(&self.env().caller(), successor)?)
-        }
-
-        /// The proposed admin only: step two.
-        #[ink(message)]
-        pub fn accept_admin(&mut self) -> Result<()> {
-            self.off_path();
-            Ok(self.admin.accept(&self.env().caller())?)
         }
 
         /// In the front build, ends the call in the full code; in the full build and the

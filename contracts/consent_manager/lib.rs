@@ -4,6 +4,9 @@
 // Constructors read the caller, so a `Default` would be a second, wrong constructor.
 #![allow(clippy::new_without_default)]
 
+#[medconsent_admin_messages::admin_messages(
+    ConsentManager, peers, registry, access_log, "(registry, access log) as wired.", "Admin: while paused, grants, delegate appointments, provider registrations and reactivations are refused and every check denies."
+)]
 #[ink::contract]
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
@@ -479,120 +482,6 @@ pub mod consent_manager {
         pub fn provider(&self, provider: AccountId) -> Option<Provider> {
             self.off_path();
             self.providers.get(provider)
-        }
-
-        // ---- admin -----------------------------------------------------------------
-
-        /// Admin: announce new peers, `Peers(registry, access log)` (both must be
-        /// contracts), or new code. The first wiring applies at once (that is
-        /// deployment); every later change applies with `apply_change` after the delay.
-        #[ink(message)]
-        pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
-            self.off_path();
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
-            let unwired = self.registry.is_none() && self.access_log.is_none();
-            let scheduled = self.admin.schedule(&caller, change, now, unwired)?;
-            self.scheduled.set(&Some(scheduled));
-            if scheduled.effective_at <= now {
-                self.apply_change()?;
-            }
-            Ok(scheduled.effective_at)
-        }
-
-        /// Admin: apply the announced change once its delay has passed.
-        #[ink(message)]
-        pub fn apply_change(&mut self) -> Result<()> {
-            self.off_path();
-            let (caller, now) = (self.env().caller(), self.env().block_timestamp());
-            let change = self.admin.apply(&caller, self.scheduled_change(), now)?;
-            match change {
-                AdminChange::Peers(registry, access_log) => {
-                    self.registry = Some(registry);
-                    self.access_log = Some(access_log);
-                }
-                AdminChange::Code(_, full_code) => {
-                    self.full_code = split::swap_full_code(&self.full_code, full_code);
-                }
-            }
-            self.scheduled.set(&None);
-            Ok(())
-        }
-
-        /// Admin: withdraw the announced change.
-        #[ink(message)]
-        pub fn cancel_change(&mut self) -> Result<()> {
-            self.off_path();
-            self.admin
-                .cancel(&self.env().caller(), self.scheduled_change())?;
-            self.scheduled.set(&None);
-            Ok(())
-        }
-
-        /// The announced change and when it may apply, if any.
-        #[ink(message)]
-        pub fn scheduled_change(&self) -> Option<ScheduledChange> {
-            self.off_path();
-            self.scheduled.get().flatten()
-        }
-
-        /// The delay (ms) between announcing a change and applying it.
-        #[ink(message)]
-        pub fn change_delay(&self) -> Timestamp {
-            self.off_path();
-            self.admin.delay()
-        }
-
-        /// The code hash of the full code the off-path messages run in.
-        #[ink(message)]
-        pub fn full_code(&self) -> Hash {
-            self.off_path();
-            self.full_code
-        }
-
-        /// (registry, access log) as wired.
-        #[ink(message)]
-        pub fn peers(&self) -> (Option<AccountId>, Option<AccountId>) {
-            self.off_path();
-            (self.registry, self.access_log)
-        }
-
-        /// Admin: while paused, grants, delegate appointments, provider registrations
-        /// and reactivations are refused and every check denies.
-        #[ink(message)]
-        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
-            self.off_path();
-            self.paused = self.admin.set_paused(&self.env().caller(), paused)?;
-            Ok(())
-        }
-
-        #[ink(message)]
-        pub fn paused(&self) -> bool {
-            self.off_path();
-            self.paused
-        }
-
-        #[ink(message)]
-        pub fn admin(&self) -> AccountId {
-            self.off_path();
-            self.admin.current()
-        }
-
-        #[ink(message)]
-        pub fn pending_admin(&self) -> Option<AccountId> {
-            self.off_path();
-            self.admin.pending()
-        }
-
-        #[ink(message)]
-        pub fn propose_admin(&mut self, successor: AccountId) -> Result<()> {
-            self.off_path();
-            Ok(self.admin.propose(&self.env().caller(), successor)?)
-        }
-
-        #[ink(message)]
-        pub fn accept_admin(&mut self) -> Result<()> {
-            self.off_path();
-            Ok(self.admin.accept(&self.env().caller())?)
         }
 
         // ---- helpers ---------------------------------------------------------------

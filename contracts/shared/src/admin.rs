@@ -1,6 +1,6 @@
 //! The admin role every contract carries: two-step transfer, and wiring and code changes
-//! that are announced and take effect only after a delay fixed at deployment. Messages
-//! live in each contract (ink! has no inherited messages); the rules live here once.
+//! that are announced and take effect only after a delay fixed at deployment. The rules
+//! live here; the messages that apply them are written once by `#[admin_messages]` (contracts/admin_messages).
 
 use crate::{AccountId, Hash, Timestamp};
 use ink::env::DefaultEnvironment;
