@@ -42,3 +42,73 @@ pub fn swap_full_code(old: &Hash, new: Hash) -> Hash {
     }
     new
 }
+
+/// The messages each contract's front runs itself (the access path and grants); every
+/// other message forwards to the full code. The one declaration of the split: the test
+/// below holds each contract's source to it, and the README's account follows it.
+pub const FRONT_MESSAGES: [(&str, &[&str]); 3] = [
+    (
+        "record_registry",
+        &["access_record", "access_chart", "record_patient"],
+    ),
+    ("consent_manager", &["check_chart", "grant", "revoke"]),
+    ("access_log", &["append", "append_chart"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::FRONT_MESSAGES;
+
+    /// (message name, whether its body starts by forwarding) for every `#[ink(message)]`
+    /// in `source`.
+    fn messages(source: &str) -> Vec<(String, bool)> {
+        let mut found = Vec::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("#[ink(message)]") {
+            rest = &rest[at + "#[ink(message)]".len()..];
+            let fn_at = rest.find("fn ").expect("a message is a fn");
+            let name: String = rest[fn_at + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let body_at = rest.find('{').expect("a body");
+            let first = rest[body_at + 1..].trim_start();
+            found.push((name, first.starts_with("self.off_path();")));
+        }
+        found
+    }
+
+    #[test]
+    fn the_front_runs_exactly_the_declared_messages() {
+        let sources = [
+            ("record_registry", include_str!("../../record_registry/lib.rs")),
+            ("consent_manager", include_str!("../../consent_manager/lib.rs")),
+            ("access_log", include_str!("../../access_log/lib.rs")),
+        ];
+        for ((contract, source), (declared_for, front)) in sources.iter().zip(FRONT_MESSAGES) {
+            assert_eq!(contract, &declared_for);
+            let found = messages(source);
+            assert!(found.len() > front.len(), "{contract}: {found:?}");
+            for (name, forwards) in &found {
+                assert_eq!(
+                    !forwards,
+                    front.contains(&name.as_str()),
+                    "{contract}::{name}: in the front {}, declared {}",
+                    !forwards,
+                    front.contains(&name.as_str())
+                );
+            }
+            for name in front {
+                assert!(
+                    found.iter().any(|(n, _)| n == name),
+                    "{contract}: declared front message {name} is not a message"
+                );
+            }
+        }
+        // The admin's messages, added to every contract, all forward.
+        let macro_source = include_str!("../../admin_messages/src/lib.rs");
+        let admin = messages(&macro_source[macro_source.find("fn expand(").unwrap()..]);
+        assert!(admin.len() >= 12, "{admin:?}");
+        assert!(admin.iter().all(|(_, forwards)| *forwards), "{admin:?}");
+    }
+}
