@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole story on a local chain: a node, the three contracts, three key servers, a
 # sealed record whose key only the servers' shares rebuild, a doctor refused before the
-# grant, a read after it, a refusal after the revoke, the record retired (every share
+# grant, a read after it, a key rotation, a refusal after the revoke, the record retired (every share
 # deleted), and the audit trail with its hash chain checked. Dev accounts stand in for wallets: //Alice is the admin, //Bob the patient,
 # //Dave a clinician. Exits non-zero as soon as an outcome differs from the story.
 #
@@ -137,6 +137,12 @@ $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" 
 cmp -s "$WORK/report.txt" "$WORK/opened.txt" || fail "the decrypted report differs from the original"
 echo "   ok: Dave reads: $(cat "$WORK/opened.txt")"
 
+say "Bob rotates the record's key: a new version sealed under a new key, new shares; the servers drop the old ones"
+$MC rotate "${MCD[@]}" --suri //Bob --secret "$WORK/patient.sk" --record "$RECORD" --store "$WORK/bob" |
+  tee "$WORK/rotate.out" | sed 's/^/   /'
+expect "the record is at version 2" "$(grep '^version=' "$WORK/rotate.out" | cut -d= -f2)" 2
+expect "three servers took a share of it" "$(grep '^shares_deposited=' "$WORK/rotate.out" | cut -d= -f2)" 3
+
 say "Bob revokes the consent"
 call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" >/dev/null
 status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['values'][0]['status']['variant']")
@@ -148,7 +154,7 @@ dave_denied late dave2 "after the revoke"
 say "Bob retires the record: every key server deletes its share, and Bob's client its own key copy (crypto-shredding)"
 $MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" --store "$WORK/bob" | tee "$WORK/retire.out" | sed 's/^/   /'
 expect "three servers deleted a share" "$(grep -c '^deleted_at .*=1$' "$WORK/retire.out")" 3
-expect "Bob's own key copy deleted" "$(grep -c '^own_key_copies_deleted=1$' "$WORK/retire.out")" 1
+expect "Bob's own key copies of both versions deleted" "$(grep -c '^own_key_copies_deleted=2$' "$WORK/retire.out")" 1
 expect "no key copy left in Bob's store" "$(find "$WORK/bob" -name '*.owner' | wc -l)" 0
 if $MC shares "${MCD[@]}" --suri //Bob --record "$RECORD" >"$WORK/shares.out" 2>"$WORK/shares.err"; then
   fail "shares still counts a readable record after the retirement"

@@ -81,8 +81,14 @@ mod tests {
     #[test]
     fn the_front_runs_exactly_the_declared_messages() {
         let sources = [
-            ("record_registry", include_str!("../../record_registry/lib.rs")),
-            ("consent_manager", include_str!("../../consent_manager/lib.rs")),
+            (
+                "record_registry",
+                include_str!("../../record_registry/lib.rs"),
+            ),
+            (
+                "consent_manager",
+                include_str!("../../consent_manager/lib.rs"),
+            ),
             ("access_log", include_str!("../../access_log/lib.rs")),
         ];
         for ((contract, source), (declared_for, front)) in sources.iter().zip(FRONT_MESSAGES) {

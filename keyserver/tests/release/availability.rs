@@ -260,3 +260,90 @@ pub async fn a_directory_change_not_yet_final_is_waited_for(w: &World) -> Outcom
     );
     checked
 }
+
+/// The deployment pins each server's X25519 key: a server whose key in the directory is
+/// another (a compromised admin, a lying node) is left out, never sealed to; with too few
+/// left, nothing is. A file that lists fewer servers than the threshold says so before
+/// any chain read.
+pub async fn a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to(w: &World) -> Outcome {
+    let with_pins = |changed: &[usize]| {
+        let mut deployment = w.deployment.clone();
+        for &i in changed {
+            deployment.key_servers[i].public_key[0] ^= 1;
+        }
+        deployment
+    };
+    let session = Session::connect(with_pins(&[2]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let servers = session.key_servers().await.map_err(|e| e.to_string())?;
+    let urls: Vec<&str> = servers.iter().map(|s| s.endpoint.url.as_str()).collect();
+    ensure!(
+        urls == [w.servers[0].url.as_str(), w.servers[1].url.as_str()],
+        "server 3's key is not pinned, yet the usable servers are {urls:?}"
+    );
+    let session = Session::connect(with_pins(&[0, 2]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let refused = session.key_servers().await;
+    ensure!(
+        matches!(
+            refused,
+            Err(FlowError::TooFewServers {
+                active: 1,
+                needed: 2
+            })
+        ),
+        "two keys not pinned: {refused:?}"
+    );
+    // A put with them refuses before anything is sealed or registered.
+    let next = session
+        .chain
+        .read(
+            None,
+            &w.patient.account(),
+            &w.deployment.contracts().registry,
+            &w.deployment.contracts().registry().next_record_id(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let put = session
+        .put(
+            &w.patient.signer,
+            &w.patient.secret,
+            &w.plaintext("unpinned.txt", "never sealed"),
+            3,
+            &w.patient.store,
+        )
+        .await;
+    ensure!(
+        matches!(put, Err(FlowError::TooFewServers { .. })),
+        "put: {put:?}"
+    );
+    let after = session
+        .chain
+        .read(
+            None,
+            &w.patient.account(),
+            &w.deployment.contracts().registry,
+            &w.deployment.contracts().registry().next_record_id(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(next == after, "a record was registered: {next} -> {after}");
+    let mut short = w.deployment.clone();
+    short.key_servers.truncate(1);
+    let session = Session::connect(short).await.map_err(|e| e.to_string())?;
+    let refused = session.key_servers().await;
+    ensure!(
+        matches!(
+            refused,
+            Err(FlowError::TooFewListed {
+                listed: 1,
+                needed: 2
+            })
+        ),
+        "one server listed: {refused:?}"
+    );
+    Ok(())
+}

@@ -60,6 +60,7 @@ fn main() {
         reading::no_key_after_the_revoke,
         availability::retiring_destroys_every_share,
         availability::a_directory_change_not_yet_final_is_waited_for,
+        availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
