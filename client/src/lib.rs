@@ -8,6 +8,7 @@
 //! chain and never given to a grantee: [`flow`] splits it among the key servers, which
 //! release shares only for a finalized on-chain access ([`servers`] is their HTTP side).
 
+pub mod audit;
 pub mod cid;
 pub mod deployment_file;
 pub mod flow;

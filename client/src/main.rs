@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use medconsent_chain::{signer_from_uri, Deployment};
+use medconsent_client::audit;
 use medconsent_client::deployment_file::{self, DeploymentCommand};
 use medconsent_client::flow::Session;
 use medconsent_client::store::LocalStore;
@@ -105,6 +106,16 @@ enum Command {
         record: u64,
         #[arg(long)]
         store: PathBuf,
+    },
+    /// A patient's audit trail, every entry checked against the one before it and the
+    /// last against the on-chain head (at the finalized block); exits 1 if it does not
+    /// verify. Anyone may read it: the chain is public.
+    Audit {
+        #[arg(long, default_value = "deployments/development.json")]
+        deployment: PathBuf,
+        /// The patient's account (SS58).
+        #[arg(long)]
+        patient: String,
     },
     /// The deployment file: write it, add key servers, set the threshold, make the
     /// page's configuration from it.
@@ -276,6 +287,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Deployment { command } => deployment_file::run(command)?,
+        Command::Audit {
+            deployment,
+            patient,
+        } => {
+            let deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
+            let patient = medconsent_chain::parse_account(&patient)?;
+            let chain = medconsent_chain::Chain::connect(&deployment.url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let trail = audit::verified_trail(&chain, deployment.contracts(), patient)
+                .await
+                .map_err(|e| format!("the audit trail does not verify: {e}"))?;
+            for entry in &trail.entries {
+                println!("{}", audit::describe(entry));
+            }
+            println!(
+                "verified={} entries at block {}, head 0x{}",
+                trail.entries.len(),
+                trail.at.number,
+                hex::encode(trail.head_hash)
+            );
+        }
         Command::Shares { chain, record } => {
             let (session, signer) = session(&chain).await?;
             let me = medconsent_chain::account_of(&signer);

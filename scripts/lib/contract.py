@@ -1,26 +1,16 @@
 #!/usr/bin/env python3
-"""Small helpers over `cargo contract call --output-json` for the demo and scripts.
+"""A helper over `cargo contract call --output-json` for the demo and the browser test.
 
     contract.py call ARTIFACT ADDRESS MESSAGE SURI URL [--execute] [ARGS...]
         prints the call's return value as plain JSON (dry run), or runs it on chain
-    contract.py audit ARTIFACT LOG_ADDRESS PATIENT URL
-        prints the patient's audit trail and checks its hash chain against the head
+
+It decodes nothing itself: cargo-contract decodes with the contract's metadata. Chain data
+that must be checked (the audit trail's hash chain) is read by `medconsent audit`, with
+the contracts' own Rust types.
 """
-import hashlib
 import json
 import subprocess
 import sys
-
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-# Variant orders of the SCALE enums in contracts/shared (the index is the encoding).
-ENTRY_KINDS = ["Access", "Denied", "Emergency", "Review", "RecordCreated", "RecordAmended",
-               "RecordRetired", "ConsentGranted", "ConsentRevoked", "EmergencyOptOut"]
-DENY_REASONS = ["NoConsent", "Restricted", "NotProvider", "ProviderSuspended", "NotResponder",
-                "EmergencyOptedOut", "RecordRetired", "Paused", "ConsentUnavailable",
-                "EmergencyLimit"]
-PURPOSES = ["Treat", "EmergencyTreat", "Payment", "Operations", "Research", "PublicHealth",
-            "PatientRequest"]
 
 
 def plain(value):
@@ -66,87 +56,6 @@ def call(artifact, address, message, suri, url, args, execute=False):
     return data["values"][0]
 
 
-def ss58_decode(address):
-    number = 0
-    for char in address:
-        number = number * 58 + B58.index(char)
-    raw = number.to_bytes(35, "big")
-    return raw[1:33]  # 1-byte prefix, 32-byte account, 2-byte checksum
-
-
-def enum(value):
-    return value["variant"], value.get("values") or list(value.get("fields", {}).values())
-
-
-def option(value, encode):
-    name, inner = enum(value)
-    return b"\x00" if name == "None" else b"\x01" + encode(inner[0])
-
-
-def u64(n):
-    return int(n).to_bytes(8, "little")
-
-
-def encode_kind(value):
-    name, inner = enum(value)
-    out = bytes([ENTRY_KINDS.index(name)])
-    if name == "Denied":
-        reason, payload = enum(inner[0])
-        out += bytes([DENY_REASONS.index(reason)]) + (u64(payload[0]) if payload else b"")
-    elif name == "Emergency":
-        out += bytes(inner[0])
-    elif name == "Review":
-        out += u64(inner[0]) + bytes([1 if inner[1] else 0])
-    elif name == "EmergencyOptOut":
-        out += bytes([1 if inner[0] else 0])
-    return out
-
-
-def body(entry):
-    """SCALE encoding of a log entry without its hash (the chain rule's input)."""
-    return (u64(entry["seq"]) + ss58_decode(entry["patient"]) + ss58_decode(entry["actor"])
-            + option(entry["record"], u64) + encode_kind(entry["kind"])
-            + option(entry["purpose"], lambda p: bytes([PURPOSES.index(enum(p)[0])]))
-            + option(entry["consent"], u64) + u64(entry["timestamp"])
-            + int(entry["block"]).to_bytes(4, "little"))
-
-
-def describe(entry):
-    name, inner = enum(entry["kind"])
-    if name == "Denied":
-        reason, payload = enum(inner[0])
-        name = f"Denied ({reason}{'#' + str(payload[0]) if payload else ''})"
-    purpose = enum(entry["purpose"])[1]
-    consent = enum(entry["consent"])[1]
-    record = enum(entry["record"])[1]
-    return (f"#{entry['seq']:<3} block {entry['block']:<5} {name:<28} actor {entry['actor'][:10]}… "
-            f"record {record[0] if record else '-'} purpose {enum(purpose[0])[0] if purpose else '-'}"
-            f" consent {consent[0] if consent else '-'}")
-
-
-def audit(artifact, log, patient, url):
-    head = call(artifact, log, "head", "//Alice", url, [patient])
-    entries = []
-    while len(entries) < head["length"]:
-        page = call(artifact, log, "entries", "//Alice", url, [patient, str(len(entries)), "32"])
-        if not page:
-            break
-        entries += page
-    previous = bytes(32)
-    for entry in entries:
-        print("   ", describe(entry))
-        digest = hashlib.blake2b(previous + body(entry), digest_size=32).digest()
-        if digest != bytes(entry["hash"]):
-            print(f"hash chain broken at entry {entry['seq']}")
-            return 1
-        previous = digest
-    if previous != bytes(head["last_hash"]) or len(entries) != head["length"]:
-        print("the recomputed chain does not match the on-chain head")
-        return 1
-    print(f"    hash chain verified: {len(entries)} entries, head 0x{previous.hex()}")
-    return 0
-
-
 def main(argv):
     if len(argv) >= 6 and argv[0] == "call":
         artifact, address, message, suri, url, *rest = argv[1:]
@@ -154,8 +63,6 @@ def main(argv):
         args = [a for a in rest if a != "--execute"]
         print(json.dumps(call(artifact, address, message, suri, url, args, execute)))
         return 0
-    if len(argv) == 5 and argv[0] == "audit":
-        return audit(*argv[1:])
     print(__doc__, file=sys.stderr)
     return 2
 
