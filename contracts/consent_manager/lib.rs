@@ -4,6 +4,8 @@
 // Constructors read the caller, so a `Default` would be a second, wrong constructor.
 #![allow(clippy::new_without_default)]
 
+mod errors;
+
 #[medconsent_admin_messages::admin_messages(
     ConsentManager, peers, registry, access_log, "(registry, access log) as wired.", "Admin: while paused, grants, delegate appointments, provider registrations and reactivations are refused and every check denies."
 )]
@@ -11,90 +13,16 @@
 pub mod consent_manager {
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
-    use medconsent_shared::decision::{self, expired, TermsError};
+    use medconsent_shared::decision::{self, expired};
     use medconsent_shared::split;
     use medconsent_shared::{
-        call, page_range, AccessRequest, Admin, AdminChange, AdminFault, ChartRequest, Consent,
-        ConsentCheck, ConsentId, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee,
-        Hash32, LogSeq, NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet,
-        ScheduledChange, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
+        call, page_range, AccessRequest, Admin, AdminChange, ChartRequest, Consent, ConsentCheck,
+        ConsentId, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee, Hash32, LogSeq,
+        NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet, ScheduledChange, Scope,
+        SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub enum Error {
-        NotAdmin,
-        NotPendingAdmin,
-        UpgradeFailed,
-        /// The contract is paused: nothing that widens access goes through.
-        Paused,
-        /// The caller is neither the patient nor a current delegate of the patient.
-        NotPatientOrDelegate,
-        /// A patient (or the delegate granting) cannot grant to or restrict themselves.
-        SelfGrant,
-        /// `Grantee::Anyone` is for Deny rules only.
-        AnyoneMayOnlyBeDenied,
-        /// Actions empty or with unknown bits.
-        InvalidActions,
-        /// Purposes empty or with unknown bits.
-        InvalidPurposes,
-        /// `valid_until` not after `valid_from`, or already past.
-        InvalidWindow,
-        /// A Record scope names a record that is not this patient's.
-        UnknownRecord,
-        /// The record registry could not be asked (not wired, failed or trapped).
-        RegistryUnavailable,
-        /// The (patient, grantee) pair already has MAX_RULES_PER_PAIR active rules.
-        TooManyRules,
-        ConsentNotFound,
-        AlreadyRevoked,
-        /// A patient cannot be their own delegate.
-        SelfDelegation,
-        /// A delegate term that ends now or in the past.
-        InvalidTerm,
-        DelegateNotFound,
-        ProviderExists,
-        ProviderNotFound,
-        /// Roles empty or with unknown bits.
-        InvalidRoles,
-        /// An all-zero public key.
-        InvalidKey,
-        ProviderNotActive,
-        ProviderNotSuspended,
-        /// The consent counter of this patient is exhausted.
-        CounterOverflow,
-        /// The access log refused the entry or could not be called: nothing changes
-        /// without an audit entry.
-        LogUnavailable,
-        /// A signed consent whose deadline has passed.
-        SignatureExpired,
-        /// A signed consent whose nonce the patient has already used or voided.
-        NonceUsed,
-        /// The signature is not the patient's over exactly these terms, for this contract
-        /// on this chain.
-        BadSignature,
-        /// A peer that is not a contract.
-        NotAContract,
-        /// No change is scheduled.
-        NothingScheduled,
-        /// The scheduled change's delay has not passed.
-        NotYetDue,
-    }
-
-    pub type Result<T> = core::result::Result<T, Error>;
-
-    impl From<AdminFault> for Error {
-        fn from(fault: AdminFault) -> Self {
-            match fault {
-                AdminFault::NotAdmin => Error::NotAdmin,
-                AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
-                AdminFault::UpgradeFailed => Error::UpgradeFailed,
-                AdminFault::NotAContract => Error::NotAContract,
-                AdminFault::NothingScheduled => Error::NothingScheduled,
-                AdminFault::NotYetDue => Error::NotYetDue,
-            }
-        }
-    }
+    pub use crate::errors::{Error, Result};
 
     #[ink(storage)]
     pub struct ConsentManager {
@@ -831,13 +759,9 @@ pub mod consent_manager {
         terms: &ConsentTerms,
         now: Timestamp,
     ) -> Result<()> {
-        decision::validate_terms(patient, grantor, grantee, terms, now).map_err(|e| match e {
-            TermsError::SelfGrant => Error::SelfGrant,
-            TermsError::AnyoneMayOnlyBeDenied => Error::AnyoneMayOnlyBeDenied,
-            TermsError::InvalidActions => Error::InvalidActions,
-            TermsError::InvalidPurposes => Error::InvalidPurposes,
-            TermsError::InvalidWindow => Error::InvalidWindow,
-        })
+        Ok(decision::validate_terms(
+            patient, grantor, grantee, terms, now,
+        )?)
     }
 
     fn validate_roles(roles: RoleSet) -> Result<()> {

@@ -4,6 +4,8 @@
 // Constructors read the caller, so a `Default` would be a second, wrong constructor.
 #![allow(clippy::new_without_default)]
 
+mod errors;
+
 #[medconsent_admin_messages::admin_messages(
     RecordRegistry, peers, consent_manager, access_log, "(consent manager, access log) as wired.", "Admin: while paused nothing is registered, amended or released; retiring and reviewing stay possible."
 )]
@@ -13,76 +15,14 @@ pub mod record_registry {
     use ink::storage::{Lazy, Mapping};
     use medconsent_shared::split;
     use medconsent_shared::{
-        call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminChange, AdminFault,
-        CategoryCode, ChartEntries, ChartRequest, DenyReason, EmergencyAccess, EntryKind, Hash32,
-        LogSeq, NewEntry, Purpose, Record, RecordId, RecordLookup, RecordStatus, RecordVersion,
-        Release, Review, ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_CHART_RECORDS,
+        call, page_range, AccessOutcome, AccessRequest, Action, Admin, AdminChange, CategoryCode,
+        ChartEntries, ChartRequest, DenyReason, EmergencyAccess, EntryKind, Hash32, LogSeq,
+        NewEntry, Purpose, Record, RecordId, RecordLookup, RecordStatus, RecordVersion, Release,
+        Review, ScheduledChange, Verdict, EMERGENCY_WINDOW_MS, MAX_CHART_RECORDS,
         MAX_EMERGENCIES_PER_WINDOW, MAX_LOCATOR_LEN, MAX_REVIEWS_PER_CALL,
     };
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    pub enum Error {
-        NotAdmin,
-        NotPendingAdmin,
-        UpgradeFailed,
-        /// The registry is paused: nothing is registered, amended or released.
-        Paused,
-        /// An all-zero content hash.
-        ZeroHash,
-        /// A locator over MAX_LOCATOR_LEN bytes.
-        LocatorTooLong,
-        /// This content hash is (or was) a version of one of this patient's records.
-        HashAlreadyRegistered,
-        /// The caller may not write this patient's records; the reason says why.
-        Unauthorized(DenyReason),
-        RecordNotFound,
-        RecordRetired,
-        /// Retire and review are for the patient and current delegates only.
-        NotPatientOrDelegate,
-        /// The consent manager could not say who acts for the patient.
-        ConsentUnavailable,
-        /// An all-zero justification hash.
-        EmptyJustification,
-        EmergencyNotFound,
-        AlreadyReviewed,
-        /// The log refused the entry or could not be called: nothing happens unlogged.
-        LogUnavailable,
-        /// A record id, version or per-patient counter is exhausted.
-        CounterOverflow,
-        /// The record id the caller sealed for was taken by another registration first:
-        /// re-seal for `next_record_id` and register again.
-        RecordIdTaken,
-        /// A review call with no reviews in it.
-        NothingToReview,
-        /// A review call with more than MAX_REVIEWS_PER_CALL reviews.
-        TooManyReviews,
-        /// A peer that is not a contract.
-        NotAContract,
-        /// No change is scheduled.
-        NothingScheduled,
-        /// The scheduled change's delay has not passed.
-        NotYetDue,
-        /// A chart access naming no record.
-        EmptyChart,
-        /// A chart access naming more than MAX_CHART_RECORDS records.
-        ChartTooLarge,
-    }
-
-    pub type Result<T> = core::result::Result<T, Error>;
-
-    impl From<AdminFault> for Error {
-        fn from(fault: AdminFault) -> Self {
-            match fault {
-                AdminFault::NotAdmin => Error::NotAdmin,
-                AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
-                AdminFault::UpgradeFailed => Error::UpgradeFailed,
-                AdminFault::NotAContract => Error::NotAContract,
-                AdminFault::NothingScheduled => Error::NothingScheduled,
-                AdminFault::NotYetDue => Error::NotYetDue,
-            }
-        }
-    }
+    pub use crate::errors::{Error, Result};
 
     /// Per-patient list lengths.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
