@@ -1,7 +1,6 @@
 //! The consent manager's typed errors: every refusal a message can answer with.
 
 use medconsent_shared::decision::TermsError;
-use medconsent_shared::AdminFault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -66,18 +65,7 @@ pub enum Error {
 
 pub type Result<T> = core::result::Result<T, Error>;
 
-impl From<AdminFault> for Error {
-    fn from(fault: AdminFault) -> Self {
-        match fault {
-            AdminFault::NotAdmin => Error::NotAdmin,
-            AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
-            AdminFault::UpgradeFailed => Error::UpgradeFailed,
-            AdminFault::NotAContract => Error::NotAContract,
-            AdminFault::NothingScheduled => Error::NothingScheduled,
-            AdminFault::NotYetDue => Error::NotYetDue,
-        }
-    }
-}
+medconsent_shared::admin_faults_into!(Error);
 
 impl From<TermsError> for Error {
     fn from(e: TermsError) -> Self {

@@ -1,6 +1,6 @@
 //! The record registry's typed errors: every refusal a message can answer with.
 
-use medconsent_shared::{AdminFault, DenyReason};
+use medconsent_shared::DenyReason;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -53,15 +53,4 @@ pub enum Error {
 
 pub type Result<T> = core::result::Result<T, Error>;
 
-impl From<AdminFault> for Error {
-    fn from(fault: AdminFault) -> Self {
-        match fault {
-            AdminFault::NotAdmin => Error::NotAdmin,
-            AdminFault::NotPendingAdmin => Error::NotPendingAdmin,
-            AdminFault::UpgradeFailed => Error::UpgradeFailed,
-            AdminFault::NotAContract => Error::NotAContract,
-            AdminFault::NothingScheduled => Error::NothingScheduled,
-            AdminFault::NotYetDue => Error::NotYetDue,
-        }
-    }
-}
+medconsent_shared::admin_faults_into!(Error);

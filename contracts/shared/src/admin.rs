@@ -19,6 +19,26 @@ pub enum AdminFault {
     NotYetDue,
 }
 
+/// `impl From<AdminFault> for $error`: each contract's error has one variant of the same
+/// name for each fault. One definition for the three contracts.
+#[macro_export]
+macro_rules! admin_faults_into {
+    ($error:ty) => {
+        impl From<$crate::AdminFault> for $error {
+            fn from(fault: $crate::AdminFault) -> Self {
+                match fault {
+                    $crate::AdminFault::NotAdmin => Self::NotAdmin,
+                    $crate::AdminFault::NotPendingAdmin => Self::NotPendingAdmin,
+                    $crate::AdminFault::UpgradeFailed => Self::UpgradeFailed,
+                    $crate::AdminFault::NotAContract => Self::NotAContract,
+                    $crate::AdminFault::NothingScheduled => Self::NothingScheduled,
+                    $crate::AdminFault::NotYetDue => Self::NotYetDue,
+                }
+            }
+        }
+    };
+}
+
 /// A change of the admin's that patients must be able to see coming: it is announced
 /// (`ChangeScheduled`), and applies only once the contract's delay has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,18 +154,7 @@ pub enum LogError {
     NotYetDue,
 }
 
-impl From<crate::AdminFault> for LogError {
-    fn from(fault: crate::AdminFault) -> Self {
-        match fault {
-            crate::AdminFault::NotAdmin => LogError::NotAdmin,
-            crate::AdminFault::NotPendingAdmin => LogError::NotPendingAdmin,
-            crate::AdminFault::UpgradeFailed => LogError::UpgradeFailed,
-            crate::AdminFault::NotAContract => LogError::NotAContract,
-            crate::AdminFault::NothingScheduled => LogError::NothingScheduled,
-            crate::AdminFault::NotYetDue => LogError::NotYetDue,
-        }
-    }
-}
+crate::admin_faults_into!(LogError);
 
 /// Checks a run of entries against the chain rule, starting from `previous`
 /// (zeros for seq 0). Returns the last hash on success, or the seq that breaks it.

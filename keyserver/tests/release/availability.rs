@@ -297,16 +297,16 @@ pub async fn a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to(w: &W
         "two keys not pinned: {refused:?}"
     );
     // A put with them refuses before anything is sealed or registered.
-    let next = session
-        .chain
-        .read(
-            None,
-            &w.patient.account(),
-            &w.deployment.contracts().registry,
-            &w.deployment.contracts().registry().next_record_id(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let next_record_id = || async {
+        let registry = w.deployment.contracts().registry;
+        let query = w.deployment.contracts().registry().next_record_id();
+        session
+            .chain
+            .read(None, &w.patient.account(), &registry, &query)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let next = next_record_id().await?;
     let put = session
         .put(
             &w.patient.signer,
@@ -320,16 +320,7 @@ pub async fn a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to(w: &W
         matches!(put, Err(FlowError::TooFewServers { .. })),
         "put: {put:?}"
     );
-    let after = session
-        .chain
-        .read(
-            None,
-            &w.patient.account(),
-            &w.deployment.contracts().registry,
-            &w.deployment.contracts().registry().next_record_id(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let after = next_record_id().await?;
     ensure!(next == after, "a record was registered: {next} -> {after}");
     let mut short = w.deployment.clone();
     short.key_servers.truncate(1);
