@@ -290,6 +290,31 @@ mod tests {
         assert_eq!(ErrorCode::parse("made_up"), None);
     }
 
+    /// The refusal list in docs/design.md is this one, status for status.
+    #[test]
+    fn the_documented_codes_are_the_list() {
+        let design = include_str!("../../docs/design.md");
+        let start = design.find("Every refusal is JSON").expect("the paragraph");
+        let paragraph = &design[start..start + design[start..].find("\n\n").unwrap()];
+        let mut documented = std::collections::BTreeMap::new();
+        let mut status = 0u16;
+        for word in paragraph.split_whitespace() {
+            let word = word.trim_end_matches([',', ';', '.']);
+            if let Ok(number) = word.parse::<u16>() {
+                status = number;
+            } else if let Some(code) = word.strip_prefix('`').and_then(|w| w.strip_suffix('`')) {
+                if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    documented.insert(code.to_owned(), status);
+                }
+            }
+        }
+        let listed: std::collections::BTreeMap<String, u16> = ErrorCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), c.status()))
+            .collect();
+        assert_eq!(documented, listed);
+    }
+
     #[test]
     fn malformed_answers_are_errors_not_defaults() {
         // A field missing, of the wrong type, or a version out of range.

@@ -199,7 +199,7 @@ async fn run_benchmark() -> E2EResult<()> {
         .unwrap_or_else(|_| format!("{}/../BENCHMARKS.md", env!("CARGO_MANIFEST_DIR")));
     std::fs::write(&out, report)?;
     println!("BENCH wrote {out}");
-    // The bound: cost must not grow with history.
+    // The bound: the access path's cost must not grow with a patient's history.
     for (path, name) in HISTORY_PATHS.iter().enumerate() {
         let [ref_time, proof, _] = growth(&history, path);
         assert!(

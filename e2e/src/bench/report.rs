@@ -125,7 +125,7 @@ pub(super) fn render(
     writeln!(out)?;
     writeln!(
         out,
-        "Largest / smallest across N (the issue's bound is 1.05; deposit compares absolute values):"
+        "Largest / smallest across N (the bound is 1.05; deposit compares absolute values):"
     )?;
     writeln!(out)?;
     writeln!(out, "| path | ref_time | proof_size | deposit |")?;
@@ -150,8 +150,8 @@ pub(super) const CALL_PROOF: u64 = 2_721;
 
 /// The release before this diet (commit 4b0ff8a's BENCHMARKS.md): each contract's size
 /// in bytes (one code per contract then), and (ref_time ps, proof bytes) of the two paths
-/// the diet targets. The sizes of the release the diet issue calls "today" (fd52eae,
-/// before the hardening) bound the fronts.
+/// the diet targets. The sizes of the release before the hardening (fd52eae) bound the
+/// fronts.
 pub(super) const BEFORE_SIZES: [(&str, u64, u64); 3] = [
     ("record_registry", 36_438, 31_071),
     ("consent_manager", 41_001, 37_614),
