@@ -1,6 +1,6 @@
 //! The consent manager's typed errors: every refusal a message can answer with.
 
-use medconsent_shared::decision::TermsError;
+use medconsent_shared::decision::TermsRefusals;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -67,14 +67,10 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 medconsent_shared::admin_faults_into!(Error);
 
-impl From<TermsError> for Error {
-    fn from(e: TermsError) -> Self {
-        match e {
-            TermsError::SelfGrant => Error::SelfGrant,
-            TermsError::AnyoneMayOnlyBeDenied => Error::AnyoneMayOnlyBeDenied,
-            TermsError::InvalidActions => Error::InvalidActions,
-            TermsError::InvalidPurposes => Error::InvalidPurposes,
-            TermsError::InvalidWindow => Error::InvalidWindow,
-        }
-    }
+impl TermsRefusals for Error {
+    const SELF_GRANT: Self = Error::SelfGrant;
+    const ANYONE_MAY_ONLY_BE_DENIED: Self = Error::AnyoneMayOnlyBeDenied;
+    const INVALID_ACTIONS: Self = Error::InvalidActions;
+    const INVALID_PURPOSES: Self = Error::InvalidPurposes;
+    const INVALID_WINDOW: Self = Error::InvalidWindow;
 }

@@ -759,9 +759,7 @@ pub mod consent_manager {
         terms: &ConsentTerms,
         now: Timestamp,
     ) -> Result<()> {
-        Ok(decision::validate_terms(
-            patient, grantor, grantee, terms, now,
-        )?)
+        decision::validate_terms(patient, grantor, grantee, terms, now)
     }
 
     fn validate_roles(roles: RoleSet) -> Result<()> {

@@ -22,35 +22,54 @@ pub enum TermsError {
     InvalidWindow,
 }
 
+/// An error type with a value for each [`TermsError`]: the consent manager's own error
+/// implements it, so [`validate_terms`] returns the contract's variants directly and the
+/// contract pays for no translation between two enums.
+pub trait TermsRefusals: Sized {
+    const SELF_GRANT: Self;
+    const ANYONE_MAY_ONLY_BE_DENIED: Self;
+    const INVALID_ACTIONS: Self;
+    const INVALID_PURPOSES: Self;
+    const INVALID_WINDOW: Self;
+}
+
+impl TermsRefusals for TermsError {
+    const SELF_GRANT: Self = TermsError::SelfGrant;
+    const ANYONE_MAY_ONLY_BE_DENIED: Self = TermsError::AnyoneMayOnlyBeDenied;
+    const INVALID_ACTIONS: Self = TermsError::InvalidActions;
+    const INVALID_PURPOSES: Self = TermsError::InvalidPurposes;
+    const INVALID_WINDOW: Self = TermsError::InvalidWindow;
+}
+
 /// Everything about a grant by `grantor` (the patient or a delegate) that needs no
 /// storage read.
-pub fn validate_terms(
+pub fn validate_terms<E: TermsRefusals>(
     patient: &AccountId,
     grantor: &AccountId,
     grantee: &Grantee,
     terms: &ConsentTerms,
     now: Timestamp,
-) -> Result<(), TermsError> {
+) -> Result<(), E> {
     match grantee {
         Grantee::Account(account) if account == patient || account == grantor => {
-            return Err(TermsError::SelfGrant)
+            return Err(E::SELF_GRANT)
         }
         Grantee::Anyone if terms.decision == Decision::Permit => {
-            return Err(TermsError::AnyoneMayOnlyBeDenied)
+            return Err(E::ANYONE_MAY_ONLY_BE_DENIED)
         }
         _ => {}
     }
     if !terms.actions.is_valid() {
-        return Err(TermsError::InvalidActions);
+        return Err(E::INVALID_ACTIONS);
     }
     if !terms.purposes.is_valid() {
-        return Err(TermsError::InvalidPurposes);
+        return Err(E::INVALID_PURPOSES);
     }
     if terms
         .valid_until
         .is_some_and(|until| until <= terms.valid_from || until <= now)
     {
-        return Err(TermsError::InvalidWindow);
+        return Err(E::INVALID_WINDOW);
     }
     Ok(())
 }
@@ -296,7 +315,7 @@ mod tests {
         let permit = terms(Decision::Permit, Scope::AllRecords);
         let to_doctor = Grantee::Account(DOCTOR);
         assert_eq!(
-            validate_terms(&PATIENT, &PATIENT, &to_doctor, &permit, 0),
+            validate_terms::<TermsError>(&PATIENT, &PATIENT, &to_doctor, &permit, 0),
             Ok(())
         );
         for (grantor, grantee, terms, now, error) in [
@@ -348,13 +367,13 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                validate_terms(&PATIENT, &grantor, &grantee, &terms, now),
+                validate_terms::<TermsError>(&PATIENT, &grantor, &grantee, &terms, now),
                 Err(error)
             );
         }
         let restrict_anyone = terms(Decision::Deny, Scope::Category(3));
         assert_eq!(
-            validate_terms(&PATIENT, &PATIENT, &Grantee::Anyone, &restrict_anyone, 0),
+            validate_terms::<TermsError>(&PATIENT, &PATIENT, &Grantee::Anyone, &restrict_anyone, 0),
             Ok(())
         );
     }
