@@ -57,6 +57,13 @@ if [ "$BUILD" = 1 ]; then
   build_release_contracts >&2
 fi
 
+# The command that writes the deployment file, built before anything goes on chain.
+if [ -z "${MEDCONSENT_BIN:-}" ]; then
+  say "building the medconsent command"
+  cargo build --quiet -p medconsent-client >&2
+  MEDCONSENT_BIN=${CARGO_TARGET_DIR:-target}/debug/medconsent
+fi
+
 upload() { # contract -> its code hash
   local out hash
   [ -s "$(artifact "$1")" ] || { echo "$(artifact "$1") missing: build first" >&2; exit 1; }
@@ -99,11 +106,6 @@ call record_registry schedule_change "Peers(${ADDR[consent_manager]}, ${ADDR[acc
 call consent_manager schedule_change "Peers(${ADDR[record_registry]}, ${ADDR[access_log]})"
 
 out=${OUT:-deployments/$chain.json}
-if [ -z "${MEDCONSENT_BIN:-}" ]; then
-  say "building the medconsent command"
-  cargo build --quiet -p medconsent-client >&2
-  MEDCONSENT_BIN=${CARGO_TARGET_DIR:-target}/debug/medconsent
-fi
 deployed() { echo "${ADDR[$1]},${CODE[$1]},${FULL[$1]}"; }
 "$MEDCONSENT_BIN" deployment new --out "$out" --url "$URL" --chain "$chain" \
   --genesis-hash "$genesis" --change-delay-ms "$DELAY_MS" \

@@ -100,7 +100,11 @@ impl Deployment {
     }
 
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let deployment: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut deployment: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        // `http://host:port/` and `http://host:port` are one server.
+        for server in &mut deployment.key_servers {
+            server.url = server.url.trim_end_matches('/').to_owned();
+        }
         deployment.check().map_err(|e| e.to_string())?;
         Ok(deployment)
     }
@@ -273,6 +277,18 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_slash_of_a_server_url_is_dropped_on_load() {
+        let mut json: serde_json::Value = serde_json::from_str(FILE).unwrap();
+        json["key_servers"] = serde_json::json!([{
+            "account": SERVER,
+            "url": "http://127.0.0.1:7101/",
+            "public_key": format!("0x{}", "09".repeat(32)),
+        }]);
+        let deployment = Deployment::parse(&json.to_string()).unwrap();
+        assert_eq!(deployment.key_servers[0].url, "http://127.0.0.1:7101");
+    }
+
+    #[test]
     fn what_is_written_reads_back_the_same() {
         let mut deployment = Deployment::parse(FILE).unwrap();
         deployment
@@ -286,8 +302,20 @@ mod tests {
 
     #[test]
     fn a_file_missing_a_field_or_with_an_unknown_one_is_refused() {
-        let broken = FILE.replace("record_registry", "registry");
-        assert!(Deployment::parse(&broken).unwrap_err().contains("registry"));
+        let mut json: serde_json::Value = serde_json::from_str(FILE).unwrap();
+        json["contracts"]
+            .as_object_mut()
+            .unwrap()
+            .remove("record_registry");
+        let missing = Deployment::parse(&json.to_string()).unwrap_err();
+        assert!(
+            missing.contains("missing field `record_registry`"),
+            "{missing}"
+        );
+        let renamed = FILE.replace("record_registry", "registry");
+        assert!(Deployment::parse(&renamed)
+            .unwrap_err()
+            .contains("unknown field `registry`"));
         let no_genesis = FILE.replace("\"genesis_hash\"", "\"genesis\"");
         assert!(Deployment::parse(&no_genesis).is_err());
         let short_hash = FILE.replace("0x1111", "0x11");

@@ -324,9 +324,14 @@ mod tests {
     #[tokio::test]
     async fn a_refusal_keeps_its_code_and_status() {
         let servers = Servers::new();
-        let server = answering(409, r#"{"error": "entry_used", "message": "used"}"#).await;
-        let refused = servers.retire(&server, 4).await.unwrap_err();
-        assert_eq!(refused.code(), Some("entry_used"));
-        assert!(matches!(refused, ServerError::Refused { status: 409, .. }));
+        for body in [
+            r#"{"error": "entry_used", "message": "used"}"#,
+            r#"{"error": "entry_used"}"#,
+        ] {
+            let server = answering(409, body).await;
+            let refused = servers.retire(&server, 4).await.unwrap_err();
+            assert_eq!(refused.code(), Some("entry_used"), "{body}");
+            assert!(matches!(refused, ServerError::Refused { status: 409, .. }));
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The rules a key server applies before it releases a share (see the README's "Key servers"): the
-//! request is the requester's, for this server, unexpired; the log entry it names exists
+//! The rules a key server applies before it releases a share (docs/design.md, "Key
+//! servers and the client"): the request is the requester's, for this server, unexpired;
+//! the log entry it names exists
 //! in a finalized block, is an Access (or a released Emergency) of that requester for
 //! that record, recent, and unused at this server; the record is not retired and the
 //! version is current; the share goes to the requester's directory key, or for the

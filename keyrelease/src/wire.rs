@@ -170,6 +170,8 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusalBody {
     pub error: String,
+    /// For people; a refusal without one still has its code.
+    #[serde(default)]
     pub message: String,
 }
 

@@ -11,7 +11,8 @@ const NAMES = ['record_registry', 'consent_manager', 'access_log'];
 // `abi/<contract>.json` is each contract's metadata.
 export async function connect() {
   const config = await (await fetch('./config.json')).json();
-  if (!Number.isInteger(config.page_size) || config.page_size < 1) {
+  // The audit trail reads a page and the entry before it: a page needs two entries.
+  if (!Number.isInteger(config.page_size) || config.page_size < 2) {
     throw new Error('config.json has no page_size: make it with `medconsent deployment web-config`');
   }
   const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
@@ -98,11 +99,11 @@ export async function send(sys, contract, message, account, signer, args, onStat
   });
 }
 
-/** Every item of a paged list query (`limit` at most 32 per page). */
+/** Every item of a paged list query (`limit` at most the configured page size). */
 export async function readAll(sys, contract, message, caller, patient, total) {
   const items = [];
   while (items.length < total) {
-    const page = await read(sys, contract, message, caller, patient, items.length, 32);
+    const page = await read(sys, contract, message, caller, patient, items.length, sys.config.page_size);
     if (page.length === 0) break;
     items.push(...page);
   }

@@ -33,7 +33,7 @@ call record_registry register_record //Bob "$BOB" 0 3 "0x$(printf 'b1%.0s' {1..3
 
 echo "==> the page's configuration and the contracts' metadata"
 mkdir -p web/public/abi
-target/debug/medconsent deployment web-config --deployment "$WORK/deployment.json" \
+"${CARGO_TARGET_DIR:-target}/debug/medconsent" deployment web-config --deployment "$WORK/deployment.json" \
   --out web/public/config.json >/dev/null
 for c in access_log consent_manager record_registry; do
   cp "target/ink/$c/$c.json" web/public/abi/

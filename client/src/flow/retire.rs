@@ -2,6 +2,7 @@
 //! ([`Session::holdings`]).
 
 use super::{Holdings, Result, Retired, Session};
+use crate::servers::KeyServer;
 use crate::store::LocalStore;
 use medconsent_chain::{account_of, Signer};
 use medconsent_shared::{AccountId, RecordId};
@@ -29,7 +30,8 @@ impl Session {
         })
     }
 
-    /// Retires a record: on chain, then every server deletes its shares, then the
+    /// Retires a record: on chain, then every server the deployment lists deletes its
+    /// shares, then the
     /// patient's own key copies of every version are deleted from `store`. After it no
     /// copy of any version's key is left anywhere this system wrote one.
     pub async fn retire(
@@ -38,7 +40,17 @@ impl Session {
         record_id: RecordId,
         store: &LocalStore,
     ) -> Result<Retired> {
-        let servers = self.key_servers().await?;
+        // Every listed server is told, whatever the directory says of it now: deleting
+        // is always safe (each server checks the retirement on chain itself).
+        let servers: Vec<KeyServer> = self
+            .deployment
+            .key_servers
+            .iter()
+            .map(|endpoint| KeyServer {
+                endpoint: endpoint.clone(),
+                public_key: endpoint.public_key,
+            })
+            .collect();
         let mut registry = self.contracts().registry();
         let retire = registry.retire_record(record_id);
         let (result, included) = self

@@ -82,11 +82,14 @@ fn expand(args: &Punctuated<Expr, Token![,]>, module: &mut syn::ItemMod) -> syn:
         }
         None => quote!(),
     };
+    let schedule_doc = format!(
+        " Admin: announce new peers, `Peers({first}, {second})` (both must be contracts), or\n \
+         new code. The first wiring applies at once (that is deployment); every later change\n \
+         applies with `apply_change` after the delay."
+    );
     let messages: Item = syn::parse2(quote! {
         impl #contract {
-            /// Admin: announce new peers (both must be contracts) or new code. The first
-            /// wiring applies at once (that is deployment); every later change applies
-            /// with `apply_change` after the delay.
+            #[doc = #schedule_doc]
             #[ink(message)]
             pub fn schedule_change(&mut self, change: AdminChange) -> Result<Timestamp> {
                 self.off_path();
