@@ -2,7 +2,10 @@
 //! or a delegate decides by themselves, how the directory and the pause gate everyone
 //! else, and how the rules weigh (any applicable Deny wins, then any Permit). The consent
 //! manager calls these with what it read from storage (lazily, through the closures, so
-//! a decision reads no more than it needs); their tests here drive them directly.
+//! a decision reads no more than it needs); their tests here drive them directly. They
+//! are `inline(always)`: they run in the consent manager's front on every access, whose
+//! every byte is paid, and inlined they cost what they cost inside the contract (the
+//! front is 4 bytes smaller than before the move; 48 bytes larger without it).
 
 use crate::{
     AccessRequest, AccountId, Action, Basis, ConsentTerms, Decision, DenyReason, Grantee, Provider,
@@ -43,6 +46,7 @@ impl TermsRefusals for TermsError {
 
 /// Everything about a grant by `grantor` (the patient or a delegate) that needs no
 /// storage read.
+#[inline(always)]
 pub fn validate_terms<E: TermsRefusals>(
     patient: &AccountId,
     grantor: &AccountId,
@@ -82,6 +86,7 @@ pub fn validate_terms<E: TermsRefusals>(
 /// patient only with PATRQT; with a clinical purpose it is one more provider, so a
 /// suspended provider keeps nothing as a provider. Outside the directory is said before
 /// the pause, so that the registry keeps strangers out of the log while paused too.
+#[inline(always)]
 pub fn gate(
     request: &AccessRequest,
     paused: bool,
@@ -119,6 +124,7 @@ pub fn gate(
 
 /// The verdict of the rules (the pair's, then the "anyone" ones): the first applicable
 /// Deny wins; otherwise the first applicable Permit; otherwise no consent.
+#[inline(always)]
 pub fn rule_verdict(rules: &[RuleSet; 2], request: &AccessRequest, now: Timestamp) -> Verdict {
     let mut permit = None;
     for (id, rule) in rules.iter().flatten() {
@@ -137,6 +143,7 @@ pub fn rule_verdict(rules: &[RuleSet; 2], request: &AccessRequest, now: Timestam
 
 /// The decision for a break-glass access: restrictions do not apply to it, the patient's
 /// opt-out does; the responder must be an active provider with the responder role.
+#[inline(always)]
 pub fn emergency_verdict(
     provider: Option<Provider>,
     paused: bool,
@@ -154,6 +161,7 @@ pub fn emergency_verdict(
 }
 
 /// Whether a rule has run out at `now` (pruned on the next grant or revoke).
+#[inline(always)]
 pub fn expired(rule: &ConsentTerms, now: Timestamp) -> bool {
     rule.valid_until.is_some_and(|until| until <= now)
 }
