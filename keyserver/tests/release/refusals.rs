@@ -108,7 +108,12 @@ pub async fn refused_deposits_and_unsealable_releases_change_nothing(w: &World) 
 
 pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) -> Outcome {
     let url = &w.servers[0].url;
-    let http = reqwest::Client::new();
+    // A new connection for each request: after refusing a body it did not read (413) the
+    // server may close the connection, and a pooled one would race that close.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| e.to_string())?;
     let raw = |path: &str, body: Vec<u8>| {
         http.post(format!("{url}{path}"))
             .header("content-type", "application/json")
