@@ -29,15 +29,20 @@ pub async fn no_key_before_the_grant_and_a_key_after_it(w: &World) -> Outcome {
         "{} shares used",
         opened.shares_used
     );
-    // Every server released once, for that entry, and recorded it.
+    // Every server released at most once for that entry, and at least the threshold did.
+    // (The client asks all servers at once and drops the rest of the requests once two
+    // shares rebuild the key, so the third server may or may not have finished.)
+    let mut released = 0u64;
     for (server, before) in w.servers.iter().zip(before) {
         let after = health(&server.url).await?["releases"].as_u64().unwrap_or(0);
         ensure!(
-            after == before + 1,
+            after == before || after == before + 1,
             "{}: releases {before} -> {after}",
             server.url
         );
+        released += after - before;
     }
+    ensure!(released >= 2, "{released} servers released");
     Ok(())
 }
 
