@@ -88,7 +88,8 @@ KS_PIDS=()
 trap 'kill "${KS_PIDS[@]}" 2>/dev/null || true' EXIT
 for i in 0 1 2; do
   $KS serve --listen "${KS_URLS[$i]#http://}" --db "$WORK/ks$i.redb" --secret "$WORK/ks$i.sk" \
-    --account "${KS_ACCOUNTS[$i]}" --deployment "$WORK/deployment.json" >"$WORK/ks$i.log" 2>&1 &
+    --account "${KS_ACCOUNTS[$i]}" --deployment "$WORK/deployment.json" --node "$URL" \
+    >"$WORK/ks$i.log" 2>&1 &
   KS_PIDS+=($!)
 done
 for i in 0 1 2; do

@@ -8,8 +8,9 @@
 //! (their call builders and error types, `contracts/shared`'s types): nothing here
 //! restates a selector or a type.
 //!
-//! Trust: the node answers every read. A key server must use a node it runs or trusts
-//! (a lying node could invent an Access entry); the client only loses availability to one.
+//! Trust: the node answers every read. A key server reads several nodes and acts only on
+//! what a quorum of them agree on (a lone lying node could invent an Access entry); the
+//! client only loses availability to one.
 
 mod deployment;
 mod exec;
@@ -137,6 +138,13 @@ impl Chain {
             hash: block.hash(),
             number: block.number(),
         })
+    }
+
+    /// Block `number` of the node's chain, if it has one. Below the node's finalized block
+    /// that is the one canonical block of that height.
+    pub async fn block_at(&self, number: u32) -> Result<Option<Block>> {
+        let hash = self.rpc.chain_get_block_hash(Some(number.into())).await?;
+        Ok(hash.map(|hash| Block { hash, number }))
     }
 
     /// The node's best block: newer than the finalized one, and it may still be

@@ -2,8 +2,8 @@
 //! servers and the client"): the request is the requester's, for this server, unexpired;
 //! the log entry it names exists
 //! in a finalized block, is an Access (or a released Emergency) of that requester for
-//! that record, recent, and unused at this server; the record is not retired and the
-//! version is current; the share goes to the requester's directory key, or for the
+//! that record, recent, and unused at this server; the record is not retired, the
+//! version is current and was current when the entry was made; the share goes to the requester's directory key, or for the
 //! patient's own (PATRQT) read to the key in the signed request. The server gathers the
 //! chain facts (at its latest finalized block) and its own `used` flag; this module only
 //! decides, so every rule is tested without a node.
@@ -53,6 +53,8 @@ pub enum Refusal {
     OtherRecord,
     #[error("the log entry is too old")]
     StaleEntry,
+    #[error("the log entry is older than the record's current version: it opens only the version it was made for")]
+    EntryBeforeVersion,
     #[error("this log entry was already used at this server")]
     EntryUsed,
     #[error("no such record")]
@@ -85,6 +87,7 @@ impl Refusal {
             Refusal::OtherReader => ErrorCode::OtherReader,
             Refusal::OtherRecord => ErrorCode::OtherRecord,
             Refusal::StaleEntry => ErrorCode::StaleEntry,
+            Refusal::EntryBeforeVersion => ErrorCode::EntryBeforeVersion,
             Refusal::EntryUsed => ErrorCode::EntryUsed,
             Refusal::RecordNotFound => ErrorCode::RecordNotFound,
             Refusal::Retired => ErrorCode::Retired,
@@ -173,6 +176,13 @@ pub fn decide(
     }
     if record.version != request.version {
         return Err(Refusal::WrongVersion);
+    }
+    // An entry opens the version current when it was made. A later version was written
+    // at `updated_at`; an entry of that same block is refused too, since a block's order
+    // is not visible here (the reader makes a new access). Version 1 is written before
+    // any access to it can be.
+    if record.version > 1 && entry.timestamp <= record.updated_at {
+        return Err(Refusal::EntryBeforeVersion);
     }
     // A provider's share goes to its directory key; the patient's own read (or a
     // delegate's, PATRQT) to the key it signed for.
@@ -378,6 +388,46 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_opens_only_the_version_current_when_it_was_made() {
+        let (signed, facts) = valid();
+        let made_at = facts.entry.as_ref().unwrap().timestamp;
+        let later = sign(
+            &keypair(1),
+            ReleaseRequest {
+                version: signed.request.version + 1,
+                ..signed.request.clone()
+            },
+        );
+        let written_at = |at: Timestamp| {
+            let mut amended = facts.clone();
+            let record = amended.record.as_mut().unwrap();
+            record.version = later.request.version;
+            record.updated_at = at;
+            decide(&later, &SERVER, &amended, false, &POLICY)
+        };
+        assert_eq!(written_at(made_at + 1), Err(Refusal::EntryBeforeVersion));
+        // The same block: its order is not known, so refused too.
+        assert_eq!(written_at(made_at), Err(Refusal::EntryBeforeVersion));
+        assert_eq!(written_at(made_at - 1), Ok(()));
+        // Version 1 exists before any access to it: its write time does not matter.
+        let first_version = sign(
+            &keypair(1),
+            ReleaseRequest {
+                version: 1,
+                ..signed.request.clone()
+            },
+        );
+        let mut first = facts.clone();
+        let record = first.record.as_mut().unwrap();
+        record.version = 1;
+        record.updated_at = made_at;
+        assert_eq!(
+            decide(&first_version, &SERVER, &first, false, &POLICY),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn the_patients_own_read_goes_to_the_signed_key() {
         let (signed, mut facts) = valid();
         facts.entry.as_mut().unwrap().purpose = Some(Purpose::PatientRequest);
@@ -396,6 +446,7 @@ mod tests {
             Refusal::OtherReader,
             Refusal::OtherRecord,
             Refusal::StaleEntry,
+            Refusal::EntryBeforeVersion,
             Refusal::EntryUsed,
             Refusal::RecordNotFound,
             Refusal::Retired,

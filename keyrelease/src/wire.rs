@@ -40,6 +40,7 @@ pub enum ErrorCode {
     OtherReader,
     OtherRecord,
     StaleEntry,
+    EntryBeforeVersion,
     WrongVersion,
     ReplyKeyMismatch,
     NotThePatient,
@@ -58,10 +59,11 @@ pub enum ErrorCode {
     Storage,
     ShareUnreadable,
     ChainUnavailable,
+    NodesDisagree,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -77,6 +79,7 @@ impl ErrorCode {
         ErrorCode::OtherReader,
         ErrorCode::OtherRecord,
         ErrorCode::StaleEntry,
+        ErrorCode::EntryBeforeVersion,
         ErrorCode::WrongVersion,
         ErrorCode::ReplyKeyMismatch,
         ErrorCode::NotThePatient,
@@ -95,6 +98,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::ShareUnreadable,
         ErrorCode::ChainUnavailable,
+        ErrorCode::NodesDisagree,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +118,7 @@ impl ErrorCode {
             ErrorCode::OtherReader => "other_reader",
             ErrorCode::OtherRecord => "other_record",
             ErrorCode::StaleEntry => "stale_entry",
+            ErrorCode::EntryBeforeVersion => "entry_before_version",
             ErrorCode::WrongVersion => "wrong_version",
             ErrorCode::ReplyKeyMismatch => "reply_key_mismatch",
             ErrorCode::NotThePatient => "not_the_patient",
@@ -132,6 +137,7 @@ impl ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::ShareUnreadable => "share_unreadable",
             ErrorCode::ChainUnavailable => "chain_unavailable",
+            ErrorCode::NodesDisagree => "nodes_disagree",
         }
     }
 
@@ -141,8 +147,8 @@ impl ErrorCode {
             BadSignature => 401,
             WrongServer | Expired | BadShare | WeakReplyKey | BadEncoding | MalformedJson
             | BadBody | BadHash | HashMismatch | BadRecordId => 400,
-            NotAnAccess | OtherReader | OtherRecord | StaleEntry | WrongVersion
-            | ReplyKeyMismatch | NotThePatient => 403,
+            NotAnAccess | OtherReader | OtherRecord | StaleEntry | EntryBeforeVersion
+            | WrongVersion | ReplyKeyMismatch | NotThePatient => 403,
             NoSuchEntry | RecordNotFound | NoShare | NoBlob | NotFound => 404,
             EntryUsed | ContentMismatch | NotRetired => 409,
             Retired => 410,
@@ -151,6 +157,7 @@ impl ErrorCode {
             WrongType => 422,
             Storage | ShareUnreadable => 500,
             ChainUnavailable => 502,
+            NodesDisagree => 503,
         }
     }
 

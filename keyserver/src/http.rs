@@ -13,7 +13,7 @@
 //! - `PUT  /v1/blobs/0x{hash}`: store ciphertext under its blake2b-256 hash (checked).
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
 
-use crate::facts::ChainReader;
+use crate::facts::{ChainReader, ReadError};
 use crate::request_log::{log_request, RefusalCode};
 use crate::share_db::{ReleaseRecord, ShareDb, ShareDbError, StoredShare};
 use axum::body::Bytes;
@@ -105,9 +105,13 @@ impl From<ShareDbError> for ApiError {
     }
 }
 
-impl From<medconsent_chain::Error> for ApiError {
-    fn from(e: medconsent_chain::Error) -> Self {
-        Self::new(ErrorCode::ChainUnavailable, e.to_string())
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        let code = match e {
+            ReadError::Unavailable { .. } => ErrorCode::ChainUnavailable,
+            ReadError::Disagree { .. } => ErrorCode::NodesDisagree,
+        };
+        Self::new(code, e.to_string())
     }
 }
 

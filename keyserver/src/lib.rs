@@ -25,7 +25,11 @@ pub struct Config {
     pub db: PathBuf,
     pub secret: StaticSecret,
     pub account: AccountId,
+    /// The contracts and code hashes (the deployment's node URL is the clients').
     pub deployment: Deployment,
+    /// The nodes this server reads (its operator's own), and how many must agree.
+    pub nodes: Vec<String>,
+    pub quorum: usize,
     pub policy: Policy,
     pub body_limit: usize,
     /// Where ciphertext blobs are kept, and the largest one accepted (bytes).
@@ -37,8 +41,11 @@ pub struct Config {
 pub enum StartError {
     #[error("{0}")]
     ShareDb(#[from] share_db::ShareDbError),
-    #[error("{0}")]
-    Chain(#[from] medconsent_chain::Error),
+    #[error("the node {url}: {source}")]
+    Node {
+        url: String,
+        source: medconsent_chain::Error,
+    },
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
     #[error("the blob directory {}: {source}", path.display())]
@@ -56,11 +63,25 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         path: config.blobs.clone(),
         source,
     })?;
-    let chain = Chain::connect(&config.deployment.url).await?;
+    let mut nodes = Vec::with_capacity(config.nodes.len());
+    for url in config.nodes {
+        let chain = Chain::connect(&url)
+            .await
+            .map_err(|source| StartError::Node {
+                url: url.clone(),
+                source,
+            })?;
+        nodes.push(facts::Node { url, chain });
+    }
     let public = *PublicKey::from(&config.secret).as_bytes();
     let server = Arc::new(http::ServerState {
         shares,
-        reader: facts::ChainReader::new(chain, config.deployment.contracts(), config.account),
+        reader: facts::ChainReader::new(
+            nodes,
+            config.quorum,
+            config.deployment.contracts(),
+            config.account,
+        ),
         secret: config.secret,
         public,
         account: config.account,

@@ -26,42 +26,53 @@ enum Command {
         secret_out: PathBuf,
     },
     /// Serve.
-    Serve {
-        /// Address to listen on (port 0: any free port; the chosen one is printed).
-        #[arg(long, default_value = "127.0.0.1:7101")]
-        listen: SocketAddr,
-        /// The server's database file (redb), created if missing.
-        #[arg(long)]
-        db: PathBuf,
-        /// The server's X25519 secret key file.
-        #[arg(long)]
-        secret: PathBuf,
-        /// The server's account in the provider directory (SS58).
-        #[arg(long)]
-        account: String,
-        /// The deployment file (node URL and contract addresses).
-        #[arg(long)]
-        deployment: PathBuf,
-        /// Node URL, overriding the deployment's: use a node you run or trust.
-        #[arg(long)]
-        node: Option<String>,
-        /// How old (ms of chain time) an Access entry may be when its share is asked for.
-        /// Also how long an entry made before a revoke stays redeemable: keep it short.
-        #[arg(long, default_value_t = 120_000)]
-        max_entry_age_ms: u64,
-        /// How far ahead (ms) a signed request may expire.
-        #[arg(long, default_value_t = 300_000)]
-        max_request_lifetime_ms: u64,
-        /// Largest request body (bytes).
-        #[arg(long, default_value_t = wire::MAX_REQUEST_BYTES)]
-        body_limit: usize,
-        /// Directory for ciphertext blobs (default: the database path + ".blobs").
-        #[arg(long)]
-        blobs: Option<PathBuf>,
-        /// Largest blob accepted (bytes).
-        #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
-        blob_limit: usize,
-    },
+    Serve(Box<ServeArgs>),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the chosen one is printed).
+    #[arg(long, default_value = "127.0.0.1:7101")]
+    listen: SocketAddr,
+    /// The server's database file (redb), created if missing.
+    #[arg(long)]
+    db: PathBuf,
+    /// The server's X25519 secret key file.
+    #[arg(long)]
+    secret: PathBuf,
+    /// The server's account in the provider directory (SS58).
+    #[arg(long)]
+    account: String,
+    /// The deployment file (node URL and contract addresses).
+    #[arg(long)]
+    deployment: PathBuf,
+    /// A node to read the chain from (ws:// on this machine, wss:// beyond it): one
+    /// you run. Repeat it to read several; a release or deletion then needs a quorum
+    /// of them to agree on every fact.
+    #[arg(long = "node", required = true)]
+    nodes: Vec<String>,
+    /// How many nodes must give identical answers (default: all of them).
+    #[arg(long)]
+    node_quorum: Option<usize>,
+    /// Accept a plain ws:// node beyond this machine (a network you control).
+    #[arg(long)]
+    insecure_node: bool,
+    /// How old (ms of chain time) an Access entry may be when its share is asked for.
+    /// Also how long an entry made before a revoke stays redeemable: keep it short.
+    #[arg(long, default_value_t = 120_000)]
+    max_entry_age_ms: u64,
+    /// How far ahead (ms) a signed request may expire.
+    #[arg(long, default_value_t = 300_000)]
+    max_request_lifetime_ms: u64,
+    /// Largest request body (bytes).
+    #[arg(long, default_value_t = wire::MAX_REQUEST_BYTES)]
+    body_limit: usize,
+    /// Directory for ciphertext blobs (default: the database path + ".blobs").
+    #[arg(long)]
+    blobs: Option<PathBuf>,
+    /// Largest blob accepted (bytes).
+    #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
+    blob_limit: usize,
 }
 
 #[tokio::main]
@@ -79,35 +90,43 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("public_key=0x{}", hex::encode(public.as_bytes()));
             Ok(())
         }
-        Command::Serve {
-            listen,
-            db,
-            secret,
-            account,
-            deployment,
-            node,
-            max_entry_age_ms,
-            max_request_lifetime_ms,
-            body_limit,
-            blobs,
-            blob_limit,
-        } => {
+        Command::Serve(args) => {
+            let ServeArgs {
+                listen,
+                db,
+                secret,
+                account,
+                deployment,
+                nodes,
+                node_quorum,
+                insecure_node,
+                max_entry_age_ms,
+                max_request_lifetime_ms,
+                body_limit,
+                blobs,
+                blob_limit,
+            } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
                 name.push(".blobs");
                 PathBuf::from(name)
             });
-            let secret = keyfile::read_secret(&secret).map_err(|e| e.to_string())?;
-            let mut deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
-            if let Some(node) = node {
-                deployment.url = node;
+            let quorum =
+                medconsent_keyserver::facts::check_nodes(&nodes, node_quorum, insecure_node)
+                    .map_err(|e| e.to_string())?;
+            if quorum == 1 && nodes.len() > 1 {
+                eprintln!("warning: --node-quorum 1: any one of the nodes decides alone");
             }
+            let secret = keyfile::read_secret(&secret).map_err(|e| e.to_string())?;
+            let deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;
             let config = medconsent_keyserver::Config {
                 listen,
                 db,
                 secret,
                 account: parse_account(&account)?,
                 deployment,
+                nodes,
+                quorum,
                 policy: Policy {
                     max_entry_age: max_entry_age_ms,
                     max_request_lifetime: max_request_lifetime_ms,

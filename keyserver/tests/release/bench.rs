@@ -139,13 +139,14 @@ async fn one_at_a_time(
             ensure!(status.as_u16() == 200, "health {status}");
         }
         // The server's chain reads alone, from here: the same code on its own connection.
-        let chain_reader = ChainReader::new(
-            medconsent_chain::Chain::connect(&w.deployment.url)
+        let node = medconsent_keyserver::facts::Node {
+            url: w.node_url.clone(),
+            chain: medconsent_chain::Chain::connect(&w.node_url)
                 .await
                 .map_err(|e| e.to_string())?,
-            w.deployment.contracts(),
-            server.account,
-        );
+        };
+        let chain_reader =
+            ChainReader::new(vec![node], 1, w.deployment.contracts(), server.account);
         let mut reads = Vec::new();
         for entry in entries {
             let request = request_for(server.public_key, entry, 1, reader, now);

@@ -3,7 +3,8 @@
 //! Run by scripts/test.sh after the release builds; prints libtest-style lines.
 //!
 //! `world` starts the node and the servers; `fixtures` holds the steps the scenarios
-//! share; each other module is one group of scenarios; `hostile` is a lying server;
+//! share; each other module is one group of scenarios; `hostile` is a lying server,
+//! `lying_node` a lying node;
 //! `bench` measures for BENCHMARKS.md.
 
 use futures::future::BoxFuture;
@@ -37,6 +38,8 @@ mod fixtures;
 mod hostile;
 mod hostile_servers;
 mod load;
+mod lying_node;
+mod lying_nodes;
 mod reading;
 mod refusals;
 mod world;
@@ -61,6 +64,7 @@ fn main() {
         availability::retiring_destroys_every_share,
         availability::a_directory_change_not_yet_final_is_waited_for,
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
+        lying_nodes::a_lying_node_fools_a_lone_server_never_a_quorum,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];

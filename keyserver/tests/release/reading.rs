@@ -231,6 +231,26 @@ pub async fn rotation_moves_readers_to_the_new_version(w: &World) -> Outcome {
     );
     let got = post_release(&server.url, &stale_version).await;
     ensure!(got == (403, "wrong_version".into()), "{got:?}");
+    // The same unused entry asking for the new version: it opens only the version it
+    // was made for, at every server, and stays unused.
+    for server in &w.servers {
+        let releases = health(&server.url).await?["releases"].as_u64();
+        let new_version = signed_by(
+            &w.doctor.signer,
+            request_for(server.public_key, &old_entry, 2, &w.doctor, now),
+        );
+        let got = post_release(&server.url, &new_version).await;
+        ensure!(
+            got == (403, "entry_before_version".into()),
+            "{}: {got:?}",
+            server.url
+        );
+        ensure!(
+            health(&server.url).await?["releases"].as_u64() == releases,
+            "{}: a release was counted",
+            server.url
+        );
+    }
     let out = w.out_path("rotate.opened");
     let opened = read_as(&s, &w.doctor, record, &out)
         .await

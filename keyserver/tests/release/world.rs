@@ -39,6 +39,8 @@ pub struct ServerProcess {
     pub log: PathBuf,
     secret_file: PathBuf,
     extra: Vec<String>,
+    /// The `--node` options of its next start: the world's node unless a scenario says.
+    nodes: std::sync::Mutex<Vec<String>>,
     child: std::sync::Mutex<Option<Child>>,
 }
 
@@ -46,6 +48,8 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub deployment_file: PathBuf,
     pub deployment: Deployment,
+    /// The world's node, which every server reads unless a scenario says otherwise.
+    pub node_url: String,
     pub servers: Vec<ServerProcess>,
     /// A server outside the deployment with a 3 s entry-age window (stale-entry test).
     pub strict: ServerProcess,
@@ -99,9 +103,17 @@ fn person(dir: &Path, uri: &str, name: &str) -> Person {
 }
 
 impl ServerProcess {
-    /// Starts the server (again, on the same database and port) and waits until it
-    /// listens.
+    /// Starts the server (again, on the same database and port, reading the nodes it read
+    /// last) and waits until it listens.
     pub fn start(&self, deployment_file: &Path) {
+        let nodes = self.nodes.lock().unwrap().clone();
+        self.start_reading(deployment_file, &nodes)
+    }
+
+    /// Starts the server reading `nodes` (each a `--node`; `--node-quorum` and the like
+    /// may follow), from now on.
+    pub fn start_reading(&self, deployment_file: &Path, nodes: &[String]) {
+        *self.nodes.lock().unwrap() = nodes.to_vec();
         let port = self.url.rsplit(':').next().unwrap().to_owned();
         let mut child = Command::new(env!("CARGO_BIN_EXE_medconsent-keyserver"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -113,6 +125,7 @@ impl ServerProcess {
             .arg("--deployment")
             .arg(deployment_file)
             .args(&self.extra)
+            .args(nodes)
             .stdout(Stdio::piped())
             .stderr(
                 std::fs::OpenOptions::new()
@@ -162,7 +175,7 @@ impl World {
     }
 }
 
-fn new_server(dir: &Path, index: usize, extra: Vec<String>) -> ServerProcess {
+fn new_server(dir: &Path, node_url: &str, index: usize, extra: Vec<String>) -> ServerProcess {
     let secret = StaticSecret::random_from_rng(rand_core::OsRng);
     let secret_file = dir.join(format!("server{index}.sk"));
     medconsent_keyrelease::keyfile::write_secret(&secret_file, &secret).unwrap();
@@ -175,6 +188,7 @@ fn new_server(dir: &Path, index: usize, extra: Vec<String>) -> ServerProcess {
         log: dir.join(format!("server{index}.log")),
         secret_file,
         extra,
+        nodes: std::sync::Mutex::new(vec!["--node".into(), node_url.into()]),
         child: std::sync::Mutex::new(None),
     }
 }
@@ -215,10 +229,11 @@ impl World {
         assert!(deployed.success(), "scripts/deploy.sh failed");
 
         let servers: Vec<ServerProcess> = (1..=3)
-            .map(|i| new_server(dir.path(), i, Vec::new()))
+            .map(|i| new_server(dir.path(), &url, i, Vec::new()))
             .collect();
         let strict = new_server(
             dir.path(),
+            &url,
             4,
             vec!["--max-entry-age-ms".into(), "3000".into()],
         );
@@ -271,6 +286,7 @@ impl World {
             dir,
             deployment_file,
             deployment,
+            node_url: url,
             servers,
             strict,
             node: std::sync::Mutex::new(node),

@@ -1,0 +1,154 @@
+//! What a key server believes: the nodes it reads. A lying node alone decides for the
+//! server (shown, so the test bites); in a quorum with an honest node it decides nothing.
+
+use crate::fixtures::*;
+use crate::lying_node::{Lie, LyingNode};
+use medconsent_chain::input_of;
+use medconsent_shared::{AccountId, Record, RecordStatus};
+use parity_scale_codec::{Decode, Encode};
+use std::sync::Arc;
+
+/// The made-up entries' sequence numbers: far beyond any real one.
+const MADE_UP_SEQ: u64 = 1_000_000;
+
+/// `Ok(value)` as an ink! message returns it (`Result<R, LangError>`).
+fn ok_output(value: impl Encode) -> Vec<u8> {
+    let mut output = vec![0u8];
+    value.encode_to(&mut output);
+    output
+}
+
+fn selector<Args: Encode + Clone, R>(message: &medconsent_chain::Message<Args, R>) -> [u8; 4] {
+    input_of(message)[..4].try_into().unwrap()
+}
+
+pub async fn a_lying_node_fools_a_lone_server_never_a_quorum(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "lying-node.txt", "what a lying node is after").await?;
+    let contracts = w.deployment.contracts();
+    let nobody = AccountId::from([0; 32]);
+    let (log, registry) = (contracts.log, contracts.registry);
+    let entries = selector(&contracts.log().entries(nobody, 0, 1));
+    let record_query = selector(&contracts.registry().record(0));
+    let now = chain_now(&s).await;
+    let (patient, eve) = (w.patient.account(), w.stranger.account());
+    // Entries from MADE_UP_SEQ on: Eve's fresh own-request Access to the record, which
+    // sends the share to the reply key she signed for.
+    let made_up_entry: Lie = Arc::new(move |dest, input| {
+        if dest != AsRef::<[u8; 32]>::as_ref(&log) || input.get(..4) != Some(&entries[..]) {
+            return None;
+        }
+        let (patient, start, _) = <(AccountId, u64, u32)>::decode(&mut input.get(4..)?).ok()?;
+        (start >= MADE_UP_SEQ).then(|| {
+            ok_output(vec![LogEntry {
+                seq: start,
+                patient,
+                actor: eve,
+                record: Some(record),
+                kind: EntryKind::Access,
+                purpose: Some(Purpose::PatientRequest),
+                consent: None,
+                timestamp: now,
+                block: 1,
+                hash: [0; 32],
+            }])
+        })
+    });
+    // The record, retired.
+    let made_up_retirement: Lie = Arc::new(move |dest, input| {
+        if dest != AsRef::<[u8; 32]>::as_ref(&registry) || input.get(..4) != Some(&record_query[..])
+        {
+            return None;
+        }
+        let id = u64::decode(&mut input.get(4..)?).ok()?;
+        (id == record).then(|| {
+            ok_output(Some(Record {
+                id,
+                patient,
+                author: patient,
+                category: 3,
+                content_hash: [0; 32],
+                locator: Vec::new(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                status: RecordStatus::Retired,
+            }))
+        })
+    });
+    let entry_liar = LyingNode::start(&w.node_url, made_up_entry).await;
+    let retirement_liar = LyingNode::start(&w.node_url, made_up_retirement).await;
+    let server = &w.servers[2];
+    let reading = |urls: &[&str]| {
+        let nodes: Vec<String> = urls
+            .iter()
+            .flat_map(|url| ["--node".to_owned(), url.to_string()])
+            .collect();
+        server.kill();
+        server.start_reading(&w.deployment_file, &nodes);
+    };
+    let eves_request = |seq: u64| {
+        signed_by(
+            &w.stranger.signer,
+            ReleaseRequest {
+                server: server.public_key,
+                patient,
+                record,
+                version: 1,
+                log_seq: seq,
+                requester: eve,
+                reply_key: w.stranger.public_key(),
+                expires_at: now + 60_000,
+            },
+        )
+    };
+    let releases = || async { health(&server.url).await.map(|h| h["releases"].as_u64()) };
+
+    // Alone, the liar decides: the share goes to Eve.
+    reading(&[&entry_liar.url]);
+    let fooled = post_release(&server.url, &eves_request(MADE_UP_SEQ)).await;
+    ensure!(
+        fooled == (200, String::new()),
+        "a lone lying node: {fooled:?}"
+    );
+    // With an honest node in the quorum: refused, nothing released.
+    reading(&[&entry_liar.url, &w.node_url]);
+    let before = releases().await?;
+    let refused = post_release(&server.url, &eves_request(MADE_UP_SEQ + 1)).await;
+    ensure!(
+        refused == (503, "nodes_disagree".into()),
+        "a liar and an honest node: {refused:?}"
+    );
+    ensure!(releases().await? == before, "a release was counted");
+    // What the nodes agree on still opens: a real reader's real entry.
+    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
+    let entry = access(w, &s, &w.doctor, record).await?;
+    let real = request_for(server.public_key, &entry, 1, &w.doctor, chain_now(&s).await);
+    let released = post_release(&server.url, &signed_by(&w.doctor.signer, real)).await;
+    ensure!(
+        released == (200, String::new()),
+        "a real entry with two nodes: {released:?}"
+    );
+
+    // A made-up retirement: with the quorum nothing is deleted; alone, the share goes.
+    let retire = serde_json::json!({ "record": record });
+    reading(&[&retirement_liar.url, &w.node_url]);
+    let refused = post_json(&server.url, "/v1/retire", &retire).await;
+    ensure!(
+        refused == (503, "nodes_disagree".into()),
+        "retire, a liar and an honest node: {refused:?}"
+    );
+    ensure!(
+        versions_held(&server.url, record).await == vec![1],
+        "a share was deleted on a made-up retirement"
+    );
+    reading(&[&retirement_liar.url]);
+    let fooled = post_json(&server.url, "/v1/retire", &retire).await;
+    let held = versions_held(&server.url, record).await;
+    reading(&[&w.node_url]);
+    ensure!(
+        fooled == (200, String::new()) && held.is_empty(),
+        "retire, a lone lying node: {fooled:?}, still held {held:?}"
+    );
+    Ok(())
+}
