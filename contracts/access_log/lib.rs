@@ -221,6 +221,10 @@ pub mod access_log {
         #[ink(message)]
         fn append_chart(&self, chart: ChartEntries) -> Result<LogSeq> {
             let caller = self.env().caller();
+            // An empty chart would still write the head and emit an event: refused.
+            if chart.items.is_empty() {
+                return Err(Error::EmptyChart);
+            }
             for (_, kind, _) in &chart.items {
                 self.ensure_writer(&caller, kind)?;
             }

@@ -427,6 +427,25 @@ fn a_chart_outside_the_registrys_lane_is_refused_whole() {
         w.log.append_chart(chart(w.patient, &[EntryKind::Access])),
         Err(Error::NotWriter)
     );
+    // A chart with no entries, from anyone: nothing to log, no head written, no event.
+    let events = recorded_events().count();
+    for caller in [w.stranger, w.registry] {
+        set_caller::<Env>(caller);
+        assert_eq!(
+            w.log.append_chart(chart(w.patient, &[])),
+            Err(Error::EmptyChart)
+        );
+        assert_eq!(
+            w.log.append_chart(chart(w.stranger, &[])),
+            Err(Error::EmptyChart)
+        );
+    }
+    assert_eq!(
+        recorded_events().count(),
+        events,
+        "an event for an empty chart"
+    );
+    assert_eq!(w.log.head(w.stranger), ChainHead::default());
     assert_eq!(w.log.head(w.patient), head);
     assert_eq!(
         writes(),

@@ -204,8 +204,12 @@ fn run(ops: Vec<Op>) {
                     // A grantor never names itself; "anyone" is for restrictions only.
                     let names_itself = grantor.is_some() && grantee == grantor;
                     let permits_anyone = grantee.is_none() && terms.decision == Decision::Permit;
+                    // The patient's own request is never permitted to anyone.
+                    let permits_own_request = terms.decision == Decision::Permit
+                        && terms.purposes.contains(Purpose::PatientRequest);
                     let expected_ok = !names_itself
                         && !permits_anyone
+                        && !permits_own_request
                         && terms
                             .valid_until
                             .is_none_or(|u| u > terms.valid_from && u > model.now)

@@ -529,6 +529,16 @@ fn grant_rejects_bad_terms_without_changing_anything() {
             },
             Error::InvalidPurposes,
         ),
+        // "The patient's own request" is never granted: the reader would name its own
+        // reply key at the key servers.
+        (
+            doctor,
+            ConsentTerms {
+                purposes: PurposeSet::from([Purpose::Treat, Purpose::PatientRequest]),
+                ..permit(Scope::AllRecords)
+            },
+            Error::InvalidPurposes,
+        ),
         (
             doctor,
             ConsentTerms {

@@ -10,7 +10,9 @@
 
 use crate::request::{SignedDeposit, SignedRequest};
 use crate::wire::ErrorCode;
-use medconsent_shared::{EntryKind, LogEntry, Purpose, Record, RecordStatus, Timestamp};
+use medconsent_shared::{
+    EntryKind, LogEntry, Provider, ProviderStatus, Purpose, Record, RecordStatus, Role, Timestamp,
+};
 
 /// What the chain said, read at the server's latest finalized block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +21,11 @@ pub struct ChainFacts {
     pub entry: Option<LogEntry>,
     /// The record as the finalized registry has it.
     pub record: Option<Record>,
-    /// The requester's X25519 key in the provider directory, if it is a provider.
-    pub directory_key: Option<[u8; 32]>,
+    /// The requester in the provider directory, if it is a provider.
+    pub provider: Option<Provider>,
+    /// Whether the requester is a delegate in force of the entry's patient (read only for
+    /// an own-request entry of someone other than the patient).
+    pub delegate: bool,
     /// The finalized block's timestamp (ms): the server's clock is the chain's.
     pub finalized_at: Timestamp,
 }
@@ -65,6 +70,10 @@ pub enum Refusal {
     WrongVersion,
     #[error("the reply key is not the requester's key in the provider directory")]
     ReplyKeyMismatch,
+    #[error("the requester is suspended in the provider directory")]
+    RequesterSuspended,
+    #[error("this key server is not an active key server with this key in the directory")]
+    ServerNotListed,
     #[error("the deposit is not signed by the record's patient")]
     NotThePatient,
     #[error("the content hash is not the record's current one")]
@@ -93,6 +102,8 @@ impl Refusal {
             Refusal::Retired => ErrorCode::Retired,
             Refusal::WrongVersion => ErrorCode::WrongVersion,
             Refusal::ReplyKeyMismatch => ErrorCode::ReplyKeyMismatch,
+            Refusal::RequesterSuspended => ErrorCode::RequesterSuspended,
+            Refusal::ServerNotListed => ErrorCode::ServerNotListed,
             Refusal::NotThePatient => ErrorCode::NotThePatient,
             Refusal::ContentMismatch => ErrorCode::ContentMismatch,
             Refusal::BadShare => ErrorCode::BadShare,
@@ -114,6 +125,33 @@ pub fn precheck(
     addressed_and_current(&request.server, request.expires_at, server, now, policy)?;
     if !signed.is_signed_by_requester() {
         return Err(Refusal::BadSignature);
+    }
+    Ok(())
+}
+
+/// What needs no chain read: the request is for this server and signed by its requester.
+/// Checked before anything is read, so a forged request costs the server no RPC.
+pub fn authentic_request(signed: &SignedRequest, server: &[u8; 32]) -> Result<(), Refusal> {
+    if &signed.request.server != server {
+        return Err(Refusal::WrongServer);
+    }
+    if !signed.is_signed_by_requester() {
+        return Err(Refusal::BadSignature);
+    }
+    Ok(())
+}
+
+/// The same for a deposit: for this server, signed by the patient it names, a share
+/// index that exists.
+pub fn authentic_deposit(signed: &SignedDeposit, server: &[u8; 32]) -> Result<(), Refusal> {
+    if &signed.deposit.server != server {
+        return Err(Refusal::WrongServer);
+    }
+    if !signed.is_signed_by_patient() {
+        return Err(Refusal::BadSignature);
+    }
+    if signed.deposit.index == 0 {
+        return Err(Refusal::BadShare);
     }
     Ok(())
 }
@@ -184,13 +222,36 @@ pub fn decide(
     if record.version > 1 && entry.timestamp <= record.updated_at {
         return Err(Refusal::EntryBeforeVersion);
     }
-    // A provider's share goes to its directory key; the patient's own read (or a
-    // delegate's, PATRQT) to the key it signed for.
-    let own_read = entry.purpose == Some(Purpose::PatientRequest);
-    if !own_read && facts.directory_key != Some(request.reply_key) {
-        return Err(Refusal::ReplyKeyMismatch);
+    // The patient's own read (or a delegate's, PATRQT) goes to the key it signed for;
+    // anyone else's share to its directory key, while the directory keeps it active.
+    let own_read = entry.purpose == Some(Purpose::PatientRequest)
+        && (entry.actor == entry.patient || facts.delegate);
+    if !own_read {
+        let provider = facts.provider.as_ref().ok_or(Refusal::ReplyKeyMismatch)?;
+        if provider.public_key != request.reply_key {
+            return Err(Refusal::ReplyKeyMismatch);
+        }
+        if provider.status != ProviderStatus::Active {
+            return Err(Refusal::RequesterSuspended);
+        }
     }
     Ok(())
+}
+
+/// Whether the directory lists `server` (its account's entry) as an active key server
+/// with `public_key`: a suspended or re-keyed server takes no deposit and releases
+/// nothing.
+pub fn server_listed(server: Option<&Provider>, public_key: &[u8; 32]) -> Result<(), Refusal> {
+    match server {
+        Some(p)
+            if p.status == ProviderStatus::Active
+                && p.roles.contains(Role::KeyServer)
+                && &p.public_key == public_key =>
+        {
+            Ok(())
+        }
+        _ => Err(Refusal::ServerNotListed),
+    }
 }
 
 /// Whether `server` may keep the share in `signed`: signed by the patient, for this
@@ -278,6 +339,15 @@ mod tests {
         }
     }
 
+    fn provider(public_key: [u8; 32], status: ProviderStatus) -> Provider {
+        Provider {
+            roles: medconsent_shared::RoleSet::from([Role::Clinician]),
+            status,
+            public_key,
+            registered_at: 0,
+        }
+    }
+
     /// A doctor's valid request and the facts that back it.
     fn valid() -> (SignedRequest, ChainFacts) {
         let doctor = keypair(1);
@@ -285,7 +355,8 @@ mod tests {
         let facts = ChainFacts {
             entry: Some(entry_for(&request)),
             record: Some(record_for(&request)),
-            directory_key: Some(request.reply_key),
+            provider: Some(provider(request.reply_key, ProviderStatus::Active)),
+            delegate: false,
             finalized_at: NOW,
         };
         (sign(&doctor, request), facts)
@@ -377,14 +448,59 @@ mod tests {
         assert_eq!(refused(&signed, &amended, false), Refusal::WrongVersion);
         // Reply key: a provider's share goes to its directory key only.
         let mut rotated = facts.clone();
-        rotated.directory_key = Some([0xd1; 32]);
+        rotated.provider.as_mut().unwrap().public_key = [0xd1; 32];
         assert_eq!(refused(&signed, &rotated, false), Refusal::ReplyKeyMismatch);
-        let mut not_provider = facts;
-        not_provider.directory_key = None;
+        let mut not_provider = facts.clone();
+        not_provider.provider = None;
         assert_eq!(
             refused(&signed, &not_provider, false),
             Refusal::ReplyKeyMismatch
         );
+        // A provider suspended after its access collects nothing more.
+        let mut suspended = facts;
+        suspended.provider.as_mut().unwrap().status = ProviderStatus::Suspended;
+        assert_eq!(
+            refused(&signed, &suspended, false),
+            Refusal::RequesterSuspended
+        );
+    }
+
+    #[test]
+    fn only_the_patient_and_its_delegates_name_their_reply_key() {
+        let (signed, mut facts) = valid();
+        // An own-request entry of someone who is neither (a permit for it was granted
+        // before the consent manager refused such grants): the provider rules apply.
+        facts.entry.as_mut().unwrap().purpose = Some(Purpose::PatientRequest);
+        facts.provider.as_mut().unwrap().public_key = [0xd1; 32];
+        assert_eq!(
+            decide(&signed, &SERVER, &facts, false, &POLICY),
+            Err(Refusal::ReplyKeyMismatch)
+        );
+        facts.provider.as_mut().unwrap().status = ProviderStatus::Suspended;
+        facts.delegate = true;
+        assert_eq!(decide(&signed, &SERVER, &facts, false, &POLICY), Ok(()));
+    }
+
+    #[test]
+    fn a_server_acts_only_while_the_directory_lists_it_with_its_key() {
+        let mut server = provider(SERVER, ProviderStatus::Active);
+        assert_eq!(
+            server_listed(Some(&server), &SERVER),
+            Err(Refusal::ServerNotListed),
+            "a clinician, not a key server"
+        );
+        server.roles = medconsent_shared::RoleSet::from([Role::KeyServer]);
+        assert_eq!(server_listed(Some(&server), &SERVER), Ok(()));
+        assert_eq!(
+            server_listed(Some(&server), &[1; 32]),
+            Err(Refusal::ServerNotListed)
+        );
+        server.status = ProviderStatus::Suspended;
+        assert_eq!(
+            server_listed(Some(&server), &SERVER),
+            Err(Refusal::ServerNotListed)
+        );
+        assert_eq!(server_listed(None, &SERVER), Err(Refusal::ServerNotListed));
     }
 
     #[test]
@@ -429,9 +545,21 @@ mod tests {
 
     #[test]
     fn the_patients_own_read_goes_to_the_signed_key() {
-        let (signed, mut facts) = valid();
-        facts.entry.as_mut().unwrap().purpose = Some(Purpose::PatientRequest);
-        facts.directory_key = None;
+        let patient = keypair(5);
+        let request = ReleaseRequest {
+            patient: account(&patient),
+            ..request(&patient)
+        };
+        let mut entry = entry_for(&request);
+        entry.purpose = Some(Purpose::PatientRequest);
+        let facts = ChainFacts {
+            entry: Some(entry),
+            record: Some(record_for(&request)),
+            provider: None,
+            delegate: false,
+            finalized_at: NOW,
+        };
+        let signed = sign(&patient, request);
         assert_eq!(decide(&signed, &SERVER, &facts, false, &POLICY), Ok(()));
     }
 
@@ -452,6 +580,8 @@ mod tests {
             Refusal::Retired,
             Refusal::WrongVersion,
             Refusal::ReplyKeyMismatch,
+            Refusal::RequesterSuspended,
+            Refusal::ServerNotListed,
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());

@@ -43,12 +43,15 @@ pub enum ErrorCode {
     EntryBeforeVersion,
     WrongVersion,
     ReplyKeyMismatch,
+    RequesterSuspended,
+    ServerNotListed,
     NotThePatient,
     NoSuchEntry,
     RecordNotFound,
     NoShare,
     NoBlob,
     NotFound,
+    MethodNotAllowed,
     EntryUsed,
     ContentMismatch,
     NotRetired,
@@ -63,7 +66,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 38] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -82,12 +85,15 @@ impl ErrorCode {
         ErrorCode::EntryBeforeVersion,
         ErrorCode::WrongVersion,
         ErrorCode::ReplyKeyMismatch,
+        ErrorCode::RequesterSuspended,
+        ErrorCode::ServerNotListed,
         ErrorCode::NotThePatient,
         ErrorCode::NoSuchEntry,
         ErrorCode::RecordNotFound,
         ErrorCode::NoShare,
         ErrorCode::NoBlob,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::EntryUsed,
         ErrorCode::ContentMismatch,
         ErrorCode::NotRetired,
@@ -121,12 +127,15 @@ impl ErrorCode {
             ErrorCode::EntryBeforeVersion => "entry_before_version",
             ErrorCode::WrongVersion => "wrong_version",
             ErrorCode::ReplyKeyMismatch => "reply_key_mismatch",
+            ErrorCode::RequesterSuspended => "requester_suspended",
+            ErrorCode::ServerNotListed => "server_not_listed",
             ErrorCode::NotThePatient => "not_the_patient",
             ErrorCode::NoSuchEntry => "no_such_entry",
             ErrorCode::RecordNotFound => "record_not_found",
             ErrorCode::NoShare => "no_share",
             ErrorCode::NoBlob => "no_blob",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::EntryUsed => "entry_used",
             ErrorCode::ContentMismatch => "content_mismatch",
             ErrorCode::NotRetired => "not_retired",
@@ -148,8 +157,10 @@ impl ErrorCode {
             WrongServer | Expired | BadShare | WeakReplyKey | BadEncoding | MalformedJson
             | BadBody | BadHash | HashMismatch | BadRecordId => 400,
             NotAnAccess | OtherReader | OtherRecord | StaleEntry | EntryBeforeVersion
-            | WrongVersion | ReplyKeyMismatch | NotThePatient => 403,
+            | WrongVersion | ReplyKeyMismatch | RequesterSuspended | ServerNotListed
+            | NotThePatient => 403,
             NoSuchEntry | RecordNotFound | NoShare | NoBlob | NotFound => 404,
+            MethodNotAllowed => 405,
             EntryUsed | ContentMismatch | NotRetired => 409,
             Retired => 410,
             TooLarge => 413,

@@ -14,10 +14,11 @@ use futures::future::join_all;
 use medconsent_chain::{Block, Chain, Contracts};
 use medconsent_keyrelease::decide::ChainFacts;
 use medconsent_keyrelease::request::ReleaseRequest;
-use medconsent_shared::{AccountId, Record, RecordId, Timestamp};
+use medconsent_shared::{AccountId, Provider, Purpose, Record, RecordId, Timestamp};
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 /// One node the server reads.
 pub struct Node {
@@ -48,6 +49,8 @@ pub struct ChainReader {
     origin: AccountId,
     /// The highest block the nodes agreed on so far: reads never go below it.
     floor: AtomicU32,
+    /// The server's own directory entry at the last block it was read at.
+    own_listing: Mutex<Option<(Block, Option<Provider>)>>,
 }
 
 impl ChainReader {
@@ -59,6 +62,7 @@ impl ChainReader {
             contracts,
             origin,
             floor: AtomicU32::new(0),
+            own_listing: Mutex::new(None),
         }
     }
 
@@ -131,29 +135,76 @@ impl ChainReader {
             .entries(request.patient, request.log_seq, 1);
         let record = self.contracts.registry().record(request.record);
         let provider = self.contracts.consents().provider(request.requester);
+        let delegation = self
+            .contracts
+            .consents()
+            .delegation(request.patient, request.requester);
         let seq = request.log_seq;
         self.agree("the release facts", |chain| {
-            let (entries, record, provider) = (entries.clone(), record.clone(), provider.clone());
+            let (entries, record, provider, delegation) = (
+                entries.clone(),
+                record.clone(),
+                provider.clone(),
+                delegation.clone(),
+            );
             async move {
                 let contracts = &self.contracts;
                 let entries = chain
                     .read(Some(at), &self.origin, &contracts.log, &entries)
                     .await?;
+                let entry = entries.into_iter().find(|entry| entry.seq == seq);
                 let record = chain
                     .read(Some(at), &self.origin, &contracts.registry, &record)
                     .await?;
                 let provider = chain
                     .read(Some(at), &self.origin, &contracts.consents, &provider)
                     .await?;
+                // Only an own-request entry of someone other than the patient asks it.
+                let delegate = match &entry {
+                    Some(e)
+                        if e.purpose == Some(Purpose::PatientRequest) && e.actor != e.patient =>
+                    {
+                        chain
+                            .read(Some(at), &self.origin, &contracts.consents, &delegation)
+                            .await?
+                            .is_some_and(|d| d.in_force(now))
+                    }
+                    _ => false,
+                };
                 Ok(ChainFacts {
-                    entry: entries.into_iter().find(|entry| entry.seq == seq),
+                    entry,
                     record,
-                    directory_key: provider.map(|p| p.public_key),
+                    provider,
+                    delegate,
                     finalized_at: now,
                 })
             }
         })
         .await
+    }
+
+    /// The server's own entry in the directory at `at` (cached for the block): whether
+    /// it may act at all.
+    pub async fn own_listing(&self, at: Block) -> Result<Option<Provider>, ReadError> {
+        if let Some((block, listing)) = *self.own_listing.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            if block == at {
+                return Ok(listing);
+            }
+        }
+        let message = self.contracts.consents().provider(self.origin);
+        let listing = self
+            .agree("the server's own listing", |chain| {
+                let message = message.clone();
+                async move {
+                    chain
+                        .read(Some(at), &self.origin, &self.contracts.consents, &message)
+                        .await
+                }
+            })
+            .await?;
+        *self.own_listing.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, listing));
+        Ok(listing)
     }
 
     /// `read` asked of every node; the answer `quorum` of them gave.

@@ -139,6 +139,12 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) ->
         .route("/v1/retire", post(retire))
         .route("/v1/records/{id}", get(record_shares))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this route takes another method",
+            )
+        })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(server)
@@ -164,7 +170,13 @@ async fn deposit(
     let Json(body) = body?;
     let signed: SignedDeposit = decode_hex(&body.signed)?;
     let deposit = &signed.deposit;
+    // Addressee and signature first: a forged deposit costs no chain read.
+    decide::authentic_deposit(&signed, &server.public)?;
     let (block, now) = server.reader.finalized().await?;
+    decide::server_listed(
+        server.reader.own_listing(block).await?.as_ref(),
+        &server.public,
+    )?;
     let record = server.reader.record(block, deposit.record).await?;
     decide::decide_deposit(
         &signed,
@@ -210,9 +222,15 @@ async fn release(
     let Json(body) = body?;
     let signed: SignedRequest = decode_hex(&body.signed)?;
     let request = &signed.request;
+    // Addressee and signature first: a forged request costs no chain read. Then the
+    // expiry, at the chain's time.
+    decide::authentic_request(&signed, &server.public)?;
     let (block, now) = server.reader.finalized().await?;
-    // Signature, server and expiry first: a forged request costs no chain read.
     decide::precheck(&signed, &server.public, now, &server.policy)?;
+    decide::server_listed(
+        server.reader.own_listing(block).await?.as_ref(),
+        &server.public,
+    )?;
     let facts = server.reader.release_facts(block, now, request).await?;
     let used =
         tokio::task::block_in_place(|| server.shares.is_used(&request.patient, request.log_seq))?;

@@ -6,7 +6,7 @@ export const ERROR_WORDS = {
   SelfGrant: 'You cannot grant access to yourself.',
   AnyoneMayOnlyBeDenied: '"Anyone" can only be restricted, never permitted.',
   InvalidActions: 'Choose at least one action.',
-  InvalidPurposes: 'Choose at least one purpose.',
+  InvalidPurposes: 'Choose at least one purpose. "My own request" can only be forbidden: you and your delegates have it without a grant.',
   InvalidWindow: 'The end of the validity period must be in the future and after its start.',
   UnknownRecord: 'That record is not one of yours.',
   RegistryUnavailable: 'The record registry could not be asked; try again later.',

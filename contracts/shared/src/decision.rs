@@ -66,7 +66,12 @@ pub fn validate_terms<E: TermsRefusals>(
     if !terms.actions.is_valid() {
         return Err(E::INVALID_ACTIONS);
     }
-    if !terms.purposes.is_valid() {
+    // "The patient's own request" is the patient's and its delegates' without any grant;
+    // permitted to someone else it would send that reader's shares to a key of its
+    // choosing instead of its directory key.
+    if !terms.purposes.is_valid()
+        || (terms.decision == Decision::Permit && terms.purposes.contains(Purpose::PatientRequest))
+    {
         return Err(E::INVALID_PURPOSES);
     }
     if terms
@@ -379,6 +384,27 @@ mod tests {
                 Err(error)
             );
         }
+        let own_request = PurposeSet::from([Purpose::PatientRequest]);
+        assert_eq!(
+            validate_terms::<TermsError>(
+                &PATIENT,
+                &PATIENT,
+                &to_doctor,
+                &ConsentTerms {
+                    purposes: own_request,
+                    ..permit
+                },
+                0
+            ),
+            Err(TermsError::InvalidPurposes)
+        );
+        // Restricting it is harmless and allowed.
+        let mut restrict_own_request = terms(Decision::Deny, Scope::Category(3));
+        restrict_own_request.purposes = own_request;
+        assert_eq!(
+            validate_terms::<TermsError>(&PATIENT, &PATIENT, &to_doctor, &restrict_own_request, 0),
+            Ok(())
+        );
         let restrict_anyone = terms(Decision::Deny, Scope::Category(3));
         assert_eq!(
             validate_terms::<TermsError>(&PATIENT, &PATIENT, &Grantee::Anyone, &restrict_anyone, 0),

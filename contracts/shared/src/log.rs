@@ -152,6 +152,8 @@ pub enum LogError {
     NothingScheduled,
     /// The scheduled change's delay has not passed.
     NotYetDue,
+    /// A chart with no entries: nothing to log.
+    EmptyChart,
 }
 
 crate::admin_faults_into!(LogError);

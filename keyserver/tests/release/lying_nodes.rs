@@ -120,11 +120,19 @@ pub async fn a_lying_node_fools_a_lone_server_never_a_quorum(w: &World) -> Outco
         "a liar and an honest node: {refused:?}"
     );
     ensure!(releases().await? == before, "a release was counted");
-    // What the nodes agree on still opens: a real reader's real entry.
-    grant(w, &s, &w.doctor, Scope::Record(record)).await?;
-    let entry = access(w, &s, &w.doctor, record).await?;
-    let real = request_for(server.public_key, &entry, 1, &w.doctor, chain_now(&s).await);
-    let released = post_release(&server.url, &signed_by(&w.doctor.signer, real)).await;
+    // What the nodes agree on still opens: a real entry, once Eve is granted access.
+    // (Revoked after: a patient keeps at most 8 rules per provider.)
+    let consent = grant(w, &s, &w.stranger, Scope::Record(record)).await?;
+    let entry = access(w, &s, &w.stranger, record).await?;
+    let real = request_for(
+        server.public_key,
+        &entry,
+        1,
+        &w.stranger,
+        chain_now(&s).await,
+    );
+    let released = post_release(&server.url, &signed_by(&w.stranger.signer, real)).await;
+    revoke(w, &s, consent).await?;
     ensure!(
         released == (200, String::new()),
         "a real entry with two nodes: {released:?}"
@@ -149,6 +157,86 @@ pub async fn a_lying_node_fools_a_lone_server_never_a_quorum(w: &World) -> Outco
     ensure!(
         fooled == (200, String::new()) && held.is_empty(),
         "retire, a lone lying node: {fooled:?}, still held {held:?}"
+    );
+    Ok(())
+}
+
+pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "forged.txt", "forged").await?;
+    let counting: Lie = Arc::new(|_, _| None);
+    let node = LyingNode::start(&w.node_url, counting).await;
+    let server = &w.servers[2];
+    server.kill();
+    server.start_reading(&w.deployment_file, &["--node".into(), node.url.clone()]);
+    let now = chain_now(&s).await;
+    let (eve, dave) = (&w.stranger, &w.doctor);
+    let request = |server_key: [u8; 32], requester: &Person, seq: u64| ReleaseRequest {
+        server: server_key,
+        patient: w.patient.account(),
+        record,
+        version: 1,
+        log_seq: seq,
+        requester: requester.account(),
+        reply_key: eve.public_key(),
+        expires_at: now + 60_000,
+    };
+    let forged = SignedRequest {
+        // Eve's signature over a request in Dave's name.
+        signature: signed_by(&eve.signer, request(server.public_key, dave, 0)).signature,
+        request: request(server.public_key, dave, 0),
+    };
+    let elsewhere = signed_by(&eve.signer, request(w.servers[0].public_key, eve, 0));
+    let deposit = Deposit {
+        server: server.public_key,
+        patient: w.patient.account(),
+        record,
+        version: 1,
+        content_hash: [0; 32],
+        index: 3,
+        share: envelope::seal(
+            &[9; 32],
+            &x25519_dalek::PublicKey::from(server.public_key),
+            &deposit_context(&server.public_key, record, 1, &[0; 32], 3),
+        )
+        .unwrap(),
+        expires_at: now + 60_000,
+    };
+    let before = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let refusals = [
+        post_release(&server.url, &forged).await,
+        post_release(&server.url, &elsewhere).await,
+        // Eve signing a deposit in Bob's name.
+        post_deposit(&server.url, &eve.signer, deposit).await,
+    ];
+    let after_forged = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    // A genuine request that the chain does not back does cost reads: the count counts.
+    let unbacked = post_release(
+        &server.url,
+        &signed_by(&eve.signer, request(server.public_key, eve, 999_999)),
+    )
+    .await;
+    let after_unbacked = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    server.kill();
+    server.start_reading(&w.deployment_file, &["--node".into(), w.node_url.clone()]);
+    ensure!(
+        refusals
+            == [
+                (401, "bad_signature".into()),
+                (400, "wrong_server".into()),
+                (401, "bad_signature".into()),
+            ],
+        "{refusals:?}"
+    );
+    ensure!(
+        after_forged == before,
+        "forged requests cost {} RPCs",
+        after_forged - before
+    );
+    ensure!(
+        unbacked == (404, "no_such_entry".into()) && after_unbacked > after_forged,
+        "unbacked: {unbacked:?}, {} RPCs",
+        after_unbacked - after_forged
     );
     Ok(())
 }

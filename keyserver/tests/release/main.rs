@@ -42,6 +42,7 @@ mod lying_node;
 mod lying_nodes;
 mod reading;
 mod refusals;
+mod suspensions;
 mod world;
 
 fn main() {
@@ -53,6 +54,7 @@ fn main() {
     let scenarios: Vec<(&str, Scenario)> = scenarios![
         reading::no_key_before_the_grant_and_a_key_after_it,
         reading::a_replayed_request_is_refused_as_used,
+        reading::sixteen_requests_for_one_entry_release_once,
         reading::another_readers_entry_and_forged_signatures_are_refused,
         reading::an_entry_for_another_record_is_refused,
         refusals::refused_deposits_and_unsealable_releases_change_nothing,
@@ -65,6 +67,8 @@ fn main() {
         availability::a_directory_change_not_yet_final_is_waited_for,
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
         lying_nodes::a_lying_node_fools_a_lone_server_never_a_quorum,
+        lying_nodes::a_forged_request_costs_no_chain_read,
+        suspensions::a_suspended_reader_or_key_server_gets_and_gives_nothing,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];

@@ -279,3 +279,40 @@ pub async fn no_key_after_the_revoke(w: &World) -> Outcome {
     ensure!(!out.exists(), "a plaintext after the revoke");
     Ok(())
 }
+
+pub async fn sixteen_requests_for_one_entry_release_once(w: &World) -> Outcome {
+    let s = w.session().await;
+    let record = put(w, &s, "sixteen.txt", "once").await?;
+    // Eve reads (a patient keeps at most 8 rules per provider; revoked at the end).
+    let reader = &w.stranger;
+    let consent = grant(w, &s, reader, Scope::Record(record)).await?;
+    let entry = access(w, &s, reader, record).await?;
+    revoke(w, &s, consent).await?;
+    let server = &w.servers[1];
+    let before = health(&server.url).await?["releases"].as_u64();
+    let now = chain_now(&s).await;
+    // Sixteen requests at once, each signed anew (another expiry): one entry still.
+    let answers = futures::future::join_all((0..16u64).map(|i| {
+        let signed = signed_by(
+            &reader.signer,
+            request_for(server.public_key, &entry, 1, reader, now + i),
+        );
+        async move { post_release(&server.url, &signed).await }
+    }))
+    .await;
+    let released = answers.iter().filter(|a| a.0 == 200).count();
+    let used = answers
+        .iter()
+        .filter(|a| **a == (409, "entry_used".to_owned()))
+        .count();
+    ensure!(
+        released == 1 && used == 15,
+        "{released} released, {used} entry_used: {answers:?}"
+    );
+    let after = health(&server.url).await?["releases"].as_u64();
+    ensure!(
+        after == before.map(|n| n + 1),
+        "releases {before:?} -> {after:?}"
+    );
+    Ok(())
+}

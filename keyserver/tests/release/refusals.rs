@@ -178,6 +178,23 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
         .map_err(|e| e.to_string())?;
     let got = code(plain).await;
     ensure!(got == (415, "not_json".into()), "no content type: {got:?}");
+    // A wrong method on a known route gets the JSON refusal too.
+    for (method, path) in [
+        (reqwest::Method::GET, "/v1/release"),
+        (reqwest::Method::DELETE, "/v1/health"),
+        (reqwest::Method::POST, "/v1/blobs/0x00"),
+    ] {
+        let wrong = http
+            .request(method.clone(), format!("{url}{path}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let got = code(wrong).await;
+        ensure!(
+            got == (405, "method_not_allowed".into()),
+            "{method} {path}: {got:?}"
+        );
+    }
     // A blob whose bytes do not hash to its name is refused.
     let put = http
         .put(format!("{url}/v1/blobs/0x{}", hex::encode([7u8; 32])))

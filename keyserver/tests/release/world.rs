@@ -264,7 +264,8 @@ impl World {
             (doctor.account(), clinician, doctor.public_key()),
             (stranger.account(), clinician, stranger.public_key()),
         ];
-        for server in &servers {
+        // The strict server too: a server acts only while the directory lists it.
+        for server in servers.iter().chain([&strict]) {
             registrations.push((server.account, key_server, server.public_key));
         }
         for (account, roles, key) in registrations {
