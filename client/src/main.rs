@@ -279,11 +279,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(fail)?;
             println!("retired={record}");
             println!("own_key_copies_deleted={}", retired.own_copies_deleted);
+            let servers = retired.at_servers.len();
+            let mut unconfirmed = 0usize;
             for (url, result) in retired.at_servers {
                 match result {
                     Ok(deleted) => println!("deleted_at {url}={deleted}"),
-                    Err(e) => eprintln!("medconsent: {url} did not delete: {e}"),
+                    Err(e) => {
+                        unconfirmed = unconfirmed.saturating_add(1);
+                        eprintln!("medconsent: {url} did not delete: {e}");
+                    }
                 }
+            }
+            if unconfirmed > 0 {
+                return Err(format!(
+                    "{unconfirmed} of {servers} key servers did not confirm the deletion: run \
+                     the same `medconsent retire` again when they are back (each also deletes \
+                     by itself once it sees the retirement)"
+                ));
             }
         }
         Command::Deployment { command } => deployment_file::run(command)?,

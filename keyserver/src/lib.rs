@@ -3,12 +3,14 @@
 //! finalized, recent, unused Access (or released Emergency) entry of the requester, sealed
 //! to the requester's key. The rules are `medconsent_keyrelease::decide`; this crate reads
 //! the chain ([`facts`]), keeps shares and releases durably ([`share_db`]), speaks HTTP
-//! ([`http`]) and logs each request's outcome ([`request_log`]).
+//! ([`http`]), logs each request's outcome ([`request_log`]) and deletes the shares of
+//! retired records by itself ([`sweep`]).
 
 pub mod facts;
 pub mod http;
 pub mod request_log;
 pub mod share_db;
+pub mod sweep;
 
 use medconsent_chain::{Chain, Deployment};
 use medconsent_keyrelease::blobs::BlobDir;
@@ -35,6 +37,8 @@ pub struct Config {
     /// Where ciphertext blobs are kept, and the largest one accepted (bytes).
     pub blobs: PathBuf,
     pub blob_limit: usize,
+    /// How often the server looks for retired records among those it holds shares of.
+    pub retired_sweep: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +93,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         blobs,
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tokio::spawn(sweep::run(server.clone(), config.retired_sweep));
     println!("listening={}", listener.local_addr()?);
     println!("public_key=0x{}", hex::encode(public));
     axum::serve(

@@ -70,6 +70,10 @@ struct ServeArgs {
     /// Directory for ciphertext blobs (default: the database path + ".blobs").
     #[arg(long)]
     blobs: Option<PathBuf>,
+    /// How often (ms) to look for records retired on chain among those the server holds
+    /// shares of, and delete their shares (also done at start).
+    #[arg(long, default_value_t = 60_000)]
+    retired_sweep_ms: u64,
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
@@ -105,6 +109,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 body_limit,
                 blobs,
                 blob_limit,
+                retired_sweep_ms,
             } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
@@ -134,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 body_limit,
                 blobs,
                 blob_limit,
+                retired_sweep: std::time::Duration::from_millis(retired_sweep_ms.max(100)),
             };
             medconsent_keyserver::serve(config)
                 .await

@@ -117,6 +117,20 @@ impl ShareDb {
         Ok(versions)
     }
 
+    /// The records this server holds a share of, each once, in id order.
+    pub fn records_held(&self) -> Result<Vec<RecordId>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SHARES)?;
+        let mut records: Vec<RecordId> = Vec::new();
+        for item in table.iter()? {
+            let record = item?.0.value().0;
+            if records.last() != Some(&record) {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
     /// Deletes every share of `record` (crypto-shredding); returns how many there were.
     pub fn drop_record(&self, record: RecordId) -> Result<usize> {
         let txn = self.db.begin_write()?;
@@ -214,6 +228,18 @@ mod tests {
         assert_eq!(store.share(7, 1).unwrap(), None);
         assert_eq!(store.share(7, 2).unwrap(), Some(share(2)));
         assert_eq!(store.versions_held(8).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn the_records_held_are_listed_once_each() {
+        let (_dir, db) = temp_db();
+        assert_eq!(db.records_held().unwrap(), Vec::<RecordId>::new());
+        for (record, version) in [(9, 1), (2, 1), (9, 2), (4, 3)] {
+            db.put_share(record, version, &share(1)).unwrap();
+        }
+        assert_eq!(db.records_held().unwrap(), vec![2, 4, 9]);
+        db.drop_record(4).unwrap();
+        assert_eq!(db.records_held().unwrap(), vec![2, 9]);
     }
 
     #[test]

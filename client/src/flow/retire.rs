@@ -2,10 +2,11 @@
 //! ([`Session::holdings`]).
 
 use super::{Holdings, Result, Retired, Session};
-use crate::servers::KeyServer;
+use crate::servers::{KeyServer, ServerError};
 use crate::store::LocalStore;
 use medconsent_chain::{account_of, Signer};
-use medconsent_shared::{AccountId, RecordId};
+use medconsent_keyrelease::wire::ErrorCode;
+use medconsent_shared::{AccountId, RecordId, RecordStatus};
 
 impl Session {
     /// Which usable key servers hold a share of `record_id`'s current version (read at
@@ -30,10 +31,11 @@ impl Session {
         })
     }
 
-    /// Retires a record: on chain, then every server the deployment lists deletes its
-    /// shares, then the
-    /// patient's own key copies of every version are deleted from `store`. After it no
-    /// copy of any version's key is left anywhere this system wrote one.
+    /// Retires a record: on chain (unless it already is), then every server the
+    /// deployment lists is asked at once to delete its shares, then the patient's own key
+    /// copies of every version are deleted from `store`. After it no copy of any
+    /// version's key is left anywhere this system wrote one, once every server confirmed
+    /// (a server that did not deletes by itself when it next sees the retirement).
     pub async fn retire(
         &self,
         patient: &Signer,
@@ -51,35 +53,42 @@ impl Session {
                 public_key: endpoint.public_key,
             })
             .collect();
-        let mut registry = self.contracts().registry();
-        let retire = registry.retire_record(record_id);
-        let (result, included) = self
-            .chain
-            .submit(patient, &self.contracts().registry, &retire)
-            .await?;
-        let Some(included) = included else {
-            return Err(super::not_included(result));
-        };
-        let mut at_servers = Vec::new();
-        for server in &servers {
-            at_servers.push((
-                server.endpoint.url.clone(),
-                self.servers.retire(server, record_id).await,
-            ));
-        }
         let me = account_of(patient);
-        let record = self.record_at(Some(included.block), &me, record_id).await?;
+        let mut registry = self.contracts().registry();
+        // Already retired (an earlier run that a server missed): finish the servers' part.
+        let finalized = self.chain.finalized().await?;
+        let at = if self
+            .record_at(Some(finalized), &me, record_id)
+            .await?
+            .status
+            == RecordStatus::Retired
+        {
+            finalized
+        } else {
+            let retire = registry.retire_record(record_id);
+            let (result, included) = self
+                .chain
+                .submit(patient, &self.contracts().registry, &retire)
+                .await?;
+            let Some(included) = included else {
+                return Err(super::not_included(result));
+            };
+            included.block
+        };
+        let at_servers = futures::future::join_all(servers.iter().map(|server| async {
+            (
+                server.endpoint.url.clone(),
+                self.retire_at(server, record_id).await,
+            )
+        }))
+        .await;
+        let record = self.record_at(Some(at), &me, record_id).await?;
         let mut own_copies_deleted = 0usize;
         for version in 1..=record.version {
             let query = registry.record_version(record_id, version);
             let Some(old) = self
                 .chain
-                .read(
-                    Some(included.block),
-                    &me,
-                    &self.contracts().registry,
-                    &query,
-                )
+                .read(Some(at), &me, &self.contracts().registry, &query)
                 .await?
             else {
                 continue;
@@ -92,5 +101,24 @@ impl Session {
             at_servers,
             own_copies_deleted,
         })
+    }
+
+    /// Asks one server to delete; a server whose nodes are a block or two behind answers
+    /// `not_retired` for a moment, so that answer is asked again a few times.
+    async fn retire_at(
+        &self,
+        server: &KeyServer,
+        record_id: RecordId,
+    ) -> std::result::Result<u64, ServerError> {
+        let mut tries = 0u32;
+        loop {
+            match self.servers.retire(server, record_id).await {
+                Err(e) if e.code() == Some(ErrorCode::NotRetired.as_str()) && tries < 10 => {
+                    tries = tries.saturating_add(1);
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
     }
 }

@@ -338,3 +338,71 @@ pub async fn a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to(w: &W
     );
     Ok(())
 }
+
+/// How long a server that missed a retirement may keep its share once it is back: its
+/// sweep runs at start and every second here (`--retired-sweep-ms 1000`).
+const SWEEP_BOUND: Duration = Duration::from_secs(10);
+
+/// Polls until `server` holds no share of `record`; how long that took.
+async fn gone_within(url: &str, record: RecordId, bound: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    loop {
+        let held = versions_held(url, record).await;
+        if held.is_empty() {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > bound {
+            return Err(format!("{url} still holds {held:?} after {bound:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn a_server_that_missed_a_retirement_deletes_when_it_returns(w: &World) -> Outcome {
+    let s = w.session().await;
+    let down = put(w, &s, "missed-down.txt", "missed").await?;
+    let suspended = put(w, &s, "missed-suspended.txt", "missed").await?;
+    let server = &w.servers[2];
+    // Down when the patient retires: the others confirm, it cannot.
+    server.kill();
+    let retired = s
+        .retire(&w.patient.signer, down, &w.patient.store)
+        .await
+        .map_err(|e| format!("retire: {e}"))?;
+    let confirmed: Vec<bool> = retired.at_servers.iter().map(|(_, r)| r.is_ok()).collect();
+    ensure!(
+        confirmed == [true, true, false],
+        "confirmed {:?}",
+        retired.at_servers
+    );
+    server.start(&w.deployment_file);
+    let took = gone_within(&server.url, down, SWEEP_BOUND).await?;
+    println!("    a returning server deleted a missed record's share {took:.1?} after its start");
+    // Asking again finishes the servers' part (the record is already retired on chain).
+    let again = s
+        .retire(&w.patient.signer, down, &w.patient.store)
+        .await
+        .map_err(|e| format!("retire again: {e}"))?;
+    ensure!(
+        again.at_servers.iter().all(|(_, r)| r == &Ok(0)),
+        "retire again: {:?}",
+        again.at_servers
+    );
+    // Suspended and down: it deletes by itself all the same.
+    set_suspended(w, &s, server.account, true).await?;
+    server.kill();
+    let retired = s
+        .retire(&w.patient.signer, suspended, &w.patient.store)
+        .await
+        .map_err(|e| format!("retire: {e}"))?;
+    server.start(&w.deployment_file);
+    let took = gone_within(&server.url, suspended, SWEEP_BOUND).await;
+    set_suspended(w, &s, server.account, false).await?;
+    ensure!(
+        retired.at_servers[2].1.is_err(),
+        "a down server confirmed: {:?}",
+        retired.at_servers
+    );
+    took?;
+    Ok(())
+}

@@ -302,6 +302,30 @@ pub fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The admin's directory change, finalized.
+pub async fn set_suspended(
+    w: &World,
+    s: &Session,
+    account: medconsent_shared::AccountId,
+    suspend: bool,
+) -> Outcome {
+    let admin = medconsent_chain::signer_from_uri("//Alice").unwrap();
+    let mut consents = w.deployment.contracts().consents();
+    let message = if suspend {
+        consents.suspend_provider(account)
+    } else {
+        consents.reactivate_provider(account)
+    };
+    match s
+        .chain
+        .submit(&admin, &w.deployment.contracts().consents, &message)
+        .await
+    {
+        Ok((Ok(()), Some(_))) => Ok(()),
+        other => Err(format!("suspend {suspend}: {other:?}")),
+    }
+}
+
 // ---- scenarios ---------------------------------------------------------------------
 
 /// POSTs a deposit; (status, error code or "").

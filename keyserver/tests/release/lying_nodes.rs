@@ -166,7 +166,8 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
     let record = put(w, &s, "forged.txt", "forged").await?;
     let counting: Lie = Arc::new(|_, _| None);
     let node = LyingNode::start(&w.node_url, counting).await;
-    let server = &w.servers[2];
+    // The strict server: it holds no shares, so no sweep of its own reads the chain.
+    let server = &w.strict;
     server.kill();
     server.start_reading(&w.deployment_file, &["--node".into(), node.url.clone()]);
     let now = chain_now(&s).await;

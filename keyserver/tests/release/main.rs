@@ -64,6 +64,7 @@ fn main() {
         reading::rotation_moves_readers_to_the_new_version,
         reading::no_key_after_the_revoke,
         availability::retiring_destroys_every_share,
+        availability::a_server_that_missed_a_retirement_deletes_when_it_returns,
         availability::a_directory_change_not_yet_final_is_waited_for,
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
         lying_nodes::a_lying_node_fools_a_lone_server_never_a_quorum,

@@ -2,26 +2,6 @@
 //! after its access collects nothing more, a suspended key server gives and takes nothing.
 
 use crate::fixtures::*;
-use medconsent_shared::AccountId;
-
-/// The admin's directory change, finalized.
-async fn directory(w: &World, s: &Session, account: AccountId, suspend: bool) -> Outcome {
-    let admin = medconsent_chain::signer_from_uri("//Alice").unwrap();
-    let mut consents = w.deployment.contracts().consents();
-    let message = if suspend {
-        consents.suspend_provider(account)
-    } else {
-        consents.reactivate_provider(account)
-    };
-    match s
-        .chain
-        .submit(&admin, &w.deployment.contracts().consents, &message)
-        .await
-    {
-        Ok((Ok(()), Some(_))) => Ok(()),
-        other => Err(format!("suspend {suspend}: {other:?}")),
-    }
-}
 
 pub async fn a_suspended_reader_or_key_server_gets_and_gives_nothing(w: &World) -> Outcome {
     let s = w.session().await;
@@ -45,7 +25,7 @@ pub async fn a_suspended_reader_or_key_server_gets_and_gives_nothing(w: &World) 
 
     // Suspended after the access: the entry no longer opens; reactivated, it does.
     let entry = access(w, &s, reader, record).await?;
-    directory(w, &s, reader.account(), true).await?;
+    set_suspended(w, &s, reader.account(), true).await?;
     let asked = request(&entry, chain_now(&s).await);
     let before = releases().await?;
     let got = post_release(&server.url, &asked).await;
@@ -54,13 +34,13 @@ pub async fn a_suspended_reader_or_key_server_gets_and_gives_nothing(w: &World) 
         "a suspended reader: {got:?}"
     );
     ensure!(releases().await? == before, "a release was counted");
-    directory(w, &s, reader.account(), false).await?;
+    set_suspended(w, &s, reader.account(), false).await?;
     let got = post_release(&server.url, &asked).await;
     ensure!(got == (200, String::new()), "reactivated: {got:?}");
 
     // A suspended key server releases nothing and takes no deposit.
     let entry = access(w, &s, reader, record).await?;
-    directory(w, &s, server.account, true).await?;
+    set_suspended(w, &s, server.account, true).await?;
     let now = chain_now(&s).await;
     let asked = request(&entry, now);
     let got = post_release(&server.url, &asked).await;
@@ -82,7 +62,7 @@ pub async fn a_suspended_reader_or_key_server_gets_and_gives_nothing(w: &World) 
     };
     let deposited = post_deposit(&server.url, &w.patient.signer, deposit).await;
     let held = versions_held(&server.url, record).await;
-    directory(w, &s, server.account, false).await?;
+    set_suspended(w, &s, server.account, false).await?;
     let after = post_release(&server.url, &asked).await;
     revoke(w, &s, consent).await?;
     ensure!(

@@ -229,7 +229,11 @@ impl World {
         assert!(deployed.success(), "scripts/deploy.sh failed");
 
         let servers: Vec<ServerProcess> = (1..=3)
-            .map(|i| new_server(dir.path(), &url, i, Vec::new()))
+            .map(|i| {
+                // Retired records are looked for every second (the default is a minute).
+                let sweep = vec!["--retired-sweep-ms".into(), "1000".into()];
+                new_server(dir.path(), &url, i, sweep)
+            })
             .collect();
         let strict = new_server(
             dir.path(),

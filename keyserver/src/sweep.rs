@@ -1,0 +1,60 @@
+//! Retirement finishes at every server: each deletes, by itself, the shares of the
+//! records its nodes agree are retired at a finalized block, on start and then every
+//! interval, so a server that was down, suspended or simply not told when a patient
+//! retired a record deletes its shares when it can. The cost is one dry run per record
+//! held per sweep (the records are read one by one; see BENCHMARKS.md for a read's
+//! cost), hence a long default interval: the client also tells every server at once.
+
+use crate::facts::ReadError;
+use crate::http::ServerState;
+use crate::share_db::ShareDbError;
+use medconsent_shared::RecordStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("{0}")]
+    ShareDb(#[from] ShareDbError),
+}
+
+/// One pass: the records held whose retirement the nodes agree on lose their shares.
+/// Returns the records deleted.
+pub async fn sweep_once(server: &ServerState) -> Result<Vec<u64>, SweepError> {
+    let held = tokio::task::block_in_place(|| server.shares.records_held())?;
+    if held.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (block, _) = server.reader.finalized().await?;
+    let mut deleted = Vec::new();
+    for record in held {
+        let retired = server
+            .reader
+            .record(block, record)
+            .await?
+            .is_some_and(|r| r.status == RecordStatus::Retired);
+        if retired {
+            tokio::task::block_in_place(|| server.shares.drop_record(record))?;
+            deleted.push(record);
+        }
+    }
+    Ok(deleted)
+}
+
+/// Sweeps now and then every `interval`, for as long as the server runs. A failed pass
+/// (nodes down or disagreeing) is logged and tried again at the next.
+pub async fn run(server: Arc<ServerState>, interval: Duration) {
+    loop {
+        match sweep_once(&server).await {
+            Ok(deleted) => {
+                for record in deleted {
+                    eprintln!("sweep: record {record} is retired on chain: its shares deleted");
+                }
+            }
+            Err(e) => eprintln!("sweep: {e}"),
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
