@@ -62,8 +62,11 @@ impl Servers {
     /// Each request, body included, gives up after `timeout`.
     pub fn with_timeout(timeout: Duration) -> Self {
         Self {
+            // A server answers itself: a redirect could send a signed request (or the
+            // reader) anywhere, so none is followed.
             http: reqwest::Client::builder()
                 .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
         }
@@ -248,6 +251,11 @@ mod tests {
 
     /// A server on loopback that answers every request with `status` and `body`.
     async fn answering(status: u16, body: &'static str) -> KeyServer {
+        answering_with(status, String::new(), body).await
+    }
+
+    /// The same, with `headers` (each ending in CRLF) added to the answer.
+    async fn answering_with(status: u16, headers: String, body: &'static str) -> KeyServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -255,7 +263,7 @@ mod tests {
                 let mut request = [0u8; 4096];
                 let _ = socket.read(&mut request).await;
                 let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\n{headers}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = socket.write_all(answer.as_bytes()).await;
@@ -319,6 +327,19 @@ mod tests {
         assert_eq!(servers.retire(&server, 4).await, Ok(2));
         let server = answering(200, r#"{"record": 4, "versions": [3]}"#).await;
         assert_eq!(servers.versions_held(&server, 4).await, Ok(vec![3]));
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let servers = Servers::new();
+        let elsewhere = answering(200, r#"{"record": 4, "deleted": 2}"#).await;
+        let location = format!("location: {}/v1/retire\r\n", elsewhere.endpoint.url);
+        let redirecting = answering_with(307, location, "").await;
+        // Followed, it would read Ok(2) from the other server.
+        assert!(matches!(
+            servers.retire(&redirecting, 4).await,
+            Err(ServerError::Refused { status: 307, .. })
+        ));
     }
 
     #[tokio::test]

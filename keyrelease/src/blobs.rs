@@ -35,10 +35,13 @@ pub struct BlobDir {
 }
 
 impl BlobDir {
-    /// Opens `dir`, creating it if missing.
+    /// Opens `dir`, creating it if missing, private to this user (0700): the names are
+    /// public hashes, but which ones a server or a patient holds is not.
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         Ok(Self { dir })
     }
 
@@ -107,6 +110,18 @@ mod tests {
         let mut tag = [0u8; 6];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut tag);
         std::env::temp_dir().join(format!("medconsent-blobs-{}", hex::encode(tag)))
+    }
+
+    #[test]
+    fn a_blob_directory_is_private_to_its_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = temp_dir();
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        BlobDir::new(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::remove_dir_all(&path).unwrap();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]

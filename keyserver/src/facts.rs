@@ -10,6 +10,7 @@
 //! below the last block agreed on (a node cannot roll the server's clock back); its hash
 //! and time asked of the nodes that have finalized it, and agreed on like any fact.
 
+use crate::metrics::Metrics;
 use futures::future::join_all;
 use medconsent_chain::{Block, Chain, Contracts};
 use medconsent_keyrelease::decide::ChainFacts;
@@ -18,7 +19,8 @@ use medconsent_shared::{AccountId, Provider, Purpose, Record, RecordId, Timestam
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// One node the server reads.
 pub struct Node {
@@ -51,11 +53,18 @@ pub struct ChainReader {
     floor: AtomicU32,
     /// The server's own directory entry at the last block it was read at.
     own_listing: Mutex<Option<(Block, Option<Provider>)>>,
+    metrics: Arc<Metrics>,
 }
 
 impl ChainReader {
     /// `quorum` is clamped to 1..=nodes.len() by the caller's validation (`check_quorum`).
-    pub fn new(nodes: Vec<Node>, quorum: usize, contracts: Contracts, origin: AccountId) -> Self {
+    pub fn new(
+        nodes: Vec<Node>,
+        quorum: usize,
+        contracts: Contracts,
+        origin: AccountId,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             nodes,
             quorum,
@@ -63,6 +72,7 @@ impl ChainReader {
             origin,
             floor: AtomicU32::new(0),
             own_listing: Mutex::new(None),
+            metrics,
         }
     }
 
@@ -232,12 +242,14 @@ impl ChainReader {
         F: Fn(&'a Chain, K) -> Fut,
         Fut: Future<Output = medconsent_chain::Result<T>>,
     {
+        let started = Instant::now();
         let answers = join_all(
             voters
                 .iter()
                 .filter_map(|&(i, known)| self.nodes.get(i).map(|node| read(&node.chain, known))),
         )
         .await;
+        self.metrics.chain_read(started.elapsed());
         let mut groups: Vec<(T, Vec<usize>)> = Vec::new();
         let mut failures: Vec<String> = Vec::new();
         for (&(i, _), answer) in voters.iter().zip(answers) {

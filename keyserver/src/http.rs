@@ -6,6 +6,7 @@
 //!
 //! Routes:
 //! - `GET  /v1/health`: the server's X25519 key, directory account, counts.
+//! - `GET  /metrics`: releases, shares held, refusals by code, chain-read time (Prometheus).
 //! - `POST /v1/deposit` `{"signed": hex(SignedDeposit)}`: keep a share (201).
 //! - `POST /v1/release` `{"signed": hex(SignedRequest)}`: `{"released": hex(ReleasedShare)}`.
 //! - `POST /v1/retire` `{"record": id}`: delete every share of a record retired on chain.
@@ -14,6 +15,7 @@
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
 
 use crate::facts::{ChainReader, ReadError};
+use crate::metrics::Metrics;
 use crate::request_log::{log_request, RefusalCode};
 use crate::share_db::{ReleaseRecord, ShareDb, ShareDbError, StoredShare};
 use axum::body::Bytes;
@@ -48,6 +50,7 @@ pub struct ServerState {
     pub policy: Policy,
     /// Ciphertext blobs, one file per content hash.
     pub blobs: BlobDir,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A refusal as the client sees it.
@@ -63,6 +66,23 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+}
+
+impl ApiError {
+    /// A failure inside the server (its storage, its nodes): the detail, which may name
+    /// files, nodes and their addresses, goes to the operator's log; the answer says only
+    /// what failed.
+    fn internal(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
+        eprintln!("internal error={code}: {detail}");
+        let message = match code {
+            ErrorCode::ChainUnavailable => "the server's nodes did not answer; try again later",
+            ErrorCode::NodesDisagree => {
+                "the server's nodes disagree, so it acts on none of them; its operator is told"
+            }
+            _ => "the server failed inside; its operator has the detail",
+        };
+        Self::new(code, message)
     }
 }
 
@@ -101,7 +121,7 @@ impl From<JsonRejection> for ApiError {
 
 impl From<ShareDbError> for ApiError {
     fn from(e: ShareDbError) -> Self {
-        Self::new(ErrorCode::Storage, e.to_string())
+        Self::internal(ErrorCode::Storage, e)
     }
 }
 
@@ -111,7 +131,7 @@ impl From<ReadError> for ApiError {
             ReadError::Unavailable { .. } => ErrorCode::ChainUnavailable,
             ReadError::Disagree { .. } => ErrorCode::NodesDisagree,
         };
-        Self::new(code, e.to_string())
+        Self::internal(code, e)
     }
 }
 
@@ -134,6 +154,7 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) ->
             get(get_blob).put(put_blob.layer(DefaultBodyLimit::max(blob_limit))),
         )
         .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/v1/deposit", post(deposit))
         .route("/v1/release", post(release))
         .route("/v1/retire", post(retire))
@@ -146,7 +167,10 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) ->
             )
         })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            server.metrics.clone(),
+            log_request,
+        ))
         .with_state(server)
 }
 
@@ -161,6 +185,20 @@ async fn health(State(server): State<Arc<ServerState>>) -> Answer<Health> {
             releases,
         },
     )
+}
+
+/// Prometheus text format (`crate::metrics`).
+async fn metrics(State(server): State<Arc<ServerState>>) -> Result<Response, ApiError> {
+    let (shares, releases) = tokio::task::block_in_place(|| server.shares.counts())?;
+    Ok((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        server.metrics.render(shares, releases),
+    )
+        .into_response())
 }
 
 async fn deposit(
@@ -371,7 +409,7 @@ async fn put_blob(
             ErrorCode::HashMismatch,
             format!("the body hashes to {}", wire::hash_to_hex(&actual)),
         ),
-        other => ApiError::new(ErrorCode::Storage, other.to_string()),
+        other => ApiError::internal(ErrorCode::Storage, other),
     })?;
     ok(
         StatusCode::CREATED,
@@ -398,6 +436,33 @@ async fn get_blob(
             ErrorCode::NoBlob,
             "no blob with this hash here",
         )),
-        Err(e) => Err(ApiError::new(ErrorCode::Storage, e.to_string())),
+        Err(e) => Err(ApiError::internal(ErrorCode::Storage, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_stays_in_the_log() {
+        let unavailable = ReadError::Unavailable {
+            answered: 0,
+            needed: 1,
+            nodes: 1,
+            detail: "ws://10.0.0.7:9944: connection refused".into(),
+        };
+        let storage = ShareDbError::Db("/srv/keyserver/ks1.redb: disk full".into());
+        for (answer, code) in [
+            (ApiError::from(unavailable), ErrorCode::ChainUnavailable),
+            (ApiError::from(storage), ErrorCode::Storage),
+        ] {
+            assert_eq!(answer.code, code);
+            assert!(
+                !answer.message.contains("10.0.0.7") && !answer.message.contains("/srv"),
+                "{}",
+                answer.message
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod facts;
 pub mod http;
+pub mod metrics;
 pub mod request_log;
 pub mod share_db;
 pub mod sweep;
@@ -78,6 +79,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         nodes.push(facts::Node { url, chain });
     }
     let public = *PublicKey::from(&config.secret).as_bytes();
+    let metrics = Arc::new(metrics::Metrics::default());
     let server = Arc::new(http::ServerState {
         shares,
         reader: facts::ChainReader::new(
@@ -85,7 +87,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             config.quorum,
             config.deployment.contracts(),
             config.account,
+            metrics.clone(),
         ),
+        metrics,
         secret: config.secret,
         public,
         account: config.account,
@@ -100,6 +104,21 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         listener,
         http::router(server, config.body_limit, config.blob_limit),
     )
+    .with_graceful_shutdown(terminated())
     .await?;
+    eprintln!("shut down: every answered request's writes were committed");
     Ok(())
+}
+
+/// SIGTERM or SIGINT: stop accepting, finish the requests in flight, then return.
+async fn terminated() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("shutting down: finishing the requests in flight");
 }

@@ -74,8 +74,13 @@ fn release_key(patient: &AccountId, seq: LogSeq) -> [u8; 40] {
 }
 
 impl ShareDb {
+    /// Opens (or creates) the database at `path`, private to this user (0600): it holds
+    /// sealed shares and who read what.
     pub fn open(path: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         let db = Database::create(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| ShareDbError::Db(format!("{}: {e}", path.display())))?;
         // Create both tables up front so readers never meet a missing table.
         let txn = db.begin_write()?;
         txn.open_table(SHARES)?;
@@ -228,6 +233,19 @@ mod tests {
         assert_eq!(store.share(7, 1).unwrap(), None);
         assert_eq!(store.share(7, 2).unwrap(), Some(share(2)));
         assert_eq!(store.versions_held(8).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn the_database_is_private_to_its_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        ShareDb::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -406,3 +406,23 @@ pub async fn a_server_that_missed_a_retirement_deletes_when_it_returns(w: &World
     took?;
     Ok(())
 }
+
+pub async fn sigterm_ends_a_server_cleanly_and_it_comes_back(w: &World) -> Outcome {
+    let server = &w.servers[2];
+    let before = health(&server.url).await?;
+    let status = server.terminate().ok_or("the server was not running")?;
+    server.start(&w.deployment_file);
+    let log = std::fs::read_to_string(&server.log).map_err(|e| e.to_string())?;
+    ensure!(status.success(), "exit status after SIGTERM: {status}");
+    ensure!(
+        log.contains("shutting down: finishing the requests in flight")
+            && log.contains("shut down: every answered request's writes were committed"),
+        "no shutdown lines in the log"
+    );
+    let after = health(&server.url).await?;
+    ensure!(
+        after["shares"] == before["shares"] && after["releases"] == before["releases"],
+        "{before} -> {after}"
+    );
+    Ok(())
+}

@@ -145,8 +145,13 @@ async fn one_at_a_time(
                 .await
                 .map_err(|e| e.to_string())?,
         };
-        let chain_reader =
-            ChainReader::new(vec![node], 1, w.deployment.contracts(), server.account);
+        let chain_reader = ChainReader::new(
+            vec![node],
+            1,
+            w.deployment.contracts(),
+            server.account,
+            std::sync::Arc::new(medconsent_keyserver::metrics::Metrics::default()),
+        );
         let mut reads = Vec::new();
         for entry in entries {
             let request = request_for(server.public_key, entry, 1, reader, now);

@@ -65,6 +65,7 @@ fn main() {
         reading::no_key_after_the_revoke,
         availability::retiring_destroys_every_share,
         availability::a_server_that_missed_a_retirement_deletes_when_it_returns,
+        availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
         lying_nodes::a_lying_node_fools_a_lone_server_never_a_quorum,

@@ -205,6 +205,33 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
     let got = code(put).await;
     ensure!(got == (400, "hash_mismatch".into()), "blob: {got:?}");
     health(url).await?;
+    // The operator's monitoring sees the refusals by code and the releases.
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let count = |name: &str| -> Option<u64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    };
+    let releases = health(url).await?["releases"].as_u64();
+    for code in [
+        "malformed_json",
+        "wrong_type",
+        "too_large",
+        "method_not_allowed",
+    ] {
+        let name = format!("medconsent_keyserver_refusals_total{{code=\"{code}\"}}");
+        ensure!(count(&name) >= Some(1), "{name}: {:?}", count(&name));
+    }
+    ensure!(
+        count("medconsent_keyserver_releases_total") == releases
+            && count("medconsent_keyserver_chain_read_seconds_count") >= Some(1),
+        "metrics:\n{metrics}"
+    );
     // The operator's log has a line for each refusal with its status and code, and none
     // of what the bodies held.
     let log = std::fs::read_to_string(&w.servers[0].log).map_err(|e| e.to_string())?;

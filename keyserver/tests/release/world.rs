@@ -148,6 +148,17 @@ impl ServerProcess {
         *self.child.lock().unwrap() = Some(child);
     }
 
+    /// SIGTERM, then waits for the process: its exit status.
+    pub fn terminate(&self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.lock().unwrap().take()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .ok()?;
+        assert!(sent.success(), "kill -TERM failed");
+        child.wait().ok()
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {
