@@ -110,6 +110,26 @@ pub fn parse_account(text: &str) -> std::result::Result<AccountId, String> {
     Ok(AccountId::from(parsed.0))
 }
 
+/// Whether a URL (`scheme://host[:port]/...`) names this machine: `localhost` or a
+/// loopback address. Plain-text protocols are accepted there only.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The SS58 (generic substrate, prefix 42) form of an account id.
 pub fn ss58(account: &AccountId) -> String {
     let bytes: &[u8; 32] = account.as_ref();

@@ -28,9 +28,17 @@ struct ChainArgs {
     /// Deployment file: node URL, contract addresses, key servers and threshold.
     #[arg(long, default_value = "deployments/development.json")]
     deployment: PathBuf,
-    /// The signing account's secret URI (`//Bob`, a mnemonic, a 0x seed).
+    /// A development account's secret URI (`//Bob`: public knowledge). Any other secret
+    /// (a mnemonic, a 0x seed) comes from --suri-file or the MEDCONSENT_SURI variable,
+    /// never the command line, which every user of the machine can read.
+    #[arg(long, conflicts_with = "suri_file")]
+    suri: Option<String>,
+    /// A file holding the signing account's secret URI.
     #[arg(long)]
-    suri: String,
+    suri_file: Option<PathBuf>,
+    /// Accept key servers at plain http:// beyond this machine (a network you control).
+    #[arg(long)]
+    insecure: bool,
     /// Say each step on stderr even when it is not a terminal (on a terminal it does).
     #[arg(long, short, conflicts_with = "quiet")]
     verbose: bool,
@@ -171,12 +179,35 @@ fn read_secret(path: &Path) -> Result<StaticSecret, String> {
     keyfile::read_secret(path).map_err(|e| e.to_string())
 }
 
+/// The signing secret: a dev URI from --suri, else --suri-file, else MEDCONSENT_SURI.
+fn secret_uri(chain: &ChainArgs) -> Result<String, String> {
+    if let Some(uri) = &chain.suri {
+        if !uri.starts_with("//") {
+            return Err(
+                "--suri takes only development accounts (//Alice, //Bob, ...): give a real \
+                 secret with --suri-file FILE or the MEDCONSENT_SURI variable"
+                    .into(),
+            );
+        }
+        return Ok(uri.clone());
+    }
+    if let Some(path) = &chain.suri_file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(text.trim().to_owned());
+    }
+    std::env::var("MEDCONSENT_SURI").map_err(|_| {
+        "name the signing account: --suri //Dev, --suri-file FILE or MEDCONSENT_SURI".into()
+    })
+}
+
 async fn session(chain: &ChainArgs) -> Result<(Session, medconsent_chain::Signer), String> {
     let deployment = Deployment::load(&chain.deployment).map_err(|e| e.to_string())?;
-    let signer = signer_from_uri(&chain.suri).map_err(|e| format!("--suri: {e}"))?;
+    let signer =
+        signer_from_uri(&secret_uri(chain)?).map_err(|e| format!("the secret URI: {e}"))?;
     let mut session = Session::connect(deployment)
         .await
         .map_err(|e| e.to_string())?;
+    session.insecure = chain.insecure;
     session.verbose = chain.verbose || (!chain.quiet && std::io::stderr().is_terminal());
     Ok((session, signer))
 }
@@ -352,4 +383,37 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(suri: Option<&str>, suri_file: Option<PathBuf>) -> ChainArgs {
+        ChainArgs {
+            deployment: PathBuf::from("deployment.json"),
+            suri: suri.map(str::to_owned),
+            suri_file,
+            insecure: false,
+            verbose: false,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn a_real_secret_never_comes_from_the_command_line() {
+        assert_eq!(secret_uri(&args(Some("//Bob"), None)), Ok("//Bob".into()));
+        let mnemonic = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+        for secret in [mnemonic, "0x1234", "bottom drive//hard"] {
+            let refused = secret_uri(&args(Some(secret), None)).unwrap_err();
+            assert!(refused.contains("--suri-file"), "{refused}");
+            assert!(!refused.contains(secret), "the secret echoed: {refused}");
+        }
+        let dir = std::env::temp_dir().join(format!("medconsent-suri-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("suri");
+        std::fs::write(&file, format!("{mnemonic}\n")).unwrap();
+        assert_eq!(secret_uri(&args(None, Some(file))), Ok(mnemonic.into()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

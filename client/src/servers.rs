@@ -5,8 +5,8 @@
 use medconsent_chain::KeyServerEndpoint;
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
 use medconsent_keyrelease::wire::{
-    self, BlobReceipt, DepositReceipt, RecordShares, RefusalBody, ReleasedBody, RetireBody,
-    RetireReceipt, SignedBody, MAX_ANSWER_BYTES, MAX_BLOB_BYTES, REQUEST_TIMEOUT,
+    self, BlobReceipt, BlobUpload, DepositReceipt, Health, RecordShares, RefusalBody, ReleasedBody,
+    RetireBody, RetireReceipt, SignedBody, MAX_ANSWER_BYTES, MAX_BLOB_BYTES, REQUEST_TIMEOUT,
 };
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -195,6 +195,12 @@ impl Servers {
         Ok(answer.deleted)
     }
 
+    /// What a server says of itself (its key, its counts).
+    pub async fn health(&self, server: &KeyServer) -> Result<Health, ServerError> {
+        let url = format!("{}/v1/health", server.endpoint.url);
+        self.answer(&url, self.http.get(&url)).await
+    }
+
     /// The versions of `record` a server still holds a share of.
     pub async fn versions_held(
         &self,
@@ -213,9 +219,12 @@ impl Servers {
     }
 
     /// Stores a ciphertext blob under its content hash (the server checks the hash).
+    /// Uploads the ciphertext of `record`'s current version (the server checks that the
+    /// chain names it).
     pub async fn put_blob(
         &self,
         server: &KeyServer,
+        record: u64,
         content_hash: &[u8; 32],
         blob: Vec<u8>,
     ) -> Result<(), ServerError> {
@@ -224,7 +233,8 @@ impl Servers {
             server.endpoint.url,
             hex::encode(content_hash)
         );
-        let _: BlobReceipt = self.answer(&url, self.http.put(&url).body(blob)).await?;
+        let sent = self.http.put(&url).query(&BlobUpload { record }).body(blob);
+        let _: BlobReceipt = self.answer(&url, sent).await?;
         Ok(())
     }
 

@@ -86,6 +86,19 @@ impl BlobDir {
         Ok(path)
     }
 
+    /// A blob to be written chunk by chunk (a key server streaming an upload to disk).
+    pub fn writer(&self) -> io::Result<BlobWriter> {
+        let temp = self.temp_path("upload");
+        let file = crate::keyfile::create_new(&temp)?;
+        Ok(BlobWriter {
+            dir: self.clone(),
+            temp,
+            file: Some(file),
+            hasher: Blake2b256::new(),
+            written: 0,
+        })
+    }
+
     /// Checks that the stored blob hashes to `expected` (the hash on chain).
     pub fn verify(&self, expected: &[u8; 32]) -> Result<(), BlobError> {
         let mut file = BufReader::new(File::open(self.blob_path(expected))?);
@@ -102,6 +115,63 @@ impl BlobDir {
     }
 }
 
+/// A blob being written: hashed as it goes, kept under its hash only if it has that hash
+/// ([`BlobWriter::finish`]); its temporary file is removed otherwise, also when the writer
+/// is dropped unfinished (a client that stalls and is cut off leaves nothing behind).
+pub struct BlobWriter {
+    dir: BlobDir,
+    temp: PathBuf,
+    file: Option<File>,
+    hasher: Blake2b256,
+    written: u64,
+}
+
+impl BlobWriter {
+    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the blob is finished"))?;
+        file.write_all(chunk)?;
+        self.hasher.update(chunk);
+        let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+        self.written = self.written.saturating_add(len);
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Keeps the bytes as the blob of `expected` if they hash to it.
+    pub fn finish(mut self, expected: &[u8; 32]) -> Result<PathBuf, BlobError> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("the blob is finished"))?;
+        file.sync_all()?;
+        drop(file);
+        let actual: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        if &actual != expected {
+            return Err(BlobError::HashMismatch {
+                expected: *expected,
+                actual,
+            });
+        }
+        let path = self.dir.blob_path(expected);
+        fs::rename(&self.temp, &path)?;
+        Ok(path)
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // After a successful finish the temporary name is gone already.
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +180,36 @@ mod tests {
         let mut tag = [0u8; 6];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut tag);
         std::env::temp_dir().join(format!("medconsent-blobs-{}", hex::encode(tag)))
+    }
+
+    #[test]
+    fn a_streamed_blob_is_kept_only_under_its_hash_and_leaves_nothing_otherwise() {
+        let dir = temp_dir();
+        let blobs = BlobDir::new(&dir).unwrap();
+        let entries = || std::fs::read_dir(&dir).unwrap().count();
+        let bytes = b"sealed bytes in two chunks";
+        let hash = blake2b_256(bytes);
+        let mut writer = blobs.writer().unwrap();
+        writer.write(&bytes[..5]).unwrap();
+        writer.write(&bytes[5..]).unwrap();
+        assert_eq!(writer.written(), bytes.len() as u64);
+        let path = writer.finish(&hash).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), bytes);
+        assert_eq!(entries(), 1);
+        // Other bytes under that hash: refused, nothing left behind.
+        let mut writer = blobs.writer().unwrap();
+        writer.write(b"other bytes").unwrap();
+        assert!(matches!(
+            writer.finish(&hash),
+            Err(BlobError::HashMismatch { .. })
+        ));
+        // Dropped unfinished (a client cut off): nothing left behind.
+        let mut writer = blobs.writer().unwrap();
+        writer.write(b"half").unwrap();
+        drop(writer);
+        assert_eq!(entries(), 1);
+        blobs.verify(&hash).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -63,10 +63,13 @@ pub enum ErrorCode {
     ShareUnreadable,
     ChainUnavailable,
     NodesDisagree,
+    UnregisteredBlob,
+    RequestTimeout,
+    Busy,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -105,6 +108,9 @@ impl ErrorCode {
         ErrorCode::ShareUnreadable,
         ErrorCode::ChainUnavailable,
         ErrorCode::NodesDisagree,
+        ErrorCode::UnregisteredBlob,
+        ErrorCode::RequestTimeout,
+        ErrorCode::Busy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -147,6 +153,9 @@ impl ErrorCode {
             ErrorCode::ShareUnreadable => "share_unreadable",
             ErrorCode::ChainUnavailable => "chain_unavailable",
             ErrorCode::NodesDisagree => "nodes_disagree",
+            ErrorCode::UnregisteredBlob => "unregistered_blob",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::Busy => "busy",
         }
     }
 
@@ -158,9 +167,10 @@ impl ErrorCode {
             | BadBody | BadHash | HashMismatch | BadRecordId => 400,
             NotAnAccess | OtherReader | OtherRecord | StaleEntry | EntryBeforeVersion
             | WrongVersion | ReplyKeyMismatch | RequesterSuspended | ServerNotListed
-            | NotThePatient => 403,
+            | NotThePatient | UnregisteredBlob => 403,
             NoSuchEntry | RecordNotFound | NoShare | NoBlob | NotFound => 404,
             MethodNotAllowed => 405,
+            RequestTimeout => 408,
             EntryUsed | ContentMismatch | NotRetired => 409,
             Retired => 410,
             TooLarge => 413,
@@ -168,7 +178,7 @@ impl ErrorCode {
             WrongType => 422,
             Storage | ShareUnreadable => 500,
             ChainUnavailable => 502,
-            NodesDisagree => 503,
+            NodesDisagree | Busy => 503,
         }
     }
 
@@ -233,6 +243,14 @@ pub struct RetireReceipt {
 pub struct RecordShares {
     pub record: u64,
     pub versions: Vec<u32>,
+}
+
+/// `PUT /v1/blobs/0x{hash}?record=ID`: the record whose current content hash names the
+/// blob. A server keeps only ciphertext the chain names, so a stranger cannot fill it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobUpload {
+    pub record: u64,
 }
 
 /// `PUT /v1/blobs/0x{hash}` answer (201).

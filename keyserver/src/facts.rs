@@ -334,12 +334,12 @@ pub fn check_nodes(
         return Err(NodeConfigError::NoNode);
     }
     for url in urls {
-        let (scheme, rest) = url
+        let (scheme, _) = url
             .split_once("://")
             .ok_or_else(|| NodeConfigError::NotWebSocket(url.clone()))?;
         match scheme {
             "wss" => {}
-            "ws" if insecure || is_loopback(rest) => {}
+            "ws" if insecure || medconsent_chain::is_loopback_url(url) => {}
             "ws" => return Err(NodeConfigError::PlainText(url.clone())),
             _ => return Err(NodeConfigError::NotWebSocket(url.clone())),
         }
@@ -352,19 +352,6 @@ pub fn check_nodes(
         });
     }
     Ok(quorum)
-}
-
-/// Whether the authority part of a URL (after `scheme://`) names this machine.
-fn is_loopback(rest: &str) -> bool {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -392,6 +379,7 @@ mod tests {
             "ws://127.0.0.1.example.org",
             "ws://localhost.example.org:9944/",
             "ws://[::2]:9944",
+            "ws://127.0.0.1@rpc.example.org:9944",
         ] {
             assert_eq!(
                 check_nodes(&urls(&[remote]), None, false),

@@ -11,28 +11,28 @@
 //! - `POST /v1/release` `{"signed": hex(SignedRequest)}`: `{"released": hex(ReleasedShare)}`.
 //! - `POST /v1/retire` `{"record": id}`: delete every share of a record retired on chain.
 //! - `GET  /v1/records/{id}`: the versions of a record this server holds a share of.
-//! - `PUT  /v1/blobs/0x{hash}`: store ciphertext under its blake2b-256 hash (checked).
+//! - `PUT  /v1/blobs/0x{hash}?record=ID`: store ciphertext the chain names under its
+//!   blake2b-256 hash (checked); see [`crate::blob_routes`].
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
 
+use crate::blob_routes;
 use crate::facts::{ChainReader, ReadError};
 use crate::metrics::Metrics;
 use crate::request_log::{log_request, RefusalCode};
 use crate::share_db::{ReleaseRecord, ShareDb, ShareDbError, StoredShare};
-use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medconsent_keyrelease::blobs::{BlobDir, BlobError};
+use medconsent_keyrelease::blobs::BlobDir;
 use medconsent_keyrelease::decide::{self, Policy, Refusal};
 use medconsent_keyrelease::envelope::{self, deposit_context, release_context};
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
 use medconsent_keyrelease::wire::{
-    self, BlobReceipt, DepositReceipt, ErrorCode, Health, RecordShares, RefusalBody, ReleasedBody,
-    RetireBody, RetireReceipt, SignedBody,
+    self, DepositReceipt, ErrorCode, Health, RecordShares, RefusalBody, ReleasedBody, RetireBody,
+    RetireReceipt, SignedBody,
 };
 use medconsent_shared::{AccountId, RecordStatus};
 use parity_scale_codec::Decode;
@@ -48,8 +48,9 @@ pub struct ServerState {
     pub public: [u8; 32],
     pub account: AccountId,
     pub policy: Policy,
-    /// Ciphertext blobs, one file per content hash.
+    /// Ciphertext blobs, one file per content hash, and the largest one taken (bytes).
     pub blobs: BlobDir,
+    pub blob_limit: usize,
     pub metrics: Arc<Metrics>,
 }
 
@@ -61,7 +62,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -73,7 +74,7 @@ impl ApiError {
     /// A failure inside the server (its storage, its nodes): the detail, which may name
     /// files, nodes and their addresses, goes to the operator's log; the answer says only
     /// what failed.
-    fn internal(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
         eprintln!("internal error={code}: {detail}");
         let message = match code {
             ErrorCode::ChainUnavailable => "the server's nodes did not answer; try again later",
@@ -147,11 +148,11 @@ fn ok<T: Serialize>(status: StatusCode, body: T) -> Answer<T> {
 
 /// The router, with a body limit (bytes) on every route but blob uploads, which have
 /// their own, and a log line per request on stderr.
-pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) -> Router {
+pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) -> Router {
     Router::new()
         .route(
             "/v1/blobs/{hash}",
-            get(get_blob).put(put_blob.layer(DefaultBodyLimit::max(blob_limit))),
+            get(blob_routes::get_blob).put(blob_routes::put_blob),
         )
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
@@ -167,11 +168,42 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, blob_limit: usize) ->
             )
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(limits, bounded))
         .layer(axum::middleware::from_fn_with_state(
             server.metrics.clone(),
             log_request,
         ))
         .with_state(server)
+}
+
+/// How much a server takes on at once and how long one request may last, body
+/// included: a slow or stalled client is cut off (408), a flood beyond the bound is
+/// turned away at once (503 `busy`) instead of queueing without end.
+pub struct Limits {
+    pub request_timeout: std::time::Duration,
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+async fn bounded(
+    State(limits): State<Arc<Limits>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
+        return ApiError::new(ErrorCode::Busy, "too many requests in flight; try again")
+            .into_response();
+    };
+    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "a request may take {} ms here, body included",
+                limits.request_timeout.as_millis()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn health(State(server): State<Arc<ServerState>>) -> Answer<Health> {
@@ -379,65 +411,6 @@ async fn record_shares(
             versions,
         },
     )
-}
-
-fn blob_hash(text: &str) -> Result<[u8; 32], ApiError> {
-    wire::hash_from_hex(text)
-        .ok_or_else(|| ApiError::new(ErrorCode::BadHash, "not a 32-byte hex hash"))
-}
-
-/// Stores ciphertext only under the hash it has: nobody can put other bytes under a
-/// record's hash.
-async fn put_blob(
-    State(server): State<Arc<ServerState>>,
-    Path(hash): Path<String>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Answer<BlobReceipt> {
-    let expected = blob_hash(&hash)?;
-    let body = body.map_err(|e| {
-        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorCode::TooLarge
-        } else {
-            ErrorCode::BadBody
-        };
-        ApiError::new(code, e.body_text())
-    })?;
-    // The content-addressed directory checks the hash, writes a new temporary file and
-    // renames it, so a reader never sees half a blob.
-    tokio::task::block_in_place(|| server.blobs.keep(&expected, &body)).map_err(|e| match e {
-        BlobError::HashMismatch { actual, .. } => ApiError::new(
-            ErrorCode::HashMismatch,
-            format!("the body hashes to {}", wire::hash_to_hex(&actual)),
-        ),
-        other => ApiError::internal(ErrorCode::Storage, other),
-    })?;
-    ok(
-        StatusCode::CREATED,
-        BlobReceipt {
-            content_hash: wire::hash_to_hex(&expected),
-            size: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        },
-    )
-}
-
-async fn get_blob(
-    State(server): State<Arc<ServerState>>,
-    Path(hash): Path<String>,
-) -> Result<Response, ApiError> {
-    let hash = blob_hash(&hash)?;
-    match tokio::fs::read(server.blobs.blob_path(&hash)).await {
-        Ok(bytes) => Ok((
-            StatusCode::OK,
-            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
-        )
-            .into_response()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
-            ErrorCode::NoBlob,
-            "no blob with this hash here",
-        )),
-        Err(e) => Err(ApiError::internal(ErrorCode::Storage, e)),
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! ([`http`]), logs each request's outcome ([`request_log`]) and deletes the shares of
 //! retired records by itself ([`sweep`]).
 
+pub mod blob_routes;
 pub mod facts;
 pub mod http;
 pub mod metrics;
@@ -40,6 +41,9 @@ pub struct Config {
     pub blob_limit: usize,
     /// How often the server looks for retired records among those it holds shares of.
     pub retired_sweep: std::time::Duration,
+    /// How long one request may take, body included, and how many may be in flight.
+    pub request_timeout: std::time::Duration,
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,17 +99,19 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         account: config.account,
         policy: config.policy,
         blobs,
+        blob_limit: config.blob_limit,
+    });
+    let limits = Arc::new(http::Limits {
+        request_timeout: config.request_timeout,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tokio::spawn(sweep::run(server.clone(), config.retired_sweep));
     println!("listening={}", listener.local_addr()?);
     println!("public_key=0x{}", hex::encode(public));
-    axum::serve(
-        listener,
-        http::router(server, config.body_limit, config.blob_limit),
-    )
-    .with_graceful_shutdown(terminated())
-    .await?;
+    axum::serve(listener, http::router(server, config.body_limit, limits))
+        .with_graceful_shutdown(terminated())
+        .await?;
     eprintln!("shut down: every answered request's writes were committed");
     Ok(())
 }

@@ -74,6 +74,12 @@ struct ServeArgs {
     /// shares of, and delete their shares (also done at start).
     #[arg(long, default_value_t = 60_000)]
     retired_sweep_ms: u64,
+    /// How long (ms) one request may take, body included: a slower client is cut off.
+    #[arg(long, default_value_t = 30_000)]
+    request_timeout_ms: u64,
+    /// How many requests may be in flight at once; more are turned away (503 busy).
+    #[arg(long, default_value_t = 256)]
+    max_in_flight: usize,
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
@@ -110,6 +116,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 blobs,
                 blob_limit,
                 retired_sweep_ms,
+                request_timeout_ms,
+                max_in_flight,
             } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
@@ -140,6 +148,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 blobs,
                 blob_limit,
                 retired_sweep: std::time::Duration::from_millis(retired_sweep_ms.max(100)),
+                request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
+                max_in_flight,
             };
             medconsent_keyserver::serve(config)
                 .await

@@ -65,6 +65,12 @@ pub enum FlowError {
     TooFewListed { listed: usize, needed: u8 },
     #[error("{active} usable key servers in the directory, {needed} needed")]
     TooFewServers { active: usize, needed: u8 },
+    #[error(
+        "the key server {0} is plain http:// beyond this machine, where anyone on the path \
+         can read and change what it says: list it as https://, or pass --insecure on a \
+         network you control"
+    )]
+    PlainText(String),
     #[error("{got} key shares released, {needed} needed: {}", refusals.join("; "))]
     NotEnoughShares {
         got: usize,
@@ -98,6 +104,8 @@ pub struct Session {
     pub servers: Servers,
     /// Prints what is going on (to stderr) when set.
     pub verbose: bool,
+    /// Accepts key servers at plain `http://` beyond this machine.
+    pub insecure: bool,
 }
 
 /// What `put` and `rotate` leave behind.
@@ -169,6 +177,7 @@ impl Session {
             deployment,
             servers: Servers::new(),
             verbose: false,
+            insecure: false,
         })
     }
 
@@ -196,6 +205,13 @@ impl Session {
                 listed,
                 needed: self.deployment.threshold,
             });
+        }
+        if !self.insecure {
+            if let Some(plain) = self.deployment.key_servers.iter().find(|e| {
+                e.url.starts_with("http://") && !medconsent_chain::is_loopback_url(&e.url)
+            }) {
+                return Err(FlowError::PlainText(plain.url.clone()));
+            }
         }
         let best = self.chain.best().await?;
         let mut at = self.chain.finalized().await?;

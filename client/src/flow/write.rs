@@ -27,7 +27,7 @@ impl Session {
         store: &LocalStore,
     ) -> Result<Written> {
         let me = account_of(patient);
-        let servers = self.key_servers().await?;
+        let servers = self.sealable(self.key_servers().await?).await?;
         let next = self.contracts().registry().next_record_id();
         let record = self
             .chain
@@ -45,8 +45,6 @@ impl Session {
             binding,
             &mut |_| {},
         )?;
-        self.upload(&servers, &stored.content_hash, &stored.path)
-            .await?;
         self.say("registering the record on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let register = registry.register_record(
@@ -66,6 +64,9 @@ impl Session {
         if on_chain.content_hash != stored.content_hash || on_chain.patient != me {
             return Err(FlowError::RecordIdTaken(record));
         }
+        // After the registration: a server keeps only ciphertext the chain names.
+        self.upload(&servers, record, &stored.content_hash, &stored.path)
+            .await?;
         store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
         let deposited = self
             .deposit(patient, &servers, binding, &stored.content_hash, &key)
@@ -79,11 +80,53 @@ impl Session {
         })
     }
 
-    async fn upload(&self, servers: &[KeyServer], hash: &[u8; 32], path: &Path) -> Result<()> {
+    /// The servers a new key may be sealed to: besides the directory (checked by
+    /// `key_servers`), each server's own word on its key must be the pinned one, so a
+    /// server that was re-keyed or replaced gets no share it cannot open, and one that
+    /// claims another key gets none at all. An unreachable server is kept: its upload
+    /// and deposit fail and are reported as usual.
+    async fn sealable(&self, servers: Vec<KeyServer>) -> Result<Vec<KeyServer>> {
+        let answers =
+            futures::future::join_all(servers.iter().map(|s| self.servers.health(s))).await;
+        let mut sealable = Vec::with_capacity(servers.len());
+        for (server, health) in servers.into_iter().zip(answers) {
+            match health {
+                Ok(health)
+                    if medconsent_keyrelease::wire::hash_from_hex(&health.public_key)
+                        != Some(server.public_key) =>
+                {
+                    self.warn(&format!(
+                        "{} says its key is {}, not the pinned one: skipped",
+                        server.endpoint.url, health.public_key
+                    ));
+                }
+                _ => sealable.push(server),
+            }
+        }
+        if sealable.len() < usize::from(self.deployment.threshold) {
+            return Err(FlowError::TooFewServers {
+                active: sealable.len(),
+                needed: self.deployment.threshold,
+            });
+        }
+        Ok(sealable)
+    }
+
+    async fn upload(
+        &self,
+        servers: &[KeyServer],
+        record: RecordId,
+        hash: &[u8; 32],
+        path: &Path,
+    ) -> Result<()> {
         let blob = std::fs::read(path).map_err(crate::Error::Io)?;
         let mut failures = Vec::new();
         for server in servers {
-            if let Err(e) = self.servers.put_blob(server, hash, blob.clone()).await {
+            if let Err(e) = self
+                .servers
+                .put_blob(server, record, hash, blob.clone())
+                .await
+            {
                 failures.push(e.to_string());
             }
         }
@@ -172,7 +215,7 @@ impl Session {
         store: &LocalStore,
     ) -> Result<Written> {
         let me = account_of(patient);
-        let servers = self.key_servers().await?;
+        let servers = self.sealable(self.key_servers().await?).await?;
         let record = self.record_at(None, &me, record_id).await?;
         if record.patient != me || record.status != RecordStatus::Active {
             return Err(FlowError::NotYourActiveRecord(record_id));
@@ -205,8 +248,6 @@ impl Session {
             .and_then(|file| store.put(std::io::BufReader::new(file), &key, new, &mut |_| {}));
         let _ = std::fs::remove_file(&plain);
         let stored = sealed?;
-        self.upload(&servers, &stored.content_hash, &stored.path)
-            .await?;
         self.say("amending the record on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let amend = registry.amend_record(
@@ -219,15 +260,20 @@ impl Session {
             .chain
             .submit(patient, &self.contracts().registry, &amend)
             .await?;
-        if included.is_none() {
+        let Some(included) = included else {
             return Err(super::not_included(result));
-        }
-        if result != Ok(new.version) {
+        };
+        // What the finalized block holds, not the dry run's prediction: another amendment
+        // may have come first, and the new key is sealed for exactly this version.
+        let on_chain = self.record_at(Some(included.block), &me, record_id).await?;
+        if on_chain.version != new.version || on_chain.content_hash != stored.content_hash {
             return Err(FlowError::UnexpectedVersion {
-                got: result.ok(),
+                got: Some(on_chain.version),
                 expected: new.version,
             });
         }
+        self.upload(&servers, record_id, &stored.content_hash, &stored.path)
+            .await?;
         store.write_owner_copy(owner, new, &stored.content_hash, &key)?;
         let deposited = self
             .deposit(patient, &servers, new, &stored.content_hash, &key)

@@ -30,6 +30,8 @@ pub enum Lie {
 
 pub struct Hostile {
     pub url: String,
+    /// Deposits it was sent (it keeps none).
+    pub deposits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -93,13 +95,37 @@ pub async fn start(lie: Lie, index: u8) -> Hostile {
         ([("content-type", "application/json")], answer)
     };
     let blob = || async { Body::from(made_up(4096)) };
+    let deposits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = deposits.clone();
+    let deposit = move || async move {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "kept nothing",
+        )
+    };
+    // It claims a key of its own: not the one the deployment pins for its place.
+    let health = || async {
+        axum::Json(medconsent_keyrelease::wire::Health {
+            public_key: medconsent_keyrelease::wire::hash_to_hex(&made_up(32).try_into().unwrap()),
+            account: "5F".into(),
+            shares: 0,
+            releases: 0,
+        })
+    };
     let router = Router::new()
         .route("/v1/release", post(release))
+        .route("/v1/deposit", post(deposit))
+        .route("/v1/health", get(health))
         .route("/v1/blobs/{hash}", get(blob));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
-    Hostile { url, task }
+    Hostile {
+        url,
+        deposits,
+        task,
+    }
 }

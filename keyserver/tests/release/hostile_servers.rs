@@ -107,3 +107,29 @@ pub async fn a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w: &
     ensure!(!out.exists(), "two liars left a file");
     Ok(())
 }
+
+/// A server in the pinned one's place that claims another key of its own (re-keyed,
+/// replaced, or lying) is sent no share: the client asks each server's key before
+/// sealing, besides the directory's.
+pub async fn a_server_claiming_another_key_is_sent_no_share(w: &World) -> Outcome {
+    let impostor = hostile::start(hostile::Lie::WrongShare, 3).await;
+    let session = session_with_stand_ins(w, &[(2, &impostor.url)]).await;
+    let input = w.plaintext("impostor.txt", "not for the impostor");
+    let sealed = session
+        .put(
+            &w.patient.signer,
+            &w.patient.secret,
+            &input,
+            3,
+            &w.patient.store,
+        )
+        .await
+        .map_err(|e| format!("put: {e}"))?;
+    let sent = impostor.deposits.load(std::sync::atomic::Ordering::SeqCst);
+    ensure!(
+        sealed.shares_deposited == 2 && sent == 0,
+        "{} shares deposited, {sent} sent to the impostor",
+        sealed.shares_deposited
+    );
+    Ok(())
+}

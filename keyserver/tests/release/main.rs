@@ -60,6 +60,7 @@ fn main() {
         refusals::refused_deposits_and_unsealable_releases_change_nothing,
         reading::a_stale_entry_is_refused,
         refusals::malformed_requests_get_4xx_and_the_server_keeps_serving,
+        refusals::a_stranger_stores_nothing_and_a_slow_body_is_cut_off,
         availability::one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkill_loses_nothing,
         reading::rotation_moves_readers_to_the_new_version,
         reading::no_key_after_the_revoke,
@@ -72,6 +73,7 @@ fn main() {
         lying_nodes::a_forged_request_costs_no_chain_read,
         suspensions::a_suspended_reader_or_key_server_gets_and_gives_nothing,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
+        hostile_servers::a_server_claiming_another_key_is_sent_no_share,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));

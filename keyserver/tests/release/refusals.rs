@@ -195,7 +195,7 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
             "{method} {path}: {got:?}"
         );
     }
-    // A blob whose bytes do not hash to its name is refused.
+    // A blob upload that names no record is refused.
     let put = http
         .put(format!("{url}/v1/blobs/0x{}", hex::encode([7u8; 32])))
         .body("not that")
@@ -203,7 +203,7 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
         .await
         .map_err(|e| e.to_string())?;
     let got = code(put).await;
-    ensure!(got == (400, "hash_mismatch".into()), "blob: {got:?}");
+    ensure!(got == (400, "bad_record_id".into()), "blob: {got:?}");
     health(url).await?;
     // The operator's monitoring sees the refusals by code and the releases.
     let metrics = reqwest::get(format!("{url}/metrics"))
@@ -251,5 +251,131 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
             .all(|l| l.starts_with("request ") && !l.contains("seven") && !l.contains("0x0102")),
         "the log holds more than request lines"
     );
+    Ok(())
+}
+
+/// The names in a server's blob folder (temporary files included).
+fn blob_files(server: &crate::world::ServerProcess) -> Vec<String> {
+    let dir = format!("{}.blobs", server.db.display());
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+pub async fn a_stranger_stores_nothing_and_a_slow_body_is_cut_off(w: &World) -> Outcome {
+    use medconsent_keyrelease::blobs::blake2b_256;
+    let s = w.session().await;
+    let record = put(w, &s, "stored.txt", "stored").await?;
+    let hash = s
+        .record_at(None, &w.patient.account(), record)
+        .await
+        .map_err(|e| e.to_string())?
+        .content_hash;
+    let server = &w.servers[0];
+    let url = &server.url;
+    let before = blob_files(server);
+    ensure!(
+        before.contains(&hex::encode(hash)),
+        "the record's ciphertext is not there: {before:?}"
+    );
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let upload = |path: String, body: Vec<u8>| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .put(path)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = r.status().as_u16();
+            let json: Value = r.json().await.unwrap_or_default();
+            Ok::<_, String>((
+                status,
+                listed_code(status, json["error"].as_str().unwrap_or("")),
+            ))
+        }
+    };
+    // Fifty uploads of a stranger's bytes under their own hash: naming a real record,
+    // or none.
+    for i in 0..50u32 {
+        let bytes = format!("a stranger's bytes {i} ")
+            .repeat(1_000)
+            .into_bytes();
+        let name = hex::encode(blake2b_256(&bytes));
+        let (path, expected) = if i % 2 == 0 {
+            (
+                format!("{url}/v1/blobs/0x{name}?record={record}"),
+                (403, "unregistered_blob"),
+            )
+        } else {
+            (format!("{url}/v1/blobs/0x{name}"), (400, "bad_record_id"))
+        };
+        let got = upload(path, bytes).await?;
+        ensure!(
+            got == (expected.0, expected.1.to_owned()),
+            "upload {i}: {got:?}"
+        );
+    }
+    // Other bytes under the record's own hash; a record that does not exist.
+    let got = upload(
+        format!("{url}/v1/blobs/0x{}?record={record}", hex::encode(hash)),
+        b"other bytes".to_vec(),
+    )
+    .await?;
+    ensure!(got == (400, "hash_mismatch".into()), "other bytes: {got:?}");
+    let got = upload(
+        format!("{url}/v1/blobs/0x{}?record=999999", hex::encode(hash)),
+        b"x".to_vec(),
+    )
+    .await?;
+    ensure!(
+        got == (404, "record_not_found".into()),
+        "no record: {got:?}"
+    );
+    ensure!(blob_files(server) == before, "the blob folder changed");
+
+    // A client that announces 100 kB, sends ten bytes and stalls is cut off.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url.trim_start_matches("http://");
+    let mut slow = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "PUT /v1/blobs/0x{}?record={record} HTTP/1.1\r\nhost: {address}\r\ncontent-length: 100000\r\n\r\n0123456789",
+        hex::encode(hash)
+    );
+    slow.write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut answer = vec![0u8; 512];
+    let read = tokio::time::timeout(Duration::from_secs(30), slow.read(&mut answer))
+        .await
+        .map_err(|_| "no answer within 30 s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    println!(
+        "    a stalled upload was cut off after {:.1?}",
+        started.elapsed()
+    );
+    ensure!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"),
+        "the stalled upload: {answer}"
+    );
+    ensure!(
+        blob_files(server) == before,
+        "the stalled upload left a file"
+    );
+    health(url).await?;
     Ok(())
 }

@@ -241,9 +241,10 @@ impl World {
 
         let servers: Vec<ServerProcess> = (1..=3)
             .map(|i| {
-                // Retired records are looked for every second (the default is a minute).
-                let sweep = vec!["--retired-sweep-ms".into(), "1000".into()];
-                new_server(dir.path(), &url, i, sweep)
+                // Retired records are looked for every second (the default is a minute),
+                // and a request may take 5 s (the default is 30).
+                let extra = ["--retired-sweep-ms", "1000", "--request-timeout-ms", "5000"];
+                new_server(dir.path(), &url, i, extra.map(String::from).to_vec())
             })
             .collect();
         let strict = new_server(
