@@ -66,23 +66,15 @@ impl Session {
             .chain
             .read(Some(at), actor, &self.contracts().log, &log.head(*patient))
             .await?;
-        let start = head
-            .length
-            .saturating_sub(u64::from(medconsent_shared::MAX_PAGE));
-        let entries = self
-            .chain
-            .read(
-                Some(at),
-                actor,
-                &self.contracts().log,
-                &log.entries(*patient, start, medconsent_shared::MAX_PAGE),
-            )
-            .await?;
-        entries
-            .into_iter()
-            .rev()
-            .find(|e| &e.actor == actor && e.record == Some(record) && e.block == at.number)
-            .ok_or(FlowError::NoEntry)
+        let pages = |start: u64, count: u32| {
+            let message = log.entries(*patient, start, count);
+            async move {
+                self.chain
+                    .read(Some(at), actor, &self.contracts().log, &message)
+                    .await
+            }
+        };
+        find_entry(head.length, at.number, actor, record, pages).await
     }
 
     /// Asks every server for its share of the record backed by `entry`, then fetches
@@ -248,5 +240,100 @@ impl Session {
             }
         }
         Err(FlowError::NoBlob(failures))
+    }
+}
+
+/// The newest entry of `actor` for `record` made in block `block`, searched from the
+/// head backwards a page at a time until the entries are older than that block: however
+/// many others the block appended after it (a chart of 32, a flood of denials), it is
+/// found.
+async fn find_entry<F, Fut>(
+    length: u64,
+    block: u32,
+    actor: &AccountId,
+    record: RecordId,
+    mut page: F,
+) -> Result<LogEntry>
+where
+    F: FnMut(u64, u32) -> Fut,
+    Fut: std::future::Future<Output = medconsent_chain::Result<Vec<LogEntry>>>,
+{
+    let size = u64::from(medconsent_shared::MAX_PAGE);
+    let mut end = length;
+    while end > 0 {
+        let start = end.saturating_sub(size);
+        let count = u32::try_from(end.saturating_sub(start)).unwrap_or(u32::MAX);
+        let entries = page(start, count).await?;
+        if let Some(found) = entries
+            .iter()
+            .rev()
+            .find(|e| &e.actor == actor && e.record == Some(record) && e.block == block)
+        {
+            return Ok(*found);
+        }
+        // Entries are in block order: once a page starts before the block, stop.
+        if entries.first().is_none_or(|e| e.block < block) {
+            break;
+        }
+        end = start;
+    }
+    Err(FlowError::NoEntry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medconsent_shared::EntryKind;
+
+    fn entry(seq: u64, actor: u8, record: RecordId, block: u32) -> LogEntry {
+        LogEntry {
+            seq,
+            patient: AccountId::from([1; 32]),
+            actor: AccountId::from([actor; 32]),
+            record: Some(record),
+            kind: EntryKind::Access,
+            purpose: None,
+            consent: None,
+            timestamp: u64::from(block) * 1_000,
+            block,
+            hash: [0; 32],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_readers_entry_is_found_behind_a_hundred_others_of_its_block() {
+        // Blocks 1..=5 hold 10 entries each; block 6 holds ours (seq 51), then 100 more.
+        let mut chain: Vec<LogEntry> = (0..50)
+            .map(|i| entry(i, 2, 7, 1 + (i / 10) as u32))
+            .collect();
+        chain.push(entry(50, 2, 7, 6));
+        chain.push(entry(51, 9, 7, 6));
+        chain.extend((52..152).map(|i| entry(i, 3, 7, 6)));
+        let reads = std::cell::Cell::new(0u32);
+        let page = |start: u64, count: u32| {
+            reads.set(reads.get() + 1);
+            let slice: Vec<LogEntry> = chain
+                .iter()
+                .skip(start as usize)
+                .take(count as usize)
+                .cloned()
+                .collect();
+            async move { Ok(slice) }
+        };
+        let me = AccountId::from([9; 32]);
+        let found = find_entry(chain.len() as u64, 6, &me, 7, page)
+            .await
+            .unwrap();
+        assert_eq!(found.seq, 51);
+        assert_eq!(reads.get(), 4, "pages read back to ours");
+        // Not in its block: the search stops at the first page before it.
+        reads.set(0);
+        let missing = find_entry(chain.len() as u64, 6, &me, 8, page).await;
+        assert!(matches!(missing, Err(FlowError::NoEntry)));
+        assert_eq!(reads.get(), 4, "no page before the block is read");
+        assert!(matches!(
+            find_entry(0, 6, &me, 7, page).await,
+            Err(FlowError::NoEntry)
+        ));
     }
 }
