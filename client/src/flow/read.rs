@@ -212,7 +212,10 @@ impl Session {
     }
 
     /// The ciphertext of `hash`, from the local store if it is there, else from the
-    /// first server whose copy hashes right; kept in the local store.
+    /// first server whose copy hashes right; kept in the local store. Servers are asked in
+    /// `servers` order, the next one also whenever [`BLOB_HEDGE`] passes without a good
+    /// copy (or at once after a bad one): a server that stalls the transfer delays the
+    /// read by that much, not by the request timeout.
     pub(super) async fn fetch_blob(
         &self,
         servers: &[KeyServer],
@@ -223,25 +226,53 @@ impl Session {
         if store.blobs().verify(hash).is_ok() {
             return Ok(path);
         }
+        let fetch = |server: &KeyServer| {
+            let server = server.clone();
+            async move {
+                let got = self.servers.get_blob(&server, hash).await;
+                (server, got)
+            }
+        };
+        let mut waiting = servers.iter();
+        let mut pending = futures::stream::FuturesUnordered::new();
         let mut failures = Vec::new();
-        for server in servers {
-            match self.servers.get_blob(server, hash).await {
-                Ok(bytes) if &blake2b_256(&bytes) == hash => {
-                    store
-                        .blobs()
-                        .keep(hash, &bytes)
-                        .map_err(crate::Error::from)?;
-                    return Ok(path);
+        if let Some(first) = waiting.next() {
+            pending.push(fetch(first));
+        }
+        while !pending.is_empty() {
+            let hedge = tokio::time::sleep(BLOB_HEDGE);
+            tokio::select! {
+                Some((server, got)) = futures::StreamExt::next(&mut pending) => {
+                    match got {
+                        Ok(bytes) if &blake2b_256(&bytes) == hash => {
+                            store
+                                .blobs()
+                                .keep(hash, &bytes)
+                                .map_err(crate::Error::from)?;
+                            return Ok(path);
+                        }
+                        Ok(_) => failures
+                            .push(format!("{}: a blob with another hash", server.endpoint.url)),
+                        Err(e) => failures.push(e.to_string()),
+                    }
+                    if let Some(next) = waiting.next() {
+                        pending.push(fetch(next));
+                    }
                 }
-                Ok(_) => {
-                    failures.push(format!("{}: a blob with another hash", server.endpoint.url))
+                () = hedge => {
+                    if let Some(next) = waiting.next() {
+                        pending.push(fetch(next));
+                    }
                 }
-                Err(e) => failures.push(e.to_string()),
             }
         }
         Err(FlowError::NoBlob(failures))
     }
 }
+
+/// How long a blob transfer may go without a good copy before the next server is asked
+/// as well.
+const BLOB_HEDGE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The newest entry of `actor` for `record` made in block `block`, searched from the
 /// head backwards a page at a time until the entries are older than that block: however

@@ -26,6 +26,8 @@ pub enum Lie {
     Hang,
     /// A valid-looking answer padded past what any release needs (1 MiB).
     Oversized,
+    /// A made-up share under its own index, then a blob transfer that never ends.
+    StallBlob,
 }
 
 pub struct Hostile {
@@ -83,7 +85,7 @@ pub async fn start(lie: Lie, index: u8) -> Hostile {
     let release = move |Json(body): Json<Value>| async move {
         let signed = decode(&body);
         let answer = match lie {
-            Lie::WrongShare => made_up_answer(&signed, index),
+            Lie::WrongShare | Lie::StallBlob => made_up_answer(&signed, index),
             Lie::OthersIndex(claimed) => made_up_answer(&signed, claimed),
             Lie::Hang => std::future::pending().await,
             Lie::Oversized => {
@@ -94,7 +96,17 @@ pub async fn start(lie: Lie, index: u8) -> Hostile {
         };
         ([("content-type", "application/json")], answer)
     };
-    let blob = || async { Body::from(made_up(4096)) };
+    let blob = move || async move {
+        if matches!(lie, Lie::StallBlob) {
+            // Headers and a first chunk, then nothing.
+            let first = futures::stream::once(async {
+                Ok::<_, std::io::Error>(axum::body::Bytes::from(made_up(1024)))
+            });
+            let never = futures::stream::pending();
+            return Body::from_stream(futures::StreamExt::chain(first, never));
+        }
+        Body::from(made_up(4096))
+    };
     let deposits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = deposits.clone();
     let deposit = move || async move {

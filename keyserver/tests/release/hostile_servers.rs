@@ -20,6 +20,7 @@ pub async fn a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w: &
         Lie::OthersIndex(0),
         Lie::Hang,
         Lie::Oversized,
+        Lie::StallBlob,
     ]
     .into_iter()
     .enumerate()
@@ -52,7 +53,7 @@ pub async fn a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall(w: &
         );
         // A liar whose share arrived is named; an honest server never is. (The read does
         // not wait for a third answer, so whether the liar's came in varies.)
-        let gave_a_share = matches!(lie, Lie::WrongShare | Lie::OthersIndex(_));
+        let gave_a_share = matches!(lie, Lie::WrongShare | Lie::OthersIndex(_) | Lie::StallBlob);
         let named: Vec<String> = if gave_a_share && opened.shares_received == 3 {
             vec![liar.url.clone()]
         } else {
