@@ -216,6 +216,30 @@ impl Chain {
         Ok(u64::decode(&mut value.encoded())?)
     }
 
+    /// The code hash a contract runs at `at` (pallet-contracts' `ContractInfoOf`), if
+    /// `contract` is one.
+    pub async fn code_hash_at(&self, at: Block, contract: &AccountId) -> Result<Option<[u8; 32]>> {
+        let bytes: &[u8; 32] = contract.as_ref();
+        let address = subxt::dynamic::storage(
+            "Contracts",
+            "ContractInfoOf",
+            vec![subxt::dynamic::Value::from_bytes(bytes)],
+        );
+        let Some(value) = self
+            .api
+            .storage()
+            .at(BlockRef::from_hash(at.hash))
+            .fetch(&address)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // ContractInfo starts with its trie id (a byte vector), then the code hash.
+        let input = &mut value.encoded();
+        let _trie_id = Vec::<u8>::decode(input)?;
+        Ok(Some(<[u8; 32]>::decode(input)?))
+    }
+
     /// What `message` would return to `origin` at block `at` (the latest best block if
     /// `None`), by dry run: no transaction, no fee.
     pub async fn read<Args: Encode + Clone, R: Decode>(

@@ -66,10 +66,11 @@ pub enum ErrorCode {
     UnregisteredBlob,
     RequestTimeout,
     Busy,
+    ContractsChanged,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 42] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -111,6 +112,7 @@ impl ErrorCode {
         ErrorCode::UnregisteredBlob,
         ErrorCode::RequestTimeout,
         ErrorCode::Busy,
+        ErrorCode::ContractsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -156,6 +158,7 @@ impl ErrorCode {
             ErrorCode::UnregisteredBlob => "unregistered_blob",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::Busy => "busy",
+            ErrorCode::ContractsChanged => "contracts_changed",
         }
     }
 
@@ -178,7 +181,7 @@ impl ErrorCode {
             WrongType => 422,
             Storage | ShareUnreadable => 500,
             ChainUnavailable => 502,
-            NodesDisagree | Busy => 503,
+            NodesDisagree | Busy | ContractsChanged => 503,
         }
     }
 

@@ -11,6 +11,7 @@
 //! and time asked of the nodes that have finalized it, and agreed on like any fact.
 
 use crate::metrics::Metrics;
+use crate::pins::{ContractState, ContractsState};
 use futures::future::join_all;
 use medconsent_chain::{Block, Chain, Contracts};
 use medconsent_keyrelease::decide::ChainFacts;
@@ -189,6 +190,58 @@ impl ChainReader {
                     finalized_at: now,
                 })
             }
+        })
+        .await
+    }
+
+    /// The three contracts at `at`: code, full code, wiring and any announced change.
+    pub async fn contracts_state(&self, at: Block) -> Result<ContractsState, ReadError> {
+        self.agree("the contracts", |chain| async move {
+            let c = &self.contracts;
+            let (registry, consents, log) = (c.registry(), c.consents(), c.log());
+            let origin = &self.origin;
+            let registry_state = ContractState {
+                code_hash: chain.code_hash_at(at, &c.registry).await?,
+                full_code: chain
+                    .read(Some(at), origin, &c.registry, &registry.full_code())
+                    .await?
+                    .into(),
+                peers: chain
+                    .read(Some(at), origin, &c.registry, &registry.peers())
+                    .await?,
+                scheduled: chain
+                    .read(Some(at), origin, &c.registry, &registry.scheduled_change())
+                    .await?,
+            };
+            let consents_state = ContractState {
+                code_hash: chain.code_hash_at(at, &c.consents).await?,
+                full_code: chain
+                    .read(Some(at), origin, &c.consents, &consents.full_code())
+                    .await?
+                    .into(),
+                peers: chain
+                    .read(Some(at), origin, &c.consents, &consents.peers())
+                    .await?,
+                scheduled: chain
+                    .read(Some(at), origin, &c.consents, &consents.scheduled_change())
+                    .await?,
+            };
+            let log_state = ContractState {
+                code_hash: chain.code_hash_at(at, &c.log).await?,
+                full_code: chain
+                    .read(Some(at), origin, &c.log, &log.full_code())
+                    .await?
+                    .into(),
+                peers: chain.read(Some(at), origin, &c.log, &log.writers()).await?,
+                scheduled: chain
+                    .read(Some(at), origin, &c.log, &log.scheduled_change())
+                    .await?,
+            };
+            Ok(ContractsState {
+                registry: registry_state,
+                consents: consents_state,
+                log: log_state,
+            })
         })
         .await
     }

@@ -52,6 +52,19 @@ pub struct ServerState {
     pub blobs: BlobDir,
     pub blob_limit: usize,
     pub metrics: Arc<Metrics>,
+    /// The deployment the server acts for, and whether the chain still matches its pins.
+    pub deployment: medconsent_chain::Deployment,
+    pub pins: crate::pins::PinWatch,
+}
+
+impl ServerState {
+    /// Refuses while the contracts differ from the pins (`crate::pins`).
+    fn as_pinned(&self) -> Result<(), ApiError> {
+        match self.pins.changed() {
+            None => Ok(()),
+            Some(why) => Err(ApiError::new(ErrorCode::ContractsChanged, why)),
+        }
+    }
 }
 
 /// A refusal as the client sees it.
@@ -242,6 +255,7 @@ async fn deposit(
     let deposit = &signed.deposit;
     // Addressee and signature first: a forged deposit costs no chain read.
     decide::authentic_deposit(&signed, &server.public)?;
+    server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),
@@ -295,6 +309,7 @@ async fn release(
     // Addressee and signature first: a forged request costs no chain read. Then the
     // expiry, at the chain's time.
     decide::authentic_request(&signed, &server.public)?;
+    server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
     decide::precheck(&signed, &server.public, now, &server.policy)?;
     decide::server_listed(

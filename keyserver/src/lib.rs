@@ -10,6 +10,7 @@ pub mod blob_routes;
 pub mod facts;
 pub mod http;
 pub mod metrics;
+pub mod pins;
 pub mod request_log;
 pub mod share_db;
 pub mod sweep;
@@ -41,6 +42,8 @@ pub struct Config {
     pub blob_limit: usize,
     /// How often the server looks for retired records among those it holds shares of.
     pub retired_sweep: std::time::Duration,
+    /// How often the contracts' code and wiring are compared with the deployment's pins.
+    pub contracts_check: std::time::Duration,
     /// How long one request may take, body included, and how many may be in flight.
     pub request_timeout: std::time::Duration,
     pub max_in_flight: usize,
@@ -100,7 +103,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         policy: config.policy,
         blobs,
         blob_limit: config.blob_limit,
+        deployment: config.deployment,
+        pins: pins::PinWatch::unchecked(),
     });
+    // The contracts are read once before the server listens, then watched.
+    if let Err(e) = pins::check_once(&server).await {
+        eprintln!("contracts: not read: {e}");
+    }
+    tokio::spawn(pins::run(server.clone(), config.contracts_check));
     let limits = Arc::new(http::Limits {
         request_timeout: config.request_timeout,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),

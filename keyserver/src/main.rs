@@ -80,6 +80,10 @@ struct ServeArgs {
     /// How many requests may be in flight at once; more are turned away (503 busy).
     #[arg(long, default_value_t = 256)]
     max_in_flight: usize,
+    /// How often (ms) to compare the contracts' code and wiring with the deployment's
+    /// pins (a difference stops releases until the operator restarts with new pins).
+    #[arg(long, default_value_t = 2_000)]
+    contracts_check_ms: u64,
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
@@ -118,6 +122,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 retired_sweep_ms,
                 request_timeout_ms,
                 max_in_flight,
+                contracts_check_ms,
             } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
@@ -150,6 +155,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 retired_sweep: std::time::Duration::from_millis(retired_sweep_ms.max(100)),
                 request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
                 max_in_flight,
+                contracts_check: std::time::Duration::from_millis(contracts_check_ms.max(100)),
             };
             medconsent_keyserver::serve(config)
                 .await

@@ -40,6 +40,7 @@ mod hostile_servers;
 mod load;
 mod lying_node;
 mod lying_nodes;
+mod pinned_contracts;
 mod reading;
 mod refusals;
 mod suspensions;
@@ -74,6 +75,7 @@ fn main() {
         suspensions::a_suspended_reader_or_key_server_gets_and_gives_nothing,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         hostile_servers::a_server_claiming_another_key_is_sent_no_share,
+        pinned_contracts::a_rewired_registry_stops_every_release_until_reviewed,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));

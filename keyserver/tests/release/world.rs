@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 pub const THRESHOLD: u8 = 2;
+/// How long an announced rewiring or upgrade waits in this world.
+pub const CHANGE_DELAY_MS: u64 = 3_000;
 
 pub struct Person {
     pub signer: Signer,
@@ -232,7 +234,9 @@ impl World {
         let deployed = Command::new("bash")
             .current_dir(repo_root())
             .env("MEDCONSENT_BIN", medconsent_bin())
-            .args(["scripts/deploy.sh", "--url", &url, "--no-build", "--out"])
+            // Later rewiring waits CHANGE_DELAY_MS (the default is two days).
+            .args(["scripts/deploy.sh", "--url", &url, "--no-build"])
+            .args(["--change-delay-ms", &CHANGE_DELAY_MS.to_string(), "--out"])
             .arg(&first_file)
             .stdout(Stdio::null())
             .status()
