@@ -24,6 +24,8 @@ const SEQUENTIAL_CHARTS: usize = 4;
 const THROUGHPUT_CHARTS: usize = 8;
 const IN_FLIGHT: usize = 16;
 const GETS: usize = 10;
+/// Entries released by one server reading one node, then as many reading two.
+const QUORUM_CHARTS: usize = 2;
 const RECORD_BYTES: usize = 16 * 1024;
 const STORED: usize = 10_000;
 
@@ -37,10 +39,11 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
         .collect();
     let record = put(w, &s, "bench.txt", &text).await?;
     grant(w, &s, reader, Scope::Record(record)).await?;
-    let charts = SEQUENTIAL_CHARTS + THROUGHPUT_CHARTS;
+    let charts = SEQUENTIAL_CHARTS + THROUGHPUT_CHARTS + QUORUM_CHARTS;
     println!("bench: {charts} chart accesses of 32 entries each");
     let entries = chart_entries(w, &s, reader, record, charts).await?;
-    let (sequential, concurrent) = entries.split_at(SEQUENTIAL_CHARTS * 32);
+    let (sequential, rest) = entries.split_at(SEQUENTIAL_CHARTS * 32);
+    let (concurrent, quorum) = rest.split_at(THROUGHPUT_CHARTS * 32);
 
     let mut report = String::new();
     writeln!(report, "## Key release\n").unwrap();
@@ -58,6 +61,8 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
     one_at_a_time(w, &s, sequential, &mut report).await?;
     println!("bench: {IN_FLIGHT} in flight, one server at a time");
     per_second(w, &s, concurrent, &mut report).await?;
+    println!("bench: one node and a two-node quorum; forged requests");
+    nodes(w, &s, quorum, &mut report).await?;
     println!("bench: {GETS} full gets with and without the access");
     full_get(w, &s, record, &mut report).await?;
     println!("bench: share and release storage");
@@ -176,6 +181,89 @@ async fn one_at_a_time(
         );
         emit(report, &line);
     }
+    writeln!(report).unwrap();
+    Ok(())
+}
+
+async fn nodes(
+    w: &World,
+    s: &Session,
+    entries: &[LogEntry],
+    report: &mut String,
+) -> Result<(), String> {
+    let reader = &w.stranger;
+    let now = chain_now(s).await;
+    writeln!(
+        report,
+        "### One node or a quorum of two, and a forged request
+
+         Server 3 restarted reading one node, then two (`--node` twice: two connections to          the same node, so the quorum's cost without a second machine's latency); one request          at a time, each for a fresh Access entry. With two nodes each fact is read from both          at once and compared. A forged request (another's signature) is refused before any          chain read. Target: p95 under 20 ms with the quorum.
+
+         | nodes | requests | p50 ms | p95 ms | max ms | target |
+|---|---:|---:|---:|---:|---|"
+    )
+    .unwrap();
+    let server = &w.servers[2];
+    let ks = key_server(w, 2);
+    let node = ["--node".to_owned(), w.node_url.clone()];
+    let (first, second) = entries.split_at(entries.len() / 2);
+    for (label, nodes, batch) in [
+        ("1", node.to_vec(), first),
+        (
+            "2 (quorum 2)",
+            [node.clone(), node.clone()].concat(),
+            second,
+        ),
+    ] {
+        server.kill();
+        server.start_reading(&w.deployment_file, &nodes);
+        let mut latencies = Vec::new();
+        for entry in batch {
+            let signed = signed_by(
+                &reader.signer,
+                request_for(server.public_key, entry, 1, reader, now),
+            );
+            let started = Instant::now();
+            s.servers
+                .release(&ks, &signed)
+                .await
+                .map_err(|e| format!("{label} nodes: {e}"))?;
+            latencies.push(started.elapsed());
+        }
+        let p95 = {
+            latencies.sort();
+            percentile_ms(&latencies, 95)
+        };
+        let met = if label == "1" {
+            "-"
+        } else if p95 < 20.0 {
+            "met"
+        } else {
+            "missed"
+        };
+        emit(report, &format!("{} {met} |", row(label, &mut latencies)));
+    }
+    server.kill();
+    server.start_reading(&w.deployment_file, &node);
+    // Forged: Eve's signature over a request in Dave's name, for server 3.
+    let mut forged = Vec::new();
+    for entry in first {
+        let mut signed = signed_by(
+            &w.doctor.signer,
+            request_for(server.public_key, entry, 1, &w.doctor, now),
+        );
+        signed.signature = signed_by(&reader.signer, signed.request.clone()).signature;
+        let started = Instant::now();
+        let refused = s.servers.release(&ks, &signed).await;
+        forged.push(started.elapsed());
+        if refused.as_ref().err().and_then(|e| e.code()) != Some("bad_signature") {
+            return Err(format!("a forged request: {refused:?}"));
+        }
+    }
+    emit(
+        report,
+        &format!("{} - |", row("forged (refused)", &mut forged)),
+    );
     writeln!(report).unwrap();
     Ok(())
 }
