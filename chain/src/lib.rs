@@ -310,6 +310,28 @@ impl Chain {
                 subxt::dynamic::Value::from_bytes(&input),
             ],
         );
+        Ok((
+            predicted,
+            Some(self.sign_and_finalize(signer, &call).await?),
+        ))
+    }
+
+    /// A `System::remark` signed by `signer`, finalized: a transaction that changes
+    /// nothing. A dev node seals a block only for a transaction, so this moves its clock.
+    pub async fn remark(&self, signer: &Keypair, bytes: &[u8]) -> Result<Included> {
+        let call = subxt::dynamic::tx(
+            "System",
+            "remark",
+            vec![subxt::dynamic::Value::from_bytes(bytes)],
+        );
+        self.sign_and_finalize(signer, &call).await
+    }
+
+    async fn sign_and_finalize(
+        &self,
+        signer: &Keypair,
+        call: &subxt::tx::DynamicPayload,
+    ) -> Result<Included> {
         // The nonce from the node's pool (best block and pending), not from the last
         // finalized block: a dev node finalizes behind its best block.
         let nonce = self
@@ -322,7 +344,7 @@ impl Chain {
         let events = self
             .api
             .tx()
-            .create_signed_offline(&call, signer, params)?
+            .create_signed_offline(call, signer, params)?
             .submit_and_watch()
             .await?
             .wait_for_finalized_success()
@@ -333,14 +355,11 @@ impl Chain {
             .blocks()
             .at(BlockRef::from_hash(events.block_hash()))
             .await?;
-        Ok((
-            predicted,
-            Some(Included {
-                block: Block {
-                    hash: block.hash(),
-                    number: block.number(),
-                },
-            }),
-        ))
+        Ok(Included {
+            block: Block {
+                hash: block.hash(),
+                number: block.number(),
+            },
+        })
     }
 }

@@ -65,6 +65,14 @@ impl ServerState {
             Some(why) => Err(ApiError::new(ErrorCode::ContractsChanged, why)),
         }
     }
+
+    /// Refuses once an announced change may have applied (chain time `now`).
+    fn no_change_due(&self, now: u64) -> Result<(), ApiError> {
+        match self.pins.due(now) {
+            None => Ok(()),
+            Some(why) => Err(ApiError::new(ErrorCode::ContractsChanged, why)),
+        }
+    }
 }
 
 /// A refusal as the client sees it.
@@ -257,6 +265,7 @@ async fn deposit(
     decide::authentic_deposit(&signed, &server.public)?;
     server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
+    server.no_change_due(now)?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),
         &server.public,
@@ -311,6 +320,7 @@ async fn release(
     decide::authentic_request(&signed, &server.public)?;
     server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
+    server.no_change_due(now)?;
     decide::precheck(&signed, &server.public, now, &server.policy)?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),

@@ -6,7 +6,8 @@
 //! and takes no deposit (503 `contracts_changed`), until its operator reviews the change
 //! and restarts it with a deployment file that pins the new code or wiring. An announced
 //! change (the admin's delay runs) is logged when first seen, so the operator has that
-//! delay to review it.
+//! delay to review it, and from the time it may apply the server refuses too: a change
+//! applied between two looks is never acted on.
 
 use crate::facts::ReadError;
 use crate::http::ServerState;
@@ -80,6 +81,9 @@ pub struct PinWatch {
     /// None: as pinned. Some: why not (or that they could not be read yet).
     changed: Mutex<Option<String>>,
     announced: Mutex<Vec<ScheduledChange>>,
+    /// The earliest time (ms, chain time) an announced change may apply: from then on
+    /// the server refuses, so there is no gap between a change and the next look.
+    due_at: Mutex<Option<u64>>,
 }
 
 impl PinWatch {
@@ -88,7 +92,17 @@ impl PinWatch {
         Self {
             changed: Mutex::new(Some("the contracts were not read yet".into())),
             announced: Mutex::new(Vec::new()),
+            due_at: Mutex::new(None),
         }
+    }
+
+    /// Why the server must not act at chain time `now`: an announced change may have
+    /// applied by then.
+    pub fn due(&self, now: u64) -> Option<String> {
+        let due_at = *self.due_at.lock().unwrap_or_else(|e| e.into_inner());
+        due_at.filter(|at| *at <= now).map(|at| {
+            format!("an announced change of the contracts may apply from {at} (ms): waiting for the operator's review")
+        })
     }
 
     /// Why the server must not act now, if it must not.
@@ -110,8 +124,13 @@ impl PinWatch {
         *changed = now;
     }
 
-    /// Logs each announced change once.
+    /// Logs each announced change once, and keeps the earliest time one may apply.
     fn announce(&self, state: &ContractsState) {
+        let earliest = [&state.registry, &state.consents, &state.log]
+            .iter()
+            .filter_map(|c| c.scheduled.map(|s| s.effective_at))
+            .min();
+        *self.due_at.lock().unwrap_or_else(|e| e.into_inner()) = earliest;
         let mut seen = self.announced.lock().unwrap_or_else(|e| e.into_inner());
         for (name, contract) in [
             ("record registry", &state.registry),

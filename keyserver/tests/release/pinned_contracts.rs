@@ -20,6 +20,12 @@ async fn rewire_registry(w: &World, s: &Session, change: AdminChange) -> Outcome
         other => return Err(format!("schedule_change: {other:?}")),
     }
     tokio::time::sleep(Duration::from_millis(CHANGE_DELAY_MS + 1_000)).await;
+    // The dev node seals a block only for a transaction: one that changes nothing moves
+    // its clock past the delay.
+    s.chain
+        .remark(&admin, b"time passes")
+        .await
+        .map_err(|e| format!("remark: {e}"))?;
     match s
         .chain
         .submit(&admin, &address, &registry.apply_change())
@@ -30,16 +36,38 @@ async fn rewire_registry(w: &World, s: &Session, change: AdminChange) -> Outcome
     }
 }
 
-/// Asks `url` to release until the answer is `expected` (the watcher looks every 2 s):
-/// the answers seen.
-async fn release_until(
+/// Asks `url` for an entry that does not exist until the answer is `expected`: a probe
+/// of whether the server acts (404 `no_such_entry`) or not (503 `contracts_changed`)
+/// that can never release anything.
+async fn probe_until(
+    w: &World,
     url: &str,
-    signed: &SignedRequest,
+    server_key: [u8; 32],
     expected: (u16, &str),
 ) -> Result<(u16, String), String> {
     let started = Instant::now();
     loop {
-        let got = post_release(url, signed).await;
+        let now = chain_now(&w.session().await).await;
+        let mut missing = request_for(
+            server_key,
+            &LogEntry {
+                seq: 999_999,
+                patient: w.patient.account(),
+                actor: w.stranger.account(),
+                record: Some(0),
+                kind: EntryKind::Access,
+                purpose: Some(Purpose::Treat),
+                consent: None,
+                timestamp: now,
+                block: 0,
+                hash: [0; 32],
+            },
+            1,
+            &w.stranger,
+            now,
+        );
+        missing.expires_at = now + 60_000;
+        let got = post_release(url, &signed_by(&w.stranger.signer, missing)).await;
         if got == (expected.0, expected.1.to_owned()) || started.elapsed() > Duration::from_secs(20)
         {
             return Ok(got);
@@ -57,36 +85,30 @@ pub async fn a_rewired_registry_stops_every_release_until_reviewed(w: &World) ->
     revoke(w, &s, consent).await?;
     let contracts = w.deployment.contracts();
     let server = &w.servers[1];
-    let signed = signed_by(
-        &reader.signer,
-        request_for(
-            server.public_key,
-            &entry,
-            1,
-            reader,
-            chain_now(&s).await + 30_000,
-        ),
-    );
+    let mut request = request_for(server.public_key, &entry, 1, reader, chain_now(&s).await);
+    request.expires_at += 30_000;
+    let signed = signed_by(&reader.signer, request);
     let releases = health(&server.url).await?["releases"].as_u64();
-    // The registry wired the other way round: a change the deployment did not pin.
+    // The registry wired the other way round: a change the deployment did not pin. The
+    // first request after it applies is refused already (no gap until the next look).
     rewire_registry(w, &s, AdminChange::Peers(contracts.log, contracts.consents)).await?;
-    let stopped = release_until(&server.url, &signed, (503, "contracts_changed")).await?;
+    let stopped = post_release(&server.url, &signed).await;
     let log = std::fs::read_to_string(&server.log).map_err(|e| e.to_string())?;
-    // Back as pinned: the same request is released.
+    // Back as pinned: once the server has looked again, the same request is released.
     rewire_registry(w, &s, AdminChange::Peers(contracts.consents, contracts.log)).await?;
-    let released = release_until(&server.url, &signed, (200, "")).await?;
+    let resumed = probe_until(w, &server.url, server.public_key, (404, "no_such_entry")).await?;
+    let released = post_release(&server.url, &signed).await;
     ensure!(
         stopped == (503, "contracts_changed".into()),
-        "while rewired: {stopped:?}"
+        "right after the rewiring: {stopped:?}"
     );
     ensure!(
-        log.contains("contracts: the admin announced a change of the record registry")
-            && log.contains("contracts: the record registry is wired to other contracts"),
-        "the log does not tell the operator"
+        log.contains("contracts: the admin announced a change of the record registry"),
+        "the announcement is not in the log"
     );
     ensure!(
-        released == (200, String::new()),
-        "rewired back: {released:?}"
+        resumed == (404, "no_such_entry".into()) && released == (200, String::new()),
+        "rewired back: {resumed:?}, then {released:?}"
     );
     ensure!(
         health(&server.url).await?["releases"].as_u64() == releases.map(|n| n + 1),
