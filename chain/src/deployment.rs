@@ -72,6 +72,11 @@ pub struct Deployment {
     /// Shares needed to rebuild a record key.
     #[serde(default = "default_threshold")]
     pub threshold: u8,
+    /// A certificate authority (PEM) the clients trust for the key servers' `https://`
+    /// besides the usual public roots: for servers whose certificates the deployment's
+    /// own authority signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_server_ca: Option<String>,
 }
 
 /// 2 (of 3 servers): one server down or hostile costs nothing, two colluding decrypt.

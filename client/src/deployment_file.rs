@@ -55,6 +55,13 @@ pub enum DeploymentCommand {
         deployment: PathBuf,
         threshold: u8,
     },
+    /// Trust this certificate authority (a PEM file) for the key servers' https://, besides
+    /// the public roots; the PEM goes into the deployment file.
+    KeyServerCa {
+        #[arg(long, default_value = "deployments/development.json")]
+        deployment: PathBuf,
+        ca: PathBuf,
+    },
     /// Write the patient page's configuration from the deployment file.
     WebConfig {
         #[arg(long, default_value = "deployments/development.json")]
@@ -161,6 +168,7 @@ pub fn run(command: DeploymentCommand) -> Result<(), String> {
                 },
                 key_servers: Vec::new(),
                 threshold: 2,
+                key_server_ca: None,
             };
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -196,6 +204,21 @@ pub fn run(command: DeploymentCommand) -> Result<(), String> {
             save(&deployment, &path)?;
             println!("threshold={threshold}");
         }
+        DeploymentCommand::KeyServerCa {
+            deployment: path,
+            ca,
+        } => {
+            let pem = std::fs::read_to_string(&ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
+            if certificates.is_empty() {
+                return Err(format!("{}: not a PEM certificate", ca.display()));
+            }
+            let mut deployment = load(&path)?;
+            deployment.key_server_ca = Some(pem);
+            save(&deployment, &path)?;
+            println!("key_server_ca={}", ca.display());
+        }
         DeploymentCommand::WebConfig { deployment, out } => {
             let config = WebConfig::of(&load(&deployment)?);
             let mut text = serde_json::to_string_pretty(&config).expect("serializes");
@@ -205,4 +228,52 @@ pub fn run(command: DeploymentCommand) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_server_authority_must_be_a_certificate_and_is_kept_whole() {
+        let dir = std::env::temp_dir().join(format!("medconsent-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("deployment.json");
+        let contract = |n: u8| {
+            format!(
+                "0x{},0x{},0x{}",
+                hex::encode([n; 32]),
+                hex::encode([n; 32]),
+                hex::encode([n; 32])
+            )
+        };
+        run(DeploymentCommand::New {
+            out: file.clone(),
+            url: "ws://127.0.0.1:9944".into(),
+            chain: "dev".into(),
+            genesis_hash: format!("0x{}", hex::encode([0; 32])),
+            change_delay_ms: 1,
+            access_log: contract(1),
+            consent_manager: contract(2),
+            record_registry: contract(3),
+        })
+        .unwrap();
+        let before = std::fs::read_to_string(&file).unwrap();
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let refused = run(DeploymentCommand::KeyServerCa {
+            deployment: file.clone(),
+            ca: not_pem,
+        })
+        .unwrap_err();
+        assert!(refused.contains("not a PEM certificate"), "{refused}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+        let missing = run(DeploymentCommand::KeyServerCa {
+            deployment: file.clone(),
+            ca: dir.join("missing.pem"),
+        })
+        .unwrap_err();
+        assert!(missing.contains("missing.pem"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -62,14 +62,35 @@ impl Servers {
     /// Each request, body included, gives up after `timeout`.
     pub fn with_timeout(timeout: Duration) -> Self {
         Self {
-            // A server answers itself: a redirect could send a signed request (or the
-            // reader) anywhere, so none is followed.
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .redirect(reqwest::redirect::Policy::none())
+            http: Self::builder(timeout)
                 .build()
                 .expect("a plain HTTP client builds"),
         }
+    }
+
+    /// For `deployment`'s servers: `https://` checked against the public roots and the
+    /// deployment's own authority (`key_server_ca`), if it names one.
+    pub fn for_deployment(
+        deployment: &medconsent_chain::Deployment,
+    ) -> Result<Self, reqwest::Error> {
+        let mut builder = Self::builder(REQUEST_TIMEOUT);
+        if let Some(pem) = &deployment.key_server_ca {
+            for certificate in reqwest::Certificate::from_pem_bundle(pem.as_bytes())? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        Ok(Self {
+            http: builder.build()?,
+        })
+    }
+
+    fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+        // A server answers itself: a redirect could send a signed request (or the
+        // reader) anywhere, so none is followed.
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls()
     }
 
     /// The body of `response`, refused once it passes `limit` bytes (announced or sent).

@@ -14,6 +14,7 @@ pub mod pins;
 pub mod request_log;
 pub mod share_db;
 pub mod sweep;
+pub mod tls;
 
 use medconsent_chain::{Chain, Deployment};
 use medconsent_keyrelease::blobs::BlobDir;
@@ -47,6 +48,8 @@ pub struct Config {
     /// How long one request may take, body included, and how many may be in flight.
     pub request_timeout: std::time::Duration,
     pub max_in_flight: usize,
+    /// HTTPS: the certificate chain and private key (PEM files); plain HTTP if None.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,8 @@ pub enum StartError {
     },
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("the blob directory {}: {source}", path.display())]
     Blobs {
         path: PathBuf,
@@ -70,6 +75,11 @@ pub enum StartError {
 /// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
 /// until the process ends.
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    // A bad certificate or key is said before anything else is opened.
+    let acceptor = match &config.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     let shares = share_db::ShareDb::open(&config.db)?;
     let blobs = BlobDir::new(&config.blobs).map_err(|source| StartError::Blobs {
         path: config.blobs.clone(),
@@ -119,9 +129,15 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tokio::spawn(sweep::run(server.clone(), config.retired_sweep));
     println!("listening={}", listener.local_addr()?);
     println!("public_key=0x{}", hex::encode(public));
-    axum::serve(listener, http::router(server, config.body_limit, limits))
-        .with_graceful_shutdown(terminated())
-        .await?;
+    let router = http::router(server, config.body_limit, limits);
+    match acceptor {
+        Some(acceptor) => tls::serve(listener, acceptor, router, terminated()).await,
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(terminated())
+                .await?
+        }
+    }
     eprintln!("shut down: every answered request's writes were committed");
     Ok(())
 }

@@ -84,6 +84,12 @@ struct ServeArgs {
     /// pins (a difference stops releases until the operator restarts with new pins).
     #[arg(long, default_value_t = 2_000)]
     contracts_check_ms: u64,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM; with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
@@ -123,6 +129,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 request_timeout_ms,
                 max_in_flight,
                 contracts_check_ms,
+                tls_cert,
+                tls_key,
             } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
@@ -156,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(100)),
                 max_in_flight,
                 contracts_check: std::time::Duration::from_millis(contracts_check_ms.max(100)),
+                tls: tls_cert.zip(tls_key),
             };
             medconsent_keyserver::serve(config)
                 .await

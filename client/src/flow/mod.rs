@@ -71,6 +71,8 @@ pub enum FlowError {
          network you control"
     )]
     PlainText(String),
+    #[error("the deployment's key_server_ca: {0}")]
+    KeyServerCa(String),
     #[error("{got} key shares released, {needed} needed: {}", refusals.join("; "))]
     NotEnoughShares {
         got: usize,
@@ -172,10 +174,12 @@ pub struct Opened {
 
 impl Session {
     pub async fn connect(deployment: Deployment) -> Result<Self> {
+        let servers = Servers::for_deployment(&deployment)
+            .map_err(|e| FlowError::KeyServerCa(e.to_string()))?;
         Ok(Self {
             chain: Chain::connect(&deployment.url).await?,
             deployment,
-            servers: Servers::new(),
+            servers,
             verbose: false,
             insecure: false,
         })

@@ -44,6 +44,7 @@ mod pinned_contracts;
 mod reading;
 mod refusals;
 mod suspensions;
+mod tls;
 mod world;
 
 fn main() {
@@ -76,6 +77,7 @@ fn main() {
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         hostile_servers::a_server_claiming_another_key_is_sent_no_share,
         pinned_contracts::a_rewired_registry_stops_every_release_until_reviewed,
+        tls::a_server_over_tls_is_trusted_through_the_deployments_authority,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
