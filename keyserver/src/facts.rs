@@ -13,10 +13,13 @@
 use crate::metrics::Metrics;
 use crate::pins::{ContractState, ContractsState};
 use futures::future::join_all;
-use medconsent_chain::{Block, Chain, Contracts};
+use medconsent_chain::{Block, Chain, Contracts, Message};
 use medconsent_keyrelease::decide::ChainFacts;
 use medconsent_keyrelease::request::ReleaseRequest;
-use medconsent_shared::{AccountId, Provider, Purpose, Record, RecordId, Timestamp};
+use medconsent_shared::{
+    AccountId, Hash, Provider, Purpose, Record, RecordId, ScheduledChange, Timestamp,
+};
+use parity_scale_codec::Encode;
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -199,48 +202,30 @@ impl ChainReader {
         self.agree("the contracts", |chain| async move {
             let c = &self.contracts;
             let (registry, consents, log) = (c.registry(), c.consents(), c.log());
-            let origin = &self.origin;
-            let registry_state = ContractState {
-                code_hash: chain.code_hash_at(at, &c.registry).await?,
-                full_code: chain
-                    .read(Some(at), origin, &c.registry, &registry.full_code())
-                    .await?
-                    .into(),
-                peers: chain
-                    .read(Some(at), origin, &c.registry, &registry.peers())
-                    .await?,
-                scheduled: chain
-                    .read(Some(at), origin, &c.registry, &registry.scheduled_change())
-                    .await?,
-            };
-            let consents_state = ContractState {
-                code_hash: chain.code_hash_at(at, &c.consents).await?,
-                full_code: chain
-                    .read(Some(at), origin, &c.consents, &consents.full_code())
-                    .await?
-                    .into(),
-                peers: chain
-                    .read(Some(at), origin, &c.consents, &consents.peers())
-                    .await?,
-                scheduled: chain
-                    .read(Some(at), origin, &c.consents, &consents.scheduled_change())
-                    .await?,
-            };
-            let log_state = ContractState {
-                code_hash: chain.code_hash_at(at, &c.log).await?,
-                full_code: chain
-                    .read(Some(at), origin, &c.log, &log.full_code())
-                    .await?
-                    .into(),
-                peers: chain.read(Some(at), origin, &c.log, &log.writers()).await?,
-                scheduled: chain
-                    .read(Some(at), origin, &c.log, &log.scheduled_change())
-                    .await?,
+            let read = |address| ContractRead {
+                chain,
+                at,
+                origin: &self.origin,
+                address,
             };
             Ok(ContractsState {
-                registry: registry_state,
-                consents: consents_state,
-                log: log_state,
+                registry: read(&c.registry)
+                    .state(
+                        &registry.full_code(),
+                        &registry.peers(),
+                        &registry.scheduled_change(),
+                    )
+                    .await?,
+                consents: read(&c.consents)
+                    .state(
+                        &consents.full_code(),
+                        &consents.peers(),
+                        &consents.scheduled_change(),
+                    )
+                    .await?,
+                log: read(&c.log)
+                    .state(&log.full_code(), &log.writers(), &log.scheduled_change())
+                    .await?,
             })
         })
         .await
@@ -357,6 +342,34 @@ impl ChainReader {
 
     fn url(&self, i: usize) -> &str {
         self.nodes.get(i).map_or("?", |node| node.url.as_str())
+    }
+}
+
+/// One contract read from one node at one block.
+struct ContractRead<'a> {
+    chain: &'a Chain,
+    at: Block,
+    origin: &'a AccountId,
+    address: &'a AccountId,
+}
+
+type Peers = (Option<AccountId>, Option<AccountId>);
+
+impl ContractRead<'_> {
+    /// Its code hash, and what its three admin queries answer.
+    async fn state<A: Encode + Clone, B: Encode + Clone, C: Encode + Clone>(
+        &self,
+        full_code: &Message<A, Hash>,
+        peers: &Message<B, Peers>,
+        scheduled: &Message<C, Option<ScheduledChange>>,
+    ) -> medconsent_chain::Result<ContractState> {
+        let (chain, at, origin, address) = (self.chain, Some(self.at), self.origin, self.address);
+        Ok(ContractState {
+            code_hash: chain.code_hash_at(self.at, address).await?,
+            full_code: chain.read(at, origin, address, full_code).await?.into(),
+            peers: chain.read(at, origin, address, peers).await?,
+            scheduled: chain.read(at, origin, address, scheduled).await?,
+        })
     }
 }
 

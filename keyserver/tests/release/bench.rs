@@ -118,19 +118,9 @@ async fn one_at_a_time(
     let http = reqwest::Client::new();
     for (i, server) in w.servers.iter().enumerate() {
         let ks = key_server(w, i);
-        let mut latencies = Vec::new();
-        for entry in entries {
-            let signed = signed_by(
-                &reader.signer,
-                request_for(server.public_key, entry, 1, reader, now),
-            );
-            let started = Instant::now();
-            s.servers
-                .release(&ks, &signed)
-                .await
-                .map_err(|e| format!("server {}: {e}", i + 1))?;
-            latencies.push(started.elapsed());
-        }
+        let mut latencies = release_each(s, &ks, reader, entries, now)
+            .await
+            .map_err(|e| format!("server {}: {e}", i + 1))?;
         let mut health = Vec::new();
         for _ in 0..entries.len() {
             let started = Instant::now();
@@ -185,6 +175,30 @@ async fn one_at_a_time(
     Ok(())
 }
 
+/// Each entry's share asked of `ks`, one request at a time: the round trips.
+async fn release_each(
+    s: &Session,
+    ks: &medconsent_client::servers::KeyServer,
+    reader: &crate::world::Person,
+    entries: &[LogEntry],
+    now: u64,
+) -> Result<Vec<Duration>, String> {
+    let mut latencies = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let signed = signed_by(
+            &reader.signer,
+            request_for(ks.public_key, entry, 1, reader, now),
+        );
+        let started = Instant::now();
+        s.servers
+            .release(ks, &signed)
+            .await
+            .map_err(|e| e.to_string())?;
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
+}
+
 async fn nodes(
     w: &World,
     s: &Session,
@@ -217,19 +231,9 @@ async fn nodes(
     ] {
         server.kill();
         server.start_reading(&w.deployment_file, &nodes);
-        let mut latencies = Vec::new();
-        for entry in batch {
-            let signed = signed_by(
-                &reader.signer,
-                request_for(server.public_key, entry, 1, reader, now),
-            );
-            let started = Instant::now();
-            s.servers
-                .release(&ks, &signed)
-                .await
-                .map_err(|e| format!("{label} nodes: {e}"))?;
-            latencies.push(started.elapsed());
-        }
+        let mut latencies = release_each(s, &ks, reader, batch, now)
+            .await
+            .map_err(|e| format!("{label} nodes: {e}"))?;
         let p95 = {
             latencies.sort();
             percentile_ms(&latencies, 95)

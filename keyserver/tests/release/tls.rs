@@ -46,24 +46,10 @@ pub async fn a_server_over_tls_is_trusted_through_the_deployments_authority(w: &
         let trusting = Session::connect(deployment.clone())
             .await
             .map_err(|e| e.to_string())?;
-        let input = w.plaintext("tls.txt", "sealed, and carried over TLS");
-        let sealed = trusting
-            .put(
-                &w.patient.signer,
-                &w.patient.secret,
-                &input,
-                3,
-                &w.patient.store,
-            )
-            .await
-            .map_err(|e| format!("put: {e}"))?;
-        ensure!(
-            sealed.shares_deposited == 3,
-            "{} shares deposited",
-            sealed.shares_deposited
-        );
+        // Three shares deposited: one of them over TLS.
+        let record = put(w, &trusting, "tls.txt", "sealed, and carried over TLS").await?;
         let holdings = trusting
-            .holdings(&w.patient.account(), sealed.record)
+            .holdings(&w.patient.account(), record)
             .await
             .map_err(|e| e.to_string())?;
         ensure!(
@@ -77,7 +63,7 @@ pub async fn a_server_over_tls_is_trusted_through_the_deployments_authority(w: &
             .await
             .map_err(|e| e.to_string())?;
         let holdings = untrusting
-            .holdings(&w.patient.account(), sealed.record)
+            .holdings(&w.patient.account(), record)
             .await
             .map_err(|e| e.to_string())?;
         ensure!(
