@@ -199,7 +199,10 @@ pub fn decide(
     if entry.actor != request.requester {
         return Err(Refusal::OtherReader);
     }
-    if facts.finalized_at.saturating_sub(entry.timestamp) > policy.max_entry_age {
+    // An entry stamped after the block it is read at is not one the chain wrote.
+    if entry.timestamp > facts.finalized_at
+        || facts.finalized_at.saturating_sub(entry.timestamp) > policy.max_entry_age
+    {
         return Err(Refusal::StaleEntry);
     }
     if used {
@@ -435,6 +438,9 @@ mod tests {
         let mut stale = facts.clone();
         stale.entry.as_mut().unwrap().timestamp = NOW - 600_001;
         assert_eq!(refused(&signed, &stale, false), Refusal::StaleEntry);
+        let mut future = facts.clone();
+        future.entry.as_mut().unwrap().timestamp = NOW + 1;
+        assert_eq!(refused(&signed, &future, false), Refusal::StaleEntry);
         assert_eq!(refused(&signed, &facts, true), Refusal::EntryUsed);
         // Record-level.
         let mut gone = facts.clone();

@@ -67,10 +67,11 @@ pub enum ErrorCode {
     RequestTimeout,
     Busy,
     ContractsChanged,
+    ChainBehind,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -113,6 +114,7 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::Busy,
         ErrorCode::ContractsChanged,
+        ErrorCode::ChainBehind,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +161,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::Busy => "busy",
             ErrorCode::ContractsChanged => "contracts_changed",
+            ErrorCode::ChainBehind => "chain_behind",
         }
     }
 
@@ -181,7 +184,7 @@ impl ErrorCode {
             WrongType => 422,
             Storage | ShareUnreadable => 500,
             ChainUnavailable => 502,
-            NodesDisagree | Busy | ContractsChanged => 503,
+            NodesDisagree | Busy | ContractsChanged | ChainBehind => 503,
         }
     }
 

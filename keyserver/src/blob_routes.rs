@@ -53,7 +53,8 @@ pub async fn put_blob(
         return Err(too_large(limit));
     }
     // The chain first: nothing is written for a blob no record names.
-    let (block, _) = server.reader.finalized().await?;
+    let (block, now) = server.reader.finalized().await?;
+    server.ready_at(block, now).await?;
     let record = server
         .reader
         .record(block, target.record)

@@ -385,6 +385,8 @@ pub enum NodeConfigError {
          says; use wss://, or --insecure-node on a network you control"
     )]
     PlainText(String),
+    #[error("{0} is named twice: each --node must be another node")]
+    Twice(String),
     #[error("--node-quorum {quorum}: between 1 and the {nodes} nodes named")]
     Quorum { quorum: usize, nodes: usize },
 }
@@ -398,6 +400,15 @@ pub fn check_nodes(
 ) -> Result<usize, NodeConfigError> {
     if urls.is_empty() {
         return Err(NodeConfigError::NoNode);
+    }
+    // The same node twice would count as two votes.
+    for (i, url) in urls.iter().enumerate() {
+        if urls[..i]
+            .iter()
+            .any(|u| u.trim_end_matches('/') == url.trim_end_matches('/'))
+        {
+            return Err(NodeConfigError::Twice(url.clone()));
+        }
     }
     for url in urls {
         let (scheme, _) = url
@@ -482,5 +493,10 @@ mod tests {
             })
         );
         assert_eq!(check_nodes(&[], None, false), Err(NodeConfigError::NoNode));
+        let twice = vec!["wss://a".to_string(), "wss://a/".to_string()];
+        assert_eq!(
+            check_nodes(&twice, None, false),
+            Err(NodeConfigError::Twice("wss://a/".into()))
+        );
     }
 }

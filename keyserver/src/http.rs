@@ -55,23 +55,39 @@ pub struct ServerState {
     /// The deployment the server acts for, and whether the chain still matches its pins.
     pub deployment: medconsent_chain::Deployment,
     pub pins: crate::pins::PinWatch,
+    /// How far (ms) the agreed finalized block may be behind the server's clock.
+    pub max_chain_lag_ms: u64,
 }
 
 impl ServerState {
-    /// Refuses while the contracts differ from the pins (`crate::pins`).
-    fn as_pinned(&self) -> Result<(), ApiError> {
-        match self.pins.changed() {
-            None => Ok(()),
-            Some(why) => Err(ApiError::new(ErrorCode::ContractsChanged, why)),
+    /// Whether the server may act at `block` (chain time `now`): the block is recent by
+    /// the server's own clock (a node cannot move it into the past), and the contracts
+    /// are the pinned ones (`crate::pins`).
+    pub(crate) async fn ready_at(
+        &self,
+        block: medconsent_chain::Block,
+        now: u64,
+    ) -> Result<(), ApiError> {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        if now.saturating_add(self.max_chain_lag_ms) < wall {
+            return Err(ApiError::new(
+                ErrorCode::ChainBehind,
+                format!(
+                    "the finalized block the server's nodes agree on is {} s old by its clock",
+                    wall.saturating_sub(now) / 1_000
+                ),
+            ));
         }
-    }
-
-    /// Refuses once an announced change may have applied (chain time `now`).
-    fn no_change_due(&self, now: u64) -> Result<(), ApiError> {
-        match self.pins.due(now) {
-            None => Ok(()),
-            Some(why) => Err(ApiError::new(ErrorCode::ContractsChanged, why)),
-        }
+        crate::pins::ensure_pinned(self, block, now)
+            .await
+            .map_err(|e| match e {
+                crate::pins::PinError::Read(e) => ApiError::from(e),
+                crate::pins::PinError::Changed(why) => {
+                    ApiError::new(ErrorCode::ContractsChanged, why)
+                }
+            })
     }
 }
 
@@ -263,9 +279,8 @@ async fn deposit(
     let deposit = &signed.deposit;
     // Addressee and signature first: a forged deposit costs no chain read.
     decide::authentic_deposit(&signed, &server.public)?;
-    server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
-    server.no_change_due(now)?;
+    server.ready_at(block, now).await?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),
         &server.public,
@@ -318,9 +333,8 @@ async fn release(
     // Addressee and signature first: a forged request costs no chain read. Then the
     // expiry, at the chain's time.
     decide::authentic_request(&signed, &server.public)?;
-    server.as_pinned()?;
     let (block, now) = server.reader.finalized().await?;
-    server.no_change_due(now)?;
+    server.ready_at(block, now).await?;
     decide::precheck(&signed, &server.public, now, &server.policy)?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),
@@ -402,7 +416,9 @@ async fn retire(
     body: Result<Json<RetireBody>, JsonRejection>,
 ) -> Answer<RetireReceipt> {
     let Json(body) = body?;
-    let (block, _) = server.reader.finalized().await?;
+    let (block, now) = server.reader.finalized().await?;
+    // A registry that is not the pinned one could call every record retired.
+    server.ready_at(block, now).await?;
     let record = server
         .reader
         .record(block, body.record)

@@ -45,6 +45,8 @@ pub struct Config {
     pub retired_sweep: std::time::Duration,
     /// How often the contracts' code and wiring are compared with the deployment's pins.
     pub contracts_check: std::time::Duration,
+    /// How far the agreed finalized block may be behind the server's clock.
+    pub max_chain_lag: std::time::Duration,
     /// How long one request may take, body included, and how many may be in flight.
     pub request_timeout: std::time::Duration,
     pub max_in_flight: usize,
@@ -85,6 +87,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         path: config.blobs.clone(),
         source,
     })?;
+    match blobs.remove_leftovers() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("blobs: {n} unfinished uploads from an earlier run removed"),
+        Err(e) => eprintln!("blobs: unfinished uploads not removed: {e}"),
+    }
     let mut nodes = Vec::with_capacity(config.nodes.len());
     for url in config.nodes {
         let chain = Chain::connect(&url)
@@ -114,13 +121,17 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         blobs,
         blob_limit: config.blob_limit,
         deployment: config.deployment,
-        pins: pins::PinWatch::unchecked(),
+        pins: pins::PinWatch::default(),
+        max_chain_lag_ms: u64::try_from(config.max_chain_lag.as_millis()).unwrap_or(u64::MAX),
     });
-    // The contracts are read once before the server listens, then watched.
-    if let Err(e) = pins::check_once(&server).await {
-        eprintln!("contracts: not read: {e}");
-    }
-    tokio::spawn(pins::run(server.clone(), config.contracts_check));
+    // Watched at least three times per change delay (a request looks itself when the
+    // last look is older than that delay).
+    let delay = std::time::Duration::from_millis(server.deployment.change_delay_ms);
+    let contracts_check = config
+        .contracts_check
+        .min(delay / 3)
+        .max(std::time::Duration::from_millis(100));
+    tokio::spawn(pins::run(server.clone(), contracts_check));
     let limits = Arc::new(http::Limits {
         request_timeout: config.request_timeout,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),

@@ -90,6 +90,10 @@ struct ServeArgs {
     /// The certificate's private key (PEM; with --tls-cert).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// How far (ms) the finalized block the nodes agree on may be behind this machine's
+    /// clock before the server refuses to act (nodes stuck, or one showing an old block).
+    #[arg(long, default_value_t = 120_000)]
+    max_chain_lag_ms: u64,
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
@@ -131,6 +135,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 contracts_check_ms,
                 tls_cert,
                 tls_key,
+                max_chain_lag_ms,
             } = *args;
             let blobs = blobs.unwrap_or_else(|| {
                 let mut name = db.clone().into_os_string();
@@ -165,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_in_flight,
                 contracts_check: std::time::Duration::from_millis(contracts_check_ms.max(100)),
                 tls: tls_cert.zip(tls_key),
+                max_chain_lag: std::time::Duration::from_millis(max_chain_lag_ms),
             };
             medconsent_keyserver::serve(config)
                 .await

@@ -3,15 +3,17 @@
 //! registry that makes up Access entries, and every server would release on them. A
 //! watcher reads the three contracts at a finalized block its nodes agree on, on start
 //! and every interval; while anything differs from the pins the server releases nothing
-//! and takes no deposit (503 `contracts_changed`), until its operator reviews the change
-//! and restarts it with a deployment file that pins the new code or wiring. An announced
-//! change (the admin's delay runs) is logged when first seen, so the operator has that
-//! delay to review it, and from the time it may apply the server refuses too: a change
-//! applied between two looks is never acted on.
+//! deletes nothing (503 `contracts_changed`), until its operator reviews the change and
+//! restarts it with a deployment file that pins the new code or wiring; a change undone
+//! later still needs that review. An announced change (the admin's delay runs) is logged
+//! when first seen, and from the time it may apply the server refuses. A look vouches for
+//! the contracts until its chain time plus the deployment's change delay (no change can
+//! apply sooner); a request at a later block looks itself first, so a watcher that could
+//! not read (a node garbling these reads) never leaves the server acting unchecked.
 
 use crate::facts::ReadError;
 use crate::http::ServerState;
-use medconsent_chain::{AccountId, DeployedContract, Deployment};
+use medconsent_chain::{AccountId, Block, DeployedContract, Deployment};
 use medconsent_shared::ScheduledChange;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -78,50 +80,53 @@ pub fn differences(deployment: &Deployment, state: &ContractsState) -> Vec<Strin
 /// Whether the contracts are as pinned, as last read.
 #[derive(Default)]
 pub struct PinWatch {
-    /// None: as pinned. Some: why not (or that they could not be read yet).
+    /// Some: why the server refuses, for good (until its operator restarts it with new
+    /// pins): a change seen once is never forgotten, even if the admin undoes it, since
+    /// what the changed code wrote meanwhile stays.
     changed: Mutex<Option<String>>,
     announced: Mutex<Vec<ScheduledChange>>,
-    /// The earliest time (ms, chain time) an announced change may apply: from then on
-    /// the server refuses, so there is no gap between a change and the next look.
+    /// The earliest time (ms, chain time) an announced change may apply.
     due_at: Mutex<Option<u64>>,
+    /// The chain time of the last look that found the contracts as pinned. No change
+    /// can apply before it plus the deployment's change delay, so until then no new
+    /// look is needed; after it, a request looks itself before acting.
+    looked_at: Mutex<Option<u64>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl PinWatch {
-    /// A watch that refuses until the first read says the contracts are as pinned.
-    pub fn unchecked() -> Self {
-        Self {
-            changed: Mutex::new(Some("the contracts were not read yet".into())),
-            announced: Mutex::new(Vec::new()),
-            due_at: Mutex::new(None),
+    /// Why the server must not act at chain time `now`, if it must not; `None` also
+    /// when a fresh look is needed first (see [`PinWatch::needs_look`]).
+    pub fn refusal(&self, now: u64) -> Option<String> {
+        if let Some(why) = lock(&self.changed).clone() {
+            return Some(why);
         }
-    }
-
-    /// Why the server must not act at chain time `now`: an announced change may have
-    /// applied by then.
-    pub fn due(&self, now: u64) -> Option<String> {
-        let due_at = *self.due_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due_at = *lock(&self.due_at);
         due_at.filter(|at| *at <= now).map(|at| {
             format!("an announced change of the contracts may apply from {at} (ms): waiting for the operator's review")
         })
     }
 
-    /// Why the server must not act now, if it must not.
-    pub fn changed(&self) -> Option<String> {
-        self.changed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// Whether the last good look is too old to vouch for chain time `now`.
+    pub fn needs_look(&self, now: u64, change_delay: u64) -> bool {
+        lock(&self.looked_at).is_none_or(|at| at.saturating_add(change_delay) <= now)
     }
 
-    fn set(&self, now: Option<String>) {
-        let mut changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
-        if *changed != now {
-            match &now {
-                Some(why) => eprintln!("contracts: {why}: releasing nothing until reviewed"),
-                None => eprintln!("contracts: as the deployment pins them"),
-            }
+    fn record(&self, at: u64, found: Vec<String>) {
+        if found.is_empty() {
+            let mut looked_at = lock(&self.looked_at);
+            *looked_at = Some(looked_at.map_or(at, |before| before.max(at)));
+            return;
         }
-        *changed = now;
+        let mut changed = lock(&self.changed);
+        if changed.is_none() {
+            let why = found.join("; ");
+            eprintln!("contracts: {why}: releasing nothing until the operator restarts this server with new pins");
+            *changed = Some(why);
+        }
     }
 
     /// Logs each announced change once, and keeps the earliest time one may apply.
@@ -130,8 +135,8 @@ impl PinWatch {
             .iter()
             .filter_map(|c| c.scheduled.map(|s| s.effective_at))
             .min();
-        *self.due_at.lock().unwrap_or_else(|e| e.into_inner()) = earliest;
-        let mut seen = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        *lock(&self.due_at) = earliest;
+        let mut seen = lock(&self.announced);
         for (name, contract) in [
             ("record registry", &state.registry),
             ("consent manager", &state.consents),
@@ -150,26 +155,51 @@ impl PinWatch {
     }
 }
 
-/// One look: the contracts at a finalized block the nodes agree on, against the pins.
-pub async fn check_once(server: &ServerState) -> Result<(), ReadError> {
-    let (block, _) = server.reader.finalized().await?;
+/// One look at `block` (chain time `now`): the contracts against the pins.
+pub async fn look(server: &ServerState, block: Block, now: u64) -> Result<(), ReadError> {
     let state = server.reader.contracts_state(block).await?;
     server.pins.announce(&state);
-    let found = differences(&server.deployment, &state);
     server
         .pins
-        .set((!found.is_empty()).then(|| found.join("; ")));
+        .record(now, differences(&server.deployment, &state));
     Ok(())
 }
 
-/// Looks every `interval` for as long as the server runs. A failed look (nodes down or
-/// disagreeing) keeps the last verdict.
+/// Before acting at `block`: the contracts are as pinned, looking again first if the
+/// last look is too old to vouch for `now`; nothing announced may apply yet.
+pub async fn ensure_pinned(server: &ServerState, block: Block, now: u64) -> Result<(), PinError> {
+    if server
+        .pins
+        .needs_look(now, server.deployment.change_delay_ms)
+    {
+        look(server, block, now).await?;
+    }
+    match server.pins.refusal(now) {
+        Some(why) => Err(PinError::Changed(why)),
+        None => Ok(()),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("{0}")]
+    Changed(String),
+}
+
+/// Looks every `interval` for as long as the server runs, so a request rarely has to.
+/// A failed look (nodes down or disagreeing) is logged; requests then look themselves.
 pub async fn run(server: Arc<ServerState>, interval: Duration) {
     loop {
-        tokio::time::sleep(interval).await;
-        if let Err(e) = check_once(&server).await {
+        let looked = async {
+            let (block, now) = server.reader.finalized().await?;
+            look(&server, block, now).await
+        };
+        if let Err(e) = looked.await {
             eprintln!("contracts: not read: {e}");
         }
+        tokio::time::sleep(interval).await;
     }
 }
 

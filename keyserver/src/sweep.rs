@@ -18,6 +18,8 @@ pub enum SweepError {
     Read(#[from] ReadError),
     #[error("{0}")]
     ShareDb(#[from] ShareDbError),
+    #[error("{0}")]
+    Pins(#[from] crate::pins::PinError),
 }
 
 /// One pass: the records held whose retirement the nodes agree on lose their shares.
@@ -27,14 +29,20 @@ pub async fn sweep_once(server: &ServerState) -> Result<Vec<u64>, SweepError> {
     if held.is_empty() {
         return Ok(Vec::new());
     }
-    let (block, _) = server.reader.finalized().await?;
+    let (block, now) = server.reader.finalized().await?;
+    // Only the pinned registry is believed about retirements: another could call every
+    // record retired and have every share deleted.
+    crate::pins::ensure_pinned(server, block, now).await?;
     let mut deleted = Vec::new();
     for record in held {
-        let retired = server
-            .reader
-            .record(block, record)
-            .await?
-            .is_some_and(|r| r.status == RecordStatus::Retired);
+        // One record the nodes do not agree on does not stop the others.
+        let retired = match server.reader.record(block, record).await {
+            Ok(found) => found.is_some_and(|r| r.status == RecordStatus::Retired),
+            Err(e) => {
+                eprintln!("sweep: record {record}: {e}");
+                continue;
+            }
+        };
         if retired {
             tokio::task::block_in_place(|| server.shares.drop_record(record))?;
             deleted.push(record);

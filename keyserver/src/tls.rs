@@ -84,7 +84,11 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
+                let Ok((tcp, _)) = accepted else {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 let service = TowerToHyperService::new(router.clone());
                 let builder = builder.clone();

@@ -212,7 +212,8 @@ impl Session {
         }
         if !self.insecure {
             if let Some(plain) = self.deployment.key_servers.iter().find(|e| {
-                e.url.starts_with("http://") && !medconsent_chain::is_loopback_url(&e.url)
+                e.url.to_ascii_lowercase().starts_with("http://")
+                    && !medconsent_chain::is_loopback_url(&e.url)
             }) {
                 return Err(FlowError::PlainText(plain.url.clone()));
             }

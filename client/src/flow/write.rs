@@ -3,13 +3,14 @@
 //! sealed, signed key share per server, and the patient's own sealed copy of the key.
 
 use super::{FlowError, Result, Session, Written, REQUEST_LIFETIME_MS};
-use crate::servers::KeyServer;
+use crate::servers::{KeyServer, ServerError};
 use crate::store::{open_verified, LocalStore};
 use crate::{Binding, RecordKey};
 use medconsent_chain::{account_of, Signer};
 use medconsent_keyrelease::envelope::{self, deposit_context};
 use medconsent_keyrelease::request::{Deposit, SignedDeposit};
 use medconsent_keyrelease::shamir;
+use medconsent_keyrelease::wire::ErrorCode;
 use medconsent_shared::{Purpose, RecordId, RecordStatus};
 use std::path::Path;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -45,6 +46,9 @@ impl Session {
             binding,
             &mut |_| {},
         )?;
+        // The patient's own copy of the key before anything goes on chain: whatever fails
+        // after, the ciphertext kept in `store` still opens.
+        store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
         self.say("registering the record on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let register = registry.register_record(
@@ -67,7 +71,6 @@ impl Session {
         // After the registration: a server keeps only ciphertext the chain names.
         self.upload(&servers, record, &stored.content_hash, &stored.path)
             .await?;
-        store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
         let deposited = self
             .deposit(patient, &servers, binding, &stored.content_hash, &key)
             .await?;
@@ -122,11 +125,8 @@ impl Session {
         let blob = std::fs::read(path).map_err(crate::Error::Io)?;
         let mut failures = Vec::new();
         for server in servers {
-            if let Err(e) = self
-                .servers
-                .put_blob(server, record, hash, blob.clone())
-                .await
-            {
+            let upload = || self.servers.put_blob(server, record, hash, blob.clone());
+            if let Err(e) = while_behind(upload).await {
                 failures.push(e.to_string());
             }
         }
@@ -181,11 +181,8 @@ impl Session {
                 expires_at: now.saturating_add(REQUEST_LIFETIME_MS),
             };
             let signature = patient.sign(&deposit.signing_message()).0;
-            match self
-                .servers
-                .deposit(server, &SignedDeposit { deposit, signature })
-                .await
-            {
+            let signed = SignedDeposit { deposit, signature };
+            match while_behind(|| self.servers.deposit(server, &signed)).await {
                 Ok(()) => deposited = deposited.saturating_add(1),
                 Err(e) => refusals.push(e.to_string()),
             }
@@ -248,6 +245,7 @@ impl Session {
             .and_then(|file| store.put(std::io::BufReader::new(file), &key, new, &mut |_| {}));
         let _ = std::fs::remove_file(&plain);
         let stored = sealed?;
+        store.write_owner_copy(owner, new, &stored.content_hash, &key)?;
         self.say("amending the record on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let amend = registry.amend_record(
@@ -274,7 +272,6 @@ impl Session {
         }
         self.upload(&servers, record_id, &stored.content_hash, &stored.path)
             .await?;
-        store.write_owner_copy(owner, new, &stored.content_hash, &key)?;
         let deposited = self
             .deposit(patient, &servers, new, &stored.content_hash, &key)
             .await?;
@@ -285,5 +282,35 @@ impl Session {
             cid: stored.cid,
             shares_deposited: deposited,
         })
+    }
+}
+
+/// A server whose nodes are a block or two behind the client's does not see the record
+/// (or its new version) yet: what it answers then is asked again, for up to 5 s.
+async fn while_behind<T, F, Fut>(mut ask: F) -> std::result::Result<T, ServerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, ServerError>>,
+{
+    const BEHIND: [ErrorCode; 4] = [
+        ErrorCode::RecordNotFound,
+        ErrorCode::UnregisteredBlob,
+        ErrorCode::WrongVersion,
+        ErrorCode::ContentMismatch,
+    ];
+    let mut tries = 0u32;
+    loop {
+        match ask().await {
+            Err(e)
+                if tries < 10
+                    && e.code()
+                        .and_then(ErrorCode::parse)
+                        .is_some_and(|code| BEHIND.contains(&code)) =>
+            {
+                tries = tries.saturating_add(1);
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
     }
 }

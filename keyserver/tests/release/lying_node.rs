@@ -6,7 +6,6 @@
 use futures::{SinkExt, StreamExt};
 use parity_scale_codec::{Compact, Decode, Encode};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -18,8 +17,6 @@ pub type Lie = Arc<dyn Fn(&[u8; 32], &[u8]) -> Option<Vec<u8>> + Send + Sync>;
 
 pub struct LyingNode {
     pub url: String,
-    /// How many requests it passed on to the node.
-    pub forwarded: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,21 +42,15 @@ impl LyingNode {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("ws://{}", listener.local_addr().unwrap());
         let upstream = upstream.to_owned();
-        let forwarded = Arc::new(AtomicUsize::new(0));
-        let count = forwarded.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (upstream, lie, count) = (upstream.clone(), lie.clone(), count.clone());
+                let (upstream, lie) = (upstream.clone(), lie.clone());
                 tokio::spawn(async move {
-                    let _ = relay(socket, &upstream, lie, count).await;
+                    let _ = relay(socket, &upstream, lie).await;
                 });
             }
         });
-        LyingNode {
-            url,
-            forwarded,
-            task,
-        }
+        LyingNode { url, task }
     }
 }
 
@@ -67,7 +58,6 @@ async fn relay(
     socket: tokio::net::TcpStream,
     upstream: &str,
     lie: Lie,
-    forwarded: Arc<AtomicUsize>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let client = tokio_tungstenite::accept_async(socket).await?;
     let (node, _) = tokio_tungstenite::connect_async(upstream).await?;
@@ -99,9 +89,6 @@ async fn relay(
         }
         if message.is_close() {
             break;
-        }
-        if message.is_text() {
-            forwarded.fetch_add(1, Ordering::SeqCst);
         }
         to_node.send(message).await?;
     }

@@ -164,7 +164,23 @@ pub async fn a_lying_node_fools_a_lone_server_never_a_quorum(w: &World) -> Outco
 pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
     let s = w.session().await;
     let record = put(w, &s, "forged.txt", "forged").await?;
-    let counting: Lie = Arc::new(|_, _| None);
+    // Counts the reads a request makes (log entries, records, the directory), not the
+    // server's own watch of the contracts, which runs on its own schedule.
+    let contracts = w.deployment.contracts();
+    let nobody = AccountId::from([0; 32]);
+    let request_reads = [
+        selector(&contracts.log().entries(nobody, 0, 1)),
+        selector(&contracts.registry().record(0)),
+        selector(&contracts.consents().provider(nobody)),
+    ];
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = reads.clone();
+    let counting: Lie = Arc::new(move |_, input| {
+        if request_reads.iter().any(|s| input.get(..4) == Some(&s[..])) {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        None
+    });
     let node = LyingNode::start(&w.node_url, counting).await;
     // The strict server: it holds no shares, so no sweep of its own reads the chain.
     let server = &w.strict;
@@ -203,21 +219,21 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
         .unwrap(),
         expires_at: now + 60_000,
     };
-    let before = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let before = reads.load(std::sync::atomic::Ordering::SeqCst);
     let refusals = [
         post_release(&server.url, &forged).await,
         post_release(&server.url, &elsewhere).await,
         // Eve signing a deposit in Bob's name.
         post_deposit(&server.url, &eve.signer, deposit).await,
     ];
-    let after_forged = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let after_forged = reads.load(std::sync::atomic::Ordering::SeqCst);
     // A genuine request that the chain does not back does cost reads: the count counts.
     let unbacked = post_release(
         &server.url,
         &signed_by(&eve.signer, request(server.public_key, eve, 999_999)),
     )
     .await;
-    let after_unbacked = node.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let after_unbacked = reads.load(std::sync::atomic::Ordering::SeqCst);
     server.kill();
     server.start_reading(&w.deployment_file, &["--node".into(), w.node_url.clone()]);
     ensure!(
@@ -238,6 +254,46 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
         unbacked == (404, "no_such_entry".into()) && after_unbacked > after_forged,
         "unbacked: {unbacked:?}, {} RPCs",
         after_unbacked - after_forged
+    );
+    Ok(())
+}
+
+pub async fn a_block_older_than_the_servers_clock_allows_is_not_acted_on(w: &World) -> Outcome {
+    let s = w.session().await;
+    let server = &w.strict;
+    let now = chain_now(&s).await;
+    let eve = &w.stranger;
+    // A genuine request the chain does not back: 404 while the block is recent enough.
+    let request = ReleaseRequest {
+        server: server.public_key,
+        patient: w.patient.account(),
+        record: 0,
+        version: 1,
+        log_seq: 999_999,
+        requester: eve.account(),
+        reply_key: eve.public_key(),
+        expires_at: now + 60_000,
+    };
+    let signed = signed_by(&eve.signer, request);
+    let before = post_release(&server.url, &signed).await;
+    // The same server allowing its nodes' finalized block 1 ms behind its own clock: any
+    // block is too old (a node showing an old block, or nodes stuck).
+    server.kill();
+    server.start_reading(
+        &w.deployment_file,
+        &[
+            "--node".into(),
+            w.node_url.clone(),
+            "--max-chain-lag-ms".into(),
+            "1".into(),
+        ],
+    );
+    let behind = post_release(&server.url, &signed).await;
+    server.kill();
+    server.start_reading(&w.deployment_file, &["--node".into(), w.node_url.clone()]);
+    ensure!(
+        before == (404, "no_such_entry".into()) && behind == (503, "chain_behind".into()),
+        "recent: {before:?}; 1 ms allowed: {behind:?}"
     );
     Ok(())
 }

@@ -73,6 +73,7 @@ fn main() {
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,
         lying_nodes::a_lying_node_fools_a_lone_server_never_a_quorum,
         lying_nodes::a_forged_request_costs_no_chain_read,
+        lying_nodes::a_block_older_than_the_servers_clock_allows_is_not_acted_on,
         suspensions::a_suspended_reader_or_key_server_gets_and_gives_nothing,
         hostile_servers::a_hostile_key_server_costs_tries_never_a_wrong_key_nor_a_stall,
         hostile_servers::a_server_claiming_another_key_is_sent_no_share,

@@ -93,22 +93,35 @@ pub async fn a_rewired_registry_stops_every_release_until_reviewed(w: &World) ->
     // first request after it applies is refused already (no gap until the next look).
     rewire_registry(w, &s, AdminChange::Peers(contracts.log, contracts.consents)).await?;
     let stopped = post_release(&server.url, &signed).await;
+    // Nor is anything deleted on the word of contracts that are not the pinned ones.
+    let retire = serde_json::json!({ "record": record });
+    let kept = post_json(&server.url, "/v1/retire", &retire).await;
     let log = std::fs::read_to_string(&server.log).map_err(|e| e.to_string())?;
-    // Back as pinned: once the server has looked again, the same request is released.
+    // Back as pinned: the server still refuses (what the other wiring did meanwhile
+    // stays); once its operator restarts it, the same request is released.
     rewire_registry(w, &s, AdminChange::Peers(contracts.consents, contracts.log)).await?;
+    let after_undo = probe_until(w, &server.url, server.public_key, (404, "no_such_entry")).await?;
+    for restarted in w.servers.iter().chain([&w.strict]) {
+        restarted.kill();
+        restarted.start(&w.deployment_file);
+    }
     let resumed = probe_until(w, &server.url, server.public_key, (404, "no_such_entry")).await?;
     let released = post_release(&server.url, &signed).await;
     ensure!(
-        stopped == (503, "contracts_changed".into()),
-        "right after the rewiring: {stopped:?}"
+        stopped == (503, "contracts_changed".into()) && kept == (503, "contracts_changed".into()),
+        "right after the rewiring: release {stopped:?}, retire {kept:?}"
     );
     ensure!(
         log.contains("contracts: the admin announced a change of the record registry"),
         "the announcement is not in the log"
     );
     ensure!(
+        after_undo == (503, "contracts_changed".into()),
+        "undone, before a restart: {after_undo:?}"
+    );
+    ensure!(
         resumed == (404, "no_such_entry".into()) && released == (200, String::new()),
-        "rewired back: {resumed:?}, then {released:?}"
+        "restarted: {resumed:?}, then {released:?}"
     );
     ensure!(
         health(&server.url).await?["releases"].as_u64() == releases.map(|n| n + 1),
