@@ -295,12 +295,12 @@ where
         let start = end.saturating_sub(size);
         let count = u32::try_from(end.saturating_sub(start)).unwrap_or(u32::MAX);
         let entries = page(start, count).await?;
-        if let Some(found) = entries.iter().rev().find(|e| {
-            &e.actor == actor
-                && e.record == Some(record)
-                && e.block == block
-                && matches!(e.kind, EntryKind::Access | EntryKind::Emergency { .. })
-        }) {
+        // Its outcome, whatever it was (a denial is reported as one).
+        if let Some(found) = entries
+            .iter()
+            .rev()
+            .find(|e| &e.actor == actor && e.record == Some(record) && e.block == block)
+        {
             return Ok(*found);
         }
         // Entries are in block order: once a page starts before the block, stop.
