@@ -8,7 +8,7 @@
 //! chain facts (at its latest finalized block) and its own `used` flag; this module only
 //! decides, so every rule is tested without a node.
 
-use crate::request::{SignedDeposit, SignedRequest};
+use crate::request::{Deposit, ReleaseRequest, SignedDeposit, SignedRequest};
 use crate::wire::ErrorCode;
 use medconsent_shared::{
     EntryKind, LogEntry, Provider, ProviderStatus, Purpose, Record, RecordStatus, Role, Timestamp,
@@ -168,10 +168,7 @@ fn addressed_and_current(
     if addressee != server {
         return Err(Refusal::WrongServer);
     }
-    if expires_at <= now || expires_at > now.saturating_add(policy.max_request_lifetime) {
-        return Err(Refusal::Expired);
-    }
-    Ok(())
+    current(expires_at, now, policy)
 }
 
 /// The whole decision: `precheck` at the chain's time, then the log entry, the record and
@@ -184,7 +181,27 @@ pub fn decide(
     policy: &Policy,
 ) -> Result<(), Refusal> {
     precheck(signed, server, facts.finalized_at, policy)?;
-    let request = &signed.request;
+    rules(&signed.request, facts, used, policy)
+}
+
+/// Whether an authentic request (see [`authentic_request`]) is still current at chain
+/// time `now`: not expired, and not good for longer than the policy allows.
+pub fn current(expires_at: Timestamp, now: Timestamp, policy: &Policy) -> Result<(), Refusal> {
+    if expires_at <= now || expires_at > now.saturating_add(policy.max_request_lifetime) {
+        return Err(Refusal::Expired);
+    }
+    Ok(())
+}
+
+/// The rules after [`precheck`]: the log entry, the record and the reply key. A server
+/// that checked the request with [`authentic_request`] and [`current`] calls this, so
+/// the signature is verified once.
+pub fn rules(
+    request: &ReleaseRequest,
+    facts: &ChainFacts,
+    used: bool,
+    policy: &Policy,
+) -> Result<(), Refusal> {
     let entry = facts.entry.as_ref().ok_or(Refusal::NoSuchEntry)?;
     if entry.patient != request.patient
         || entry.seq != request.log_seq
@@ -276,12 +293,21 @@ pub fn decide_deposit(
         finalized_at,
         policy,
     )?;
-    if !signed.is_signed_by_patient() {
-        return Err(Refusal::BadSignature);
-    }
-    if deposit.index == 0 {
-        return Err(Refusal::BadShare);
-    }
+    authentic_deposit(signed, server)?;
+    deposit_rules(deposit, record, finalized_at, policy)
+}
+
+/// The rules after [`authentic_deposit`]: current at chain time `finalized_at`, for the
+/// current version of an active record of that patient with that content hash. A server
+/// that checked the deposit with [`authentic_deposit`] calls this, so the signature is
+/// verified once.
+pub fn deposit_rules(
+    deposit: &Deposit,
+    record: Option<&Record>,
+    finalized_at: Timestamp,
+    policy: &Policy,
+) -> Result<(), Refusal> {
+    current(deposit.expires_at, finalized_at, policy)?;
     let record = record.ok_or(Refusal::RecordNotFound)?;
     if record.id != deposit.record || record.patient != deposit.patient {
         return Err(Refusal::NotThePatient);
@@ -302,7 +328,6 @@ pub fn decide_deposit(
 mod tests {
     use super::*;
     use crate::request::tests::{account, deposit, keypair, request, sign, sign_deposit};
-    use crate::request::{Deposit, ReleaseRequest};
     use medconsent_shared::{AccountId, DenyReason};
 
     const SERVER: [u8; 32] = [0x5e; 32];

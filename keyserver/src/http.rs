@@ -286,13 +286,8 @@ async fn deposit(
         &server.public,
     )?;
     let record = server.reader.record(block, deposit.record).await?;
-    decide::decide_deposit(
-        &signed,
-        &server.public,
-        record.as_ref(),
-        now,
-        &server.policy,
-    )?;
+    // Addressee, signature and index were checked above, before any chain read.
+    decide::deposit_rules(deposit, record.as_ref(), now, &server.policy)?;
     // Keep only what this server can open, under exactly the terms signed for.
     let context = deposit_context(
         &server.public,
@@ -335,7 +330,7 @@ async fn release(
     decide::authentic_request(&signed, &server.public)?;
     let (block, now) = server.reader.finalized().await?;
     server.ready_at(block, now).await?;
-    decide::precheck(&signed, &server.public, now, &server.policy)?;
+    decide::current(request.expires_at, now, &server.policy)?;
     decide::server_listed(
         server.reader.own_listing(block).await?.as_ref(),
         &server.public,
@@ -343,7 +338,8 @@ async fn release(
     let facts = server.reader.release_facts(block, now, request).await?;
     let used =
         tokio::task::block_in_place(|| server.shares.is_used(&request.patient, request.log_seq))?;
-    decide::decide(&signed, &server.public, &facts, used, &server.policy)?;
+    // Addressee and signature were checked above, before any chain read.
+    decide::rules(request, &facts, used, &server.policy)?;
     let stored =
         tokio::task::block_in_place(|| server.shares.share(request.record, request.version))?
             .ok_or_else(|| {
@@ -457,6 +453,45 @@ async fn record_shares(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_beyond_the_bound_is_turned_away_and_never_runs() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let ran = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let (counted, held) = (ran.clone(), gate.clone());
+        let limits = Arc::new(Limits {
+            request_timeout: std::time::Duration::from_secs(30),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(1)),
+        });
+        let app = Router::new()
+            .route(
+                "/",
+                get(move || {
+                    let (counted, held) = (counted.clone(), held.clone());
+                    async move {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        held.notified().await;
+                        "done"
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(limits, bounded));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let first = tokio::spawn(reqwest::get(url.clone()));
+        while ran.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let second = reqwest::get(url).await.unwrap();
+        assert_eq!(second.status().as_u16(), 503);
+        let body: RefusalBody = second.json().await.unwrap();
+        assert_eq!(body.error, "busy");
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the turned-away request ran");
+        gate.notify_one();
+        assert_eq!(first.await.unwrap().unwrap().status().as_u16(), 200);
+    }
 
     #[test]
     fn internal_detail_stays_in_the_log() {

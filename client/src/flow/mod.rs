@@ -211,11 +211,8 @@ impl Session {
             });
         }
         if !self.insecure {
-            if let Some(plain) = self.deployment.key_servers.iter().find(|e| {
-                e.url.to_ascii_lowercase().starts_with("http://")
-                    && !medconsent_chain::is_loopback_url(&e.url)
-            }) {
-                return Err(FlowError::PlainText(plain.url.clone()));
+            if let Some(url) = plain_text_server(&self.deployment) {
+                return Err(FlowError::PlainText(url.to_owned()));
             }
         }
         let best = self.chain.best().await?;
@@ -294,5 +291,62 @@ impl Session {
             .read(at, origin, &self.contracts().registry, &message)
             .await?
             .ok_or(FlowError::NoRecord(id))
+    }
+}
+
+/// The first key server the deployment lists at plain `http://` beyond this machine (a
+/// loaded deployment holds lower-case `http://` or `https://` URLs only).
+fn plain_text_server(deployment: &Deployment) -> Option<&str> {
+    deployment
+        .key_servers
+        .iter()
+        .map(|e| e.url.as_str())
+        .find(|url| url.starts_with("http://") && !medconsent_chain::is_loopback_url(url))
+}
+
+#[cfg(test)]
+mod plain_text_tests {
+    use super::*;
+    use medconsent_chain::KeyServerEndpoint;
+
+    #[test]
+    fn plain_http_is_accepted_only_on_this_machine() {
+        let mut deployment = Deployment::parse(
+            r#"{"chain": "dev", "genesis_hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
+                "url": "ws://127.0.0.1:9944", "change_delay_ms": 1,
+                "contracts": {
+                  "access_log": {"address": "0x0101010101010101010101010101010101010101010101010101010101010101", "code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000", "full_code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000"},
+                  "consent_manager": {"address": "0x0202020202020202020202020202020202020202020202020202020202020202", "code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000", "full_code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000"},
+                  "record_registry": {"address": "0x0303030303030303030303030303030303030303030303030303030303030303", "code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000", "full_code_hash": "0x0000000000000000000000000000000000000000000000000000000000000000"}}}"#,
+        )
+        .unwrap();
+        for (i, url) in [
+            "http://127.0.0.1:7101",
+            "http://localhost:7102",
+            "https://ks.example.org",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            deployment
+                .add_key_server(KeyServerEndpoint {
+                    account: AccountId::from([u8::try_from(i).unwrap() + 10; 32]),
+                    url: url.into(),
+                    public_key: [u8::try_from(i).unwrap() + 1; 32],
+                })
+                .unwrap();
+        }
+        assert_eq!(plain_text_server(&deployment), None);
+        for remote in ["http://ks.example.org", "http://10.0.0.7:7101"] {
+            let mut listed = deployment.clone();
+            listed
+                .add_key_server(KeyServerEndpoint {
+                    account: AccountId::from([20; 32]),
+                    url: remote.into(),
+                    public_key: [9; 32],
+                })
+                .unwrap();
+            assert_eq!(plain_text_server(&listed), Some(remote));
+        }
     }
 }
