@@ -145,7 +145,8 @@ expect "the record is at version 2" "$(grep '^version=' "$WORK/rotate.out" | cut
 expect "three servers took a share of it" "$(grep '^shares_deposited=' "$WORK/rotate.out" | cut -d= -f2)" 3
 
 say "Bob revokes the consent"
-call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" >/dev/null
+# The revocation names the grantee and terms Bob was shown for that id.
+call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" "Account($DAVE)" "$terms" >/dev/null
 status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['values'][0]['status']['variant']")
 expect "consent $CONSENT is revoked (and kept in the history)" "$status" Revoked
 

@@ -15,6 +15,8 @@ CARGO_CONTRACT_VERSION=5.0.3
 NODE_CRATE=contracts-node
 NODE_VERSION=0.41.0
 NODE_JS_MIN=20.19
+# The S3 API server the key server's object-store test runs against (PyPI's moto).
+MOTO_VERSION=5.2.1
 # Runtimes whose Wasm the dev node never runs (crate names as substrate-wasm-builder spells
 # them in SKIP_<NAME>_WASM_BUILD): the one list of what the node build skips. `--dev`
 # runs contracts-node-runtime only; the parachain runtime serves the parachain chain
@@ -30,6 +32,8 @@ version_of() { "$@" --version 2>/dev/null | head -n 1 || true; }
 node_js_ok() {
   node -e "const [a, b] = process.versions.node.split('.').map(Number); const [x, y] = '$NODE_JS_MIN'.split('.').map(Number); process.exit(a > x || (a === x && b >= y) ? 0 : 1)" 2>/dev/null
 }
+
+moto_version() { python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || true; }
 
 # Starts the built node on a dev chain in a temporary directory and asks it for block 0:
 # a node whose runtime Wasm was skipped by mistake fails here, not in the first test.
@@ -69,6 +73,7 @@ check() {
   done
   v=$( [ -x /usr/bin/chromium ] && version_of /usr/bin/chromium ); row chromium "$v" "any (Debian's)" ok
   v=$(version_of node); row "node.js" "$v" ">= $NODE_JS_MIN" "$(node_js_ok && echo ok)"
+  v=$(moto_version); row "moto (S3 API server)" "$v" "$MOTO_VERSION" "$([ "$v" = "$MOTO_VERSION" ] && echo ok)"
   v=$(rustup run "$TOOLCHAIN" rustc --version 2>/dev/null || true)
   row "rust $TOOLCHAIN" "$v" "$TOOLCHAIN.x + wasm32, rust-src" ok
   v=$(cargo contract --version 2>/dev/null | head -n 1 || true)
@@ -172,5 +177,15 @@ if ! node_js_ok; then
   exit 1
 fi
 say "node $(node --version) present"
+
+# --- moto: an S3 API server for the key server's object-store test -------------------
+if [ "$(moto_version)" = "$MOTO_VERSION" ]; then
+  say "moto $MOTO_VERSION present"
+else
+  say "moto $MOTO_VERSION: installing from PyPI (about 30 s)"
+  start=$SECONDS
+  python3 -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  took "$start"
+fi
 
 say "ready: $(cargo contract --version), $(substrate-contracts-node --version)"

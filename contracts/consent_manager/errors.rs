@@ -61,6 +61,9 @@ pub enum Error {
     NothingScheduled,
     /// The scheduled change's delay has not passed.
     NotYetDue,
+    /// The consent with this id is not the one the revoker named (grantee and terms):
+    /// nothing is revoked.
+    ConsentMismatch,
 }
 
 pub type Result<T> = core::result::Result<T, Error>;

@@ -32,7 +32,7 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
     };
     let mut valid = vec![
         message_input!("grant", a, Grantee::Account(b), terms),
-        message_input!("revoke", a, 0u64),
+        message_input!("revoke", a, 0u64, Grantee::Account(b), terms),
         message_input!(
             "grant_signed",
             a,
@@ -42,13 +42,26 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
             9u64,
             [3u8; 64]
         ),
-        message_input!("revoke_signed", a, 0u64, 0u64, u64::MAX, [3u8; 64]),
+        message_input!(
+            "revoke_signed",
+            a,
+            0u64,
+            Grantee::Account(b),
+            terms,
+            0u64,
+            u64::MAX,
+            [3u8; 64]
+        ),
         message_input!("nonce_used", a, 0u64),
         message_input!("void_signature", a, u64::MAX),
         message_input!(
             "signing_message",
             a,
-            SignedAction::Revoke { consent_id: 1 },
+            SignedAction::Revoke {
+                consent_id: 1,
+                grantee: Grantee::Anyone,
+                terms
+            },
             0u64,
             9u64
         ),

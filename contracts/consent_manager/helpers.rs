@@ -40,9 +40,10 @@ impl ConsentManager {
         actor: AccountId,
         patient: AccountId,
         consent_id: ConsentId,
+        shown: (&Grantee, &ConsentTerms),
     ) -> Result<()> {
         let now = self.env().block_timestamp();
-        let consent = self.store_revoke(&patient, consent_id, now)?;
+        let consent = self.store_revoke(&patient, consent_id, shown, now)?;
         self.append_log(NewEntry {
             patient,
             actor,
@@ -228,12 +229,18 @@ impl ConsentManager {
         &mut self,
         patient: &AccountId,
         consent_id: ConsentId,
+        shown: (&Grantee, &ConsentTerms),
         now: Timestamp,
     ) -> Result<Consent> {
         let mut consent = self
             .consents
             .get((*patient, consent_id))
             .ok_or(Error::ConsentNotFound)?;
+        // The id came from whoever listed the consents (a node may lie): revoke only the
+        // rule the revoker was shown.
+        if (&consent.grantee, &consent.terms) != shown {
+            return Err(Error::ConsentMismatch);
+        }
         if consent.status == ConsentStatus::Revoked {
             return Err(Error::AlreadyRevoked);
         }

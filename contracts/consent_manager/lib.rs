@@ -126,12 +126,21 @@ pub mod consent_manager {
         }
 
         /// Patient or delegate: revoke a consent or restriction, effective in this block.
+        /// `grantee` and `terms` are the ones the revoker was shown: the consent with
+        /// this id must have them (`ConsentMismatch` otherwise), so a node that listed
+        /// the ids wrongly cannot make a patient revoke another rule.
         /// Allowed while paused: it only narrows access.
         #[ink(message)]
-        pub fn revoke(&mut self, patient: AccountId, consent_id: ConsentId) -> Result<()> {
+        pub fn revoke(
+            &mut self,
+            patient: AccountId,
+            consent_id: ConsentId,
+            grantee: Grantee,
+            terms: ConsentTerms,
+        ) -> Result<()> {
             let caller = self.env().caller();
             self.ensure_acts_for(&patient, &caller)?;
-            self.revoke_as(caller, patient, consent_id)
+            self.revoke_as(caller, patient, consent_id, (&grantee, &terms))
         }
 
         // ---- consent signed in the patient's wallet, submitted by anyone -------------
@@ -156,21 +165,27 @@ pub mod consent_manager {
             self.grant_as(patient, patient, grantee, terms)
         }
 
-        /// Anyone: the patient's revocation, signed like `grant_signed`. Allowed while
-        /// paused.
+        /// Anyone: the patient's revocation, signed like `grant_signed`, naming the
+        /// grantee and terms like `revoke`. Allowed while paused.
         #[ink(message)]
         pub fn revoke_signed(
             &mut self,
             patient: AccountId,
             consent_id: ConsentId,
+            grantee: Grantee,
+            terms: ConsentTerms,
             nonce: u64,
             deadline: Timestamp,
             signature: [u8; 64],
         ) -> Result<()> {
             self.off_path();
-            let action = SignedAction::Revoke { consent_id };
+            let action = SignedAction::Revoke {
+                consent_id,
+                grantee,
+                terms,
+            };
             self.use_signature(&patient, &action, nonce, deadline, &signature)?;
-            self.revoke_as(patient, patient, consent_id)
+            self.revoke_as(patient, patient, consent_id, (&grantee, &terms))
         }
 
         /// Whether a signed consent with this nonce can no longer be submitted (used or

@@ -222,7 +222,29 @@ fn run(ops: Vec<Op>) {
                 }
                 Op::Revoke(index) => {
                     let id = u64::try_from(index).unwrap();
-                    let result = cm.store_revoke(&patient, id, model.now).map(|_| ());
+                    // Named as the model holds it (the mismatch has its own unit test); an
+                    // unknown id with some terms.
+                    let unknown = ConsentTerms {
+                        decision: Decision::Deny,
+                        scope: Scope::AllRecords,
+                        actions: ActionSet(1),
+                        purposes: PurposeSet(1),
+                        valid_from: 0,
+                        valid_until: None,
+                    };
+                    let (grantee, terms) =
+                        model
+                            .rules
+                            .get(index)
+                            .map_or((Grantee::Anyone, unknown), |(g, t, _)| {
+                                (
+                                    g.map_or(Grantee::Anyone, |g| Grantee::Account(person(g))),
+                                    *t,
+                                )
+                            });
+                    let result = cm
+                        .store_revoke(&patient, id, (&grantee, &terms), model.now)
+                        .map(|_| ());
                     match model.rules.get_mut(index) {
                         None => assert_eq!(result, Err(Error::ConsentNotFound)),
                         Some((_, _, true)) => assert_eq!(result, Err(Error::AlreadyRevoked)),

@@ -123,11 +123,17 @@ fn a_held_signature_blocks_no_later_one() {
     // A relayer sits on a grant signed with nonce 3. The revocation signed later with
     // nonce 9 goes through first, past every check to the log (absent off-chain).
     let _held = signed(&s.key, &grant_of(&s.w), 3, DEADLINE);
-    let revoke = SignedAction::Revoke { consent_id: id };
+    let (grantee, terms) = s.w.shown(id);
+    let revoke = SignedAction::Revoke {
+        consent_id: id,
+        grantee,
+        terms,
+    };
     let signature = signed(&s.key, &revoke, 9, DEADLINE);
     set_caller::<Env>(s.relayer);
     assert_eq!(
-        s.w.cm.revoke_signed(patient, id, 9, DEADLINE, signature),
+        s.w.cm
+            .revoke_signed(patient, id, grantee, terms, 9, DEADLINE, signature),
         Err(Error::LogUnavailable)
     );
     assert!(!s.w.cm.nonce_used(patient, 3));
@@ -351,16 +357,29 @@ fn revocation_is_signed_the_same_way() {
     let mut s = setup();
     let patient = s.patient;
     let id = doctor_consent(&mut s);
-    let revoke = SignedAction::Revoke { consent_id: id };
+    let (g, t) = s.w.shown(id);
+    let revoke = SignedAction::Revoke {
+        consent_id: id,
+        grantee: g,
+        terms: t,
+    };
     let signature = signed(&s.key, &revoke, 0, DEADLINE);
     // Another consent id than the one signed.
     s.w.rejects(s.relayer, Error::BadSignature, |cm| {
-        cm.revoke_signed(patient, id + 1, 0, DEADLINE, signature)
+        cm.revoke_signed(patient, id + 1, g, t, 0, DEADLINE, signature)
+    });
+    // Other terms than the ones signed.
+    let other = ConsentTerms {
+        valid_until: Some(DEADLINE),
+        ..t
+    };
+    s.w.rejects(s.relayer, Error::BadSignature, |cm| {
+        cm.revoke_signed(patient, id, g, other, 0, DEADLINE, signature)
     });
     // A grant signature does not revoke.
     let grant = signed(&s.key, &grant_of(&s.w), 0, DEADLINE);
     s.w.rejects(s.relayer, Error::BadSignature, |cm| {
-        cm.revoke_signed(patient, id, 0, DEADLINE, grant)
+        cm.revoke_signed(patient, id, g, t, 0, DEADLINE, grant)
     });
     // Paused: signed grants are refused, signed revocations still go through.
     set_caller::<Env>(s.w.admin);
@@ -373,7 +392,8 @@ fn revocation_is_signed_the_same_way() {
     });
     set_caller::<Env>(s.relayer);
     assert_eq!(
-        s.w.cm.revoke_signed(patient, id, 0, DEADLINE, signature),
+        s.w.cm
+            .revoke_signed(patient, id, g, t, 0, DEADLINE, signature),
         Err(Error::LogUnavailable),
         "past every check while paused"
     );

@@ -105,6 +105,22 @@ impl World {
             .unwrap()
     }
 
+    /// What a patient is shown of consent `id` (an unknown id: a permit to the doctor).
+    pub(crate) fn shown(&self, id: u64) -> (Grantee, ConsentTerms) {
+        self.cm.consent(self.patient, id).map_or(
+            (Grantee::Account(self.doctor), permit(Scope::AllRecords)),
+            |c| (c.grantee, c.terms),
+        )
+    }
+
+    /// A revocation as the message stores it, naming the consent as it is listed.
+    fn unstore(&mut self, id: u64, now: u64) -> medconsent_shared::Consent {
+        let (grantee, terms) = self.shown(id);
+        self.cm
+            .store_revoke(&self.patient, id, (&grantee, &terms), now)
+            .unwrap()
+    }
+
     fn doctor_reads(&self, record: u64, category: u16) -> Verdict {
         self.cm.check(read(self, self.doctor, record, category))
     }
@@ -268,7 +284,7 @@ fn revocation_takes_effect_at_once_and_keeps_history() {
     let mut w = world();
     let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
     set_block_timestamp::<Env>(120);
-    let revoked = w.cm.store_revoke(&w.patient, id, 120).unwrap();
+    let revoked = w.unstore(id, 120);
     assert_eq!(revoked.status, ConsentStatus::Revoked);
     assert_eq!(w.doctor_reads(1, 1), Verdict::Deny(DenyReason::NoConsent));
     let kept = w.cm.consent(w.patient, id).unwrap();
@@ -285,7 +301,7 @@ fn revoking_a_restriction_restores_the_permit() {
     let mut w = world();
     let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
     let restriction = w.store(Grantee::Anyone, deny(Scope::AllRecords));
-    w.cm.store_revoke(&w.patient, restriction, 100).unwrap();
+    w.unstore(restriction, 100);
     assert_eq!(w.doctor_reads(1, 1), Verdict::Permit(Basis::Consent(id)));
 }
 
@@ -441,7 +457,7 @@ fn each_pair_holds_a_bounded_number_of_active_rules() {
     // Another grantee is another pair.
     w.store(Grantee::Account(w.responder), permit(Scope::AllRecords));
     // Revoking frees a slot.
-    w.cm.store_revoke(&w.patient, 0, now).unwrap();
+    w.unstore(0, now);
     w.store(doctor, permit(Scope::AllRecords));
 }
 
@@ -662,11 +678,50 @@ fn revoke_rejections() {
     let mut w = world();
     let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
     let (p, stranger, doctor) = (w.patient, w.stranger, w.doctor);
-    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| cm.revoke(p, id));
-    w.rejects(doctor, Error::NotPatientOrDelegate, |cm| cm.revoke(p, id));
-    w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id + 1));
-    w.cm.store_revoke(&p, id, 100).unwrap();
-    w.rejects(p, Error::AlreadyRevoked, |cm| cm.revoke(p, id));
+    let (g, t) = w.shown(id);
+    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
+        cm.revoke(p, id, g, t)
+    });
+    w.rejects(doctor, Error::NotPatientOrDelegate, |cm| {
+        cm.revoke(p, id, g, t)
+    });
+    w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id + 1, g, t));
+    w.unstore(id, 100);
+    w.rejects(p, Error::AlreadyRevoked, |cm| cm.revoke(p, id, g, t));
+}
+
+/// A node that lists the patient's restriction under the id of a permit (or the other
+/// way round) cannot make the patient revoke the rule they did not pick: the contract
+/// compares what the revoker was shown with what the id holds.
+#[ink::test]
+fn a_revocation_naming_other_terms_than_the_ids_is_refused() {
+    let mut w = world();
+    let permit_id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
+    let restriction = w.store(Grantee::Anyone, deny(Scope::Category(3)));
+    let (p, doctor) = (w.patient, Grantee::Account(w.doctor));
+    let (permit_grantee, permit_terms) = w.shown(permit_id);
+    // The permit's grantee and terms, sent with the restriction's id.
+    w.rejects(p, Error::ConsentMismatch, |cm| {
+        cm.revoke(p, restriction, permit_grantee, permit_terms)
+    });
+    // The right grantee with other terms, and the right terms with another grantee.
+    let (_, restriction_terms) = w.shown(restriction);
+    w.rejects(p, Error::ConsentMismatch, |cm| {
+        cm.revoke(p, restriction, doctor, restriction_terms)
+    });
+    let wider = ConsentTerms {
+        valid_until: Some(10_000),
+        ..restriction_terms
+    };
+    w.rejects(p, Error::ConsentMismatch, |cm| {
+        cm.revoke(p, restriction, Grantee::Anyone, wider)
+    });
+    // The restriction still stands between the doctor and category 3.
+    assert!(matches!(w.doctor_reads(1, 3), Verdict::Deny(_)));
+    assert_eq!(
+        w.doctor_reads(1, 1),
+        Verdict::Permit(Basis::Consent(permit_id))
+    );
 }
 
 // ---- delegates and opt-out -----------------------------------------------------------
@@ -977,10 +1032,13 @@ fn boundary_arguments_are_refused_without_a_write() {
     w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
         cm.grant(unknown, Grantee::Account(dr), permit(Scope::AllRecords))
     });
+    let (g, t) = w.shown(kept);
     for id in [kept + 1, u64::MAX] {
-        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id));
+        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id, g, t));
     }
-    w.rejects(unknown, Error::ConsentNotFound, |cm| cm.revoke(unknown, 0));
+    w.rejects(unknown, Error::ConsentNotFound, |cm| {
+        cm.revoke(unknown, 0, g, t)
+    });
     w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
     w.rejects(p, Error::InvalidTerm, |cm| cm.appoint_delegate(dr, Some(0)));
     w.rejects(p, Error::DelegateNotFound, |cm| cm.remove_delegate(unknown));

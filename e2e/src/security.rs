@@ -153,7 +153,9 @@ async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
         ConsentError::Paused,
     )
     .await?;
-    submit_ok(&mut client, &patient(), &sys.consents().revoke(p, consent)).await?;
+    let (grantee, terms) = listed(&mut client, &sys, p, consent).await?;
+    let revoke = sys.consents().revoke(p, consent, grantee, terms);
+    submit_ok(&mut client, &patient(), &revoke).await?;
     submit_ok(&mut client, &admin(), &sys.consents().set_paused(false)).await?;
     assert_eq!(
         submit_ok(&mut client, &doctor(), &access).await?,

@@ -65,7 +65,20 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
     assert_eq!(entry.record, Some(record_id));
 
     // The patient revokes; the doctor's next access is denied, and logged.
-    let revoke = sys.consents().revoke(p, consent_id);
+    let (grantee, terms) = listed(&mut client, &sys, p, consent_id).await?;
+    // Named with other terms than the id holds (as after a node listed the ids
+    // wrongly): refused, and the consent still stands (the revoke below succeeds).
+    let misnamed = sys
+        .consents()
+        .revoke(p, consent_id, grantee, restriction(Scope::AllRecords));
+    submit_err(
+        &mut client,
+        &patient(),
+        &misnamed,
+        ConsentError::ConsentMismatch,
+    )
+    .await?;
+    let revoke = sys.consents().revoke(p, consent_id, grantee, terms);
     let revoked = submit_measured(&mut client, &patient(), &revoke, "revoke").await?;
     assert_eq!(events_of(&revoked)?, vec![entry_appended(&sys, p)]);
     revoked.return_value().okay()?;

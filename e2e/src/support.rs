@@ -306,6 +306,20 @@ where
     Ok(client.call(signer, message).dry_run().await?.return_value())
 }
 
+/// Consent `id` of `patient` as the patient is shown it: the grantee and terms that
+/// `revoke` and a signed revocation name.
+pub async fn listed(
+    client: &mut Client,
+    sys: &System,
+    patient: AccountId,
+    id: u64,
+) -> E2EResult<(Grantee, ConsentTerms)> {
+    let consent = query(client, &sys.consents().consent(patient, id))
+        .await?
+        .ok_or("no such consent")?;
+    Ok((consent.grantee, consent.terms))
+}
+
 /// A Read permit for TREAT over `scope`, valid from now on.
 pub fn read_permit(scope: Scope) -> ConsentTerms {
     ConsentTerms {

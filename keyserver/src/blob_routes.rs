@@ -1,9 +1,11 @@
 //! The ciphertext routes. A server keeps only ciphertext the chain names: an upload says
 //! which record (`?record=ID`) and is taken only if that record is active on the
 //! finalized chain with this content hash as its current one, so a stranger cannot fill
-//! the disk for free (registering a record costs a fee and a deposit). Uploads stream to
-//! a temporary file, hashed as they come and bounded in size; downloads stream from disk.
+//! the disk for free (registering a record costs a fee and a deposit). Uploads stream
+//! into the blob store (`blob_store`), hashed as they come and bounded in size;
+//! downloads stream from it.
 
+use crate::blob_store::PutError;
 use crate::http::{ApiError, ServerState};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -11,8 +13,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
-use medconsent_keyrelease::blobs::BlobError;
 use medconsent_keyrelease::decide::Refusal;
 use medconsent_keyrelease::wire::{self, BlobReceipt, BlobUpload, ErrorCode};
 use medconsent_shared::RecordStatus;
@@ -69,28 +69,19 @@ pub async fn put_blob(
             "the record's current content hash is another: only ciphertext the chain names is kept",
         ));
     }
-    let mut writer = tokio::task::block_in_place(|| server.blobs.writer())
-        .map_err(|e| ApiError::internal(ErrorCode::Storage, e))?;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadBody, e.to_string()))?;
-        let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-        if writer.written().saturating_add(len) > limit as u64 {
-            return Err(too_large(limit));
-        }
-        tokio::task::block_in_place(|| writer.write(&chunk))
-            .map_err(|e| ApiError::internal(ErrorCode::Storage, e))?;
-    }
-    let size = writer.written();
-    // Synced, checked against the hash, then renamed: a reader never sees half a blob,
-    // and nobody can put other bytes under a record's hash.
-    tokio::task::block_in_place(|| writer.finish(&expected)).map_err(|e| match e {
-        BlobError::HashMismatch { actual, .. } => ApiError::new(
-            ErrorCode::HashMismatch,
-            format!("the body hashes to {}", wire::hash_to_hex(&actual)),
-        ),
-        other => ApiError::internal(ErrorCode::Storage, other),
-    })?;
+    let size = server
+        .blobs
+        .put(&expected, body.into_data_stream(), limit)
+        .await
+        .map_err(|e| match e {
+            PutError::TooLarge(limit) => too_large(limit),
+            PutError::BadBody(why) => ApiError::new(ErrorCode::BadBody, why),
+            PutError::HashMismatch { actual } => ApiError::new(
+                ErrorCode::HashMismatch,
+                format!("the body hashes to {}", wire::hash_to_hex(&actual)),
+            ),
+            PutError::Store(e) => ApiError::internal(ErrorCode::Storage, e),
+        })?;
     Ok((
         StatusCode::CREATED,
         Json(BlobReceipt {
@@ -100,34 +91,25 @@ pub async fn put_blob(
     ))
 }
 
-/// The ciphertext, streamed from disk.
+/// The ciphertext, streamed from the blob store.
 pub async fn get_blob(
     State(server): State<Arc<ServerState>>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = blob_hash(&hash)?;
-    let file = match tokio::fs::File::open(server.blobs.blob_path(&hash)).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::new(
-                ErrorCode::NoBlob,
-                "no blob with this hash here",
-            ))
-        }
-        Err(e) => return Err(ApiError::internal(ErrorCode::Storage, e)),
-    };
-    let length = file
-        .metadata()
+    let found = server
+        .blobs
+        .get(&hash)
         .await
         .map_err(|e| ApiError::internal(ErrorCode::Storage, e))?
-        .len();
+        .ok_or_else(|| ApiError::new(ErrorCode::NoBlob, "no blob with this hash here"))?;
     Ok((
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_LENGTH, length.to_string()),
+            (header::CONTENT_LENGTH, found.size.to_string()),
         ],
-        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        found.body,
     )
         .into_response())
 }

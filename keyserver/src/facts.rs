@@ -312,7 +312,7 @@ impl ChainReader {
                     format!("[{}] said {value:?}", urls.join(", "))
                 })
                 .collect();
-            eprintln!("nodes disagree on {what}: {}", said.join("; "));
+            tracing::warn!("nodes disagree on {what}: {}", said.join("; "));
             return Err(ReadError::Disagree {
                 what,
                 needed: self.quorum,

@@ -26,7 +26,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medconsent_keyrelease::blobs::BlobDir;
 use medconsent_keyrelease::decide::{self, Policy, Refusal};
 use medconsent_keyrelease::envelope::{self, deposit_context, release_context};
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
@@ -48,8 +47,8 @@ pub struct ServerState {
     pub public: [u8; 32],
     pub account: AccountId,
     pub policy: Policy,
-    /// Ciphertext blobs, one file per content hash, and the largest one taken (bytes).
-    pub blobs: BlobDir,
+    /// Ciphertext blobs, one per content hash, and the largest one taken (bytes).
+    pub blobs: crate::blob_store::BlobStore,
     pub blob_limit: usize,
     pub metrics: Arc<Metrics>,
     /// The deployment the server acts for, and whether the chain still matches its pins.
@@ -112,7 +111,7 @@ impl ApiError {
     /// files, nodes and their addresses, goes to the operator's log; the answer says only
     /// what failed.
     pub(crate) fn internal(code: ErrorCode, detail: impl std::fmt::Display) -> Self {
-        eprintln!("internal error={code}: {detail}");
+        tracing::error!("internal error={code}: {detail}");
         let message = match code {
             ErrorCode::ChainUnavailable => "the server's nodes did not answer; try again later",
             ErrorCode::NodesDisagree => {

@@ -7,6 +7,7 @@
 //! retired records by itself ([`sweep`]).
 
 pub mod blob_routes;
+pub mod blob_store;
 pub mod facts;
 pub mod http;
 pub mod metrics;
@@ -17,7 +18,6 @@ pub mod sweep;
 pub mod tls;
 
 use medconsent_chain::{Chain, Deployment};
-use medconsent_keyrelease::blobs::BlobDir;
 use medconsent_keyrelease::decide::Policy;
 use medconsent_shared::AccountId;
 use std::net::SocketAddr;
@@ -39,7 +39,7 @@ pub struct Config {
     pub policy: Policy,
     pub body_limit: usize,
     /// Where ciphertext blobs are kept, and the largest one accepted (bytes).
-    pub blobs: PathBuf,
+    pub blobs: blob_store::BlobLocation,
     pub blob_limit: usize,
     /// How often the server looks for retired records among those it holds shares of.
     pub retired_sweep: std::time::Duration,
@@ -67,11 +67,8 @@ pub enum StartError {
     Listen(#[from] std::io::Error),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
-    #[error("the blob directory {}: {source}", path.display())]
-    Blobs {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{0}")]
+    Blobs(#[from] blob_store::StoreError),
 }
 
 /// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
@@ -83,14 +80,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         None => None,
     };
     let shares = share_db::ShareDb::open(&config.db)?;
-    let blobs = BlobDir::new(&config.blobs).map_err(|source| StartError::Blobs {
-        path: config.blobs.clone(),
-        source,
-    })?;
-    match blobs.remove_leftovers() {
+    let blobs = blob_store::BlobStore::open(&config.blobs)?;
+    match blobs.remove_leftovers().await {
         Ok(0) => {}
-        Ok(n) => eprintln!("blobs: {n} unfinished uploads from an earlier run removed"),
-        Err(e) => eprintln!("blobs: unfinished uploads not removed: {e}"),
+        Ok(n) => tracing::info!("blobs: {n} unfinished uploads from an earlier run removed"),
+        Err(e) => tracing::warn!("blobs: unfinished uploads not removed: {e}"),
     }
     let mut nodes = Vec::with_capacity(config.nodes.len());
     for url in config.nodes {
@@ -149,7 +143,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 .await?
         }
     }
-    eprintln!("shut down: every answered request's writes were committed");
+    tracing::info!("shut down: every answered request's writes were committed");
     Ok(())
 }
 
@@ -163,5 +157,5 @@ async fn terminated() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    eprintln!("shutting down: finishing the requests in flight");
+    tracing::info!("shutting down: finishing the requests in flight");
 }

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use medconsent_chain::{parse_account, Deployment};
 use medconsent_keyrelease::decide::Policy;
 use medconsent_keyrelease::{keyfile, wire};
+use medconsent_keyserver::blob_store::BlobLocation;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -68,8 +69,14 @@ struct ServeArgs {
     #[arg(long, default_value_t = wire::MAX_REQUEST_BYTES)]
     body_limit: usize,
     /// Directory for ciphertext blobs (default: the database path + ".blobs").
-    #[arg(long)]
+    #[arg(long, conflicts_with = "blob_store")]
     blobs: Option<PathBuf>,
+    /// Keep ciphertext blobs in an S3-compatible object store instead of a folder:
+    /// `s3://bucket[/prefix]`; endpoint, region and credentials from the AWS_*
+    /// environment (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY;
+    /// AWS_ALLOW_HTTP=true for a store on plain HTTP).
+    #[arg(long)]
+    blob_store: Option<String>,
     /// How often (ms) to look for records retired on chain among those the server holds
     /// shares of, and delete their shares (also done at start).
     #[arg(long, default_value_t = 60_000)]
@@ -101,6 +108,14 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDCONSENT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
     if let Err(message) = run(Cli::parse()).await {
         eprintln!("medconsent-keyserver: {message}");
         std::process::exit(1);
@@ -128,6 +143,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_request_lifetime_ms,
                 body_limit,
                 blobs,
+                blob_store,
                 blob_limit,
                 retired_sweep_ms,
                 request_timeout_ms,
@@ -137,16 +153,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tls_key,
                 max_chain_lag_ms,
             } = *args;
-            let blobs = blobs.unwrap_or_else(|| {
-                let mut name = db.clone().into_os_string();
-                name.push(".blobs");
-                PathBuf::from(name)
-            });
+            let blobs = match (blob_store, blobs) {
+                (Some(url), _) => BlobLocation::S3(url),
+                (None, Some(dir)) => BlobLocation::Folder(dir),
+                (None, None) => {
+                    let mut name = db.clone().into_os_string();
+                    name.push(".blobs");
+                    BlobLocation::Folder(PathBuf::from(name))
+                }
+            };
             let quorum =
                 medconsent_keyserver::facts::check_nodes(&nodes, node_quorum, insecure_node)
                     .map_err(|e| e.to_string())?;
             if quorum == 1 && nodes.len() > 1 {
-                eprintln!("warning: --node-quorum 1: any one of the nodes decides alone");
+                tracing::warn!("--node-quorum 1: any one of the nodes decides alone");
             }
             let secret = keyfile::read_secret(&secret).map_err(|e| e.to_string())?;
             let deployment = Deployment::load(&deployment).map_err(|e| e.to_string())?;

@@ -124,7 +124,7 @@ impl PinWatch {
         let mut changed = lock(&self.changed);
         if changed.is_none() {
             let why = found.join("; ");
-            eprintln!("contracts: {why}: releasing nothing until the operator restarts this server with new pins");
+            tracing::error!("contracts: {why}: releasing nothing until the operator restarts this server with new pins");
             *changed = Some(why);
         }
     }
@@ -144,7 +144,7 @@ impl PinWatch {
         ] {
             if let Some(scheduled) = contract.scheduled {
                 if !seen.contains(&scheduled) {
-                    eprintln!(
+                    tracing::warn!(
                         "contracts: the admin announced a change of the {name}: {:?}, effective at {} (ms): review it",
                         scheduled.change, scheduled.effective_at
                     );
@@ -197,7 +197,7 @@ pub async fn run(server: Arc<ServerState>, interval: Duration) {
             look(&server, block, now).await
         };
         if let Err(e) = looked.await {
-            eprintln!("contracts: not read: {e}");
+            tracing::warn!("contracts: not read: {e}");
         }
         tokio::time::sleep(interval).await;
     }

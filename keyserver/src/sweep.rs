@@ -39,7 +39,7 @@ pub async fn sweep_once(server: &ServerState) -> Result<Vec<u64>, SweepError> {
         let retired = match server.reader.record(block, record).await {
             Ok(found) => found.is_some_and(|r| r.status == RecordStatus::Retired),
             Err(e) => {
-                eprintln!("sweep: record {record}: {e}");
+                tracing::warn!("sweep: record {record}: {e}");
                 continue;
             }
         };
@@ -58,10 +58,12 @@ pub async fn run(server: Arc<ServerState>, interval: Duration) {
         match sweep_once(&server).await {
             Ok(deleted) => {
                 for record in deleted {
-                    eprintln!("sweep: record {record} is retired on chain: its shares deleted");
+                    tracing::info!(
+                        "sweep: record {record} is retired on chain: its shares deleted"
+                    );
                 }
             }
-            Err(e) => eprintln!("sweep: {e}"),
+            Err(e) => tracing::warn!("sweep: {e}"),
         }
         tokio::time::sleep(interval).await;
     }

@@ -105,7 +105,10 @@ async function showConsents() {
       const button = document.createElement('button');
       button.textContent = 'Revoke';
       button.className = 'revoke';
-      button.onclick = () => transact(`Revoking consent ${consent.id}`, 'revoke', sys.consents, [account, consent.id]);
+      // The revocation names the grantee and terms this row shows: the contract
+      // refuses it if the id holds another rule (a node that listed ids wrongly).
+      button.onclick = () => transact(`Revoking consent ${consent.id}`, 'revoke', sys.consents,
+        [account, consent.id, consent.grantee, consent.terms]);
       actions.append(button);
     }
   }

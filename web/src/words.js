@@ -13,6 +13,7 @@ export const ERROR_WORDS = {
   TooManyRules: 'This provider already has the maximum of 8 active rules from you: revoke one first.',
   ConsentNotFound: 'No such consent.',
   AlreadyRevoked: 'This consent is already revoked.',
+  ConsentMismatch: 'The consent with this number is not the one shown here, so nothing was revoked: the node this page reads may be listing your consents wrongly.',
   CounterOverflow: 'A counter is exhausted.',
   LogUnavailable: 'The audit log did not take the entry, so nothing was changed.',
   SignatureExpired: 'The signed consent is past its deadline.',

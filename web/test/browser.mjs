@@ -211,6 +211,19 @@ try {
     `the page refuses the lying node's bytes and says why: "${refusal}"`);
   check(await lying.evaluate(() => window.medconsentTestSigner.rawSigned) === 0
     && !(await lying.locator('#signed-output').isVisible()), 'and nothing was signed');
+
+  // The same node lists Bob's consent 1 (Dave, read, treatment) as a grant to Eve of
+  // everything. Revoke names what the row shows; the contract compares it with what
+  // consent 1 holds and refuses, so the lie cannot make Bob revoke another rule.
+  const lyingRow = lying.locator('#consent-rows tr[data-consent="1"]');
+  check((await lyingRow.textContent()).includes(eve.address), 'the lying node lists consent 1 as a grant to Eve');
+  await lyingRow.locator('button.revoke').click();
+  await waitForStatus(lying, 'Revoking consent 1: Refused.');
+  check((await statusText(lying)).includes('is not the one shown here, so nothing was revoked'),
+    `the revocation of a misnamed consent is refused in words: "${await statusText(lying)}"`);
+  const stored = (await manager.query.consent(bob, { gasLimit, storageDepositLimit: null }, bob, 1)).output.asOk;
+  check(stored.isSome && stored.unwrap().status.isActive && stored.unwrap().grantee.asAccount.toString() === dave.address,
+    'consent 1, read from an honest node, is still Dave\'s and active');
   await lying.close();
 
   // A long trail: 10,000 more entries. The page reads the newest page only, verified

@@ -22,8 +22,11 @@ pub enum SignedAction {
         grantee: Grantee,
         terms: ConsentTerms,
     },
+    /// The consent with this id, which must have this grantee and these terms.
     Revoke {
         consent_id: ConsentId,
+        grantee: Grantee,
+        terms: ConsentTerms,
     },
 }
 

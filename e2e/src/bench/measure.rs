@@ -65,7 +65,8 @@ pub(super) async fn every_message(
     report
         .measure(client, &patient(), &review, reg, "review_emergencies (one)")
         .await?;
-    let revoke = sys.consents().revoke(p, consent);
+    let (grantee, terms) = listed(client, sys, p, consent).await?;
+    let revoke = sys.consents().revoke(p, consent, grantee, terms);
     report
         .measure(client, &patient(), &revoke, cm, "revoke")
         .await?;
@@ -90,13 +91,21 @@ pub(super) async fn every_message(
         .await?;
     let revoke = SignedAction::Revoke {
         consent_id: signed_consent,
+        grantee: Grantee::Account(dr),
+        terms,
     };
     let signature = patient()
         .sign(&signing_message(&domain, &p, &revoke, 1, u64::MAX))
         .0;
-    let relayed = sys
-        .consents()
-        .revoke_signed(p, signed_consent, 1, u64::MAX, signature);
+    let relayed = sys.consents().revoke_signed(
+        p,
+        signed_consent,
+        Grantee::Account(dr),
+        terms,
+        1,
+        u64::MAX,
+        signature,
+    );
     report
         .measure(client, &stranger(), &relayed, cm, "revoke_signed")
         .await?;
@@ -302,11 +311,8 @@ pub(super) async fn history_growth(
         report
             .measure(client, &responder(), &access, "", label)
             .await?;
-        let grant = sys.consents().grant(
-            p,
-            Grantee::Account(dr),
-            permit(Scope::Category(3), Action::Read),
-        );
+        let extra_terms = permit(Scope::Category(3), Action::Read);
+        let grant = sys.consents().grant(p, Grantee::Account(dr), extra_terms);
         let extra = report
             .measure(client, &patient(), &grant, "", label)
             .await?;
@@ -314,7 +320,8 @@ pub(super) async fn history_growth(
             .measure(
                 client,
                 &patient(),
-                &sys.consents().revoke(p, extra),
+                &sys.consents()
+                    .revoke(p, extra, Grantee::Account(dr), extra_terms),
                 "",
                 label,
             )

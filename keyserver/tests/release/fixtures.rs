@@ -71,9 +71,22 @@ pub async fn grant(
     }
 }
 
+/// Revokes `consent`, naming it (grantee and terms) as the patient's node lists it.
 pub async fn revoke(w: &World, s: &Session, consent: ConsentId) -> Outcome {
     let mut consents = w.deployment.contracts().consents();
-    let message = consents.revoke(w.patient.account(), consent);
+    let patient = w.patient.account();
+    let listed = s
+        .chain
+        .read(
+            None,
+            &patient,
+            &w.deployment.contracts().consents,
+            &consents.consent(patient, consent),
+        )
+        .await
+        .map_err(|e| format!("consent {consent}: {e}"))?
+        .ok_or(format!("consent {consent}: not listed"))?;
+    let message = consents.revoke(patient, consent, listed.grantee, listed.terms);
     match s
         .chain
         .submit(

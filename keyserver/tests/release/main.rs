@@ -43,6 +43,7 @@ mod lying_nodes;
 mod pinned_contracts;
 mod reading;
 mod refusals;
+mod s3_store;
 mod suspensions;
 mod tls;
 mod world;
@@ -79,6 +80,7 @@ fn main() {
         hostile_servers::a_server_claiming_another_key_is_sent_no_share,
         pinned_contracts::a_rewired_registry_stops_every_release_until_reviewed,
         tls::a_server_over_tls_is_trusted_through_the_deployments_authority,
+        s3_store::a_server_keeps_ciphertext_in_an_s3_store,
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
