@@ -146,7 +146,7 @@ expect "three servers took a share of it" "$(grep '^shares_deposited=' "$WORK/ro
 
 say "Bob revokes the consent"
 # The revocation names the grantee and terms Bob was shown for that id.
-call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" "Account($DAVE)" "$terms" >/dev/null
+call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" "ConsentShown { grantee: Account($DAVE), terms: $terms }" >/dev/null
 status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['values'][0]['status']['variant']")
 expect "consent $CONSENT is revoked (and kept in the history)" "$status" Revoked
 

@@ -7,8 +7,8 @@ use medconsent_shared::fuzz::{
     admin_inputs, fuzz_decoding, fuzz_messages, peer_and_pause_inputs, store_root,
 };
 use medconsent_shared::{
-    message_input, AccessRequest, Action, ActionSet, ChartRequest, ConsentTerms, Decision, Grantee,
-    Purpose, PurposeSet, RoleSet, Scope, SignedAction,
+    message_input, AccessRequest, Action, ActionSet, ChartRequest, ConsentShown, ConsentTerms,
+    Decision, Grantee, Purpose, PurposeSet, RoleSet, Scope, SignedAction,
 };
 
 type Decoder = <ConsentManager as ContractMessageDecoder>::Type;
@@ -22,6 +22,10 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
         valid_from: 0,
         valid_until: Some(9),
     };
+    let shown = ConsentShown {
+        grantee: Grantee::Account(b),
+        terms,
+    };
     let request = AccessRequest {
         patient: a,
         accessor: b,
@@ -32,7 +36,7 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
     };
     let mut valid = vec![
         message_input!("grant", a, Grantee::Account(b), terms),
-        message_input!("revoke", a, 0u64, Grantee::Account(b), terms),
+        message_input!("revoke", a, 0u64, shown),
         message_input!(
             "grant_signed",
             a,
@@ -42,16 +46,7 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
             9u64,
             [3u8; 64]
         ),
-        message_input!(
-            "revoke_signed",
-            a,
-            0u64,
-            Grantee::Account(b),
-            terms,
-            0u64,
-            u64::MAX,
-            [3u8; 64]
-        ),
+        message_input!("revoke_signed", a, 0u64, shown, 0u64, u64::MAX, [3u8; 64]),
         message_input!("nonce_used", a, 0u64),
         message_input!("void_signature", a, u64::MAX),
         message_input!(
@@ -59,8 +54,7 @@ fn valid_inputs(a: AccountId, b: AccountId) -> Vec<Vec<u8>> {
             a,
             SignedAction::Revoke {
                 consent_id: 1,
-                grantee: Grantee::Anyone,
-                terms
+                shown
             },
             0u64,
             9u64

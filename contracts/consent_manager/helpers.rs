@@ -40,7 +40,7 @@ impl ConsentManager {
         actor: AccountId,
         patient: AccountId,
         consent_id: ConsentId,
-        shown: (&Grantee, &ConsentTerms),
+        shown: &ConsentShown,
     ) -> Result<()> {
         let now = self.env().block_timestamp();
         let consent = self.store_revoke(&patient, consent_id, shown, now)?;
@@ -229,7 +229,7 @@ impl ConsentManager {
         &mut self,
         patient: &AccountId,
         consent_id: ConsentId,
-        shown: (&Grantee, &ConsentTerms),
+        shown: &ConsentShown,
         now: Timestamp,
     ) -> Result<Consent> {
         let mut consent = self
@@ -238,7 +238,7 @@ impl ConsentManager {
             .ok_or(Error::ConsentNotFound)?;
         // The id came from whoever listed the consents (a node may lie): revoke only the
         // rule the revoker was shown.
-        if (&consent.grantee, &consent.terms) != shown {
+        if consent.grantee != shown.grantee || consent.terms != shown.terms {
             return Err(Error::ConsentMismatch);
         }
         if consent.status == ConsentStatus::Revoked {

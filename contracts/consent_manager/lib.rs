@@ -17,9 +17,9 @@ pub mod consent_manager {
     use medconsent_shared::split;
     use medconsent_shared::{
         call, page_range, AccessRequest, Admin, AdminChange, ChartRequest, Consent, ConsentCheck,
-        ConsentId, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee, Hash32, LogSeq,
-        NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet, ScheduledChange, Scope,
-        SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
+        ConsentId, ConsentShown, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee,
+        Hash32, LogSeq, NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet,
+        ScheduledChange, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
 
     pub use crate::errors::{Error, Result};
@@ -126,21 +126,20 @@ pub mod consent_manager {
         }
 
         /// Patient or delegate: revoke a consent or restriction, effective in this block.
-        /// `grantee` and `terms` are the ones the revoker was shown: the consent with
-        /// this id must have them (`ConsentMismatch` otherwise), so a node that listed
-        /// the ids wrongly cannot make a patient revoke another rule.
+        /// `shown` is the grantee and terms the revoker was shown: the consent with this
+        /// id must have them (`ConsentMismatch` otherwise), so a node that listed the
+        /// ids wrongly cannot make a patient revoke another rule.
         /// Allowed while paused: it only narrows access.
         #[ink(message)]
         pub fn revoke(
             &mut self,
             patient: AccountId,
             consent_id: ConsentId,
-            grantee: Grantee,
-            terms: ConsentTerms,
+            shown: ConsentShown,
         ) -> Result<()> {
             let caller = self.env().caller();
             self.ensure_acts_for(&patient, &caller)?;
-            self.revoke_as(caller, patient, consent_id, (&grantee, &terms))
+            self.revoke_as(caller, patient, consent_id, &shown)
         }
 
         // ---- consent signed in the patient's wallet, submitted by anyone -------------
@@ -172,20 +171,15 @@ pub mod consent_manager {
             &mut self,
             patient: AccountId,
             consent_id: ConsentId,
-            grantee: Grantee,
-            terms: ConsentTerms,
+            shown: ConsentShown,
             nonce: u64,
             deadline: Timestamp,
             signature: [u8; 64],
         ) -> Result<()> {
             self.off_path();
-            let action = SignedAction::Revoke {
-                consent_id,
-                grantee,
-                terms,
-            };
+            let action = SignedAction::Revoke { consent_id, shown };
             self.use_signature(&patient, &action, nonce, deadline, &signature)?;
-            self.revoke_as(patient, patient, consent_id, (&grantee, &terms))
+            self.revoke_as(patient, patient, consent_id, &shown)
         }
 
         /// Whether a signed consent with this nonce can no longer be submitted (used or

@@ -9,8 +9,9 @@ use ink::env::test::{default_accounts, run_test, set_block_timestamp, set_caller
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    AccessRequest, Action, ActionSet, Basis, ChartRequest, ConsentCheck, ConsentTerms, Decision,
-    DenyReason, Grantee, Purpose, PurposeSet, Role, RoleSet, Scope, Verdict, MAX_RULES_PER_PAIR,
+    AccessRequest, Action, ActionSet, Basis, ChartRequest, ConsentCheck, ConsentShown,
+    ConsentTerms, Decision, DenyReason, Grantee, Purpose, PurposeSet, Role, RoleSet, Scope,
+    Verdict, MAX_RULES_PER_PAIR,
 };
 use proptest::prelude::*;
 
@@ -242,9 +243,8 @@ fn run(ops: Vec<Op>) {
                                     *t,
                                 )
                             });
-                    let result = cm
-                        .store_revoke(&patient, id, (&grantee, &terms), model.now)
-                        .map(|_| ());
+                    let shown = ConsentShown { grantee, terms };
+                    let result = cm.store_revoke(&patient, id, &shown, model.now).map(|_| ());
                     match model.rules.get_mut(index) {
                         None => assert_eq!(result, Err(Error::ConsentNotFound)),
                         Some((_, _, true)) => assert_eq!(result, Err(Error::AlreadyRevoked)),

@@ -10,7 +10,7 @@ use ink::env::test::{callee, set_block_timestamp, set_caller};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    signing_message, ConsentTerms, Grantee, Purpose, PurposeSet, Scope, SignedAction,
+    signing_message, ConsentShown, ConsentTerms, Grantee, Purpose, PurposeSet, Scope, SignedAction,
     SigningDomain, SIGNED_CONSENT_TAG,
 };
 use schnorrkel::{signing_context, ExpansionMode, Keypair, MiniSecretKey};
@@ -123,17 +123,16 @@ fn a_held_signature_blocks_no_later_one() {
     // A relayer sits on a grant signed with nonce 3. The revocation signed later with
     // nonce 9 goes through first, past every check to the log (absent off-chain).
     let _held = signed(&s.key, &grant_of(&s.w), 3, DEADLINE);
-    let (grantee, terms) = s.w.shown(id);
+    let shown = s.w.shown(id);
     let revoke = SignedAction::Revoke {
         consent_id: id,
-        grantee,
-        terms,
+        shown,
     };
     let signature = signed(&s.key, &revoke, 9, DEADLINE);
     set_caller::<Env>(s.relayer);
     assert_eq!(
         s.w.cm
-            .revoke_signed(patient, id, grantee, terms, 9, DEADLINE, signature),
+            .revoke_signed(patient, id, shown, 9, DEADLINE, signature),
         Err(Error::LogUnavailable)
     );
     assert!(!s.w.cm.nonce_used(patient, 3));
@@ -357,29 +356,31 @@ fn revocation_is_signed_the_same_way() {
     let mut s = setup();
     let patient = s.patient;
     let id = doctor_consent(&mut s);
-    let (g, t) = s.w.shown(id);
+    let shown = s.w.shown(id);
     let revoke = SignedAction::Revoke {
         consent_id: id,
-        grantee: g,
-        terms: t,
+        shown,
     };
     let signature = signed(&s.key, &revoke, 0, DEADLINE);
     // Another consent id than the one signed.
     s.w.rejects(s.relayer, Error::BadSignature, |cm| {
-        cm.revoke_signed(patient, id + 1, g, t, 0, DEADLINE, signature)
+        cm.revoke_signed(patient, id + 1, shown, 0, DEADLINE, signature)
     });
     // Other terms than the ones signed.
-    let other = ConsentTerms {
-        valid_until: Some(DEADLINE),
-        ..t
+    let other = ConsentShown {
+        terms: ConsentTerms {
+            valid_until: Some(DEADLINE),
+            ..shown.terms
+        },
+        ..shown
     };
     s.w.rejects(s.relayer, Error::BadSignature, |cm| {
-        cm.revoke_signed(patient, id, g, other, 0, DEADLINE, signature)
+        cm.revoke_signed(patient, id, other, 0, DEADLINE, signature)
     });
     // A grant signature does not revoke.
     let grant = signed(&s.key, &grant_of(&s.w), 0, DEADLINE);
     s.w.rejects(s.relayer, Error::BadSignature, |cm| {
-        cm.revoke_signed(patient, id, g, t, 0, DEADLINE, grant)
+        cm.revoke_signed(patient, id, shown, 0, DEADLINE, grant)
     });
     // Paused: signed grants are refused, signed revocations still go through.
     set_caller::<Env>(s.w.admin);
@@ -393,7 +394,7 @@ fn revocation_is_signed_the_same_way() {
     set_caller::<Env>(s.relayer);
     assert_eq!(
         s.w.cm
-            .revoke_signed(patient, id, g, t, 0, DEADLINE, signature),
+            .revoke_signed(patient, id, shown, 0, DEADLINE, signature),
         Err(Error::LogUnavailable),
         "past every check while paused"
     );

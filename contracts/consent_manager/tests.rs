@@ -10,9 +10,9 @@ use ink::env::test::{
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    AccessRequest, Action, ActionSet, AdminChange, Basis, ConsentCheck, ConsentStatus,
-    ConsentTerms, Decision, DenyReason, Grantee, ProviderStatus, Purpose, PurposeSet, Role,
-    RoleSet, Scope, Verdict, MAX_PAGE, MAX_RULES_PER_PAIR,
+    AccessRequest, Action, ActionSet, AdminChange, Basis, ConsentCheck, ConsentShown,
+    ConsentStatus, ConsentTerms, Decision, DenyReason, Grantee, ProviderStatus, Purpose,
+    PurposeSet, Role, RoleSet, Scope, Verdict, MAX_PAGE, MAX_RULES_PER_PAIR,
 };
 
 type Env = DefaultEnvironment;
@@ -106,18 +106,21 @@ impl World {
     }
 
     /// What a patient is shown of consent `id` (an unknown id: a permit to the doctor).
-    pub(crate) fn shown(&self, id: u64) -> (Grantee, ConsentTerms) {
+    pub(crate) fn shown(&self, id: u64) -> ConsentShown {
         self.cm.consent(self.patient, id).map_or(
-            (Grantee::Account(self.doctor), permit(Scope::AllRecords)),
-            |c| (c.grantee, c.terms),
+            ConsentShown {
+                grantee: Grantee::Account(self.doctor),
+                terms: permit(Scope::AllRecords),
+            },
+            |c| c.shown(),
         )
     }
 
     /// A revocation as the message stores it, naming the consent as it is listed.
     fn unstore(&mut self, id: u64, now: u64) -> medconsent_shared::Consent {
-        let (grantee, terms) = self.shown(id);
+        let shown = self.shown(id);
         self.cm
-            .store_revoke(&self.patient, id, (&grantee, &terms), now)
+            .store_revoke(&self.patient, id, &shown, now)
             .unwrap()
     }
 
@@ -678,16 +681,16 @@ fn revoke_rejections() {
     let mut w = world();
     let id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
     let (p, stranger, doctor) = (w.patient, w.stranger, w.doctor);
-    let (g, t) = w.shown(id);
+    let shown = w.shown(id);
     w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
-        cm.revoke(p, id, g, t)
+        cm.revoke(p, id, shown)
     });
     w.rejects(doctor, Error::NotPatientOrDelegate, |cm| {
-        cm.revoke(p, id, g, t)
+        cm.revoke(p, id, shown)
     });
-    w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id + 1, g, t));
+    w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id + 1, shown));
     w.unstore(id, 100);
-    w.rejects(p, Error::AlreadyRevoked, |cm| cm.revoke(p, id, g, t));
+    w.rejects(p, Error::AlreadyRevoked, |cm| cm.revoke(p, id, shown));
 }
 
 /// A node that lists the patient's restriction under the id of a permit (or the other
@@ -698,23 +701,30 @@ fn a_revocation_naming_other_terms_than_the_ids_is_refused() {
     let mut w = world();
     let permit_id = w.store(Grantee::Account(w.doctor), permit(Scope::AllRecords));
     let restriction = w.store(Grantee::Anyone, deny(Scope::Category(3)));
-    let (p, doctor) = (w.patient, Grantee::Account(w.doctor));
-    let (permit_grantee, permit_terms) = w.shown(permit_id);
-    // The permit's grantee and terms, sent with the restriction's id.
+    let p = w.patient;
+    // The permit as shown, sent with the restriction's id.
+    let permit_shown = w.shown(permit_id);
     w.rejects(p, Error::ConsentMismatch, |cm| {
-        cm.revoke(p, restriction, permit_grantee, permit_terms)
+        cm.revoke(p, restriction, permit_shown)
     });
     // The right grantee with other terms, and the right terms with another grantee.
-    let (_, restriction_terms) = w.shown(restriction);
-    w.rejects(p, Error::ConsentMismatch, |cm| {
-        cm.revoke(p, restriction, doctor, restriction_terms)
-    });
-    let wider = ConsentTerms {
-        valid_until: Some(10_000),
-        ..restriction_terms
+    let restriction_shown = w.shown(restriction);
+    let other_grantee = ConsentShown {
+        grantee: Grantee::Account(w.doctor),
+        ..restriction_shown
     };
     w.rejects(p, Error::ConsentMismatch, |cm| {
-        cm.revoke(p, restriction, Grantee::Anyone, wider)
+        cm.revoke(p, restriction, other_grantee)
+    });
+    let wider = ConsentShown {
+        terms: ConsentTerms {
+            valid_until: Some(10_000),
+            ..restriction_shown.terms
+        },
+        ..restriction_shown
+    };
+    w.rejects(p, Error::ConsentMismatch, |cm| {
+        cm.revoke(p, restriction, wider)
     });
     // The restriction still stands between the doctor and category 3.
     assert!(matches!(w.doctor_reads(1, 3), Verdict::Deny(_)));
@@ -1032,12 +1042,12 @@ fn boundary_arguments_are_refused_without_a_write() {
     w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
         cm.grant(unknown, Grantee::Account(dr), permit(Scope::AllRecords))
     });
-    let (g, t) = w.shown(kept);
+    let shown = w.shown(kept);
     for id in [kept + 1, u64::MAX] {
-        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id, g, t));
+        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id, shown));
     }
     w.rejects(unknown, Error::ConsentNotFound, |cm| {
-        cm.revoke(unknown, 0, g, t)
+        cm.revoke(unknown, 0, shown)
     });
     w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
     w.rejects(p, Error::InvalidTerm, |cm| cm.appoint_delegate(dr, Some(0)));

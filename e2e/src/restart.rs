@@ -33,8 +33,8 @@ async fn kill_and_restart() -> E2EResult<()> {
     let access = sys.registry().access_record(record, Purpose::Treat);
     let outcome = submit_ok(&mut client, &doctor(), &access).await?;
     assert!(matches!(outcome, AccessOutcome::Released(_)));
-    let (grantee, terms) = listed(&mut client, &sys, p, consent).await?;
-    let revoke = sys.consents().revoke(p, consent, grantee, terms);
+    let shown = listed(&mut client, &sys, p, consent).await?;
+    let revoke = sys.consents().revoke(p, consent, shown);
     submit_ok(&mut client, &patient(), &revoke).await?;
     let denied = submit_ok(&mut client, &doctor(), &access).await?;
     assert!(matches!(denied, AccessOutcome::Denied(_)));

@@ -153,8 +153,8 @@ async fn a_paused_system_releases_nothing(mut client: Client) -> E2EResult<()> {
         ConsentError::Paused,
     )
     .await?;
-    let (grantee, terms) = listed(&mut client, &sys, p, consent).await?;
-    let revoke = sys.consents().revoke(p, consent, grantee, terms);
+    let shown = listed(&mut client, &sys, p, consent).await?;
+    let revoke = sys.consents().revoke(p, consent, shown);
     submit_ok(&mut client, &patient(), &revoke).await?;
     submit_ok(&mut client, &admin(), &sys.consents().set_paused(false)).await?;
     assert_eq!(

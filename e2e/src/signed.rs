@@ -135,20 +135,19 @@ async fn relayed() -> E2EResult<()> {
     assert!(matches!(outcome, AccessOutcome::Released(_)));
 
     // A signed revocation, relayed the same way.
-    let (grantee, terms) = listed(&mut client, &sys, p, consent).await?;
+    let shown = listed(&mut client, &sys, p, consent).await?;
     let revoke = SignedAction::Revoke {
         consent_id: consent,
-        grantee,
-        terms,
+        shown,
     };
     let signature = sign(&patient(), &domain, &revoke, 1, DEADLINE);
-    let altered =
-        sys.consents()
-            .revoke_signed(p, consent + 1, grantee, terms, 1, DEADLINE, signature);
+    let altered = sys
+        .consents()
+        .revoke_signed(p, consent + 1, shown, 1, DEADLINE, signature);
     submit_err(&mut client, &relayer, &altered, ConsentError::BadSignature).await?;
     let relayed = sys
         .consents()
-        .revoke_signed(p, consent, grantee, terms, 1, DEADLINE, signature);
+        .revoke_signed(p, consent, shown, 1, DEADLINE, signature);
     submit_measured(&mut client, &relayer, &relayed, "revoke_signed")
         .await?
         .return_value()

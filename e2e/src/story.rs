@@ -3,8 +3,8 @@
 use crate::support::*;
 use consent_manager::consent_manager::Error as ConsentError;
 use medconsent_shared::{
-    AccessOutcome, Action, ActionSet, ConsentStatus, ConsentTerms, Decision, DenyReason, EntryKind,
-    Grantee, Purpose, PurposeSet, Scope,
+    AccessOutcome, Action, ActionSet, ConsentShown, ConsentStatus, ConsentTerms, Decision,
+    DenyReason, EntryKind, Grantee, Purpose, PurposeSet, Scope,
 };
 use record_registry::record_registry::Error as RegistryError;
 
@@ -65,12 +65,14 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
     assert_eq!(entry.record, Some(record_id));
 
     // The patient revokes; the doctor's next access is denied, and logged.
-    let (grantee, terms) = listed(&mut client, &sys, p, consent_id).await?;
+    let shown = listed(&mut client, &sys, p, consent_id).await?;
     // Named with other terms than the id holds (as after a node listed the ids
     // wrongly): refused, and the consent still stands (the revoke below succeeds).
-    let misnamed = sys
-        .consents()
-        .revoke(p, consent_id, grantee, restriction(Scope::AllRecords));
+    let misnamed = ConsentShown {
+        terms: restriction(Scope::AllRecords),
+        ..shown
+    };
+    let misnamed = sys.consents().revoke(p, consent_id, misnamed);
     submit_err(
         &mut client,
         &patient(),
@@ -78,7 +80,7 @@ async fn full_story(mut client: Client) -> E2EResult<()> {
         ConsentError::ConsentMismatch,
     )
     .await?;
-    let revoke = sys.consents().revoke(p, consent_id, grantee, terms);
+    let revoke = sys.consents().revoke(p, consent_id, shown);
     let revoked = submit_measured(&mut client, &patient(), &revoke, "revoke").await?;
     assert_eq!(events_of(&revoked)?, vec![entry_appended(&sys, p)]);
     revoked.return_value().okay()?;

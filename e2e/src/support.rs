@@ -10,8 +10,8 @@ use ink_e2e::subxt::dynamic::Value;
 use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend, Keypair};
 pub use medconsent_shared::AdminChange;
 use medconsent_shared::{
-    verify_chain, Action, ActionSet, Consent, ConsentTerms, Decision, Grantee, LogEntry, Purpose,
-    PurposeSet, Record, RecordVersion, Role, RoleSet, Scope, MAX_PAGE,
+    verify_chain, Action, ActionSet, Consent, ConsentShown, ConsentTerms, Decision, Grantee,
+    LogEntry, Purpose, PurposeSet, Record, RecordVersion, Role, RoleSet, Scope, MAX_PAGE,
 };
 use record_registry::record_registry::{RecordRegistry, RecordRegistryRef};
 use std::process::{Child, Command, Stdio};
@@ -306,18 +306,18 @@ where
     Ok(client.call(signer, message).dry_run().await?.return_value())
 }
 
-/// Consent `id` of `patient` as the patient is shown it: the grantee and terms that
-/// `revoke` and a signed revocation name.
+/// Consent `id` of `patient` as the patient is shown it, as `revoke` and a signed
+/// revocation name it.
 pub async fn listed(
     client: &mut Client,
     sys: &System,
     patient: AccountId,
     id: u64,
-) -> E2EResult<(Grantee, ConsentTerms)> {
+) -> E2EResult<ConsentShown> {
     let consent = query(client, &sys.consents().consent(patient, id))
         .await?
         .ok_or("no such consent")?;
-    Ok((consent.grantee, consent.terms))
+    Ok(consent.shown())
 }
 
 /// A Read permit for TREAT over `scope`, valid from now on.

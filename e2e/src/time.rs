@@ -184,11 +184,11 @@ async fn a_delegate_acts_until_its_term_ends(mut client: Client) -> E2EResult<()
         ConsentError::NotPatientOrDelegate,
     )
     .await?;
-    let (grantee, terms) = listed(&mut client, &sys, p, consent).await?;
+    let shown = listed(&mut client, &sys, p, consent).await?;
     submit_err(
         &mut client,
         &delegate(),
-        &sys.consents().revoke(p, consent, grantee, terms),
+        &sys.consents().revoke(p, consent, shown),
         ConsentError::NotPatientOrDelegate,
     )
     .await?;

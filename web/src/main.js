@@ -108,7 +108,7 @@ async function showConsents() {
       // The revocation names the grantee and terms this row shows: the contract
       // refuses it if the id holds another rule (a node that listed ids wrongly).
       button.onclick = () => transact(`Revoking consent ${consent.id}`, 'revoke', sys.consents,
-        [account, consent.id, consent.grantee, consent.terms]);
+        [account, consent.id, { grantee: consent.grantee, terms: consent.terms }]);
       actions.append(button);
     }
   }

@@ -83,6 +83,26 @@ pub enum ConsentStatus {
     Revoked,
 }
 
+/// A consent as its revoker was shown it. Ids come from whoever listed the consents (a
+/// node may lie), so a revocation names what it means and the contract revokes the
+/// consent with that id only if it holds exactly this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct ConsentShown {
+    pub grantee: Grantee,
+    pub terms: ConsentTerms,
+}
+
+impl Consent {
+    /// This consent as a revocation names it.
+    pub fn shown(&self) -> ConsentShown {
+        ConsentShown {
+            grantee: self.grantee,
+            terms: self.terms,
+        }
+    }
+}
+
 /// A consent (Permit) or restriction (Deny), with its history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]

@@ -4,7 +4,7 @@
 //! nonce and a deadline, wrapped in `<Bytes>`…`</Bytes>` exactly as browser wallets'
 //! `signRaw` wraps what they sign.
 
-use crate::{AccountId, ConsentId, ConsentTerms, Grantee, Hash32, Timestamp};
+use crate::{AccountId, ConsentId, ConsentShown, ConsentTerms, Grantee, Hash32, Timestamp};
 use ink::prelude::vec::Vec;
 use ink::scale::Encode;
 
@@ -22,11 +22,10 @@ pub enum SignedAction {
         grantee: Grantee,
         terms: ConsentTerms,
     },
-    /// The consent with this id, which must have this grantee and these terms.
+    /// The consent with this id, which must be the one shown.
     Revoke {
         consent_id: ConsentId,
-        grantee: Grantee,
-        terms: ConsentTerms,
+        shown: ConsentShown,
     },
 }
 

@@ -65,8 +65,8 @@ pub(super) async fn every_message(
     report
         .measure(client, &patient(), &review, reg, "review_emergencies (one)")
         .await?;
-    let (grantee, terms) = listed(client, sys, p, consent).await?;
-    let revoke = sys.consents().revoke(p, consent, grantee, terms);
+    let shown = listed(client, &sys, p, consent).await?;
+    let revoke = sys.consents().revoke(p, consent, shown);
     report
         .measure(client, &patient(), &revoke, cm, "revoke")
         .await?;
@@ -89,23 +89,20 @@ pub(super) async fn every_message(
     let signed_consent = report
         .measure(client, &stranger(), &relayed, cm, "grant_signed")
         .await?;
-    let revoke = SignedAction::Revoke {
-        consent_id: signed_consent,
+    let signed_shown = ConsentShown {
         grantee: Grantee::Account(dr),
         terms,
+    };
+    let revoke = SignedAction::Revoke {
+        consent_id: signed_consent,
+        shown: signed_shown,
     };
     let signature = patient()
         .sign(&signing_message(&domain, &p, &revoke, 1, u64::MAX))
         .0;
-    let relayed = sys.consents().revoke_signed(
-        p,
-        signed_consent,
-        Grantee::Account(dr),
-        terms,
-        1,
-        u64::MAX,
-        signature,
-    );
+    let relayed =
+        sys.consents()
+            .revoke_signed(p, signed_consent, signed_shown, 1, u64::MAX, signature);
     report
         .measure(client, &stranger(), &relayed, cm, "revoke_signed")
         .await?;
@@ -320,8 +317,14 @@ pub(super) async fn history_growth(
             .measure(
                 client,
                 &patient(),
-                &sys.consents()
-                    .revoke(p, extra, Grantee::Account(dr), extra_terms),
+                &sys.consents().revoke(
+                    p,
+                    extra,
+                    ConsentShown {
+                        grantee: Grantee::Account(dr),
+                        terms: extra_terms,
+                    },
+                ),
                 "",
                 label,
             )

@@ -9,8 +9,8 @@
 use crate::support::*;
 use ink_e2e::{ContractsBackend, Keypair};
 use medconsent_shared::{
-    signing_message, Action, ActionSet, ConsentTerms, Decision, Grantee, Purpose, PurposeSet, Role,
-    RoleSet, Scope, SignedAction, SigningDomain,
+    signing_message, Action, ActionSet, ConsentShown, ConsentTerms, Decision, Grantee, Purpose,
+    PurposeSet, Role, RoleSet, Scope, SignedAction, SigningDomain,
 };
 use pallet_contracts::StorageDeposit;
 use std::fmt::Write;

@@ -86,7 +86,7 @@ pub async fn revoke(w: &World, s: &Session, consent: ConsentId) -> Outcome {
         .await
         .map_err(|e| format!("consent {consent}: {e}"))?
         .ok_or(format!("consent {consent}: not listed"))?;
-    let message = consents.revoke(patient, consent, listed.grantee, listed.terms);
+    let message = consents.revoke(patient, consent, listed.shown());
     match s
         .chain
         .submit(
