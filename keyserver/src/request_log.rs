@@ -49,7 +49,7 @@ pub async fn log_request(
             method = %method,
             path = %path,
             status = response.status().as_u16(),
-            error = refusal.map_or("-", ErrorCode::as_str),
+            error = %refusal.map_or("-", ErrorCode::as_str),
             ms = %ms,
             "answered"
         );
