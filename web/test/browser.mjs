@@ -192,7 +192,7 @@ try {
     const server = ws.connectToServer();
     server.onMessage((message) => {
       const text = message.toString();
-      const lie = text.replace(`${daveHex}00000101`, `${eveHex}0000037f`);
+      const lie = text.replaceAll(`${daveHex}00000101`, `${eveHex}0000037f`);
       if (lie !== text) tampered += 1;
       ws.send(lie);
     });
