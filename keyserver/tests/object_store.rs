@@ -7,77 +7,10 @@ use axum::body::Bytes;
 use futures::StreamExt;
 use medconsent_keyrelease::blobs::blake2b_256;
 use medconsent_keyserver::blob_store::{BlobStore, PutError};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-struct S3Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// moto's S3 server on a free port; the AWS_* environment points `BlobStore::s3` at it.
-async fn s3_server() -> S3Server {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 -m moto.server (scripts/setup.sh installs moto)");
-    let server = S3Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(&server.url).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Process-wide: this file has one test.
-    std::env::set_var("AWS_ENDPOINT", &server.url);
-    std::env::set_var("AWS_ALLOW_HTTP", "true");
-    std::env::set_var("AWS_REGION", "us-east-1");
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    server
-}
-
-async fn make_bucket(server: &S3Server, bucket: &str) {
-    let made = reqwest::Client::new()
-        .put(format!("{}/{bucket}", server.url))
-        .send()
-        .await
-        .expect("the S3 server answers");
-    assert!(
-        made.status().is_success(),
-        "bucket {bucket}: {}",
-        made.status()
-    );
-}
+#[path = "support/s3.rs"]
+mod s3;
+use s3::S3Server;
 
 /// `bytes` as a body arrives: in chunks.
 fn body(bytes: &[u8]) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
@@ -98,26 +31,18 @@ async fn read_all(store: &BlobStore, hash: &[u8; 32]) -> Option<(u64, Vec<u8>)> 
     Some((found.size, bytes))
 }
 
-/// Every object key in the bucket, as the S3 API lists them.
 async fn keys(server: &S3Server, bucket: &str) -> Vec<String> {
-    let listing = reqwest::get(format!("{}/{bucket}?list-type=2", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    listing
-        .split("<Key>")
-        .skip(1)
-        .filter_map(|part| part.split("</Key>").next())
-        .map(str::to_owned)
-        .collect()
+    server.keys(bucket).await.unwrap()
 }
 
-// One test: the AWS_* environment is the process's, so one S3 server serves both parts.
+async fn make_bucket(server: &S3Server, bucket: &str) {
+    server.make_bucket(bucket).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_object_store_keeps_blobs_as_a_folder_does() {
-    let server = s3_server().await;
+    // Process-wide environment: this file has one test, so one S3 server.
+    let server = S3Server::start().await.unwrap();
     a_blob_is_kept_only_under_its_hash_and_nothing_else(&server).await;
     an_upload_a_crash_interrupted_is_removed_at_start(&server).await;
 }

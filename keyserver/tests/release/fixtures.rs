@@ -26,6 +26,16 @@ pub fn treat_permit(scope: Scope) -> ConsentTerms {
 }
 
 pub async fn put(w: &World, s: &Session, name: &str, text: &str) -> Result<RecordId, String> {
+    Ok(put_written(w, s, name, text).await?.record)
+}
+
+/// The patient puts `text`, deposited at all three servers; what the put left behind.
+pub async fn put_written(
+    w: &World,
+    s: &Session,
+    name: &str,
+    text: &str,
+) -> Result<medconsent_client::flow::Written, String> {
     let input = w.plaintext(name, text);
     let sealed = s
         .put(
@@ -42,7 +52,7 @@ pub async fn put(w: &World, s: &Session, name: &str, text: &str) -> Result<Recor
         "{} shares deposited",
         sealed.shares_deposited
     );
-    Ok(sealed.record)
+    Ok(sealed)
 }
 
 pub async fn grant(

@@ -43,6 +43,8 @@ mod lying_nodes;
 mod pinned_contracts;
 mod reading;
 mod refusals;
+#[path = "../support/s3.rs"]
+mod s3;
 mod s3_store;
 mod suspensions;
 mod tls;
