@@ -3,7 +3,8 @@
 //! finalized chain with this content hash as its current one, so a stranger cannot fill
 //! the disk for free (registering a record costs a fee and a deposit). Uploads stream
 //! into the blob store (`blob_store`), hashed as they come and bounded in size;
-//! downloads stream from it.
+//! downloads stream from it. Each blob is noted as the content of that record version,
+//! so it is deleted once the record is retired or rotated (`crate::sweep`).
 
 use crate::blob_store::PutError;
 use crate::http::{ApiError, ServerState};
@@ -69,6 +70,8 @@ pub async fn put_blob(
             "the record's current content hash is another: only ciphertext the chain names is kept",
         ));
     }
+    // Stored and named under the read side, so no sweep deletes it in between.
+    let _named = server.blob_names.read().await;
     let size = server
         .blobs
         .put(&expected, body.into_data_stream(), limit)
@@ -82,6 +85,11 @@ pub async fn put_blob(
             ),
             PutError::Store(e) => ApiError::internal(ErrorCode::Storage, e),
         })?;
+    tokio::task::block_in_place(|| {
+        server
+            .shares
+            .name_blob(target.record, record.version, &expected)
+    })?;
     Ok((
         StatusCode::CREATED,
         Json(BlobReceipt {

@@ -196,6 +196,31 @@ impl BlobStore {
     }
 }
 
+impl BlobStore {
+    /// Deletes the blob of `hash`; true if there was one.
+    pub async fn delete(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        match self {
+            Self::Folder(dir) => match tokio::fs::remove_file(dir.blob_path(hash)).await {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e.into()),
+            },
+            Self::Object { store, url } => {
+                let name = blob_name(hash);
+                match store.head(&name).await {
+                    Ok(_) => {}
+                    Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                    Err(e) => return Err(Self::object_error(url, e)),
+                }
+                match store.delete(&name).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(true),
+                    Err(e) => Err(Self::object_error(url, e)),
+                }
+            }
+        }
+    }
+}
+
 fn blob_name(hash: &[u8; 32]) -> ObjectPath {
     ObjectPath::from(hex::encode(hash))
 }
@@ -282,4 +307,27 @@ where
     let _ = store.delete(&incoming).await;
     kept.map_err(failed)?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_folder_blob_is_deleted_once_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::folder(dir.path()).unwrap();
+        let (one, two) = (b"one ciphertext".to_vec(), b"another".to_vec());
+        let hashes = [one.as_slice(), two.as_slice()].map(|bytes| {
+            medconsent_keyrelease::blobs::blake2b_256(bytes)
+        });
+        for (hash, bytes) in hashes.iter().zip([one, two]) {
+            let chunks = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(bytes))]);
+            store.put(hash, chunks, 1024).await.unwrap();
+        }
+        assert!(store.delete(&hashes[0]).await.unwrap());
+        assert!(!store.delete(&hashes[0]).await.unwrap());
+        assert!(store.get(&hashes[0]).await.unwrap().is_none());
+        assert_eq!(store.get(&hashes[1]).await.unwrap().map(|f| f.size), Some(7));
+    }
 }

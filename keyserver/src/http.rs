@@ -6,14 +6,17 @@
 //!
 //! Routes:
 //! - `GET  /v1/health`: the server's X25519 key, directory account, counts.
-//! - `GET  /metrics`: releases, shares held, refusals by code, chain-read time (Prometheus).
 //! - `POST /v1/deposit` `{"signed": hex(SignedDeposit)}`: keep a share (201).
 //! - `POST /v1/release` `{"signed": hex(SignedRequest)}`: `{"released": hex(ReleasedShare)}`.
-//! - `POST /v1/retire` `{"record": id}`: delete every share of a record retired on chain.
+//! - `POST /v1/retire` `{"record": id}`: delete every share and blob of a record retired
+//!   on chain (one this server keeps nothing of is answered without a chain read).
 //! - `GET  /v1/records/{id}`: the versions of a record this server holds a share of.
 //! - `PUT  /v1/blobs/0x{hash}?record=ID`: store ciphertext the chain names under its
 //!   blake2b-256 hash (checked); see [`crate::blob_routes`].
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
+//!
+//! On the operator's own address (`--metrics-listen`), never the public one:
+//! - `GET  /metrics`: releases, shares held, refusals by code, chain-read time (Prometheus).
 
 use crate::blob_routes;
 use crate::facts::{ChainReader, ReadError};
@@ -50,6 +53,9 @@ pub struct ServerState {
     /// Ciphertext blobs, one per content hash, and the largest one taken (bytes).
     pub blobs: crate::blob_store::BlobStore,
     pub blob_limit: usize,
+    /// Held for reading while an upload stores and names a blob, for writing while the
+    /// sweep forgets names and deletes the blobs left unnamed (`crate::sweep::settle`).
+    pub blob_names: tokio::sync::RwLock<()>,
     pub metrics: Arc<Metrics>,
     /// The deployment the server acts for, and whether the chain still matches its pins.
     pub deployment: medconsent_chain::Deployment,
@@ -191,7 +197,6 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) 
             get(blob_routes::get_blob).put(blob_routes::put_blob),
         )
         .route("/v1/health", get(health))
-        .route("/metrics", get(metrics))
         .route("/v1/deposit", post(deposit))
         .route("/v1/release", post(release))
         .route("/v1/retire", post(retire))
@@ -209,6 +214,15 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) 
             server.metrics.clone(),
             log_request,
         ))
+        .with_state(server)
+}
+
+/// The metrics router, for the operator's own address: what it tells (how many
+/// releases, refusals by code, when) is no one else's business.
+pub fn metrics_router(server: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .with_state(server)
 }
 
@@ -411,6 +425,17 @@ async fn retire(
     body: Result<Json<RetireBody>, JsonRejection>,
 ) -> Answer<RetireReceipt> {
     let Json(body) = body?;
+    // Anyone may ask (the sweep would delete anyway); asking about a record this server
+    // keeps nothing of costs no chain read.
+    if !tokio::task::block_in_place(|| server.shares.keeps_anything_of(body.record))? {
+        return ok(
+            StatusCode::OK,
+            RetireReceipt {
+                record: body.record,
+                deleted: 0,
+            },
+        );
+    }
     let (block, now) = server.reader.finalized().await?;
     // A registry that is not the pinned one could call every record retired.
     server.ready_at(block, now).await?;
@@ -422,12 +447,14 @@ async fn retire(
     if record.status != RecordStatus::Retired {
         return Err(Refusal::NotRetired.into());
     }
-    let deleted = tokio::task::block_in_place(|| server.shares.drop_record(body.record))?;
+    let deleted = crate::sweep::settle(&server, body.record, &record)
+        .await
+        .map_err(|e| ApiError::internal(ErrorCode::Storage, e))?;
     ok(
         StatusCode::OK,
         RetireReceipt {
             record: body.record,
-            deleted: u64::try_from(deleted).unwrap_or(u64::MAX),
+            deleted: u64::try_from(deleted.shares).unwrap_or(u64::MAX),
         },
     )
 }

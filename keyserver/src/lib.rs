@@ -8,6 +8,7 @@
 
 pub mod blob_routes;
 pub mod blob_store;
+pub mod connections;
 pub mod facts;
 pub mod http;
 pub mod metrics;
@@ -52,6 +53,11 @@ pub struct Config {
     pub max_in_flight: usize,
     /// HTTPS: the certificate chain and private key (PEM files); plain HTTP if None.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a client may take to send a request's headers, and how many
+    /// connections may be open at once.
+    pub connections: connections::ConnectionLimits,
+    /// Where `/metrics` is served (the operator's own address), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +120,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         policy: config.policy,
         blobs,
         blob_limit: config.blob_limit,
+        blob_names: tokio::sync::RwLock::new(()),
         deployment: config.deployment,
         pins: pins::PinWatch::default(),
         max_chain_lag_ms: u64::try_from(config.max_chain_lag.as_millis()).unwrap_or(u64::MAX),
@@ -131,18 +138,25 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(address) => Some(tokio::net::TcpListener::bind(address).await?),
+        None => None,
+    };
     tokio::spawn(sweep::run(server.clone(), config.retired_sweep));
     println!("listening={}", listener.local_addr()?);
     println!("public_key=0x{}", hex::encode(public));
-    let router = http::router(server, config.body_limit, limits);
-    match acceptor {
-        Some(acceptor) => tls::serve(listener, acceptor, router, terminated()).await,
-        None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(terminated())
-                .await?
-        }
+    if let Some(metrics_listener) = metrics_listener {
+        println!("metrics_listening={}", metrics_listener.local_addr()?);
+        tokio::spawn(connections::serve(
+            metrics_listener,
+            None,
+            http::metrics_router(server.clone()),
+            config.connections,
+            std::future::pending(),
+        ));
     }
+    let router = http::router(server, config.body_limit, limits);
+    connections::serve(listener, acceptor, router, config.connections, terminated()).await;
     tracing::info!("shut down: every answered request's writes were committed");
     Ok(())
 }

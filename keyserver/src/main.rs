@@ -104,6 +104,17 @@ struct ServeArgs {
     /// Largest blob accepted (bytes).
     #[arg(long, default_value_t = wire::MAX_BLOB_BYTES)]
     blob_limit: usize,
+    /// How long (ms) a client may take to send a request's headers (also how long an
+    /// idle kept-alive connection stays open).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// How many connections may be open at once; one beyond is closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Serve `GET /metrics` (Prometheus) on this address: your monitoring's network,
+    /// for example 127.0.0.1:9101. Not served at all without it.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -152,6 +163,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tls_cert,
                 tls_key,
                 max_chain_lag_ms,
+                header_timeout_ms,
+                max_connections,
+                metrics_listen,
             } = *args;
             let blobs = match (blob_store, blobs) {
                 (Some(url), _) => BlobLocation::S3(url),
@@ -191,6 +205,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 contracts_check: std::time::Duration::from_millis(contracts_check_ms.max(100)),
                 tls: tls_cert.zip(tls_key),
                 max_chain_lag: std::time::Duration::from_millis(max_chain_lag_ms),
+                connections: medconsent_keyserver::connections::ConnectionLimits {
+                    header_timeout: std::time::Duration::from_millis(header_timeout_ms.max(100)),
+                    max_connections,
+                },
+                metrics_listen,
             };
             medconsent_keyserver::serve(config)
                 .await

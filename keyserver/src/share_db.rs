@@ -6,6 +6,8 @@
 //!   the share sealed to this server under the deposit context).
 //! - `releases`: (patient, log seq) -> who got the share of which record and version,
 //!   and when: the "used" mark that makes every Access entry good for one release here.
+//! - `blob_names`: (record, version) -> the content hash of the ciphertext stored for it:
+//!   a blob is deleted once no record version that is still current names it.
 
 use medconsent_keyrelease::envelope::Sealed;
 use medconsent_shared::{AccountId, Hash32, LogSeq, RecordId, Timestamp};
@@ -15,6 +17,7 @@ use std::path::Path;
 
 const SHARES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("shares");
 const RELEASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("releases");
+const BLOB_NAMES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("blob_names");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShareDbError {
@@ -151,6 +154,96 @@ impl ShareDb {
         Ok(dropped)
     }
 
+    /// Drops the shares of `record`'s versions before `current` (a server that missed a
+    /// rotation's deposit still holds them; they open nothing a rule would release).
+    pub fn drop_versions_before(&self, record: RecordId, current: u32) -> Result<usize> {
+        let txn = self.db.begin_write()?;
+        let mut dropped = 0usize;
+        {
+            let mut table = txn.open_table(SHARES)?;
+            table.retain_in((record, 0)..(record, current), |_, _| {
+                dropped = dropped.saturating_add(1);
+                false
+            })?;
+        }
+        txn.commit()?;
+        Ok(dropped)
+    }
+
+    /// Whether any share or blob name of `record` is kept here.
+    pub fn keeps_anything_of(&self, record: RecordId) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let range = (record, 0)..=(record, u32::MAX);
+        Ok(txn.open_table(SHARES)?.range(range.clone())?.next().is_some()
+            || txn.open_table(BLOB_NAMES)?.range(range)?.next().is_some())
+    }
+
+    /// Notes that the blob `hash` was stored as the content of `record` at `version`.
+    pub fn name_blob(&self, record: RecordId, version: u32, hash: &Hash32) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(BLOB_NAMES)?
+            .insert((record, version), hash.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The records some stored blob was named for, each once, in id order.
+    pub fn records_naming_blobs(&self) -> Result<Vec<RecordId>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOB_NAMES)?;
+        let mut records: Vec<RecordId> = Vec::new();
+        for item in table.iter()? {
+            let record = item?.0.value().0;
+            if records.last() != Some(&record) {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Whether `record` has blob names of versions other than `keep` (any, if None).
+    pub fn names_blobs_besides(&self, record: RecordId, keep: Option<u32>) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOB_NAMES)?;
+        for item in table.range((record, 0)..=(record, u32::MAX))? {
+            if Some(item?.0.value().1) != keep {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Forgets the blob names of `record`'s versions other than `keep` (all of them when
+    /// `keep` is None: the record is retired) and returns the hashes no remaining name
+    /// points to: the blobs to delete. One hash may be named by several records (anyone
+    /// may register a record with a hash they saw), so a blob stays while any still
+    /// current version names it.
+    pub fn forget_blob_names(&self, record: RecordId, keep: Option<u32>) -> Result<Vec<Hash32>> {
+        let txn = self.db.begin_write()?;
+        let orphans = {
+            let mut table = txn.open_table(BLOB_NAMES)?;
+            let mut forgotten: Vec<Hash32> = Vec::new();
+            table.retain_in((record, 0)..=(record, u32::MAX), |(_, version), hash| {
+                if Some(version) == keep {
+                    return true;
+                }
+                if let Ok(hash) = Hash32::try_from(hash) {
+                    forgotten.push(hash);
+                }
+                false
+            })?;
+            forgotten.sort_unstable();
+            forgotten.dedup();
+            for item in table.iter()? {
+                let (_, hash) = item?;
+                forgotten.retain(|h| h.as_slice() != hash.value());
+            }
+            forgotten
+        };
+        txn.commit()?;
+        Ok(orphans)
+    }
+
     pub fn is_used(&self, patient: &AccountId, seq: LogSeq) -> Result<bool> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RELEASES)?;
@@ -233,6 +326,37 @@ mod tests {
         assert_eq!(store.share(7, 1).unwrap(), None);
         assert_eq!(store.share(7, 2).unwrap(), Some(share(2)));
         assert_eq!(store.versions_held(8).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn a_blob_is_orphaned_only_when_no_current_version_names_it() {
+        let (_dir, db) = temp_db();
+        let (first, second, shared) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        db.name_blob(7, 1, &first).unwrap();
+        db.name_blob(7, 2, &second).unwrap();
+        // Another record (a squatter's, say) names the same ciphertext as record 8.
+        db.name_blob(8, 1, &shared).unwrap();
+        db.name_blob(9, 4, &shared).unwrap();
+        assert_eq!(db.records_naming_blobs().unwrap(), vec![7, 8, 9]);
+        // Record 7 is at version 2: version 1's blob goes, version 2's stays.
+        assert_eq!(db.forget_blob_names(7, Some(2)).unwrap(), vec![first]);
+        assert_eq!(db.forget_blob_names(7, Some(2)).unwrap(), Vec::<Hash32>::new());
+        // Record 9 retires: the hash is still record 8's, so nothing to delete.
+        assert_eq!(db.forget_blob_names(9, None).unwrap(), Vec::<Hash32>::new());
+        assert_eq!(db.forget_blob_names(8, None).unwrap(), vec![shared]);
+        assert_eq!(db.forget_blob_names(7, None).unwrap(), vec![second]);
+        assert_eq!(db.records_naming_blobs().unwrap(), Vec::<RecordId>::new());
+    }
+
+    #[test]
+    fn superseded_versions_lose_their_shares_and_the_current_one_stays() {
+        let (_dir, db) = temp_db();
+        db.put_share(7, 1, &share(1)).unwrap();
+        db.put_share(8, 1, &share(1)).unwrap();
+        assert_eq!(db.drop_versions_before(7, 2).unwrap(), 1);
+        assert_eq!(db.drop_versions_before(8, 1).unwrap(), 0);
+        assert_eq!(db.versions_held(7).unwrap(), Vec::<u32>::new());
+        assert_eq!(db.versions_held(8).unwrap(), vec![1]);
     }
 
     #[test]

@@ -98,6 +98,12 @@ async fn a_blob_is_kept_only_under_its_hash_and_nothing_else(server: &S3Server) 
         read_all(&store, &[9; 32]).await.is_none(),
         "an unknown hash is none"
     );
+    // Deleted (a retired or superseded record's ciphertext): gone, and a second delete
+    // finds nothing.
+    assert!(store.delete(&hash).await.unwrap());
+    assert!(!store.delete(&hash).await.unwrap());
+    assert!(keys(server, "blobs").await.is_empty());
+    assert!(read_all(&store, &hash).await.is_none());
 }
 
 async fn an_upload_a_crash_interrupted_is_removed_at_start(server: &S3Server) {

@@ -226,6 +226,13 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
         // Eve signing a deposit in Bob's name.
         post_deposit(&server.url, &eve.signer, deposit).await,
     ];
+    // An unsigned retire of a record this server keeps nothing of: answered, no read.
+    let nothing_kept = post_json(
+        &server.url,
+        "/v1/retire",
+        &serde_json::json!({"record": record}),
+    )
+    .await;
     let after_forged = reads.load(std::sync::atomic::Ordering::SeqCst);
     // A genuine request that the chain does not back does cost reads: the count counts.
     let unbacked = post_release(
@@ -245,9 +252,10 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
             ],
         "{refusals:?}"
     );
+    ensure!(nothing_kept == (200, String::new()), "{nothing_kept:?}");
     ensure!(
         after_forged == before,
-        "forged requests cost {} RPCs",
+        "forged requests and a retire of nothing kept cost {} RPCs",
         after_forged - before
     );
     ensure!(

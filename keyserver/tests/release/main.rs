@@ -43,6 +43,7 @@ mod lying_nodes;
 mod pinned_contracts;
 mod reading;
 mod refusals;
+mod retention;
 #[path = "../support/s3.rs"]
 mod s3;
 mod s3_store;
@@ -71,6 +72,8 @@ fn main() {
         reading::no_key_after_the_revoke,
         availability::retiring_destroys_every_share,
         availability::a_server_that_missed_a_retirement_deletes_when_it_returns,
+        retention::a_retired_or_rotated_records_ciphertext_is_deleted,
+        retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
         availability::a_directory_key_that_is_not_the_pinned_one_is_never_sealed_to,

@@ -205,8 +205,14 @@ pub async fn malformed_requests_get_4xx_and_the_server_keeps_serving(w: &World) 
     let got = code(put).await;
     ensure!(got == (400, "bad_record_id".into()), "blob: {got:?}");
     health(url).await?;
-    // The operator's monitoring sees the refusals by code and the releases.
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    // The operator's monitoring sees the refusals by code and the releases, on the
+    // operator's own address: the public one does not tell them.
+    let public = reqwest::get(format!("{url}/metrics"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let got = code(public).await;
+    ensure!(got == (404, "not_found".into()), "public /metrics: {got:?}");
+    let metrics = reqwest::get(format!("{}/metrics", w.servers[0].metrics_url))
         .await
         .map_err(|e| e.to_string())?
         .text()

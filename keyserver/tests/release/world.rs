@@ -34,6 +34,8 @@ impl Person {
 
 pub struct ServerProcess {
     pub url: String,
+    /// Its `/metrics`, on an address of its own (`--metrics-listen`).
+    pub metrics_url: String,
     pub account: AccountId,
     pub public_key: [u8; 32],
     pub db: PathBuf,
@@ -127,6 +129,7 @@ impl ServerProcess {
             .arg("--deployment")
             .arg(deployment_file)
             .args(&self.extra)
+            .args(["--metrics-listen", self.metrics_url.trim_start_matches("http://")])
             .args(nodes)
             .stdout(Stdio::piped())
             .stderr(
@@ -195,6 +198,7 @@ fn new_server(dir: &Path, node_url: &str, index: usize, extra: Vec<String>) -> S
     let signer = signer_from_uri(&format!("//Alice//keyserver{index}")).unwrap();
     ServerProcess {
         url: format!("http://127.0.0.1:{}", free_port()),
+        metrics_url: format!("http://127.0.0.1:{}", free_port()),
         account: account_of(&signer),
         public_key: *PublicKey::from(&secret).as_bytes(),
         db: dir.join(format!("server{index}.redb")),
