@@ -47,6 +47,15 @@ pub enum ReadError {
     Disagree { what: &'static str, needed: usize },
 }
 
+/// At most this many records are remembered for one block.
+const RECORD_MEMO: usize = 1024;
+
+#[derive(Default)]
+struct RecordMemo {
+    at: Option<Block>,
+    records: std::collections::HashMap<RecordId, Option<Record>>,
+}
+
 pub struct ChainReader {
     nodes: Vec<Node>,
     quorum: usize,
@@ -57,6 +66,9 @@ pub struct ChainReader {
     floor: AtomicU32,
     /// The server's own directory entry at the last block it was read at.
     own_listing: Mutex<Option<(Block, Option<Provider>)>>,
+    /// Records as agreed at the last block one was read at: unsigned requests (blob
+    /// uploads, retirements) naming one record again and again cost one read a block.
+    records: Mutex<RecordMemo>,
     metrics: Arc<Metrics>,
 }
 
@@ -76,6 +88,7 @@ impl ChainReader {
             origin,
             floor: AtomicU32::new(0),
             own_listing: Mutex::new(None),
+            records: Mutex::new(RecordMemo::default()),
             metrics,
         }
     }
@@ -119,17 +132,42 @@ impl ChainReader {
         Ok(agreed)
     }
 
+    /// The record `id` at `at` (remembered for the block: a block's state never changes).
     pub async fn record(&self, at: Block, id: RecordId) -> Result<Option<Record>, ReadError> {
-        let message = self.contracts.registry().record(id);
-        self.agree("the record", |chain| {
-            let message = message.clone();
-            async move {
-                chain
-                    .read(Some(at), &self.origin, &self.contracts.registry, &message)
-                    .await
+        {
+            let memo = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            if memo.at == Some(at) {
+                if let Some(record) = memo.records.get(&id) {
+                    return Ok(record.clone());
+                }
             }
-        })
-        .await
+        }
+        let message = self.contracts.registry().record(id);
+        let record = self
+            .agree("the record", |chain| {
+                let message = message.clone();
+                async move {
+                    chain
+                        .read(Some(at), &self.origin, &self.contracts.registry, &message)
+                        .await
+                }
+            })
+            .await?;
+        let mut memo = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.at != Some(at) {
+            // Never back to an older block's memo: reads only move forward.
+            if memo.at.is_some_and(|seen| seen.number > at.number) {
+                return Ok(record);
+            }
+            *memo = RecordMemo {
+                at: Some(at),
+                records: Default::default(),
+            };
+        }
+        if memo.records.len() < RECORD_MEMO {
+            memo.records.insert(id, record.clone());
+        }
+        Ok(record)
     }
 
     /// The entry the request names, the record, and the requester's directory key, read

@@ -16,9 +16,10 @@ import { chromium } from 'playwright-core';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Abi, ContractPromise } from '@polkadot/api-contract';
 import { Keyring } from '@polkadot/keyring';
-import { u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { signingMessage } from '../src/signing.js';
+import { AuditTrail } from '../src/audit.js';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = Number(process.env.MEDCONSENT_WEB_PORT ?? 4173);
@@ -181,6 +182,34 @@ try {
     action: vector.action, nonce: vector.nonce, deadline: vector.deadline,
   });
   check(u8aToHex(built) === vector.message_hex, 'the page builds the known-answer vector\'s exact bytes');
+
+  // The page's audit-trail check against the chain the Rust side wrote (LogEntry's
+  // chain_hash): all five entries verified, page by page; one byte changed: refused there.
+  const audit = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'audit-chain-vector.json'), 'utf8'));
+  const logAbi = new Abi(abiOf('access_log'));
+  const logEntry = logAbi.registry.lookup.types.find((t) => t.type.path.join('::').endsWith('::LogEntry'));
+  const entryType = logAbi.registry.createLookupType(logEntry.id);
+  const verifyTrail = async (hexes) => {
+    const trail = new AuditTrail(hexes.length, hexToU8a(audit.head_hash), 2);
+    const fetchPage = async (start, limit) => hexes.slice(start, start + limit)
+      .map((hex) => logAbi.registry.createTypeUnsafe(entryType, [hexToU8a(hex)]));
+    let shown = 0;
+    for (let page = await trail.older(fetchPage); page.length > 0; page = await trail.older(fetchPage)) {
+      shown += page.length;
+    }
+    return { shown, brokenAt: trail.brokenAt };
+  };
+  const honest = await verifyTrail(audit.entries);
+  check(honest.shown === 5 && honest.brokenAt === null,
+    `the page verifies the known-answer audit chain (${JSON.stringify(honest)})`);
+  const changed = [...audit.entries];
+  // Entry 2's purpose byte (Treat -> PatientRequest), its hash left as it was.
+  const bytes = hexToU8a(changed[2]);
+  bytes[bytes.length - 32 - 4 - 8 - 9 - 1] ^= 0x06;
+  changed[2] = u8aToHex(bytes);
+  const refused = await verifyTrail(changed);
+  check(refused.brokenAt === 2 && refused.shown === 2,
+    `the page refuses the audit chain with entry 2 changed (${JSON.stringify(refused)})`);
 
   // A lying node: its answers keep the prefix, but the grant becomes one to Eve, for
   // reading and writing, for every purpose. The page must refuse, and say why.

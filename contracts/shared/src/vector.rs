@@ -1,6 +1,8 @@
-//! Test support (std only): the known-answer vector of a signed consent, read from
-//! `docs/signed-consent-vector.json`, which the page's test reads too. Its message bytes
-//! were written out by hand from the layout in `signed.rs`, not by this code.
+//! Test support (std only): the known-answer vectors the page's test reads too.
+//! - `docs/signed-consent-vector.json`: a signed consent. Its message bytes were
+//!   written out by hand from the layout in `signed.rs`, not by this code.
+//! - `docs/audit-chain-vector.json`: a patient's audit trail of five entries as the
+//!   node returns them (SCALE), chained by `LogEntry::chain_hash` ([`audit_chain`]).
 
 use crate::{
     AccountId, ActionSet, ConsentTerms, Decision, Grantee, PurposeSet, Scope, SignedAction,
@@ -31,7 +33,7 @@ fn field<'a>(name: &str) -> &'a str {
     rest[..end].trim().trim_matches('"')
 }
 
-fn hex(text: &str) -> Vec<u8> {
+pub fn hex(text: &str) -> Vec<u8> {
     text.trim_start_matches("0x")
         .as_bytes()
         .chunks(2)
@@ -85,9 +87,98 @@ pub fn signed_consent_vector() -> SignedConsentVector {
     }
 }
 
+pub const AUDIT_JSON: &str = include_str!("../../../docs/audit-chain-vector.json");
+
+/// Five entries of one patient's chain, one of each shape an auditor meets (a record,
+/// a consent, an access, a denial, a break-glass), hashed by the chain rule.
+pub fn audit_chain() -> Vec<crate::LogEntry> {
+    use crate::{DenyReason, EntryKind, LogEntry, Purpose};
+    let patient = AccountId::from([0x8e; 32]);
+    let doctor = AccountId::from([0x30; 32]);
+    let shapes = [
+        (patient, Some(0), EntryKind::RecordCreated, Some(Purpose::PatientRequest), None),
+        (patient, None, EntryKind::ConsentGranted, None, Some(0)),
+        (doctor, Some(0), EntryKind::Access, Some(Purpose::Treat), Some(0)),
+        (
+            doctor,
+            Some(0),
+            EntryKind::Denied(DenyReason::Restricted(1)),
+            Some(Purpose::Treat),
+            None,
+        ),
+        (
+            doctor,
+            Some(0),
+            EntryKind::Emergency {
+                justification: [0xee; 32],
+            },
+            Some(Purpose::EmergencyTreat),
+            None,
+        ),
+    ];
+    let mut previous = [0u8; 32];
+    let mut entries = Vec::new();
+    for (seq, (actor, record, kind, purpose, consent)) in shapes.into_iter().enumerate() {
+        let seq = seq as u64;
+        let mut entry = LogEntry {
+            seq,
+            patient,
+            actor,
+            record,
+            kind,
+            purpose,
+            consent,
+            timestamp: 1_767_225_600_000 + seq * 6_000,
+            block: 100 + seq as u32,
+            hash: [0; 32],
+        };
+        entry.hash = entry.chain_hash(&previous);
+        previous = entry.hash;
+        entries.push(entry);
+    }
+    entries
+}
+
+/// `entries` as the vector file writes them.
+pub fn audit_chain_json(entries: &[crate::LogEntry]) -> ink::prelude::string::String {
+    use ink::scale::Encode;
+    let to_hex = |bytes: &[u8]| -> ink::prelude::string::String {
+        let digits: ink::prelude::string::String =
+            bytes.iter().map(|b| ink::prelude::format!("{b:02x}")).collect();
+        ink::prelude::format!("\"0x{digits}\"")
+    };
+    let list = |items: Vec<ink::prelude::string::String>| items.join(",\n    ");
+    let encoded: Vec<_> = entries.iter().map(|e| to_hex(&e.encode())).collect();
+    let hashes: Vec<_> = entries.iter().map(|e| to_hex(&e.hash)).collect();
+    ink::prelude::format!(
+        "{{\n  \"what\": \"Known-answer vector of a patient's audit trail: each entry as the access log returns it (SCALE-encoded LogEntry, its hash the last 32 bytes), seq 0 first. hash = blake2b-256(previous hash || the entry's encoding without its hash), the previous hash of seq 0 being 32 zero bytes. contracts/shared (LogEntry::chain_hash) writes and checks it; the page's web/src/audit.js must verify it and refuse it with any byte changed.\",\n  \"entries\": [\n    {}\n  ],\n  \"hashes\": [\n    {}\n  ],\n  \"head_hash\": {}\n}}\n",
+        list(encoded),
+        list(hashes),
+        to_hex(&entries.last().map_or([0; 32], |e| e.hash)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vector file is this code's output (`MEDCONSENT_WRITE_VECTOR=1` rewrites it),
+    /// and its entries decode to chain-valid entries.
+    #[test]
+    fn the_audit_chain_matches_the_known_answer_vector() {
+        let entries = audit_chain();
+        let json = audit_chain_json(&entries);
+        if std::env::var_os("MEDCONSENT_WRITE_VECTOR").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/audit-chain-vector.json");
+            std::fs::write(path, &json).unwrap();
+        }
+        assert_eq!(json, AUDIT_JSON);
+        assert_eq!(crate::verify_chain([0; 32], &entries), Ok(entries[4].hash));
+        // Any link changed breaks the chain at that link.
+        let mut tampered = entries.clone();
+        tampered[2].purpose = Some(crate::Purpose::PatientRequest);
+        assert_eq!(crate::verify_chain([0; 32], &tampered), Err(2));
+    }
 
     #[test]
     fn the_signing_message_matches_the_known_answer_vector() {

@@ -241,6 +241,24 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
     )
     .await;
     let after_unbacked = reads.load(std::sync::atomic::Ordering::SeqCst);
+    // Unsigned uploads naming one record, again and again: the record is read once a
+    // block, not once an upload (five reads without the memo).
+    let http = reqwest::Client::new();
+    let mut uploads = Vec::new();
+    for _ in 0..5 {
+        let answer = http
+            .put(format!(
+                "{}/v1/blobs/0x{}?record={record}",
+                server.url,
+                hex::encode([7u8; 32])
+            ))
+            .body("not the record's ciphertext")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        uploads.push(answer.status().as_u16());
+    }
+    let after_uploads = reads.load(std::sync::atomic::Ordering::SeqCst);
     server.kill();
     server.start_reading(&w.deployment_file, &["--node".into(), w.node_url.clone()]);
     ensure!(
@@ -257,6 +275,11 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
         after_forged == before,
         "forged requests and a retire of nothing kept cost {} RPCs",
         after_forged - before
+    );
+    ensure!(
+        uploads == [403; 5] && after_uploads - after_unbacked <= 2,
+        "uploads {uploads:?} cost {} record reads",
+        after_uploads - after_unbacked
     );
     ensure!(
         unbacked == (404, "no_such_entry".into()) && after_unbacked > after_forged,
