@@ -60,18 +60,28 @@ enum Command {
         #[arg(long)]
         secret: PathBuf,
     },
-    /// Patient: seal a file as a new record, store the ciphertext at the key servers,
-    /// register it on chain and deposit one key share per server.
+    /// Patient (or, with --for, a delegate or a clinician with an Append permit): seal a
+    /// file as a new record, register it on chain, store the ciphertext at the key
+    /// servers and deposit one key share per server.
     Put {
         #[command(flatten)]
         chain: ChainArgs,
-        /// The patient's X25519 secret: the own copy of the record key is sealed to it.
-        #[arg(long)]
-        secret: PathBuf,
+        /// The patient's X25519 secret: the own copy of the record key is sealed to it
+        /// (not needed with --for: only the patient keeps a copy).
+        #[arg(long, required_unless_present = "for_patient")]
+        secret: Option<PathBuf>,
         #[arg(long = "in")]
         input: PathBuf,
         #[arg(long)]
         category: u16,
+        /// Write the record into this patient's records (SS58 or 0x-hex): a delegate of
+        /// the patient, or a provider whose Append permit covers the category and purpose.
+        #[arg(long = "for")]
+        for_patient: Option<String>,
+        /// The purpose the chain checks the Append permit for (with --for; default
+        /// treat). The patient's own records are written for PATRQT.
+        #[arg(long, value_enum, requires = "for_patient")]
+        purpose: Option<PurposeArg>,
         /// Local directory for ciphertext and the own key copies.
         #[arg(long)]
         store: PathBuf,
@@ -240,15 +250,31 @@ async fn run(cli: Cli) -> Result<(), String> {
             secret,
             input,
             category,
+            for_patient,
+            purpose,
             store,
         } => {
-            let owner = read_secret(&secret)?;
+            // Local mistakes before anything is sent: the input file and the secret.
+            std::fs::metadata(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let owner = secret.as_deref().map(read_secret).transpose()?;
             let store = LocalStore::new(store).map_err(|e| e.to_string())?;
             let (session, signer) = session(&chain).await?;
-            let sealed = session
-                .put(&signer, &owner, &input, category, &store)
-                .await
-                .map_err(fail)?;
+            let sealed = match for_patient {
+                None => {
+                    let owner = owner.ok_or("--secret: the patient's own key copy needs it")?;
+                    session.put(&signer, &owner, &input, category, &store).await
+                }
+                Some(patient) => {
+                    let authoring = medconsent_client::flow::Authoring {
+                        patient: medconsent_chain::parse_account(&patient)?,
+                        purpose: purpose.map_or(Purpose::Treat, Purpose::from),
+                    };
+                    session
+                        .put_as(&signer, owner.as_ref(), authoring, &input, category, &store)
+                        .await
+                }
+            }
+            .map_err(fail)?;
             print_written(&sealed);
         }
         Command::Get {

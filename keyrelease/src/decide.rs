@@ -74,8 +74,10 @@ pub enum Refusal {
     RequesterSuspended,
     #[error("this key server is not an active key server with this key in the directory")]
     ServerNotListed,
-    #[error("the deposit is not signed by the record's patient")]
+    #[error("the deposit names another patient or record than the chain's")]
     NotThePatient,
+    #[error("the depositor is not the record's patient, a delegate in force, or the active provider who wrote this version")]
+    NotAnAuthor,
     #[error("the content hash is not the record's current one")]
     ContentMismatch,
     #[error("the share does not open at this server under the deposit's terms")]
@@ -105,6 +107,7 @@ impl Refusal {
             Refusal::RequesterSuspended => ErrorCode::RequesterSuspended,
             Refusal::ServerNotListed => ErrorCode::ServerNotListed,
             Refusal::NotThePatient => ErrorCode::NotThePatient,
+            Refusal::NotAnAuthor => ErrorCode::NotAnAuthor,
             Refusal::ContentMismatch => ErrorCode::ContentMismatch,
             Refusal::BadShare => ErrorCode::BadShare,
             Refusal::NotRetired => ErrorCode::NotRetired,
@@ -141,13 +144,13 @@ pub fn authentic_request(signed: &SignedRequest, server: &[u8; 32]) -> Result<()
     Ok(())
 }
 
-/// The same for a deposit: for this server, signed by the patient it names, a share
+/// The same for a deposit: for this server, signed by the depositor it names, a share
 /// index that exists.
 pub fn authentic_deposit(signed: &SignedDeposit, server: &[u8; 32]) -> Result<(), Refusal> {
     if &signed.deposit.server != server {
         return Err(Refusal::WrongServer);
     }
-    if !signed.is_signed_by_patient() {
+    if !signed.is_signed_by_depositor() {
         return Err(Refusal::BadSignature);
     }
     if signed.deposit.index == 0 {
@@ -274,14 +277,25 @@ pub fn server_listed(server: Option<&Provider>, public_key: &[u8; 32]) -> Result
     }
 }
 
-/// Whether `server` may keep the share in `signed`: signed by the patient, for this
-/// server, unexpired, and for the current version of an active record of that patient
-/// with that content hash, as the finalized chain has it. (The server then checks that
-/// the share opens under the deposit's context.)
+/// Who the depositor is to the record's patient at the finalized block; read only when
+/// the depositor is not the patient.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DepositorStanding {
+    /// A delegate of the patient in force.
+    pub delegate: bool,
+    /// The depositor in the provider directory, if it is a provider.
+    pub provider: Option<Provider>,
+}
+
+/// Whether `server` may keep the share in `signed`: signed by one of the record's
+/// authors, for this server, unexpired, and for the current version of an active record
+/// of that patient with that content hash, as the finalized chain has it. (The server
+/// then checks that the share opens under the deposit's context.)
 pub fn decide_deposit(
     signed: &SignedDeposit,
     server: &[u8; 32],
     record: Option<&Record>,
+    standing: &DepositorStanding,
     finalized_at: Timestamp,
     policy: &Policy,
 ) -> Result<(), Refusal> {
@@ -294,16 +308,19 @@ pub fn decide_deposit(
         policy,
     )?;
     authentic_deposit(signed, server)?;
-    deposit_rules(deposit, record, finalized_at, policy)
+    deposit_rules(deposit, record, standing, finalized_at, policy)
 }
 
 /// The rules after [`authentic_deposit`]: current at chain time `finalized_at`, for the
-/// current version of an active record of that patient with that content hash. A server
-/// that checked the deposit with [`authentic_deposit`] calls this, so the signature is
-/// verified once.
+/// current version of an active record of that patient with that content hash, from one
+/// of its authors: the patient, a delegate in force, or the active provider who wrote
+/// the current version (the chain checked its Append permit when it took the write). A
+/// server that checked the deposit with [`authentic_deposit`] calls this, so the
+/// signature is verified once.
 pub fn deposit_rules(
     deposit: &Deposit,
     record: Option<&Record>,
+    standing: &DepositorStanding,
     finalized_at: Timestamp,
     policy: &Policy,
 ) -> Result<(), Refusal> {
@@ -311,6 +328,16 @@ pub fn deposit_rules(
     let record = record.ok_or(Refusal::RecordNotFound)?;
     if record.id != deposit.record || record.patient != deposit.patient {
         return Err(Refusal::NotThePatient);
+    }
+    let author = deposit.depositor == record.patient
+        || standing.delegate
+        || (deposit.depositor == record.author
+            && standing
+                .provider
+                .as_ref()
+                .is_some_and(|p| p.status == ProviderStatus::Active));
+    if !author {
+        return Err(Refusal::NotAnAuthor);
     }
     if record.status == RecordStatus::Retired {
         return Err(Refusal::Retired);
@@ -613,6 +640,8 @@ mod tests {
             Refusal::ReplyKeyMismatch,
             Refusal::RequesterSuspended,
             Refusal::ServerNotListed,
+            Refusal::NotThePatient,
+            Refusal::NotAnAuthor,
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());
@@ -640,7 +669,14 @@ mod tests {
         let signed = sign_deposit(&patient, deposit(&patient));
         let record = deposit_record(&signed.deposit);
         let kept = |signed: &SignedDeposit, record: Option<&Record>| {
-            decide_deposit(signed, &SERVER, record, NOW, &POLICY)
+            decide_deposit(
+                signed,
+                &SERVER,
+                record,
+                &DepositorStanding::default(),
+                NOW,
+                &POLICY,
+            )
         };
         assert_eq!(kept(&signed, Some(&record)), Ok(()));
         // Signed by someone else in the patient's name.
@@ -689,6 +725,72 @@ mod tests {
         assert_eq!(
             kept(&sign_deposit(&patient, zero), Some(&record)),
             Err(Refusal::BadShare)
+        );
+    }
+
+    #[test]
+    fn a_deposit_is_kept_only_from_an_author_of_the_record() {
+        let (patient, doctor) = (keypair(3), keypair(5));
+        let from = |depositor: &Keypair| {
+            let mut deposit = deposit(&patient);
+            deposit.depositor = account(depositor);
+            sign_deposit(depositor, deposit)
+        };
+        let written_by_doctor = Record {
+            author: account(&doctor),
+            ..deposit_record(&deposit(&patient))
+        };
+        let provider = |status| Provider {
+            roles: medconsent_shared::RoleSet::from([Role::Clinician]),
+            status,
+            public_key: [7; 32],
+            registered_at: 0,
+        };
+        let kept = |signed: &SignedDeposit, standing: DepositorStanding| {
+            decide_deposit(
+                signed,
+                &SERVER,
+                Some(&written_by_doctor),
+                &standing,
+                NOW,
+                &POLICY,
+            )
+        };
+        let active = DepositorStanding {
+            delegate: false,
+            provider: Some(provider(ProviderStatus::Active)),
+        };
+        // The patient, whoever wrote the version; the active provider who wrote it.
+        assert_eq!(kept(&from(&patient), DepositorStanding::default()), Ok(()));
+        assert_eq!(kept(&from(&doctor), active.clone()), Ok(()));
+        // The author once suspended, or no provider at all: refused.
+        let suspended = DepositorStanding {
+            delegate: false,
+            provider: Some(provider(ProviderStatus::Suspended)),
+        };
+        assert_eq!(
+            kept(&from(&doctor), suspended),
+            Err(Refusal::NotAnAuthor)
+        );
+        assert_eq!(
+            kept(&from(&doctor), DepositorStanding::default()),
+            Err(Refusal::NotAnAuthor)
+        );
+        // An active provider who did not write this version: refused; a delegate in
+        // force: kept.
+        let other = keypair(6);
+        assert_eq!(kept(&from(&other), active), Err(Refusal::NotAnAuthor));
+        let delegate = DepositorStanding {
+            delegate: true,
+            provider: None,
+        };
+        assert_eq!(kept(&from(&other), delegate), Ok(()));
+        // Signed by another than the depositor it names.
+        let mut forged = from(&doctor);
+        forged.deposit.depositor = account(&other);
+        assert_eq!(
+            kept(&forged, DepositorStanding::default()),
+            Err(Refusal::BadSignature)
         );
     }
 }

@@ -41,12 +41,16 @@ pub struct SignedRequest {
 }
 
 /// Share `index` of the key of `record` at `version` (whose ciphertext hashes to
-/// `content_hash`), sealed to the server whose X25519 key is `server`, deposited by the
-/// patient before `expires_at` (ms, chain time).
+/// `content_hash`), sealed to the server whose X25519 key is `server`, deposited by
+/// `depositor` (the patient, a delegate, or the provider who wrote the version) before
+/// `expires_at` (ms, chain time).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Deposit {
     pub server: [u8; 32],
     pub patient: AccountId,
+    /// Who signs the deposit; a server keeps it only from one of the record's authors
+    /// (`crate::decide::deposit_rules`).
+    pub depositor: AccountId,
     pub record: RecordId,
     pub version: u32,
     pub content_hash: Hash32,
@@ -114,17 +118,17 @@ impl SignedRequest {
 }
 
 impl Deposit {
-    /// The exact bytes the patient's key signs.
+    /// The exact bytes the depositor's key signs.
     pub fn signing_message(&self) -> Vec<u8> {
         signing_message(DEPOSIT_TAG, self)
     }
 }
 
 impl SignedDeposit {
-    /// Whether the signature is the patient's over exactly this deposit.
-    pub fn is_signed_by_patient(&self) -> bool {
+    /// Whether the signature is the depositor's over exactly this deposit.
+    pub fn is_signed_by_depositor(&self) -> bool {
         is_signed_by(
-            &self.deposit.patient,
+            &self.deposit.depositor,
             &self.deposit.signing_message(),
             &self.signature,
         )
@@ -246,6 +250,7 @@ pub(crate) mod tests {
         Deposit {
             server: [0x5e; 32],
             patient: account(patient),
+            depositor: account(patient),
             record: 7,
             version: 2,
             content_hash: [0xc0; 32],
@@ -263,24 +268,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn only_the_patients_signature_over_this_deposit_verifies() {
+    fn only_the_depositors_signature_over_this_deposit_verifies() {
         let (patient, other) = (keypair(3), keypair(4));
         let signed = sign_deposit(&patient, deposit(&patient));
-        assert!(signed.is_signed_by_patient());
+        assert!(signed.is_signed_by_depositor());
         assert!(signed
             .deposit
             .signing_message()
             .starts_with(b"<Bytes>medconsent:key-deposit:v1"));
-        assert!(!sign_deposit(&other, deposit(&patient)).is_signed_by_patient());
+        assert!(!sign_deposit(&other, deposit(&patient)).is_signed_by_depositor());
         let mut moved = signed.clone();
         moved.deposit.index = 2;
-        assert!(!moved.is_signed_by_patient());
+        assert!(!moved.is_signed_by_depositor());
         // A release request's signature never passes for a deposit (distinct tags).
         let release = sign(&patient, request(&patient));
         let crossed = SignedDeposit {
             signature: release.signature,
             ..signed
         };
-        assert!(!crossed.is_signed_by_patient());
+        assert!(!crossed.is_signed_by_depositor());
     }
 }

@@ -46,6 +46,7 @@ pub enum ErrorCode {
     RequesterSuspended,
     ServerNotListed,
     NotThePatient,
+    NotAnAuthor,
     NoSuchEntry,
     RecordNotFound,
     NoShare,
@@ -71,7 +72,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -93,6 +94,7 @@ impl ErrorCode {
         ErrorCode::RequesterSuspended,
         ErrorCode::ServerNotListed,
         ErrorCode::NotThePatient,
+        ErrorCode::NotAnAuthor,
         ErrorCode::NoSuchEntry,
         ErrorCode::RecordNotFound,
         ErrorCode::NoShare,
@@ -140,6 +142,7 @@ impl ErrorCode {
             ErrorCode::RequesterSuspended => "requester_suspended",
             ErrorCode::ServerNotListed => "server_not_listed",
             ErrorCode::NotThePatient => "not_the_patient",
+            ErrorCode::NotAnAuthor => "not_an_author",
             ErrorCode::NoSuchEntry => "no_such_entry",
             ErrorCode::RecordNotFound => "record_not_found",
             ErrorCode::NoShare => "no_share",
@@ -173,7 +176,7 @@ impl ErrorCode {
             | BadBody | BadHash | HashMismatch | BadRecordId => 400,
             NotAnAccess | OtherReader | OtherRecord | StaleEntry | EntryBeforeVersion
             | WrongVersion | ReplyKeyMismatch | RequesterSuspended | ServerNotListed
-            | NotThePatient | UnregisteredBlob => 403,
+            | NotThePatient | NotAnAuthor | UnregisteredBlob => 403,
             NoSuchEntry | RecordNotFound | NoShare | NoBlob | NotFound => 404,
             MethodNotAllowed => 405,
             RequestTimeout => 408,

@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::pins::{ContractState, ContractsState};
 use futures::future::join_all;
 use medconsent_chain::{Block, Chain, Contracts, Message};
-use medconsent_keyrelease::decide::ChainFacts;
+use medconsent_keyrelease::decide::{ChainFacts, DepositorStanding};
 use medconsent_keyrelease::request::ReleaseRequest;
 use medconsent_shared::{
     AccountId, Hash, Provider, Purpose, Record, RecordId, ScheduledChange, Timestamp,
@@ -230,6 +230,34 @@ impl ChainReader {
                     delegate,
                     finalized_at: now,
                 })
+            }
+        })
+        .await
+    }
+
+    /// Who `depositor` is to `patient` at `at`: a delegate in force (at chain time
+    /// `now`), and its directory entry.
+    pub async fn depositor_standing(
+        &self,
+        at: Block,
+        now: Timestamp,
+        patient: AccountId,
+        depositor: AccountId,
+    ) -> Result<DepositorStanding, ReadError> {
+        let provider = self.contracts.consents().provider(depositor);
+        let delegation = self.contracts.consents().delegation(patient, depositor);
+        self.agree("the depositor's standing", |chain| {
+            let (provider, delegation) = (provider.clone(), delegation.clone());
+            async move {
+                let consents = &self.contracts.consents;
+                let delegate = chain
+                    .read(Some(at), &self.origin, consents, &delegation)
+                    .await?
+                    .is_some_and(|d| d.in_force(now));
+                let provider = chain
+                    .read(Some(at), &self.origin, consents, &provider)
+                    .await?;
+                Ok(DepositorStanding { delegate, provider })
             }
         })
         .await

@@ -299,8 +299,18 @@ async fn deposit(
         &server.public,
     )?;
     let record = server.reader.record(block, deposit.record).await?;
+    // Only someone other than the patient needs a standing: a delegate, or the provider
+    // who wrote the version.
+    let standing = if deposit.depositor == deposit.patient {
+        decide::DepositorStanding::default()
+    } else {
+        server
+            .reader
+            .depositor_standing(block, now, deposit.patient, deposit.depositor)
+            .await?
+    };
     // Addressee, signature and index were checked above, before any chain read.
-    decide::deposit_rules(deposit, record.as_ref(), now, &server.policy)?;
+    decide::deposit_rules(deposit, record.as_ref(), &standing, now, &server.policy)?;
     // Keep only what this server can open, under exactly the terms signed for.
     let context = deposit_context(
         &server.public,

@@ -10,6 +10,7 @@ mod read;
 mod rebuild;
 mod retire;
 mod write;
+pub use write::Authoring;
 
 use crate::servers::{KeyServer, ServerError, Servers};
 use medconsent_chain::{Block, Chain, Deployment, RegistryError};

@@ -1,6 +1,15 @@
-//! The patient's writes: a new record ([`Session::put`]) and a new key and version for
-//! one ([`Session::rotate`]): ciphertext to the servers, the record on chain, one
-//! sealed, signed key share per server, and the patient's own sealed copy of the key.
+//! Writes: a new record ([`Session::put`], or [`Session::put_as`] by a delegate or a
+//! provider for a patient) and a new key and version for one ([`Session::rotate`]):
+//! ciphertext to the servers, the record on chain, one sealed key share per server
+//! signed by the author, and the patient's own sealed copy of the key.
+
+/// For whom a record is written, and why (the purpose the chain checks the author's
+/// Append permit for; the patient's own: `PatientRequest`).
+#[derive(Debug, Clone, Copy)]
+pub struct Authoring {
+    pub patient: AccountId,
+    pub purpose: Purpose,
+}
 
 use super::{FlowError, Result, Session, Written, REQUEST_LIFETIME_MS};
 use crate::servers::{KeyServer, ServerError};
@@ -11,7 +20,7 @@ use medconsent_keyrelease::envelope::{self, deposit_context};
 use medconsent_keyrelease::request::{Deposit, SignedDeposit};
 use medconsent_keyrelease::shamir;
 use medconsent_keyrelease::wire::ErrorCode;
-use medconsent_shared::{Purpose, RecordId, RecordStatus};
+use medconsent_shared::{AccountId, Purpose, RecordId, RecordStatus};
 use std::path::Path;
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -27,7 +36,32 @@ impl Session {
         category: u16,
         store: &LocalStore,
     ) -> Result<Written> {
-        let me = account_of(patient);
+        let authoring = Authoring {
+            patient: account_of(patient),
+            purpose: Purpose::PatientRequest,
+        };
+        self.put_as(patient, Some(owner), authoring, input, category, store)
+            .await
+    }
+
+    /// [`Session::put`] by `author` for `authoring.patient`: the patient, a delegate,
+    /// or a provider with an Append permit for the category and purpose (the chain
+    /// decides; a refusal there ends the put before anything is uploaded). The key
+    /// servers take the shares from the version's author. Only the patient keeps an own
+    /// copy of the key (`owner`): anyone else reads the record, like any reader, through
+    /// a logged access.
+    pub async fn put_as(
+        &self,
+        author: &Signer,
+        owner: Option<&StaticSecret>,
+        authoring: Authoring,
+        input: &Path,
+        category: u16,
+        store: &LocalStore,
+    ) -> Result<Written> {
+        let me = account_of(author);
+        let patient = authoring.patient;
+        let owner = owner.filter(|_| me == patient);
         let servers = self.sealable(self.key_servers().await?).await?;
         let next = self.contracts().registry().next_record_id();
         let record = self
@@ -48,31 +82,36 @@ impl Session {
         )?;
         // The patient's own copy of the key before anything goes on chain: whatever fails
         // after, the ciphertext kept in `store` still opens.
-        store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
+        if let Some(owner) = owner {
+            store.write_owner_copy(owner, binding, &stored.content_hash, &key)?;
+        }
         self.say("registering the record on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let register = registry.register_record(
-            me,
+            patient,
             record,
             category,
             stored.content_hash,
             stored.cid.as_bytes().to_vec(),
-            Purpose::PatientRequest,
+            authoring.purpose,
         );
         let (result, included) = self
             .chain
-            .submit(patient, &self.contracts().registry, &register)
+            .submit(author, &self.contracts().registry, &register)
             .await?;
         let included = included.ok_or_else(|| super::not_included(result))?;
         let on_chain = self.record_at(Some(included.block), &me, record).await?;
-        if on_chain.content_hash != stored.content_hash || on_chain.patient != me {
+        if on_chain.content_hash != stored.content_hash
+            || on_chain.patient != patient
+            || on_chain.author != me
+        {
             return Err(FlowError::RecordIdTaken(record));
         }
         // After the registration: a server keeps only ciphertext the chain names.
         self.upload(&servers, record, &stored.content_hash, &stored.path)
             .await?;
         let deposited = self
-            .deposit(patient, &servers, binding, &stored.content_hash, &key)
+            .deposit(author, patient, &servers, binding, &stored.content_hash, &key)
             .await?;
         Ok(Written {
             record,
@@ -146,7 +185,8 @@ impl Session {
     /// Succeeds if at least `threshold` servers took their share.
     async fn deposit(
         &self,
-        patient: &Signer,
+        author: &Signer,
+        patient: AccountId,
         servers: &[KeyServer],
         binding: Binding,
         content_hash: &[u8; 32],
@@ -172,7 +212,8 @@ impl Session {
             );
             let deposit = Deposit {
                 server: server.public_key,
-                patient: account_of(patient),
+                patient,
+                depositor: account_of(author),
                 record: binding.record_id,
                 version: binding.version,
                 content_hash: *content_hash,
@@ -180,7 +221,7 @@ impl Session {
                 share: envelope::seal(&share.value, &PublicKey::from(server.public_key), &context)?,
                 expires_at: now.saturating_add(REQUEST_LIFETIME_MS),
             };
-            let signature = patient.sign(&deposit.signing_message()).0;
+            let signature = author.sign(&deposit.signing_message()).0;
             let signed = SignedDeposit { deposit, signature };
             match while_behind(|| self.servers.deposit(server, &signed)).await {
                 Ok(()) => deposited = deposited.saturating_add(1),
@@ -273,7 +314,7 @@ impl Session {
         self.upload(&servers, record_id, &stored.content_hash, &stored.path)
             .await?;
         let deposited = self
-            .deposit(patient, &servers, new, &stored.content_hash, &key)
+            .deposit(patient, me, &servers, new, &stored.content_hash, &key)
             .await?;
         Ok(Written {
             record: record_id,

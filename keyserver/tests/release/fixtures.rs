@@ -61,11 +61,21 @@ pub async fn grant(
     grantee: &Person,
     scope: Scope,
 ) -> Result<ConsentId, String> {
+    grant_terms(w, s, grantee, treat_permit(scope)).await
+}
+
+/// The patient grants `grantee` `terms`, finalized; the consent's id.
+pub async fn grant_terms(
+    w: &World,
+    s: &Session,
+    grantee: &Person,
+    terms: ConsentTerms,
+) -> Result<ConsentId, String> {
     let mut consents = w.deployment.contracts().consents();
     let message = consents.grant(
         w.patient.account(),
         Grantee::Account(grantee.account()),
-        treat_permit(scope),
+        terms,
     );
     match s
         .chain

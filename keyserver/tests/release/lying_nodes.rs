@@ -207,6 +207,7 @@ pub async fn a_forged_request_costs_no_chain_read(w: &World) -> Outcome {
     let deposit = Deposit {
         server: server.public_key,
         patient: w.patient.account(),
+        depositor: w.patient.account(),
         record,
         version: 1,
         content_hash: [0; 32],

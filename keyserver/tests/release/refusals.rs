@@ -17,6 +17,7 @@ pub async fn refused_deposits_and_unsealable_releases_change_nothing(w: &World) 
     let deposit = |patient: &Person, version: u32, index: u8, sealed_index: u8| Deposit {
         server: server.public_key,
         patient: patient.account(),
+        depositor: patient.account(),
         record,
         version,
         content_hash: hash,
@@ -42,6 +43,14 @@ pub async fn refused_deposits_and_unsealable_releases_change_nothing(w: &World) 
     ensure!(
         got == (403, "not_the_patient".into()),
         "Eve's deposit: {got:?}"
+    );
+    // Nor in Bob's name as its depositor: she is not one of its authors.
+    let mut in_bobs_name = deposit(&w.patient, 1, 1, 1);
+    in_bobs_name.depositor = w.stranger.account();
+    let got = post_deposit(&server.url, &w.stranger.signer, in_bobs_name).await;
+    ensure!(
+        got == (403, "not_an_author".into()),
+        "Eve's deposit as depositor of Bob's record: {got:?}"
     );
     // Bob cannot deposit for a version the chain does not have yet.
     let got = post_deposit(&server.url, &w.patient.signer, deposit(&w.patient, 2, 1, 1)).await;

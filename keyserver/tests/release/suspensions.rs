@@ -48,6 +48,7 @@ pub async fn a_suspended_reader_or_key_server_gets_and_gives_nothing(w: &World) 
     let deposit = Deposit {
         server: server.public_key,
         patient: w.patient.account(),
+        depositor: w.patient.account(),
         record,
         version: 1,
         content_hash: hash,
