@@ -356,6 +356,7 @@ mod tests {
     use super::*;
     use crate::request::tests::{account, deposit, keypair, request, sign, sign_deposit};
     use medconsent_shared::{AccountId, DenyReason};
+    use schnorrkel::Keypair;
 
     const SERVER: [u8; 32] = [0x5e; 32];
     const POLICY: Policy = Policy {
@@ -768,10 +769,7 @@ mod tests {
             delegate: false,
             provider: Some(provider(ProviderStatus::Suspended)),
         };
-        assert_eq!(
-            kept(&from(&doctor), suspended),
-            Err(Refusal::NotAnAuthor)
-        );
+        assert_eq!(kept(&from(&doctor), suspended), Err(Refusal::NotAnAuthor));
         assert_eq!(
             kept(&from(&doctor), DepositorStanding::default()),
             Err(Refusal::NotAnAuthor)

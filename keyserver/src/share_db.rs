@@ -174,7 +174,11 @@ impl ShareDb {
     pub fn keeps_anything_of(&self, record: RecordId) -> Result<bool> {
         let txn = self.db.begin_read()?;
         let range = (record, 0)..=(record, u32::MAX);
-        Ok(txn.open_table(SHARES)?.range(range.clone())?.next().is_some()
+        Ok(txn
+            .open_table(SHARES)?
+            .range(range.clone())?
+            .next()
+            .is_some()
             || txn.open_table(BLOB_NAMES)?.range(range)?.next().is_some())
     }
 
@@ -340,7 +344,10 @@ mod tests {
         assert_eq!(db.records_naming_blobs().unwrap(), vec![7, 8, 9]);
         // Record 7 is at version 2: version 1's blob goes, version 2's stays.
         assert_eq!(db.forget_blob_names(7, Some(2)).unwrap(), vec![first]);
-        assert_eq!(db.forget_blob_names(7, Some(2)).unwrap(), Vec::<Hash32>::new());
+        assert_eq!(
+            db.forget_blob_names(7, Some(2)).unwrap(),
+            Vec::<Hash32>::new()
+        );
         // Record 9 retires: the hash is still record 8's, so nothing to delete.
         assert_eq!(db.forget_blob_names(9, None).unwrap(), Vec::<Hash32>::new());
         assert_eq!(db.forget_blob_names(8, None).unwrap(), vec![shared]);

@@ -111,7 +111,14 @@ impl Session {
         self.upload(&servers, record, &stored.content_hash, &stored.path)
             .await?;
         let deposited = self
-            .deposit(author, patient, &servers, binding, &stored.content_hash, &key)
+            .deposit(
+                author,
+                patient,
+                &servers,
+                binding,
+                &stored.content_hash,
+                &key,
+            )
             .await?;
         Ok(Written {
             record,

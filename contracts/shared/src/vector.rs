@@ -96,9 +96,21 @@ pub fn audit_chain() -> Vec<crate::LogEntry> {
     let patient = AccountId::from([0x8e; 32]);
     let doctor = AccountId::from([0x30; 32]);
     let shapes = [
-        (patient, Some(0), EntryKind::RecordCreated, Some(Purpose::PatientRequest), None),
+        (
+            patient,
+            Some(0),
+            EntryKind::RecordCreated,
+            Some(Purpose::PatientRequest),
+            None,
+        ),
         (patient, None, EntryKind::ConsentGranted, None, Some(0)),
-        (doctor, Some(0), EntryKind::Access, Some(Purpose::Treat), Some(0)),
+        (
+            doctor,
+            Some(0),
+            EntryKind::Access,
+            Some(Purpose::Treat),
+            Some(0),
+        ),
         (
             doctor,
             Some(0),
@@ -143,8 +155,10 @@ pub fn audit_chain() -> Vec<crate::LogEntry> {
 pub fn audit_chain_json(entries: &[crate::LogEntry]) -> ink::prelude::string::String {
     use ink::scale::Encode;
     let to_hex = |bytes: &[u8]| -> ink::prelude::string::String {
-        let digits: ink::prelude::string::String =
-            bytes.iter().map(|b| ink::prelude::format!("{b:02x}")).collect();
+        let digits: ink::prelude::string::String = bytes
+            .iter()
+            .map(|b| ink::prelude::format!("{b:02x}"))
+            .collect();
         ink::prelude::format!("\"0x{digits}\"")
     };
     let list = |items: Vec<ink::prelude::string::String>| items.join(",\n    ");
@@ -169,7 +183,10 @@ mod tests {
         let entries = audit_chain();
         let json = audit_chain_json(&entries);
         if std::env::var_os("MEDCONSENT_WRITE_VECTOR").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/audit-chain-vector.json");
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../docs/audit-chain-vector.json"
+            );
             std::fs::write(path, &json).unwrap();
         }
         assert_eq!(json, AUDIT_JSON);

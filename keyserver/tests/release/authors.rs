@@ -33,7 +33,12 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
     let contracts = w.deployment.contracts();
     let next_id = || async {
         s.chain
-            .read(None, &bob, &contracts.registry, &contracts.registry().next_record_id())
+            .read(
+                None,
+                &bob,
+                &contracts.registry,
+                &contracts.registry().next_record_id(),
+            )
             .await
             .map_err(|e| e.to_string())
     };

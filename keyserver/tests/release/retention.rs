@@ -73,9 +73,7 @@ pub async fn a_retired_or_rotated_records_ciphertext_is_deleted(w: &World) -> Ou
     until_every_server(w, &now.content_hash, 404, Duration::ZERO).await
 }
 
-pub async fn a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired(
-    w: &World,
-) -> Outcome {
+pub async fn a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired(w: &World) -> Outcome {
     let s = w.session().await;
     let patients = put_written(w, &s, "squatted.txt", "the patient's").await?;
     let server = &w.servers[0];

@@ -129,7 +129,10 @@ impl ServerProcess {
             .arg("--deployment")
             .arg(deployment_file)
             .args(&self.extra)
-            .args(["--metrics-listen", self.metrics_url.trim_start_matches("http://")])
+            .args([
+                "--metrics-listen",
+                self.metrics_url.trim_start_matches("http://"),
+            ])
             .args(nodes)
             .stdout(Stdio::piped())
             .stderr(
