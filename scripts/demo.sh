@@ -27,13 +27,8 @@ step=0
 
 say() { step=$((step + 1)); printf '\n%d. %s\n' "$step" "$*"; }
 fail() { printf '\nDEMO FAILED: %s\n' "$*" >&2; exit 1; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
-# call CONTRACT MESSAGE SURI [--execute] ARGS...: the message's value as JSON.
-call() {
-  local c=$1 message=$2 suri=$3
-  shift 3
-  python3 scripts/lib/contract.py call "target/ink/$c/$c.contract" "${ADDR[$c]}" "$message" "$suri" "$URL" "$@"
-}
+# value NAME FILE: the value of the `NAME=value` line the command printed.
+value() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 expect() { # what, actual, expected
   [ "$2" = "$3" ] || fail "$1: expected $3, got $2"
   echo "   ok: $1"
@@ -50,11 +45,7 @@ fi
 
 say "Deploying and wiring the three contracts"
 bash scripts/deploy.sh --url "$URL" "${deploy_args[@]}" >"$WORK/deployment.json"
-declare -A ADDR
-for c in access_log consent_manager record_registry; do
-  ADDR[$c]=$(field "d['contracts']['$c']['address']" <"$WORK/deployment.json")
-  echo "   $c at ${ADDR[$c]}"
-done
+echo "   addresses and code hashes pinned in the deployment file ($WORK/deployment.json)"
 
 say "Building the client and the key server; X25519 keys for the patient, the doctor and three key servers"
 cargo build --quiet -p medconsent-client -p medconsent-keyserver
@@ -64,40 +55,44 @@ PATIENT_PK=$($MC keygen --secret-out "$WORK/patient.sk" | cut -d= -f2)
 DOCTOR_PK=$($MC keygen --secret-out "$WORK/doctor.sk" | cut -d= -f2)
 echo "   doctor's public key $DOCTOR_PK (the patient's, $PATIENT_PK, seals only Bob's own key copies)"
 
-say "The admin registers three key servers (role KeyServer) and Dave (clinician) in the directory"
+MCD=(--deployment "$WORK/deployment.json")
+say "The admin registers three key servers and Dave (clinician) in the directory"
 # The servers' directory accounts never sign: dev accounts //Charlie, //Eve, //Ferdie.
 KS_ACCOUNTS=(5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y 5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw
   5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL)
-KS_URLS=()
+KS_KEYS=()
 for i in 0 1 2; do
-  pk=$($KS keygen --secret-out "$WORK/ks$i.sk" | cut -d= -f2)
-  call consent_manager register_provider //Alice --execute "${KS_ACCOUNTS[$i]}" "RoleSet(16)" "$pk" >/dev/null
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  KS_URLS+=("http://127.0.0.1:$port")
-  # The deployment lists the server in share order with the key its operator gave.
-  $MC deployment add-key-server --deployment "$WORK/deployment.json" \
-    --account "${KS_ACCOUNTS[$i]}" --url "${KS_URLS[$i]}" --public-key "$pk" >/dev/null
+  KS_KEYS+=("$($KS keygen --secret-out "$WORK/ks$i.sk" | cut -d= -f2)")
+  $MC admin register "${MCD[@]}" --suri //Alice --account "${KS_ACCOUNTS[$i]}" --roles key-server \
+    --public-key "${KS_KEYS[$i]}" | sed 's/^/   /'
 done
-$MC deployment threshold --deployment "$WORK/deployment.json" 2 >/dev/null
-call consent_manager register_provider //Alice --execute "$DAVE" "RoleSet(1)" "$DOCTOR_PK" >/dev/null
-published=$(call consent_manager provider //Alice "$DAVE" | field "'0x' + bytes(d['values'][0]['public_key']).hex()")
-expect "the directory publishes Dave's key" "$published" "$DOCTOR_PK"
+$MC admin register "${MCD[@]}" --suri //Alice --account "$DAVE" --roles clinician --public-key "$DOCTOR_PK" |
+  sed 's/^/   /'
+$MC provider "${MCD[@]}" --account "$DAVE" >"$WORK/dave.provider"
+sed 's/^/   /' "$WORK/dave.provider"
+grep -q "roles=clinician status=active public_key=$DOCTOR_PK" "$WORK/dave.provider" ||
+  fail "the directory does not publish Dave's key"
+echo "   ok: the directory publishes Dave's key"
 
-say "Starting the three key servers (2 of 3 shares open a record)"
+say "Starting the three key servers (2 of 3 shares open a record); the deployment lists them"
 KS_PIDS=()
 trap 'kill "${KS_PIDS[@]}" 2>/dev/null || true' EXIT
 for i in 0 1 2; do
-  $KS serve --listen "${KS_URLS[$i]#http://}" --db "$WORK/ks$i.redb" --secret "$WORK/ks$i.sk" \
+  $KS serve --listen 127.0.0.1:0 --db "$WORK/ks$i.redb" --secret "$WORK/ks$i.sk" \
     --account "${KS_ACCOUNTS[$i]}" --deployment "$WORK/deployment.json" --node "$URL" \
-    >"$WORK/ks$i.log" 2>&1 &
+    >"$WORK/ks$i.out" 2>"$WORK/ks$i.log" &
   KS_PIDS+=($!)
 done
 for i in 0 1 2; do
-  for _ in $(seq 1 100); do curl -sf "${KS_URLS[$i]}/v1/health" >/dev/null && break; sleep 0.1; done
-  curl -sf "${KS_URLS[$i]}/v1/health" >/dev/null || fail "key server $i did not start: $(cat "$WORK/ks$i.log")"
-  echo "   key server $((i + 1)) at ${KS_URLS[$i]}"
+  for _ in $(seq 1 100); do grep -q '^listening=' "$WORK/ks$i.out" && break; sleep 0.1; done
+  address=$(value listening "$WORK/ks$i.out")
+  [ -n "$address" ] || fail "key server $i did not start: $(cat "$WORK/ks$i.log")"
+  # The deployment lists the server in share order with the key its operator gave.
+  $MC deployment add-key-server "${MCD[@]}" --account "${KS_ACCOUNTS[$i]}" \
+    --url "http://$address" --public-key "${KS_KEYS[$i]}" >/dev/null
+  echo "   key server $((i + 1)) at http://$address"
 done
-MCD=(--deployment "$WORK/deployment.json")
+$MC deployment threshold "${MCD[@]}" 2 >/dev/null
 
 say "Bob puts a lab report: sealed under a new key, ciphertext to the servers, hash on chain, one key share per server"
 printf 'Synthetic lab report for the demo: haemoglobin 14.1 g/dL, no real patient.\n' >"$WORK/report.txt"
@@ -105,8 +100,8 @@ $MC put "${MCD[@]}" --suri //Bob --secret "$WORK/patient.sk" --in "$WORK/report.
   --category "$LABS" --store "$WORK/bob" | tee "$WORK/put.out" | sed 's/^/   /'
 RECORD=$(grep '^record=' "$WORK/put.out" | cut -d= -f2)
 HASH=$(grep content_hash "$WORK/put.out" | cut -d= -f2)
-stored=$(call record_registry record //Alice "$RECORD" | field "'0x' + bytes(d['values'][0]['content_hash']).hex()")
-expect "record $RECORD holds the ciphertext hash" "$stored" "$HASH"
+$MC record "${MCD[@]}" --record "$RECORD" >"$WORK/record.out"
+expect "record $RECORD holds the ciphertext hash" "$(value content_hash "$WORK/record.out")" "$HASH"
 expect "three shares deposited" "$(grep shares_deposited "$WORK/put.out" | cut -d= -f2)" 3
 $MC shares "${MCD[@]}" --suri //Bob --record "$RECORD" >"$WORK/shares.out" || fail "shares: $(cat "$WORK/shares.out")"
 expect "every server says it holds a share of version 1" "$(grep holding_current "$WORK/shares.out" | cut -d= -f2)" 3
@@ -127,10 +122,9 @@ say "Dave tries to read before any consent: the access is denied and logged, no 
 dave_denied early dave "without consent"
 
 say "Bob grants Dave Read access to all his records for treatment (TREAT)"
-terms="ConsentTerms { decision: Permit, scope: AllRecords, actions: ActionSet(1), purposes: PurposeSet(1), valid_from: 0, valid_until: None }"
-CONSENT=$(call consent_manager grant //Bob "$BOB" "Account($DAVE)" "$terms" | field "d['values'][0]")
-call consent_manager grant //Bob --execute "$BOB" "Account($DAVE)" "$terms" >/dev/null
-echo "   consent $CONSENT granted"
+$MC grant "${MCD[@]}" --suri //Bob --to "$DAVE" --scope all --actions read --purposes treat |
+  tee "$WORK/grant.out" | sed 's/^/   /'
+CONSENT=$(value consent "$WORK/grant.out")
 
 say "Dave reads: on-chain access (logged, finalized), two of three shares, ciphertext checked against the chain"
 $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" --store "$WORK/dave" \
@@ -146,9 +140,12 @@ expect "three servers took a share of it" "$(grep '^shares_deposited=' "$WORK/ro
 
 say "Bob revokes the consent"
 # The revocation names the grantee and terms Bob was shown for that id.
-call consent_manager revoke //Bob --execute "$BOB" "$CONSENT" "ConsentShown { grantee: Account($DAVE), terms: $terms }" >/dev/null
-status=$(call consent_manager consent //Alice "$BOB" "$CONSENT" | field "d['values'][0]['status']['variant']")
-expect "consent $CONSENT is revoked (and kept in the history)" "$status" Revoked
+$MC revoke "${MCD[@]}" --suri //Bob --consent "$CONSENT" | sed 's/^/   /'
+$MC consents "${MCD[@]}" --patient "$BOB" >"$WORK/consents.out"
+sed 's/^/   /' "$WORK/consents.out"
+grep -q "^consent=$CONSENT permit to=$DAVE .* status=revoked " "$WORK/consents.out" ||
+  fail "consent $CONSENT is not listed as revoked"
+echo "   ok: consent $CONSENT is revoked (and kept in the history)"
 
 say "Dave asks again: denied on chain, so no server releases a key"
 dave_denied late dave2 "after the revoke"

@@ -15,6 +15,8 @@
 mod deployment;
 mod exec;
 
+/// The consent manager's typed refusal.
+pub use consent_manager::consent_manager::Error as ConsentError;
 pub use deployment::{
     Contracts, DeployedContract, DeployedContracts, Deployment, DeploymentError, KeyServerEndpoint,
 };

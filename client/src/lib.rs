@@ -15,6 +15,7 @@ pub mod flow;
 pub mod seal;
 pub mod servers;
 pub mod store;
+pub mod words;
 
 use medconsent_keyrelease::blobs::BlobError;
 use medconsent_keyrelease::envelope::EnvelopeError;

@@ -1,5 +1,7 @@
 //! `medconsent`: the patient's and the reader's command line.
 
+mod party_commands;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use medconsent_chain::{signer_from_uri, Deployment};
 use medconsent_client::audit;
@@ -7,7 +9,7 @@ use medconsent_client::deployment_file::{self, DeploymentCommand};
 use medconsent_client::flow::Session;
 use medconsent_client::store::LocalStore;
 use medconsent_keyrelease::keyfile;
-use medconsent_shared::{Purpose, RecordStatus};
+use medconsent_shared::{Decision, Purpose, RecordStatus};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -134,6 +136,41 @@ enum Command {
         /// The patient's account (SS58).
         #[arg(long)]
         patient: String,
+    },
+    /// Patient (or a delegate, --for): grant a permit to an account.
+    Grant(party_commands::TermsArgs),
+    /// Patient (or a delegate, --for): restrict access (a Deny rule, which wins over any
+    /// permit); `--to anyone` restricts everyone.
+    Restrict(party_commands::TermsArgs),
+    /// Patient (or a delegate, --for): revoke a consent, naming the grantee and terms
+    /// listed for its id (the contract refuses if the id holds others).
+    Revoke(party_commands::RevokeArgs),
+    /// A patient's consents in words, revoked ones included. Anyone may read them: the
+    /// chain is public.
+    Consents {
+        #[command(flatten)]
+        read: party_commands::ReadArgs,
+        #[arg(long)]
+        patient: String,
+    },
+    /// An account's entry in the provider directory: roles, status, public key.
+    Provider {
+        #[command(flatten)]
+        read: party_commands::ReadArgs,
+        #[arg(long)]
+        account: String,
+    },
+    /// A record as the finalized chain has it: ids and hashes, never content.
+    Record {
+        #[command(flatten)]
+        read: party_commands::ReadArgs,
+        #[arg(long)]
+        record: u64,
+    },
+    /// Admin: register, suspend and reactivate providers and key servers.
+    Admin {
+        #[command(subcommand)]
+        command: party_commands::AdminCommand,
     },
     /// The deployment file: write it, add key servers, set the threshold, make the
     /// page's configuration from it.
@@ -356,6 +393,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Deployment { command } => deployment_file::run(command)?,
+        Command::Grant(args) => party_commands::grant(args, Decision::Permit).await?,
+        Command::Restrict(args) => party_commands::grant(args, Decision::Deny).await?,
+        Command::Revoke(args) => party_commands::revoke(args).await?,
+        Command::Consents { read, patient } => party_commands::consents(read, &patient).await?,
+        Command::Provider { read, account } => party_commands::provider(read, &account).await?,
+        Command::Record { read, record } => party_commands::record(read, record).await?,
+        Command::Admin { command } => party_commands::admin(command).await?,
         Command::Audit {
             deployment,
             patient,

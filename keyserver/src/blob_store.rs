@@ -318,8 +318,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::folder(dir.path()).unwrap();
         let (one, two) = (b"one ciphertext".to_vec(), b"another".to_vec());
-        let hashes = [one.as_slice(), two.as_slice()]
-            .map(|bytes| medconsent_keyrelease::blobs::blake2b_256(bytes));
+        let hashes =
+            [one.as_slice(), two.as_slice()].map(medconsent_keyrelease::blobs::blake2b_256);
         for (hash, bytes) in hashes.iter().zip([one, two]) {
             let chunks = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(bytes))]);
             store.put(hash, chunks, 1024).await.unwrap();

@@ -6,6 +6,7 @@
 //! and, after a logged access, in the reader's: the servers each hold one share sealed to
 //! themselves, and release it only for a finalized Access entry of the reader.
 
+mod consents;
 mod read;
 mod rebuild;
 mod retire;
@@ -13,7 +14,7 @@ mod write;
 pub use write::Authoring;
 
 use crate::servers::{KeyServer, ServerError, Servers};
-use medconsent_chain::{Block, Chain, Deployment, RegistryError};
+use medconsent_chain::{Block, Chain, ConsentError, Deployment, RegistryError};
 use medconsent_keyrelease::{envelope, shamir};
 use medconsent_shared::{
     AccountId, DenyReason, EntryKind, ProviderStatus, Record, RecordId, RecordStatus, Role,
@@ -37,6 +38,10 @@ pub enum FlowError {
     /// The registry refused the call (its dry run's typed error); nothing was submitted.
     #[error("the registry refused: {0:?}")]
     RegistryRefused(RegistryError),
+    /// The consent manager refused the call (its dry run's typed error); nothing was
+    /// submitted.
+    #[error("the consent manager refused: {}", crate::words::describe_consent_error(*.0))]
+    ConsentRefused(ConsentError),
     /// The dry run succeeded but the call reverted when it ran in a block.
     #[error("the call reverted on chain")]
     Reverted,

@@ -72,7 +72,7 @@ fn free_port() -> u16 {
 
 /// The `medconsent` command that deploy.sh writes the deployment file with: built by
 /// scripts/test.sh (or bench.sh) next to this suite (`cargo build -p medconsent-client`).
-fn medconsent_bin() -> PathBuf {
+pub fn medconsent_bin() -> PathBuf {
     if let Some(path) = std::env::var_os("MEDCONSENT_BIN") {
         return path.into();
     }

@@ -1,0 +1,158 @@
+//! Consents and the provider directory: what a patient (or a delegate, acting for one)
+//! grants, restricts and revokes, and what the admin registers, suspends and
+//! reactivates. Each call is dry-run first: a refusal is the contract's typed error,
+//! in words, and nothing is submitted.
+
+use super::{FlowError, Result, Session};
+use medconsent_chain::{ConsentError, Signer};
+use medconsent_shared::{AccountId, Consent, ConsentId, ConsentTerms, Grantee, Provider, RoleSet};
+
+/// How many consents one query lists (the contract's page size bounds it too).
+const PAGE: u32 = 32;
+
+impl Session {
+    /// Grants (or, with a Deny decision, restricts) `terms` to `grantee` for `patient`,
+    /// signed by the patient or a delegate in force; the consent's id, once included.
+    pub async fn grant(
+        &self,
+        signer: &Signer,
+        patient: AccountId,
+        grantee: Grantee,
+        terms: ConsentTerms,
+    ) -> Result<ConsentId> {
+        let mut consents = self.contracts().consents();
+        let message = consents.grant(patient, grantee, terms);
+        let (result, included) = self
+            .chain
+            .submit(signer, &self.contracts().consents, &message)
+            .await?;
+        match (result, included) {
+            (Ok(id), Some(_)) => Ok(id),
+            (Err(e), _) => Err(FlowError::ConsentRefused(e)),
+            (Ok(_), None) => Err(FlowError::Reverted),
+        }
+    }
+
+    /// Revokes consent `id` of `patient`, naming the grantee and terms this client was
+    /// shown for it (the contract refuses if the id holds other ones); the consent as
+    /// it was shown.
+    pub async fn revoke(
+        &self,
+        signer: &Signer,
+        patient: AccountId,
+        id: ConsentId,
+    ) -> Result<Consent> {
+        let shown = self
+            .consent(patient, id)
+            .await?
+            .ok_or(FlowError::ConsentRefused(ConsentError::ConsentNotFound))?;
+        let mut consents = self.contracts().consents();
+        let message = consents.revoke(patient, id, shown.shown());
+        let (result, included) = self
+            .chain
+            .submit(signer, &self.contracts().consents, &message)
+            .await?;
+        match (result, included) {
+            (Ok(()), Some(_)) => Ok(shown),
+            (Err(e), _) => Err(FlowError::ConsentRefused(e)),
+            (Ok(()), None) => Err(FlowError::Reverted),
+        }
+    }
+
+    pub async fn consent(&self, patient: AccountId, id: ConsentId) -> Result<Option<Consent>> {
+        let message = self.contracts().consents().consent(patient, id);
+        Ok(self
+            .chain
+            .read(None, &patient, &self.contracts().consents, &message)
+            .await?)
+    }
+
+    /// Every consent of `patient`, revoked ones included, oldest first.
+    pub async fn consents(&self, patient: AccountId) -> Result<Vec<Consent>> {
+        let at = self.chain.finalized().await?;
+        let consents = self.contracts().consents();
+        let count = self
+            .chain
+            .read(
+                Some(at),
+                &patient,
+                &self.contracts().consents,
+                &consents.consent_count(patient),
+            )
+            .await?;
+        let mut all = Vec::new();
+        let mut start = 0u64;
+        while start < count {
+            let page = self
+                .chain
+                .read(
+                    Some(at),
+                    &patient,
+                    &self.contracts().consents,
+                    &consents.consents_of(patient, start, PAGE),
+                )
+                .await?;
+            if page.is_empty() {
+                break;
+            }
+            start = start.saturating_add(u64::from(PAGE));
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// `account` in the provider directory, at the finalized block.
+    pub async fn provider(&self, account: AccountId) -> Result<Option<Provider>> {
+        let at = self.chain.finalized().await?;
+        let message = self.contracts().consents().provider(account);
+        Ok(self
+            .chain
+            .read(Some(at), &account, &self.contracts().consents, &message)
+            .await?)
+    }
+
+    /// The admin registers `account` with `roles` and its X25519 `public_key`.
+    pub async fn register_provider(
+        &self,
+        admin: &Signer,
+        account: AccountId,
+        roles: RoleSet,
+        public_key: [u8; 32],
+    ) -> Result<()> {
+        let mut consents = self.contracts().consents();
+        let message = consents.register_provider(account, roles, public_key);
+        self.directory_change(admin, &message).await
+    }
+
+    /// The admin suspends (or, with `suspended` false, reactivates) `account`.
+    pub async fn set_provider_suspended(
+        &self,
+        admin: &Signer,
+        account: AccountId,
+        suspended: bool,
+    ) -> Result<()> {
+        let mut consents = self.contracts().consents();
+        let message = if suspended {
+            consents.suspend_provider(account)
+        } else {
+            consents.reactivate_provider(account)
+        };
+        self.directory_change(admin, &message).await
+    }
+
+    async fn directory_change<Args: parity_scale_codec::Encode + Clone>(
+        &self,
+        admin: &Signer,
+        message: &medconsent_chain::Message<Args, std::result::Result<(), ConsentError>>,
+    ) -> Result<()> {
+        let (result, included) = self
+            .chain
+            .submit(admin, &self.contracts().consents, message)
+            .await?;
+        match (result, included) {
+            (Ok(()), Some(_)) => Ok(()),
+            (Err(e), _) => Err(FlowError::ConsentRefused(e)),
+            (Ok(()), None) => Err(FlowError::Reverted),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The commands for consents and the provider directory, in words: a patient (or a
+//! delegate, `--for PATIENT`) grants, restricts and revokes; anyone lists a patient's
+//! consents, a directory entry or a record (the chain is public); the admin registers,
+//! suspends and reactivates providers and key servers.
+
+use crate::{session, ChainArgs};
+use clap::Subcommand;
+use medconsent_chain::{parse_account, ss58, Deployment};
+use medconsent_client::flow::Session;
+use medconsent_client::words;
+use medconsent_shared::{AccountId, ConsentTerms, Decision, RecordStatus};
+use std::path::PathBuf;
+
+/// What a grant or restriction says.
+#[derive(clap::Args)]
+pub(crate) struct TermsArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Who: an account (SS58 or 0x-hex), or `anyone` (restrictions only).
+    #[arg(long)]
+    to: String,
+    /// Which of the patient's records: `all`, `category:N` or `record:N`.
+    #[arg(long, default_value = "all")]
+    scope: String,
+    /// What the grantee may (or, restricted, may not) do: `read`, `append`, comma-separated.
+    #[arg(long, default_value = "read")]
+    actions: String,
+    /// For which purposes (HL7 PurposeOfUse): treat, etreat, hpaymt, hoperat, hresch,
+    /// pubhlth, patrqt, comma-separated.
+    #[arg(long)]
+    purposes: String,
+    /// First day it applies (YYYY-MM-DD, UTC); default: at once.
+    #[arg(long)]
+    from: Option<String>,
+    /// First day it no longer applies (YYYY-MM-DD, UTC); default: until revoked.
+    #[arg(long)]
+    until: Option<String>,
+    /// Act for this patient, as its delegate (default: the signer is the patient).
+    #[arg(long = "for")]
+    for_patient: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RevokeArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The consent's id (`medconsent consents` lists them).
+    #[arg(long)]
+    consent: u64,
+    /// Act for this patient, as its delegate.
+    #[arg(long = "for")]
+    for_patient: Option<String>,
+}
+
+/// A read of the public chain: no signer.
+#[derive(clap::Args)]
+pub(crate) struct ReadArgs {
+    #[arg(long, default_value = "deployments/development.json")]
+    deployment: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Register a provider or key server with its roles and X25519 public key.
+    Register {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[arg(long)]
+        account: String,
+        /// clinician, emergency-responder, researcher, auditor, key-server (comma-separated).
+        #[arg(long)]
+        roles: String,
+        /// Its X25519 public key (0x-hex), as `keygen` printed it.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Suspend a provider or key server: it reads nothing and takes no deposit.
+    Suspend {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[arg(long)]
+        account: String,
+    },
+    /// Reactivate a suspended provider or key server.
+    Reactivate {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[arg(long)]
+        account: String,
+    },
+}
+
+async fn reader(read: &ReadArgs) -> Result<Session, String> {
+    let deployment = Deployment::load(&read.deployment).map_err(|e| e.to_string())?;
+    Session::connect(deployment)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn account(text: &str) -> Result<AccountId, String> {
+    parse_account(text)
+}
+
+/// A grant (`Permit`) or restriction (`Deny`): prints `consent=ID` and the consent.
+pub(crate) async fn grant(args: TermsArgs, decision: Decision) -> Result<(), String> {
+    let words_error = |e: words::WordsError| e.to_string();
+    let terms = ConsentTerms {
+        decision,
+        scope: words::parse_scope(&args.scope).map_err(words_error)?,
+        actions: words::parse_actions(&args.actions).map_err(words_error)?,
+        purposes: words::parse_purposes(&args.purposes).map_err(words_error)?,
+        valid_from: args
+            .from
+            .as_deref()
+            .map(words::parse_date)
+            .transpose()
+            .map_err(words_error)?
+            .unwrap_or(0),
+        valid_until: args
+            .until
+            .as_deref()
+            .map(words::parse_date)
+            .transpose()
+            .map_err(words_error)?,
+    };
+    let grantee = words::parse_grantee(&args.to).map_err(words_error)?;
+    let (session, signer) = session(&args.chain).await?;
+    let patient = match &args.for_patient {
+        Some(patient) => account(patient)?,
+        None => medconsent_chain::account_of(&signer),
+    };
+    let id = session
+        .grant(&signer, patient, grantee, terms)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("consent={id}");
+    if let Some(consent) = session
+        .consent(patient, id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        println!("{}", words::describe_consent(&consent));
+    }
+    Ok(())
+}
+
+pub(crate) async fn revoke(args: RevokeArgs) -> Result<(), String> {
+    let (session, signer) = session(&args.chain).await?;
+    let patient = match &args.for_patient {
+        Some(patient) => account(patient)?,
+        None => medconsent_chain::account_of(&signer),
+    };
+    let revoked = session
+        .revoke(&signer, patient, args.consent)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("revoked {}", words::describe_consent(&revoked));
+    Ok(())
+}
+
+/// Every consent of a patient, one line each.
+pub(crate) async fn consents(read: ReadArgs, patient: &str) -> Result<(), String> {
+    let session = reader(&read).await?;
+    let all = session
+        .consents(account(patient)?)
+        .await
+        .map_err(|e| e.to_string())?;
+    for consent in &all {
+        println!("{}", words::describe_consent(consent));
+    }
+    println!("consents={}", all.len());
+    Ok(())
+}
+
+/// A directory entry; an account not in the directory is an error.
+pub(crate) async fn provider(read: ReadArgs, who: &str) -> Result<(), String> {
+    let session = reader(&read).await?;
+    let who = account(who)?;
+    match session.provider(who).await.map_err(|e| e.to_string())? {
+        Some(entry) => {
+            println!("{} {}", ss58(&who), words::describe_provider(&entry));
+            Ok(())
+        }
+        None => Err(format!("{} is not in the provider directory", ss58(&who))),
+    }
+}
+
+/// A record as the finalized chain has it: hashes and ids, never content.
+pub(crate) async fn record(read: ReadArgs, id: u64) -> Result<(), String> {
+    let session = reader(&read).await?;
+    let at = session.chain.finalized().await.map_err(|e| e.to_string())?;
+    let record = session
+        .record_at(Some(at), &AccountId::from([0; 32]), id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = match record.status {
+        RecordStatus::Active => "active",
+        RecordStatus::Retired => "retired",
+    };
+    println!("record={}", record.id);
+    println!("patient={}", ss58(&record.patient));
+    println!("author={}", ss58(&record.author));
+    println!("category={}", record.category);
+    println!("version={}", record.version);
+    println!("content_hash=0x{}", hex::encode(record.content_hash));
+    println!("updated={}", words::describe_time(record.updated_at));
+    println!("status={status}");
+    Ok(())
+}
+
+pub(crate) async fn admin(command: AdminCommand) -> Result<(), String> {
+    let (chain, who, done) = match &command {
+        AdminCommand::Register { chain, account, .. } => (chain, account, "registered"),
+        AdminCommand::Suspend { chain, account } => (chain, account, "suspended"),
+        AdminCommand::Reactivate { chain, account } => (chain, account, "reactivated"),
+    };
+    let who = account(who)?;
+    let (session, admin) = session(chain).await?;
+    let changed = match &command {
+        AdminCommand::Register {
+            roles, public_key, ..
+        } => {
+            let roles = words::parse_roles(roles).map_err(|e| e.to_string())?;
+            let key = medconsent_keyrelease::wire::hash_from_hex(public_key)
+                .ok_or_else(|| format!("--public-key {public_key}: not 32 bytes of 0x-hex"))?;
+            session.register_provider(&admin, who, roles, key).await
+        }
+        AdminCommand::Suspend { .. } => session.set_provider_suspended(&admin, who, true).await,
+        AdminCommand::Reactivate { .. } => session.set_provider_suspended(&admin, who, false).await,
+    };
+    changed.map_err(|e| e.to_string())?;
+    println!("{done} {}", ss58(&who));
+    Ok(())
+}

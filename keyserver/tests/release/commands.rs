@@ -1,0 +1,175 @@
+//! The `medconsent` command for consents and the directory, run as a person would:
+//! grants in words, refusals in words with a non-zero exit, and nothing changed by a
+//! refusal.
+
+use crate::fixtures::*;
+
+/// Runs `medconsent ARGS --deployment <the world's>`: (exit code, stdout, stderr).
+fn medconsent(w: &World, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(crate::world::medconsent_bin())
+        .args(args)
+        .arg("--deployment")
+        .arg(&w.deployment_file)
+        .output()
+        .expect("medconsent runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `medconsent consents` of Bob: the lines listed.
+fn listed(w: &World) -> Result<Vec<String>, String> {
+    let bob = medconsent_chain::ss58(&w.patient.account());
+    let (code, out, err) = medconsent(w, &["consents", "--patient", &bob]);
+    ensure!(code == 0, "consents: {code} {err}");
+    Ok(out.lines().map(str::to_owned).collect())
+}
+
+pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
+    let dave = medconsent_chain::ss58(&w.doctor.account());
+    let bob = medconsent_chain::ss58(&w.patient.account());
+    let (code, out, err) = medconsent(
+        w,
+        &[
+            "grant",
+            "--suri",
+            "//Bob",
+            "--to",
+            &dave,
+            "--scope",
+            "category:9",
+            "--actions",
+            "read",
+            "--purposes",
+            "treat,hoperat",
+            "--until",
+            "2099-01-01",
+        ],
+    );
+    ensure!(code == 0, "grant: {code} {err}");
+    let id: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("consent=")?.parse().ok())
+        .ok_or(format!("no consent= in {out}"))?;
+    let line = format!(
+        "consent={id} permit to={dave} scope=category:9 actions=read purposes=treat,hoperat \
+         from=1970-01-01 00:00 UTC until=2099-01-01 00:00 UTC status=active"
+    );
+    ensure!(listed(w)?.contains(&line), "not listed as {line}");
+    let before = listed(w)?;
+    // Refusals, each in words with exit 1, each leaving the consents as they were.
+    let id_text = id.to_string();
+    let refusals: [(&[&str], &str); 5] = [
+        // Eve is no delegate of Bob's.
+        (
+            &[
+                "revoke",
+                "--suri",
+                "//Eve",
+                "--consent",
+                &id_text,
+                "--for",
+                &bob,
+            ],
+            "the signer is neither the patient nor a delegate in force",
+        ),
+        // A permit to anyone is not a thing.
+        (
+            &[
+                "grant",
+                "--suri",
+                "//Bob",
+                "--to",
+                "anyone",
+                "--purposes",
+                "treat",
+            ],
+            "\"anyone\" may only be restricted, never granted",
+        ),
+        // An unknown purpose is caught before anything is sent.
+        (
+            &[
+                "grant",
+                "--suri",
+                "//Bob",
+                "--to",
+                &dave,
+                "--purposes",
+                "billing",
+            ],
+            "purpose \"billing\" is not one of: treat, etreat",
+        ),
+        (
+            &[
+                "grant",
+                "--suri",
+                "//Bob",
+                "--to",
+                &dave,
+                "--purposes",
+                "treat",
+                "--until",
+                "2027-02-30",
+            ],
+            "\"2027-02-30\": a date is YYYY-MM-DD (UTC)",
+        ),
+        (
+            &["revoke", "--suri", "//Bob", "--consent", "999999"],
+            "the patient has no consent with this id",
+        ),
+    ];
+    for (args, said) in refusals {
+        let (code, _, err) = medconsent(w, args);
+        ensure!(
+            code == 1 && err.contains(said) && !err.contains("Error::"),
+            "{args:?}: exit {code}, said {err}"
+        );
+        ensure!(listed(w)? == before, "{args:?} changed the consents");
+    }
+    // The directory: a non-admin cannot register; an unknown account is said so.
+    let (code, _, err) = medconsent(
+        w,
+        &[
+            "admin",
+            "register",
+            "--suri",
+            "//Bob",
+            "--account",
+            &bob,
+            "--roles",
+            "clinician",
+            "--public-key",
+            &format!("0x{}", "11".repeat(32)),
+        ],
+    );
+    ensure!(
+        code == 1 && err.contains("only the consent manager's admin may do this"),
+        "Bob registering: {code} {err}"
+    );
+    let (code, _, err) = medconsent(w, &["provider", "--account", &bob]);
+    ensure!(
+        code == 1 && err.contains("is not in the provider directory"),
+        "Bob's entry: {code} {err}"
+    );
+    let (code, out, _) = medconsent(w, &["provider", "--account", &dave]);
+    ensure!(
+        code == 0 && out.contains("roles=clinician status=active"),
+        "Dave's entry: {out}"
+    );
+    // Bob revokes: listed as revoked, kept in the history.
+    let (code, out, err) = medconsent(w, &["revoke", "--suri", "//Bob", "--consent", &id_text]);
+    ensure!(
+        code == 0 && out.starts_with(&format!("revoked consent={id} ")),
+        "{out} {err}"
+    );
+    let revoked = format!("consent={id} permit to={dave} scope=category:9");
+    ensure!(
+        listed(w)?
+            .iter()
+            .any(|l| l.starts_with(&revoked) && l.contains("status=revoked ")),
+        "not listed as revoked"
+    );
+    Ok(())
+}
