@@ -128,10 +128,21 @@ pub fn audit_chain() -> Vec<crate::LogEntry> {
             None,
         ),
     ];
+    // One entry a block, six seconds apart, from 2026-01-01 00:00 UTC.
+    let seqs = [0u64, 1, 2, 3, 4];
+    let blocks = [100u32, 101, 102, 103, 104];
+    let times = [
+        1_767_225_600_000u64,
+        1_767_225_606_000,
+        1_767_225_612_000,
+        1_767_225_618_000,
+        1_767_225_624_000,
+    ];
     let mut previous = [0u8; 32];
     let mut entries = Vec::new();
-    for (seq, (actor, record, kind, purpose, consent)) in shapes.into_iter().enumerate() {
-        let seq = seq as u64;
+    for (((seq, block), timestamp), (actor, record, kind, purpose, consent)) in
+        seqs.into_iter().zip(blocks).zip(times).zip(shapes)
+    {
         let mut entry = LogEntry {
             seq,
             patient,
@@ -140,8 +151,8 @@ pub fn audit_chain() -> Vec<crate::LogEntry> {
             kind,
             purpose,
             consent,
-            timestamp: 1_767_225_600_000 + seq * 6_000,
-            block: 100 + seq as u32,
+            timestamp,
+            block,
             hash: [0; 32],
         };
         entry.hash = entry.chain_hash(&previous);
