@@ -167,6 +167,14 @@ enum Command {
         #[arg(long)]
         record: u64,
     },
+    /// Patient: appoint or remove a delegate.
+    Delegate {
+        #[command(subcommand)]
+        command: party_commands::DelegateCommand,
+    },
+    /// Patient (or a delegate, --for): `refuse` break-glass access to the patient's
+    /// records, or `allow` it again.
+    EmergencyOptOut(party_commands::OptOutArgs),
     /// Admin: register, suspend and reactivate providers and key servers.
     Admin {
         #[command(subcommand)]
@@ -400,6 +408,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Provider { read, account } => party_commands::provider(read, &account).await?,
         Command::Record { read, record } => party_commands::record(read, record).await?,
         Command::Admin { command } => party_commands::admin(command).await?,
+        Command::Delegate { command } => party_commands::delegate(command).await?,
+        Command::EmergencyOptOut(args) => party_commands::emergency_opt_out(args).await?,
         Command::Audit {
             deployment,
             patient,

@@ -60,6 +60,41 @@ pub(crate) struct ReadArgs {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum DelegateCommand {
+    /// Appoint (or re-appoint with a new term) a delegate: a guardian or caregiver who
+    /// may grant, restrict, revoke and write records for the patient.
+    Appoint {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[arg(long)]
+        to: String,
+        /// First day the delegation no longer holds (YYYY-MM-DD, UTC); default: until
+        /// removed.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Remove a delegate.
+    Remove {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(clap::Args)]
+pub(crate) struct OptOutArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// `refuse`: no break-glass access to the patient's records; `allow`: again.
+    #[arg(value_parser = ["refuse", "allow"])]
+    choice: String,
+    /// Act for this patient, as its delegate.
+    #[arg(long = "for")]
+    for_patient: Option<String>,
+}
+
+#[derive(Subcommand)]
 pub(crate) enum AdminCommand {
     /// Register a provider or key server with its roles and X25519 public key.
     Register {
@@ -230,5 +265,53 @@ pub(crate) async fn admin(command: AdminCommand) -> Result<(), String> {
     };
     changed.map_err(|e| e.to_string())?;
     println!("{done} {}", ss58(&who));
+    Ok(())
+}
+
+pub(crate) async fn delegate(command: DelegateCommand) -> Result<(), String> {
+    let (chain, to) = match &command {
+        DelegateCommand::Appoint { chain, to, .. } | DelegateCommand::Remove { chain, to } => {
+            (chain, account(to)?)
+        }
+    };
+    let appoint = match &command {
+        DelegateCommand::Appoint { until, .. } => Some(
+            until
+                .as_deref()
+                .map(words::parse_date)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        ),
+        DelegateCommand::Remove { .. } => None,
+    };
+    let (session, patient) = session(chain).await?;
+    session
+        .set_delegate(&patient, to, appoint)
+        .await
+        .map_err(|e| e.to_string())?;
+    match appoint {
+        Some(until) => println!(
+            "appointed {} until {}",
+            ss58(&to),
+            until.map_or_else(|| "removed".to_owned(), words::describe_time)
+        ),
+        None => println!("removed {}", ss58(&to)),
+    }
+    Ok(())
+}
+
+pub(crate) async fn emergency_opt_out(args: OptOutArgs) -> Result<(), String> {
+    let (session, signer) = session(&args.chain).await?;
+    let patient = match &args.for_patient {
+        Some(patient) => account(patient)?,
+        None => medconsent_chain::account_of(&signer),
+    };
+    let refuse = args.choice == "refuse";
+    session
+        .set_emergency_opt_out(&signer, patient, refuse)
+        .await
+        .map_err(|e| e.to_string())?;
+    let said = if refuse { "refused" } else { "allowed" };
+    println!("break-glass {said} for {}", ss58(&patient));
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! Consents and the provider directory: what a patient (or a delegate, acting for one)
-//! grants, restricts and revokes, and what the admin registers, suspends and
-//! reactivates. Each call is dry-run first: a refusal is the contract's typed error,
+//! grants, restricts and revokes, whom it appoints as delegate, whether it refuses
+//! break-glass, and what the admin registers, suspends and reactivates. Each call is dry-run first: a refusal is the contract's typed error,
 //! in words, and nothing is submitted.
 
 use super::{FlowError, Result, Session};
 use medconsent_chain::{ConsentError, Signer};
-use medconsent_shared::{AccountId, Consent, ConsentId, ConsentTerms, Grantee, Provider, RoleSet};
+use medconsent_shared::{
+    AccountId, Consent, ConsentId, ConsentTerms, Grantee, Provider, RoleSet, Timestamp,
+};
 
 /// How many consents one query lists (the contract's page size bounds it too).
 const PAGE: u32 = 32;
@@ -140,6 +142,41 @@ impl Session {
         self.directory_change(admin, &message).await
     }
 
+    /// The patient appoints `delegate` (until `until`, or until removed) or, with
+    /// `appoint` None, removes it.
+    pub async fn set_delegate(
+        &self,
+        patient: &Signer,
+        delegate: AccountId,
+        appoint: Option<Option<Timestamp>>,
+    ) -> Result<()> {
+        let mut consents = self.contracts().consents();
+        match appoint {
+            Some(until) => {
+                let message = consents.appoint_delegate(delegate, until);
+                self.directory_change(patient, &message).await
+            }
+            None => {
+                let message = consents.remove_delegate(delegate);
+                self.directory_change(patient, &message).await
+            }
+        }
+    }
+
+    /// The patient (or a delegate) refuses break-glass access to the patient's records
+    /// (`opted_out`), or allows it again.
+    pub async fn set_emergency_opt_out(
+        &self,
+        signer: &Signer,
+        patient: AccountId,
+        opted_out: bool,
+    ) -> Result<()> {
+        let mut consents = self.contracts().consents();
+        let message = consents.set_emergency_opt_out(patient, opted_out);
+        self.directory_change(signer, &message).await
+    }
+
+    /// A consent-manager call that returns nothing: included, or its refusal.
     async fn directory_change<Args: parity_scale_codec::Encode + Clone>(
         &self,
         admin: &Signer,

@@ -158,6 +158,105 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         code == 0 && out.contains("roles=clinician status=active"),
         "Dave's entry: {out}"
     );
+    // Ferdie, appointed Bob's delegate, restricts and revokes for him; removed, he can
+    // do neither, and the consents stay as they were.
+    let ferdie = medconsent_chain::ss58(&medconsent_chain::account_of(
+        &medconsent_chain::signer_from_uri("//Ferdie")?,
+    ));
+    let (code, out, err) = medconsent(
+        w,
+        &[
+            "delegate",
+            "appoint",
+            "--suri",
+            "//Bob",
+            "--to",
+            &ferdie,
+            "--until",
+            "2099-01-01",
+        ],
+    );
+    ensure!(
+        code == 0 && out.trim() == format!("appointed {ferdie} until 2099-01-01 00:00 UTC"),
+        "appoint: {out} {err}"
+    );
+    let (code, out, err) = medconsent(
+        w,
+        &[
+            "restrict",
+            "--suri",
+            "//Ferdie",
+            "--for",
+            &bob,
+            "--to",
+            "anyone",
+            "--scope",
+            "category:9",
+            "--purposes",
+            "hresch",
+        ],
+    );
+    ensure!(code == 0, "Ferdie's restriction: {err}");
+    let restriction = out
+        .lines()
+        .find_map(|l| l.strip_prefix("consent="))
+        .ok_or(format!("no consent= in {out}"))?
+        .to_owned();
+    ensure!(
+        listed(w)?.iter().any(|l| l.starts_with(&format!(
+            "consent={restriction} restrict to=anyone scope=category:9 actions=read purposes=hresch"
+        ))),
+        "the restriction is not listed"
+    );
+    let (code, _, err) = medconsent(
+        w,
+        &[
+            "revoke",
+            "--suri",
+            "//Ferdie",
+            "--for",
+            &bob,
+            "--consent",
+            &restriction,
+        ],
+    );
+    ensure!(code == 0, "Ferdie's revocation: {err}");
+    let (code, _, err) = medconsent(
+        w,
+        &["delegate", "remove", "--suri", "//Bob", "--to", &ferdie],
+    );
+    ensure!(code == 0, "remove: {err}");
+    let before = listed(w)?;
+    let (code, _, err) = medconsent(
+        w,
+        &[
+            "grant",
+            "--suri",
+            "//Ferdie",
+            "--for",
+            &bob,
+            "--to",
+            &dave,
+            "--purposes",
+            "treat",
+        ],
+    );
+    ensure!(
+        code == 1 && err.contains("the signer is neither the patient nor a delegate in force"),
+        "a removed delegate's grant: {code} {err}"
+    );
+    ensure!(
+        listed(w)? == before,
+        "a removed delegate's grant changed the consents"
+    );
+    // Break-glass refused, then allowed again (other scenarios rely on it).
+    for (choice, said) in [("refuse", "refused"), ("allow", "allowed")] {
+        let (code, out, err) = medconsent(w, &["emergency-opt-out", "--suri", "//Bob", choice]);
+        ensure!(
+            code == 0 && out.trim() == format!("break-glass {said} for {bob}"),
+            "{choice}: {out} {err}"
+        );
+    }
     // Bob revokes: listed as revoked, kept in the history.
     let (code, out, err) = medconsent(w, &["revoke", "--suri", "//Bob", "--consent", &id_text]);
     ensure!(
