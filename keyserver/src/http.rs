@@ -290,7 +290,9 @@ async fn deposit(
     let Json(body) = body?;
     let signed: SignedDeposit = decode_hex(&body.signed)?;
     let deposit = &signed.deposit;
-    // Addressee and signature first: a forged deposit costs no chain read.
+    // Addressee and signature first: a deposit signed by other than its depositor costs
+    // no chain read (one signed by a stranger as itself costs the record and, when it is
+    // not the patient, its standing).
     decide::authentic_deposit(&signed, &server.public)?;
     let (block, now) = server.reader.finalized().await?;
     server.ready_at(block, now).await?;
@@ -329,7 +331,12 @@ async fn deposit(
     tokio::task::block_in_place(|| {
         server
             .shares
-            .put_share(deposit.record, deposit.version, &stored)
+            .put_share(deposit.record, deposit.version, &stored)?;
+        // The ciphertext this share opens is kept while this version is current,
+        // wherever it was uploaded first.
+        server
+            .shares
+            .name_blob(deposit.record, deposit.version, &deposit.content_hash)
     })?;
     ok(
         StatusCode::CREATED,

@@ -86,6 +86,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         None => None,
     };
     let shares = share_db::ShareDb::open(&config.db)?;
+    let named = shares.name_blobs_of_held_shares()?;
+    if named > 0 {
+        tracing::info!("blobs: {named} record versions' ciphertext named from the shares held");
+    }
     let blobs = blob_store::BlobStore::open(&config.blobs)?;
     match blobs.remove_leftovers().await {
         Ok(0) => {}

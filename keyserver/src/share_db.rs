@@ -46,6 +46,14 @@ db_errors!(
 
 pub type Result<T> = std::result::Result<T, ShareDbError>;
 
+/// Whether a blob name of `version` is stale for a record whose current version is
+/// `current` (None: retired, every version stale). Only versions before the current one
+/// are: a newer version may have been named by an upload the caller's block did not
+/// see yet.
+fn stale(version: u32, current: Option<u32>) -> bool {
+    current.is_none_or(|current| version < current)
+}
+
 /// A deposited share as the server keeps it (still sealed to the server's key).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct StoredShare {
@@ -205,47 +213,90 @@ impl ShareDb {
         Ok(records)
     }
 
-    /// Whether `record` has blob names of versions other than `keep` (any, if None).
-    pub fn names_blobs_besides(&self, record: RecordId, keep: Option<u32>) -> Result<bool> {
+    /// Whether `record` has stale blob names (see [`stale`]).
+    pub fn has_stale_blob_names(&self, record: RecordId, current: Option<u32>) -> Result<bool> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(BLOB_NAMES)?;
         for item in table.range((record, 0)..=(record, u32::MAX))? {
-            if Some(item?.0.value().1) != keep {
+            if stale(item?.0.value().1, current) {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    /// Forgets the blob names of `record`'s versions other than `keep` (all of them when
-    /// `keep` is None: the record is retired) and returns the hashes no remaining name
-    /// points to: the blobs to delete. One hash may be named by several records (anyone
-    /// may register a record with a hash they saw), so a blob stays while any still
-    /// current version names it.
-    pub fn forget_blob_names(&self, record: RecordId, keep: Option<u32>) -> Result<Vec<Hash32>> {
-        let txn = self.db.begin_write()?;
-        let orphans = {
-            let mut table = txn.open_table(BLOB_NAMES)?;
-            let mut forgotten: Vec<Hash32> = Vec::new();
-            table.retain_in((record, 0)..=(record, u32::MAX), |(_, version), hash| {
-                if Some(version) == keep {
-                    return true;
+    /// The hashes no name would point to once `record`'s stale names are forgotten: the
+    /// blobs to delete. One hash may be named by several records (anyone may register a
+    /// record with a hash they saw), so a blob stays while any other name points to it.
+    /// Read only: the caller deletes the blobs, then forgets the names
+    /// ([`ShareDb::forget_stale_blob_names`]), so a failed delete is tried again.
+    pub fn orphans_of_stale_names(
+        &self,
+        record: RecordId,
+        current: Option<u32>,
+    ) -> Result<Vec<Hash32>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOB_NAMES)?;
+        let mut orphans: Vec<Hash32> = Vec::new();
+        for item in table.range((record, 0)..=(record, u32::MAX))? {
+            let (key, hash) = item?;
+            if stale(key.value().1, current) {
+                if let Ok(hash) = Hash32::try_from(hash.value()) {
+                    orphans.push(hash);
                 }
-                if let Ok(hash) = Hash32::try_from(hash) {
-                    forgotten.push(hash);
-                }
-                false
-            })?;
-            forgotten.sort_unstable();
-            forgotten.dedup();
-            for item in table.iter()? {
-                let (_, hash) = item?;
-                forgotten.retain(|h| h.as_slice() != hash.value());
             }
-            forgotten
-        };
-        txn.commit()?;
+        }
+        orphans.sort_unstable();
+        orphans.dedup();
+        for item in table.iter()? {
+            let (key, hash) = item?;
+            let (other, version) = key.value();
+            if other != record || !stale(version, current) {
+                orphans.retain(|h| h.as_slice() != hash.value());
+            }
+        }
         Ok(orphans)
+    }
+
+    /// Forgets `record`'s stale blob names; returns how many.
+    pub fn forget_stale_blob_names(&self, record: RecordId, current: Option<u32>) -> Result<usize> {
+        let txn = self.db.begin_write()?;
+        let mut forgotten = 0usize;
+        {
+            let mut table = txn.open_table(BLOB_NAMES)?;
+            table.retain_in((record, 0)..=(record, u32::MAX), |(_, version), _| {
+                let drop = stale(version, current);
+                if drop {
+                    forgotten = forgotten.saturating_add(1);
+                }
+                !drop
+            })?;
+        }
+        txn.commit()?;
+        Ok(forgotten)
+    }
+
+    /// Names, for every share held, its content hash as that record version's blob
+    /// (once, at start): a blob stored before blobs were named, or uploaded elsewhere
+    /// first, is then kept while its record version is current like any other.
+    pub fn name_blobs_of_held_shares(&self) -> Result<usize> {
+        let txn = self.db.begin_write()?;
+        let mut named = 0usize;
+        {
+            let shares = txn.open_table(SHARES)?;
+            let mut names = txn.open_table(BLOB_NAMES)?;
+            for item in shares.iter()? {
+                let (key, value) = item?;
+                let key = key.value();
+                if names.get(key)?.is_none() {
+                    let share = StoredShare::decode(&mut value.value())?;
+                    names.insert(key, share.content_hash.as_slice())?;
+                    named = named.saturating_add(1);
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(named)
     }
 
     pub fn is_used(&self, patient: &AccountId, seq: LogSeq) -> Result<bool> {
@@ -332,6 +383,13 @@ mod tests {
         assert_eq!(store.versions_held(8).unwrap(), vec![1]);
     }
 
+    /// What a sweep does for one record: the orphans of its stale names, then forgets.
+    fn settle(db: &ShareDb, record: RecordId, current: Option<u32>) -> Vec<Hash32> {
+        let orphans = db.orphans_of_stale_names(record, current).unwrap();
+        db.forget_stale_blob_names(record, current).unwrap();
+        orphans
+    }
+
     #[test]
     fn a_blob_is_orphaned_only_when_no_current_version_names_it() {
         let (_dir, db) = temp_db();
@@ -342,17 +400,31 @@ mod tests {
         db.name_blob(8, 1, &shared).unwrap();
         db.name_blob(9, 4, &shared).unwrap();
         assert_eq!(db.records_naming_blobs().unwrap(), vec![7, 8, 9]);
+        assert!(!db.has_stale_blob_names(7, Some(1)).unwrap());
+        assert!(db.has_stale_blob_names(7, Some(2)).unwrap());
+        // A sweep that read record 7 at version 1 while version 2 was being uploaded:
+        // version 2's name is not stale, nothing goes.
+        assert_eq!(settle(&db, 7, Some(1)), Vec::<Hash32>::new());
         // Record 7 is at version 2: version 1's blob goes, version 2's stays.
-        assert_eq!(db.forget_blob_names(7, Some(2)).unwrap(), vec![first]);
-        assert_eq!(
-            db.forget_blob_names(7, Some(2)).unwrap(),
-            Vec::<Hash32>::new()
-        );
+        assert_eq!(settle(&db, 7, Some(2)), vec![first]);
+        assert_eq!(settle(&db, 7, Some(2)), Vec::<Hash32>::new());
         // Record 9 retires: the hash is still record 8's, so nothing to delete.
-        assert_eq!(db.forget_blob_names(9, None).unwrap(), Vec::<Hash32>::new());
-        assert_eq!(db.forget_blob_names(8, None).unwrap(), vec![shared]);
-        assert_eq!(db.forget_blob_names(7, None).unwrap(), vec![second]);
+        assert_eq!(settle(&db, 9, None), Vec::<Hash32>::new());
+        assert_eq!(settle(&db, 8, None), vec![shared]);
+        assert_eq!(settle(&db, 7, None), vec![second]);
         assert_eq!(db.records_naming_blobs().unwrap(), Vec::<RecordId>::new());
+    }
+
+    #[test]
+    fn a_held_shares_content_hash_names_its_blob() {
+        let (_dir, db) = temp_db();
+        db.put_share(7, 1, &share(1)).unwrap();
+        assert_eq!(db.name_blobs_of_held_shares().unwrap(), 1);
+        assert_eq!(db.name_blobs_of_held_shares().unwrap(), 0);
+        // A squatter's record naming the same hash, retired: the share's name keeps it.
+        db.name_blob(9, 1, &share(1).content_hash).unwrap();
+        assert_eq!(settle(&db, 9, None), Vec::<Hash32>::new());
+        assert_eq!(settle(&db, 7, None), vec![share(1).content_hash]);
     }
 
     #[test]

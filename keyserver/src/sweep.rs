@@ -34,32 +34,37 @@ pub struct Deleted {
 }
 
 /// Brings what the server keeps of `id` in line with `record` as the chain has it:
-/// retired, every share and blob goes; active, those of earlier versions go. A blob
-/// another current record version also names stays (`ShareDb::forget_blob_names`).
+/// retired, every share and blob goes; active, those of earlier versions go (a newer
+/// version than `record`'s stays: its upload may postdate the block read). A blob
+/// another record version also names stays (`ShareDb::orphans_of_stale_names`).
 pub async fn settle(
     server: &ServerState,
     id: RecordId,
     record: &Record,
 ) -> Result<Deleted, SweepError> {
-    let keep = (record.status != RecordStatus::Retired).then_some(record.version);
-    let shares = tokio::task::block_in_place(|| match keep {
+    let current = (record.status != RecordStatus::Retired).then_some(record.version);
+    let shares = tokio::task::block_in_place(|| match current {
         Some(current) => server.shares.drop_versions_before(id, current),
         None => server.shares.drop_record(id),
     })?;
-    if !tokio::task::block_in_place(|| server.shares.names_blobs_besides(id, keep))? {
+    if !tokio::task::block_in_place(|| server.shares.has_stale_blob_names(id, current))? {
         return Ok(Deleted { shares, blobs: 0 });
     }
     // Uploads hold the read side while they store and name a blob: a blob found
     // unnamed here cannot be named again before it is deleted. (A waiting sweep holds
     // new uploads back until the ones in flight end, at most a request's timeout.)
     let _no_uploads = server.blob_names.write().await;
-    let orphans = tokio::task::block_in_place(|| server.shares.forget_blob_names(id, keep))?;
+    let orphans =
+        tokio::task::block_in_place(|| server.shares.orphans_of_stale_names(id, current))?;
     let mut blobs = 0usize;
+    // Deleted first, forgotten after: a delete that fails keeps the names, and the
+    // next sweep tries again.
     for hash in &orphans {
         if server.blobs.delete(hash).await? {
             blobs = blobs.saturating_add(1);
         }
     }
+    tokio::task::block_in_place(|| server.shares.forget_stale_blob_names(id, current))?;
     Ok(Deleted { shares, blobs })
 }
 
@@ -90,9 +95,10 @@ pub async fn sweep_once(server: &ServerState) -> Result<Vec<(RecordId, Deleted)>
                 continue;
             }
         };
-        let done = settle(server, id, &record).await?;
-        if done != Deleted::default() {
-            deleted.push((id, done));
+        match settle(server, id, &record).await {
+            Ok(done) if done != Deleted::default() => deleted.push((id, done)),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("sweep: record {id}: {e}"),
         }
     }
     Ok(deleted)
