@@ -111,6 +111,13 @@ struct ServeArgs {
     /// How many connections may be open at once; one beyond is closed at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// How many of them one address may hold (behind a proxy or NAT: raise it).
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_address: usize,
+    /// How long (ms) a connection may move no byte either way before it is closed
+    /// (longer than --request-timeout-ms: a request reading the chain moves none).
+    #[arg(long, default_value_t = 60_000)]
+    idle_timeout_ms: u64,
     /// Serve `GET /metrics` (Prometheus) on this address: your monitoring's network,
     /// for example 127.0.0.1:9101. Not served at all without it.
     #[arg(long)]
@@ -165,6 +172,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_chain_lag_ms,
                 header_timeout_ms,
                 max_connections,
+                max_connections_per_address,
+                idle_timeout_ms,
                 metrics_listen,
             } = *args;
             let blobs = match (blob_store, blobs) {
@@ -207,7 +216,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_chain_lag: std::time::Duration::from_millis(max_chain_lag_ms),
                 connections: medconsent_keyserver::connections::ConnectionLimits {
                     header_timeout: std::time::Duration::from_millis(header_timeout_ms.max(100)),
+                    idle_timeout: std::time::Duration::from_millis(
+                        idle_timeout_ms.max(request_timeout_ms).max(100),
+                    ),
                     max_connections,
+                    max_per_peer: max_connections_per_address,
                 },
                 metrics_listen,
             };
