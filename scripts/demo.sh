@@ -140,7 +140,7 @@ expect "three servers took a share of it" "$(grep '^shares_deposited=' "$WORK/ro
 
 say "Bob revokes the consent"
 # The revocation names the grantee and terms Bob was shown for that id.
-$MC revoke "${MCD[@]}" --suri //Bob --consent "$CONSENT" | sed 's/^/   /'
+$MC revoke "${MCD[@]}" --suri //Bob --consent "$CONSENT" --to "$DAVE" | sed 's/^/   /'
 $MC consents "${MCD[@]}" --patient "$BOB" >"$WORK/consents.out"
 sed 's/^/   /' "$WORK/consents.out"
 grep -q "^consent=$CONSENT permit to=$DAVE .* status=revoked " "$WORK/consents.out" ||

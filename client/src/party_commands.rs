@@ -47,6 +47,10 @@ pub(crate) struct RevokeArgs {
     /// The consent's id (`medconsent consents` lists them).
     #[arg(long)]
     consent: u64,
+    /// Whom the consent is to (an account, or `anyone`): it is revoked only if the
+    /// finalized chain agrees, so a node listing other ids cannot misdirect it.
+    #[arg(long)]
+    to: String,
     /// Act for this patient, as its delegate.
     #[arg(long = "for")]
     for_patient: Option<String>,
@@ -185,8 +189,9 @@ pub(crate) async fn revoke(args: RevokeArgs) -> Result<(), String> {
         Some(patient) => account(patient)?,
         None => medconsent_chain::account_of(&signer),
     };
+    let grantee = words::parse_grantee(&args.to).map_err(|e| e.to_string())?;
     let revoked = session
-        .revoke(&signer, patient, args.consent)
+        .revoke(&signer, patient, args.consent, grantee)
         .await
         .map_err(|e| e.to_string())?;
     println!("revoked {}", words::describe_consent(&revoked));

@@ -28,26 +28,54 @@ impl Session {
             .chain
             .submit(signer, &self.contracts().consents, &message)
             .await?;
-        match (result, included) {
-            (Ok(id), Some(_)) => Ok(id),
-            (Err(e), _) => Err(FlowError::ConsentRefused(e)),
-            (Ok(_), None) => Err(FlowError::Reverted),
+        let (id, included) = match (result, included) {
+            (Ok(id), Some(included)) => (id, included),
+            (Err(e), _) => return Err(FlowError::ConsentRefused(e)),
+            (Ok(_), None) => return Err(FlowError::Reverted),
+        };
+        // The id is the dry run's prediction: what the finalized block holds under it
+        // must be this grant (another may have come first).
+        let message = self.contracts().consents().consent(patient, id);
+        let stored = self
+            .chain
+            .read(
+                Some(included.block),
+                &patient,
+                &self.contracts().consents,
+                &message,
+            )
+            .await?;
+        match stored {
+            Some(consent) if consent.grantee == grantee && consent.terms == terms => Ok(id),
+            _ => Err(FlowError::ConsentNotFound(id)),
         }
     }
 
-    /// Revokes consent `id` of `patient`, naming the grantee and terms this client was
-    /// shown for it (the contract refuses if the id holds other ones); the consent as
-    /// it was shown.
+    /// Revokes consent `id` of `patient`, which the revoker says is to `grantee`: the
+    /// consent is read at the finalized block and revoked only if it is to that
+    /// grantee, naming the grantee and terms read (the contract refuses if the id holds
+    /// other ones), so a node that shows ids of other consents cannot make the patient
+    /// revoke the wrong one. The consent as it was revoked.
     pub async fn revoke(
         &self,
         signer: &Signer,
         patient: AccountId,
         id: ConsentId,
+        grantee: Grantee,
     ) -> Result<Consent> {
+        let at = self.chain.finalized().await?;
+        let message = self.contracts().consents().consent(patient, id);
         let shown = self
-            .consent(patient, id)
+            .chain
+            .read(Some(at), &patient, &self.contracts().consents, &message)
             .await?
             .ok_or(FlowError::ConsentRefused(ConsentError::ConsentNotFound))?;
+        if shown.grantee != grantee {
+            return Err(FlowError::OtherGrantee {
+                id,
+                listed: crate::words::describe_grantee(&shown.grantee),
+            });
+        }
         let mut consents = self.contracts().consents();
         let message = consents.revoke(patient, id, shown.shown());
         let (result, included) = self

@@ -17,7 +17,8 @@ use crate::servers::{KeyServer, ServerError, Servers};
 use medconsent_chain::{Block, Chain, ConsentError, Deployment, RegistryError};
 use medconsent_keyrelease::{envelope, shamir};
 use medconsent_shared::{
-    AccountId, DenyReason, EntryKind, ProviderStatus, Record, RecordId, RecordStatus, Role,
+    AccountId, ConsentId, DenyReason, EntryKind, ProviderStatus, Record, RecordId, RecordStatus,
+    Role,
 };
 use std::path::PathBuf;
 
@@ -42,6 +43,11 @@ pub enum FlowError {
     /// submitted.
     #[error("the consent manager refused: {}", crate::words::describe_consent_error(*.0))]
     ConsentRefused(ConsentError),
+    /// The consent a grant's dry run predicted is not the grant in the finalized block.
+    #[error("consent {0} in the finalized block is not this grant: list the consents")]
+    ConsentNotFound(ConsentId),
+    #[error("consent {id} is to {listed}, not to the grantee named: nothing was sent")]
+    OtherGrantee { id: ConsentId, listed: String },
     /// The dry run succeeded but the call reverted when it ran in a block.
     #[error("the call reverted on chain")]
     Reverted,

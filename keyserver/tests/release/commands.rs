@@ -61,7 +61,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     let before = listed(w)?;
     // Refusals, each in words with exit 1, each leaving the consents as they were.
     let id_text = id.to_string();
-    let refusals: [(&[&str], &str); 5] = [
+    let refusals: [(&[&str], &str); 6] = [
         // Eve is no delegate of Bob's.
         (
             &[
@@ -116,8 +116,29 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "\"2027-02-30\": a date is YYYY-MM-DD (UTC)",
         ),
         (
-            &["revoke", "--suri", "//Bob", "--consent", "999999"],
+            &[
+                "revoke",
+                "--suri",
+                "//Bob",
+                "--consent",
+                "999999",
+                "--to",
+                &dave,
+            ],
             "the patient has no consent with this id",
+        ),
+        // Bob names another grantee than the consent's: caught before anything is sent.
+        (
+            &[
+                "revoke",
+                "--suri",
+                "//Bob",
+                "--consent",
+                &id_text,
+                "--to",
+                "anyone",
+            ],
+            "is to 5",
         ),
     ];
     for (args, said) in refusals {
@@ -258,7 +279,18 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         );
     }
     // Bob revokes: listed as revoked, kept in the history.
-    let (code, out, err) = medconsent(w, &["revoke", "--suri", "//Bob", "--consent", &id_text]);
+    let (code, out, err) = medconsent(
+        w,
+        &[
+            "revoke",
+            "--suri",
+            "//Bob",
+            "--consent",
+            &id_text,
+            "--to",
+            &dave,
+        ],
+    );
     ensure!(
         code == 0 && out.starts_with(&format!("revoked consent={id} ")),
         "{out} {err}"
