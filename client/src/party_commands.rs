@@ -140,6 +140,17 @@ fn account(text: &str) -> Result<AccountId, String> {
     parse_account(text)
 }
 
+/// The patient a command acts for: `--for`'s, else the signer itself.
+fn acting_for(
+    for_patient: Option<&str>,
+    signer: &medconsent_chain::Signer,
+) -> Result<AccountId, String> {
+    match for_patient {
+        Some(patient) => account(patient),
+        None => Ok(medconsent_chain::account_of(signer)),
+    }
+}
+
 /// A grant (`Permit`) or restriction (`Deny`): prints `consent=ID` and the consent.
 pub(crate) async fn grant(args: TermsArgs, decision: Decision) -> Result<(), String> {
     let words_error = |e: words::WordsError| e.to_string();
@@ -164,10 +175,7 @@ pub(crate) async fn grant(args: TermsArgs, decision: Decision) -> Result<(), Str
     };
     let grantee = words::parse_grantee(&args.to).map_err(words_error)?;
     let (session, signer) = session(&args.chain).await?;
-    let patient = match &args.for_patient {
-        Some(patient) => account(patient)?,
-        None => medconsent_chain::account_of(&signer),
-    };
+    let patient = acting_for(args.for_patient.as_deref(), &signer)?;
     let id = session
         .grant(&signer, patient, grantee, terms)
         .await
@@ -185,10 +193,7 @@ pub(crate) async fn grant(args: TermsArgs, decision: Decision) -> Result<(), Str
 
 pub(crate) async fn revoke(args: RevokeArgs) -> Result<(), String> {
     let (session, signer) = session(&args.chain).await?;
-    let patient = match &args.for_patient {
-        Some(patient) => account(patient)?,
-        None => medconsent_chain::account_of(&signer),
-    };
+    let patient = acting_for(args.for_patient.as_deref(), &signer)?;
     let grantee = words::parse_grantee(&args.to).map_err(|e| e.to_string())?;
     let revoked = session
         .revoke(&signer, patient, args.consent, grantee)
@@ -307,10 +312,7 @@ pub(crate) async fn delegate(command: DelegateCommand) -> Result<(), String> {
 
 pub(crate) async fn emergency_opt_out(args: OptOutArgs) -> Result<(), String> {
     let (session, signer) = session(&args.chain).await?;
-    let patient = match &args.for_patient {
-        Some(patient) => account(patient)?,
-        None => medconsent_chain::account_of(&signer),
-    };
+    let patient = acting_for(args.for_patient.as_deref(), &signer)?;
     let refuse = args.choice == "refuse";
     session
         .set_emergency_opt_out(&signer, patient, refuse)

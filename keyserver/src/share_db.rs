@@ -135,8 +135,13 @@ impl ShareDb {
 
     /// The records this server holds a share of, each once, in id order.
     pub fn records_held(&self) -> Result<Vec<RecordId>> {
+        self.records_in(SHARES)
+    }
+
+    /// The records with a key in `table` (keyed by (record, version)), each once.
+    fn records_in(&self, table: TableDefinition<(u64, u32), &[u8]>) -> Result<Vec<RecordId>> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(SHARES)?;
+        let table = txn.open_table(table)?;
         let mut records: Vec<RecordId> = Vec::new();
         for item in table.iter()? {
             let record = item?.0.value().0;
@@ -201,16 +206,7 @@ impl ShareDb {
 
     /// The records some stored blob was named for, each once, in id order.
     pub fn records_naming_blobs(&self) -> Result<Vec<RecordId>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(BLOB_NAMES)?;
-        let mut records: Vec<RecordId> = Vec::new();
-        for item in table.iter()? {
-            let record = item?.0.value().0;
-            if records.last() != Some(&record) {
-                records.push(record);
-            }
-        }
-        Ok(records)
+        self.records_in(BLOB_NAMES)
     }
 
     /// Whether `record` has stale blob names (see [`stale`]).
