@@ -113,7 +113,7 @@ dave_denied() { # name, store, when
     fail "Dave decrypted $3"
   fi
   sed 's/^/   /' "$WORK/$1.err"
-  grep -q "NoConsent" "$WORK/$1.err" || fail "expected a NoConsent denial"
+  grep -q "no consent of the patient's permits it" "$WORK/$1.err" || fail "expected a no-consent denial"
   [ ! -e "$WORK/$1.txt" ] || fail "a plaintext was written $3"
   echo "   ok: no key, no plaintext; the denial is logged"
 }

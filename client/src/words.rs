@@ -3,10 +3,10 @@
 //! described back. Dates are UTC calendar days: the chain keeps milliseconds since
 //! 1970 and knows no time zone.
 
-use medconsent_chain::{parse_account, ss58, ConsentError};
+use medconsent_chain::{parse_account, ss58, ConsentError, RegistryError};
 use medconsent_shared::{
-    Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, Grantee, Provider,
-    ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
+    Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, DenyReason, Grantee,
+    Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -251,6 +251,57 @@ pub fn describe_provider(provider: &Provider) -> String {
     )
 }
 
+/// Why the chain denied an access or a write, in words.
+pub fn describe_deny_reason(reason: DenyReason) -> String {
+    match reason {
+        DenyReason::NoConsent => "no consent of the patient's permits it".to_owned(),
+        DenyReason::Restricted(id) => format!("the patient's restriction {id} forbids it"),
+        DenyReason::NotProvider => "the reader is not in the provider directory".to_owned(),
+        DenyReason::ProviderSuspended => "the reader is suspended in the directory".to_owned(),
+        DenyReason::NotResponder => "break-glass takes the emergency-responder role".to_owned(),
+        DenyReason::EmergencyOptedOut => "the patient refuses break-glass access".to_owned(),
+        DenyReason::RecordRetired => "the record is retired".to_owned(),
+        DenyReason::Paused => "the consent manager is paused".to_owned(),
+        DenyReason::ConsentUnavailable => "the consent manager could not be asked".to_owned(),
+        DenyReason::EmergencyLimit => {
+            "this responder's break-glass budget for this patient is spent for now".to_owned()
+        }
+    }
+}
+
+/// The record registry's refusal, said in words.
+pub fn describe_registry_error(error: RegistryError) -> String {
+    use RegistryError as E;
+    let said = match error {
+        E::Unauthorized(reason) => return format!("not allowed: {}", describe_deny_reason(reason)),
+        E::NotAdmin => "only the registry's admin may do this",
+        E::NotPendingAdmin => "only the account the admin role was offered to may accept it",
+        E::UpgradeFailed => "the code change failed",
+        E::Paused => "the registry is paused: nothing is registered, amended or released",
+        E::ZeroHash => "an all-zero content hash",
+        E::LocatorTooLong => "the locator is too long",
+        E::HashAlreadyRegistered => "this content is already one of the patient's records",
+        E::RecordNotFound => "no such record",
+        E::RecordRetired => "the record is retired",
+        E::NotPatientOrDelegate => "only the patient or a delegate in force may do this",
+        E::ConsentUnavailable => "the consent manager could not say who acts for the patient",
+        E::EmptyJustification => "break-glass needs a written justification",
+        E::EmergencyNotFound => "no such break-glass access",
+        E::AlreadyReviewed => "that break-glass access is already reviewed",
+        E::LogUnavailable => "the access log refused the entry: nothing happens unlogged",
+        E::CounterOverflow => "a record id, version or counter is exhausted",
+        E::RecordIdTaken => "another registration took the record id first: try again",
+        E::NothingToReview => "no review given",
+        E::TooManyReviews => "too many reviews in one call",
+        E::NotAContract => "the peer is not a contract",
+        E::NothingScheduled => "no change is scheduled",
+        E::NotYetDue => "the scheduled change's delay has not passed",
+        E::EmptyChart => "a chart access names no record",
+        E::ChartTooLarge => "a chart access names too many records",
+    };
+    said.to_owned()
+}
+
 /// The consent manager's refusal, said in words.
 pub fn describe_consent_error(error: ConsentError) -> &'static str {
     use ConsentError as E;
@@ -341,6 +392,18 @@ mod tests {
             parse_grantee("dave").unwrap_err(),
             WordsError::BadAccount(_)
         ));
+    }
+
+    #[test]
+    fn the_chains_refusals_are_said_in_words() {
+        assert_eq!(
+            describe_registry_error(RegistryError::Unauthorized(DenyReason::Restricted(3))),
+            "not allowed: the patient's restriction 3 forbids it"
+        );
+        assert_eq!(
+            describe_consent_error(ConsentError::AnyoneMayOnlyBeDenied),
+            "\"anyone\" may only be restricted, never granted"
+        );
     }
 
     #[test]

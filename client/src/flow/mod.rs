@@ -37,7 +37,7 @@ pub enum FlowError {
     #[error("no record {0}")]
     NoRecord(RecordId),
     /// The registry refused the call (its dry run's typed error); nothing was submitted.
-    #[error("the registry refused: {0:?}")]
+    #[error("the registry refused: {}", crate::words::describe_registry_error(*.0))]
     RegistryRefused(RegistryError),
     /// The consent manager refused the call (its dry run's typed error); nothing was
     /// submitted.
@@ -67,7 +67,8 @@ pub enum FlowError {
     #[error("the access left an entry of another kind: {0:?}")]
     UnexpectedEntry(EntryKind),
     #[error(
-        "access denied on chain ({0:?}); the denial is logged, and no server will release a key"
+        "access denied on chain: {}; the denial is logged, and no server will release a key",
+        crate::words::describe_deny_reason(*.0)
     )]
     Denied(DenyReason),
     #[error(
