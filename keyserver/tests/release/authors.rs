@@ -1,7 +1,8 @@
 //! Authors deposit: a clinician with an Append permit adds a result to a patient's
 //! records, the key servers take its shares from the clinician (the version's author),
 //! and the patient opens it; without the permit the chain refuses and nothing is
-//! uploaded anywhere.
+//! uploaded anywhere. The patient is Ferdie: a pair of patient and grantee holds at most
+//! 8 active rules, and the other scenarios' grants to Dave are Bob's.
 
 use crate::fixtures::*;
 use medconsent_client::flow::Authoring;
@@ -23,9 +24,10 @@ fn blobs_kept(w: &World) -> Vec<usize> {
 
 pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
     let s = w.session().await;
-    let (bob, dave) = (w.patient.account(), &w.doctor);
-    let for_bob = Authoring {
-        patient: bob,
+    let ferdie = crate::world::person(w.dir.path(), "//Ferdie", "ferdie");
+    let (patient, dave) = (ferdie.account(), &w.doctor);
+    let for_ferdie = Authoring {
+        patient,
         purpose: Purpose::Treat,
     };
     let result = "potassium 4.1 mmol/L";
@@ -35,7 +37,7 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
         s.chain
             .read(
                 None,
-                &bob,
+                &patient,
                 &contracts.registry,
                 &contracts.registry().next_record_id(),
             )
@@ -45,7 +47,7 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
     // No Append permit yet: the chain refuses the registration, before any upload.
     let (kept_before, next_before) = (blobs_kept(w), next_id().await?);
     let refused = s
-        .put_as(&dave.signer, None, for_bob, &input, RESULTS, &dave.store)
+        .put_as(&dave.signer, None, for_ferdie, &input, RESULTS, &dave.store)
         .await;
     ensure!(
         matches!(
@@ -62,11 +64,11 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
         kept_before,
         blobs_kept(w)
     );
-    // Bob lets Dave add results, for treatment.
-    grant_terms(
-        w,
-        &s,
-        dave,
+    // Ferdie lets Dave add results, for treatment.
+    let mut consents = contracts.consents();
+    let permit = consents.grant(
+        patient,
+        Grantee::Account(dave.account()),
         ConsentTerms {
             decision: Decision::Permit,
             scope: Scope::Category(RESULTS),
@@ -75,19 +77,26 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
             valid_from: 0,
             valid_until: None,
         },
-    )
-    .await?;
+    );
+    match s
+        .chain
+        .submit(&ferdie.signer, &contracts.consents, &permit)
+        .await
+    {
+        Ok((Ok(_), Some(_))) => {}
+        other => return Err(format!("Ferdie's grant: {other:?}")),
+    }
     let written = s
-        .put_as(&dave.signer, None, for_bob, &input, RESULTS, &dave.store)
+        .put_as(&dave.signer, None, for_ferdie, &input, RESULTS, &dave.store)
         .await
         .map_err(|e| format!("Dave's put: {e}"))?;
     ensure!(written.shares_deposited == 3, "{written:?}");
     let on_chain = s
-        .record_at(None, &bob, written.record)
+        .record_at(None, &patient, written.record)
         .await
         .map_err(|e| e.to_string())?;
     ensure!(
-        on_chain.patient == bob && on_chain.author == dave.account(),
+        on_chain.patient == patient && on_chain.author == dave.account(),
         "the record: {on_chain:?}"
     );
     // Dave keeps no copy of the key: what he wrote he reads again only by a logged access.
@@ -96,18 +105,18 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
         .dir()
         .join(format!("{}.owner", hex::encode(written.content_hash)));
     ensure!(!owner_copy.exists(), "Dave kept a key copy");
-    // Bob opens it, to the exact bytes.
+    // Ferdie opens it, to the exact bytes.
     let out = w.out_path("result.opened");
     s.get(
-        &w.patient.signer,
-        &w.patient.secret,
+        &ferdie.signer,
+        &ferdie.secret,
         written.record,
         Purpose::PatientRequest,
-        &w.patient.store,
+        &ferdie.store,
         &out,
     )
     .await
-    .map_err(|e| format!("Bob's get: {e}"))?;
-    ensure!(read(&out) == result, "Bob opened {:?}", read(&out));
+    .map_err(|e| format!("Ferdie's get: {e}"))?;
+    ensure!(read(&out) == result, "Ferdie opened {:?}", read(&out));
     Ok(())
 }

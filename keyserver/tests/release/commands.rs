@@ -19,23 +19,30 @@ fn medconsent(w: &World, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// `medconsent consents` of Bob: the lines listed.
+/// Charlie, the patient here: a pair of patient and grantee holds at most 8 active
+/// rules, and the other scenarios' grants are Charlie's.
+fn charlie_account() -> String {
+    let signer = medconsent_chain::signer_from_uri("//Charlie").expect("a dev account");
+    medconsent_chain::ss58(&medconsent_chain::account_of(&signer))
+}
+
+/// `medconsent consents` of Charlie: the lines listed.
 fn listed(w: &World) -> Result<Vec<String>, String> {
-    let bob = medconsent_chain::ss58(&w.patient.account());
-    let (code, out, err) = medconsent(w, &["consents", "--patient", &bob]);
+    let charlie = charlie_account();
+    let (code, out, err) = medconsent(w, &["consents", "--patient", &charlie]);
     ensure!(code == 0, "consents: {code} {err}");
     Ok(out.lines().map(str::to_owned).collect())
 }
 
 pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     let dave = medconsent_chain::ss58(&w.doctor.account());
-    let bob = medconsent_chain::ss58(&w.patient.account());
+    let charlie = charlie_account();
     let (code, out, err) = medconsent(
         w,
         &[
             "grant",
             "--suri",
-            "//Bob",
+            "//Charlie",
             "--to",
             &dave,
             "--scope",
@@ -62,7 +69,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     // Refusals, each in words with exit 1, each leaving the consents as they were.
     let id_text = id.to_string();
     let refusals: [(&[&str], &str); 6] = [
-        // Eve is no delegate of Bob's.
+        // Eve is no delegate of Charlie's.
         (
             &[
                 "revoke",
@@ -70,8 +77,10 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 "//Eve",
                 "--consent",
                 &id_text,
+                "--to",
+                &dave,
                 "--for",
-                &bob,
+                &charlie,
             ],
             "the signer is neither the patient nor a delegate in force",
         ),
@@ -80,7 +89,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             &[
                 "grant",
                 "--suri",
-                "//Bob",
+                "//Charlie",
                 "--to",
                 "anyone",
                 "--purposes",
@@ -93,7 +102,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             &[
                 "grant",
                 "--suri",
-                "//Bob",
+                "//Charlie",
                 "--to",
                 &dave,
                 "--purposes",
@@ -105,7 +114,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             &[
                 "grant",
                 "--suri",
-                "//Bob",
+                "//Charlie",
                 "--to",
                 &dave,
                 "--purposes",
@@ -119,7 +128,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             &[
                 "revoke",
                 "--suri",
-                "//Bob",
+                "//Charlie",
                 "--consent",
                 "999999",
                 "--to",
@@ -127,12 +136,12 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             ],
             "the patient has no consent with this id",
         ),
-        // Bob names another grantee than the consent's: caught before anything is sent.
+        // Charlie names another grantee than the consent's: caught before anything is sent.
         (
             &[
                 "revoke",
                 "--suri",
-                "//Bob",
+                "//Charlie",
                 "--consent",
                 &id_text,
                 "--to",
@@ -156,9 +165,9 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "admin",
             "register",
             "--suri",
-            "//Bob",
+            "//Charlie",
             "--account",
-            &bob,
+            &charlie,
             "--roles",
             "clinician",
             "--public-key",
@@ -167,19 +176,19 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     );
     ensure!(
         code == 1 && err.contains("only the consent manager's admin may do this"),
-        "Bob registering: {code} {err}"
+        "Charlie registering: {code} {err}"
     );
-    let (code, _, err) = medconsent(w, &["provider", "--account", &bob]);
+    let (code, _, err) = medconsent(w, &["provider", "--account", &charlie]);
     ensure!(
         code == 1 && err.contains("is not in the provider directory"),
-        "Bob's entry: {code} {err}"
+        "Charlie's entry: {code} {err}"
     );
     let (code, out, _) = medconsent(w, &["provider", "--account", &dave]);
     ensure!(
         code == 0 && out.contains("roles=clinician status=active"),
         "Dave's entry: {out}"
     );
-    // Ferdie, appointed Bob's delegate, restricts and revokes for him; removed, he can
+    // Ferdie, appointed Charlie's delegate, restricts and revokes for him; removed, he can
     // do neither, and the consents stay as they were.
     let ferdie = medconsent_chain::ss58(&medconsent_chain::account_of(
         &medconsent_chain::signer_from_uri("//Ferdie")?,
@@ -190,7 +199,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "delegate",
             "appoint",
             "--suri",
-            "//Bob",
+            "//Charlie",
             "--to",
             &ferdie,
             "--until",
@@ -208,7 +217,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "--suri",
             "//Ferdie",
             "--for",
-            &bob,
+            &charlie,
             "--to",
             "anyone",
             "--scope",
@@ -236,15 +245,17 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "--suri",
             "//Ferdie",
             "--for",
-            &bob,
+            &charlie,
             "--consent",
             &restriction,
+            "--to",
+            "anyone",
         ],
     );
     ensure!(code == 0, "Ferdie's revocation: {err}");
     let (code, _, err) = medconsent(
         w,
-        &["delegate", "remove", "--suri", "//Bob", "--to", &ferdie],
+        &["delegate", "remove", "--suri", "//Charlie", "--to", &ferdie],
     );
     ensure!(code == 0, "remove: {err}");
     let before = listed(w)?;
@@ -255,7 +266,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
             "--suri",
             "//Ferdie",
             "--for",
-            &bob,
+            &charlie,
             "--to",
             &dave,
             "--purposes",
@@ -272,19 +283,19 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     );
     // Break-glass refused, then allowed again (other scenarios rely on it).
     for (choice, said) in [("refuse", "refused"), ("allow", "allowed")] {
-        let (code, out, err) = medconsent(w, &["emergency-opt-out", "--suri", "//Bob", choice]);
+        let (code, out, err) = medconsent(w, &["emergency-opt-out", "--suri", "//Charlie", choice]);
         ensure!(
-            code == 0 && out.trim() == format!("break-glass {said} for {bob}"),
+            code == 0 && out.trim() == format!("break-glass {said} for {charlie}"),
             "{choice}: {out} {err}"
         );
     }
-    // Bob revokes: listed as revoked, kept in the history.
+    // Charlie revokes: listed as revoked, kept in the history.
     let (code, out, err) = medconsent(
         w,
         &[
             "revoke",
             "--suri",
-            "//Bob",
+            "//Charlie",
             "--consent",
             &id_text,
             "--to",

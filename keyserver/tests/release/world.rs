@@ -98,7 +98,7 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn person(dir: &Path, uri: &str, name: &str) -> Person {
+pub fn person(dir: &Path, uri: &str, name: &str) -> Person {
     Person {
         signer: signer_from_uri(uri).unwrap(),
         secret: StaticSecret::random_from_rng(rand_core::OsRng),
