@@ -185,12 +185,12 @@ try {
 
   // The page's audit-trail check against the chain the Rust side wrote (LogEntry's
   // chain_hash): all five entries verified, page by page; one byte changed: refused there.
-  const audit = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'audit-chain-vector.json'), 'utf8'));
+  const auditVector = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'audit-chain-vector.json'), 'utf8'));
   const logAbi = new Abi(abiOf('access_log'));
   const logEntry = logAbi.registry.lookup.types.find((t) => t.type.path.join('::').endsWith('::LogEntry'));
   const entryType = logAbi.registry.createLookupType(logEntry.id);
   const verifyTrail = async (hexes) => {
-    const trail = new AuditTrail(hexes.length, hexToU8a(audit.head_hash), 2);
+    const trail = new AuditTrail(hexes.length, hexToU8a(auditVector.head_hash), 2);
     const fetchPage = async (start, limit) => hexes.slice(start, start + limit)
       .map((hex) => logAbi.registry.createTypeUnsafe(entryType, [hexToU8a(hex)]));
     let shown = 0;
@@ -199,10 +199,10 @@ try {
     }
     return { shown, brokenAt: trail.brokenAt };
   };
-  const honest = await verifyTrail(audit.entries);
+  const honest = await verifyTrail(auditVector.entries);
   check(honest.shown === 5 && honest.brokenAt === null,
     `the page verifies the known-answer audit chain (${JSON.stringify(honest)})`);
-  const changed = [...audit.entries];
+  const changed = [...auditVector.entries];
   // Entry 2's purpose byte (Treat -> PatientRequest), its hash left as it was.
   const bytes = hexToU8a(changed[2]);
   bytes[bytes.length - 32 - 4 - 8 - 9 - 1] ^= 0x06;
