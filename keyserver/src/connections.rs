@@ -196,6 +196,8 @@ pub async fn serve(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
+                // Answers go out at once, not held back to fill a segment (Nagle).
+                let _ = tcp.set_nodelay(true);
                 let Some(peer_slot) = peers.take(peer.ip(), limits.max_per_peer) else {
                     drop(tcp);
                     continue;
