@@ -15,6 +15,8 @@ mod edges;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod emergency;
 #[cfg(all(test, feature = "e2e-tests"))]
+mod forwarding;
+#[cfg(all(test, feature = "e2e-tests"))]
 mod hostile;
 #[cfg(all(test, feature = "e2e-tests"))]
 mod load;
