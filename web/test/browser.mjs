@@ -1,7 +1,7 @@
 // The patient page, tested as a person would use it, in headless Chromium (Debian's,
 // driven by playwright-core). test/run.sh has started a node, deployed the contracts,
-// registered Dave as a provider and a record for Bob, built the page and the test signer.
-// Bob connects the test wallet, grants Dave, sees the consent, tries a refused grant,
+// registered Dave as a provider, built the page and the test signer; this file registers
+// Bob's one record (a made-up content hash: the page never opens content). Bob connects the test wallet, grants Dave, sees the consent, tries a refused grant,
 // revokes, reads his audit trail (hash chain checked in the page), and signs a consent
 // that Dave then relays and pays for. Then: the page's signed bytes against the
 // known-answer vector in docs/; a lying node (an intercepted RPC answer) that keeps the
@@ -68,14 +68,30 @@ const inBlock = (tx, pair) => new Promise((resolve, reject) => {
   }).catch(reject);
 });
 
+const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
+const gasLimit = api.registry.createType('WeightV2', { refTime: 100_000_000_000n, proofSize: 1_000_000n });
+const contractOf = (name) => new ContractPromise(api, abiOf(name), config.contracts[name].address);
+
+/**
+ * Runs message `method` of contract `name` as `pair`: a dry run first (a refusal throws
+ * with the contract's answer), then the transaction with the gas the dry run needed.
+ */
+async function submit(name, method, pair, ...args) {
+  const contract = contractOf(name);
+  const dry = await contract.query[method](pair.address, { gasLimit, storageDepositLimit: null }, ...args);
+  if (!dry.result.isOk || !dry.output.asOk.isOk) {
+    throw new Error(`${name}.${method} refused: ${dry.result.isOk ? dry.output.toString() : dry.result.toString()}`);
+  }
+  await inBlock(contract.tx[method]({ gasLimit: dry.gasRequired, storageDepositLimit: null }, ...args), pair);
+}
+
 /**
  * Appends `total` entries to Bob's chain: his own reads of record 0 (PATRQT), 150 to a
  * block through utility.batchAll, each a real call of the registry that logs.
  */
 async function fillTrail(api, total) {
   if (!api.tx.utility) throw new Error('this runtime has no utility pallet to batch calls with');
-  const registry = new ContractPromise(api, abiOf('record_registry'), config.contracts.record_registry.address);
-  const gasLimit = api.registry.createType('WeightV2', { refTime: 100_000_000_000n, proofSize: 1_000_000n });
+  const registry = contractOf('record_registry');
   const dry = await registry.query.accessRecord(bob, { gasLimit, storageDepositLimit: null }, 0, 'PatientRequest');
   const margin = (w) => (w.toBigInt() * 12n) / 10n;
   const gas = api.registry.createType('WeightV2', {
@@ -89,6 +105,10 @@ async function fillTrail(api, total) {
     done += n;
   }
 }
+
+// Bob's one record, category 3, as record 0.
+await submit('record_registry', 'registerRecord', bobPair, bob, 0, 3, `0x${'b1'.repeat(32)}`,
+  u8aToHex(new TextEncoder().encode('bafkreibrowsertest')), 'PatientRequest');
 
 // Vite itself, not through npx, so that killing it stops the server.
 const vite = join(WEB, 'node_modules', 'vite', 'bin', 'vite.js');
@@ -154,11 +174,8 @@ try {
   check(relay.patient === bob && /^0x[0-9a-f]{128}$/.test(relay.signature), 'the wallet signed a consent for relaying');
   check((await page.locator('#sign-terms').textContent()).includes(`You allow ${dave.address} to read all your records, for treatment`),
     `the terms were shown in words next to the request: "${await page.locator('#sign-terms').textContent()}"`);
-  const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
-  const abi = abiOf('consent_manager');
-  const manager = new ContractPromise(api, abi, config.contracts.consent_manager.address);
+  const manager = contractOf('consent_manager');
   const args = [relay.patient, relay.grantee, relay.terms, relay.nonce, relay.deadline, relay.signature];
-  const gasLimit = api.registry.createType('WeightV2', { refTime: 100_000_000_000n, proofSize: 1_000_000n });
   const dry = await manager.query.grantSigned(dave.address, { gasLimit, storageDepositLimit: null }, ...args);
   check(dry.output.asOk.isOk, `the contract accepts the wallet's signature (dry run: ${dry.output.toString()})`);
   await new Promise((resolve, reject) => {
@@ -177,7 +194,7 @@ try {
 
   // The page's own encoding of the signed bytes against the known-answer vector.
   const vector = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'signed-consent-vector.json'), 'utf8'));
-  const built = signingMessage(new Abi(abi), {
+  const built = signingMessage(new Abi(abiOf('consent_manager')), {
     contract: vector.contract, genesisHash: vector.genesis_hash, patient: vector.patient,
     action: vector.action, nonce: vector.nonce, deadline: vector.deadline,
   });
@@ -258,7 +275,7 @@ try {
   // A long trail: 10,000 more entries. The page reads the newest page only, verified
   // against the head, and older pages on request.
   await fillTrail(api, 10_000);
-  const length = (await new ContractPromise(api, abiOf('access_log'), config.contracts.access_log.address)
+  const length = (await contractOf('access_log')
     .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
   check(length >= 10_004, `Bob's trail holds ${length} entries`);
   await page.selectOption('#account', bob);
@@ -273,7 +290,6 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 62);
   check((await page.locator('#chain-status').textContent()).includes(`back to entry ${length - 62}`),
     `an older page continues the verified chain: "${await page.locator('#chain-status').textContent()}"`);
-  await api.disconnect();
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -289,6 +305,7 @@ try {
     console.error(`page status: ${await page.locator('#status').textContent().catch(() => '?')}`);
   }
 } finally {
+  await api.disconnect();
   await browser.close();
   server.kill();
 }

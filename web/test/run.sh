@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # The browser test of the patient page: starts (or reuses) a local node, deploys fresh
 # contracts (scripts/deploy.sh --no-build: run the release builds first), registers Dave
-# as a provider and a record for Bob, builds the page and the test-only signer, and runs
+# as a provider with the medconsent command, builds the page and the test-only signer, and runs
 # test/browser.mjs in headless Chromium. The screenshot lands in web/test/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 URL=ws://127.0.0.1:9944
-BOB=5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
 DAVE=5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy
 WORK=$(mktemp -d)
 
@@ -21,19 +20,14 @@ trap stop_node EXIT
 
 bash scripts/node.sh
 bash scripts/deploy.sh --url "$URL" --no-build >"$WORK/deployment.json"
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['contracts'][sys.argv[2]]['address'])" "$WORK/deployment.json" "$1"; }
-call() { # contract message suri args...
-  local c=$1 message=$2 suri=$3
-  shift 3
-  python3 scripts/lib/contract.py call "target/ink/$c/$c.contract" "$(field "$c")" "$message" "$suri" "$URL" --execute "$@" >/dev/null
-}
-echo "==> seeding: Dave is a clinician, Bob has one record"
-call consent_manager register_provider //Alice "$DAVE" "RoleSet(1)" "0x$(printf 'd0%.0s' {1..32})"
-call record_registry register_record //Bob "$BOB" 0 3 "0x$(printf 'b1%.0s' {1..32})" "0x$(printf '%s' bafkreibrowsertest | od -An -tx1 | tr -d ' \n')" PatientRequest
+MEDCONSENT="${CARGO_TARGET_DIR:-target}/debug/medconsent"
+echo "==> Dave is a clinician (Bob's record is registered by test/browser.mjs)"
+"$MEDCONSENT" admin register --deployment "$WORK/deployment.json" --suri //Alice --account "$DAVE" \
+  --roles clinician --public-key "0x$(printf 'd0%.0s' {1..32})" >/dev/null
 
 echo "==> the page's configuration and the contracts' metadata"
 mkdir -p web/public/abi
-"${CARGO_TARGET_DIR:-target}/debug/medconsent" deployment web-config --deployment "$WORK/deployment.json" \
+"$MEDCONSENT" deployment web-config --deployment "$WORK/deployment.json" \
   --out web/public/config.json >/dev/null
 for c in access_log consent_manager record_registry; do
   cp "target/ink/$c/$c.json" web/public/abi/
