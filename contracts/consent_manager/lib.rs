@@ -517,6 +517,9 @@ mod tests;
 mod proptests;
 
 #[cfg(all(test, not(full_code)))]
+mod party_tests;
+
+#[cfg(all(test, not(full_code)))]
 mod signed_tests;
 
 #[cfg(all(test, not(full_code)))]

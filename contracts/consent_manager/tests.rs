@@ -4,29 +4,27 @@
 //! messages use, and every rejection goes through the message itself.
 
 use crate::consent_manager::{validate_terms, ConsentManager, Error};
-use ink::env::test::{
-    default_accounts, recorded_events, set_block_timestamp, set_caller, set_contract,
-};
+use ink::env::test::{default_accounts, recorded_events, set_block_timestamp, set_caller};
 use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use medconsent_shared::{
-    AccessRequest, Action, ActionSet, AdminChange, Basis, ConsentCheck, ConsentShown,
-    ConsentStatus, ConsentTerms, Decision, DenyReason, Grantee, ProviderStatus, Purpose,
-    PurposeSet, Role, RoleSet, Scope, Verdict, MAX_PAGE, MAX_RULES_PER_PAIR,
+    AccessRequest, Action, ActionSet, Basis, ConsentCheck, ConsentShown, ConsentStatus,
+    ConsentTerms, Decision, DenyReason, Grantee, Purpose, PurposeSet, Role, RoleSet, Scope,
+    Verdict, MAX_PAGE, MAX_RULES_PER_PAIR,
 };
 
-type Env = DefaultEnvironment;
+pub(crate) type Env = DefaultEnvironment;
 
 /// (reads, writes) of the contract's storage so far.
-fn storage_rw() -> (usize, usize) {
+pub(crate) fn storage_rw() -> (usize, usize) {
     ink::env::test::get_contract_storage_rw::<Env>(&ink::env::test::callee::<Env>())
 }
 
 pub(crate) const GENESIS: [u8; 32] = [0x6e; 32];
-const KEY: [u8; 32] = [7; 32];
-const MENTAL_HEALTH: u16 = 9;
+pub(crate) const KEY: [u8; 32] = [7; 32];
+pub(crate) const MENTAL_HEALTH: u16 = 9;
 /// Every later wiring or code change waits this long (ms).
-const DELAY: u64 = 1_000;
+pub(crate) const DELAY: u64 = 1_000;
 
 pub(crate) struct World {
     pub(crate) cm: ConsentManager,
@@ -77,14 +75,14 @@ pub(crate) fn permit(scope: Scope) -> ConsentTerms {
     }
 }
 
-fn deny(scope: Scope) -> ConsentTerms {
+pub(crate) fn deny(scope: Scope) -> ConsentTerms {
     ConsentTerms {
         decision: Decision::Deny,
         ..permit(scope)
     }
 }
 
-fn read(w: &World, accessor: AccountId, record: u64, category: u16) -> AccessRequest {
+pub(crate) fn read(w: &World, accessor: AccountId, record: u64, category: u16) -> AccessRequest {
     AccessRequest {
         patient: w.patient,
         accessor,
@@ -97,7 +95,7 @@ fn read(w: &World, accessor: AccountId, record: u64, category: u16) -> AccessReq
 
 impl World {
     /// A grant as the message stores it once the log has accepted the entry.
-    fn store(&mut self, grantee: Grantee, terms: ConsentTerms) -> u64 {
+    pub(crate) fn store(&mut self, grantee: Grantee, terms: ConsentTerms) -> u64 {
         let now = ink::env::block_timestamp::<Env>();
         validate_terms(&self.patient, &self.patient, &grantee, &terms, now).unwrap();
         self.cm
@@ -117,19 +115,19 @@ impl World {
     }
 
     /// A revocation as the message stores it, naming the consent as it is listed.
-    fn unstore(&mut self, id: u64, now: u64) -> medconsent_shared::Consent {
+    pub(crate) fn unstore(&mut self, id: u64, now: u64) -> medconsent_shared::Consent {
         let shown = self.shown(id);
         self.cm
             .store_revoke(&self.patient, id, &shown, now)
             .unwrap()
     }
 
-    fn doctor_reads(&self, record: u64, category: u16) -> Verdict {
+    pub(crate) fn doctor_reads(&self, record: u64, category: u16) -> Verdict {
         self.cm.check(read(self, self.doctor, record, category))
     }
 
     /// Everything a rejected message could have touched, for before/after comparison.
-    fn snapshot(&self) -> String {
+    pub(crate) fn snapshot(&self) -> String {
         let p = self.patient;
         format!(
             "{:?}",
@@ -732,354 +730,4 @@ fn a_revocation_naming_other_terms_than_the_ids_is_refused() {
         w.doctor_reads(1, 1),
         Verdict::Permit(Basis::Consent(permit_id))
     );
-}
-
-// ---- delegates and opt-out -----------------------------------------------------------
-
-#[ink::test]
-fn delegates_are_appointed_and_removed_by_the_patient() {
-    let mut w = world();
-    let (p, stranger) = (w.patient, w.stranger);
-    assert_eq!(
-        w.cm.delegation(p, w.delegate).map(|d| d.until),
-        Some(Some(1_000))
-    );
-    set_caller::<Env>(p);
-    w.cm.appoint_delegate(stranger, None).unwrap();
-    assert!(w.cm.acts_for(p, stranger));
-    w.cm.remove_delegate(stranger).unwrap();
-    assert!(!w.cm.acts_for(p, stranger));
-    assert_eq!(w.cm.delegation(p, stranger), None);
-}
-
-#[ink::test]
-fn a_delegate_cannot_remove_or_appoint_for_the_patient() {
-    let mut w = world();
-    let (p, delegate, other) = (w.patient, w.delegate, w.stranger);
-    set_caller::<Env>(p);
-    w.cm.appoint_delegate(other, None).unwrap();
-    assert!(w.cm.acts_for(p, other));
-    // Removal is keyed by the caller: a delegate removing the patient's other delegate
-    // finds none of its own, and the other delegate stays.
-    w.rejects(delegate, Error::DelegateNotFound, |cm| {
-        cm.remove_delegate(other)
-    });
-    assert!(w.cm.acts_for(p, other));
-    assert!(w.cm.delegation(p, other).is_some());
-    // Appointing as the delegate creates the delegate's own delegation, not the patient's.
-    let third = w.responder;
-    set_caller::<Env>(delegate);
-    w.cm.appoint_delegate(third, None).unwrap();
-    assert!(!w.cm.acts_for(p, third));
-    assert!(w.cm.acts_for(delegate, third));
-}
-
-#[ink::test]
-fn appoint_delegate_rejections() {
-    let mut w = world();
-    let (p, stranger) = (w.patient, w.stranger);
-    w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
-    w.rejects(p, Error::InvalidTerm, |cm| {
-        cm.appoint_delegate(stranger, Some(100))
-    });
-    w.rejects(p, Error::InvalidTerm, |cm| {
-        cm.appoint_delegate(stranger, Some(5))
-    });
-    w.rejects(p, Error::DelegateNotFound, |cm| {
-        cm.remove_delegate(stranger)
-    });
-    set_caller::<Env>(w.admin);
-    w.cm.set_paused(true).unwrap();
-    w.rejects(p, Error::Paused, |cm| cm.appoint_delegate(stranger, None));
-    // Removing only narrows access: allowed while paused.
-    set_caller::<Env>(p);
-    w.cm.remove_delegate(w.delegate).unwrap();
-}
-
-#[ink::test]
-fn emergency_opt_out_rejections() {
-    let mut w = world();
-    let p = w.patient;
-    for who in [w.stranger, w.responder, w.admin] {
-        w.rejects(who, Error::NotPatientOrDelegate, |cm| {
-            cm.set_emergency_opt_out(p, true)
-        });
-    }
-    // A valid change is logged (with the actor) before it is stored: the unwired log
-    // refuses it and nothing changes.
-    let delegate = w.delegate;
-    w.rejects(delegate, Error::LogUnavailable, |cm| {
-        cm.set_emergency_opt_out(p, true)
-    });
-    set_caller::<Env>(w.admin);
-    w.cm.set_paused(true).unwrap();
-    // Opting out narrows access: it passes the pause.
-    w.rejects(p, Error::LogUnavailable, |cm| {
-        cm.set_emergency_opt_out(p, true)
-    });
-    w.rejects(p, Error::Paused, |cm| cm.set_emergency_opt_out(p, false));
-}
-
-// ---- provider directory --------------------------------------------------------------
-
-#[ink::test]
-fn provider_directory_lifecycle() {
-    let mut w = world();
-    let entry = w.cm.provider(w.doctor).unwrap();
-    assert_eq!(entry.status, ProviderStatus::Active);
-    assert_eq!(entry.public_key, KEY);
-    assert_eq!(entry.registered_at, 100);
-    set_caller::<Env>(w.doctor);
-    w.cm.rotate_provider_key([8; 32]).unwrap();
-    assert_eq!(w.cm.provider(w.doctor).unwrap().public_key, [8; 32]);
-    set_caller::<Env>(w.admin);
-    w.cm.set_provider_roles(w.doctor, RoleSet::from([Role::Auditor]))
-        .unwrap();
-    assert_eq!(
-        w.cm.provider(w.doctor).unwrap().roles,
-        RoleSet::from([Role::Auditor])
-    );
-    w.cm.suspend_provider(w.doctor).unwrap();
-    assert_eq!(
-        w.cm.provider(w.doctor).unwrap().status,
-        ProviderStatus::Suspended
-    );
-}
-
-#[ink::test]
-fn provider_directory_rejections() {
-    let mut w = world();
-    let (doctor, stranger, admin) = (w.doctor, w.stranger, w.admin);
-    let roles = RoleSet::from([Role::Clinician]);
-    for who in [stranger, doctor, w.patient] {
-        w.rejects(who, Error::NotAdmin, |cm| {
-            cm.register_provider(stranger, roles, KEY)
-        });
-        w.rejects(who, Error::NotAdmin, |cm| cm.suspend_provider(doctor));
-        w.rejects(who, Error::NotAdmin, |cm| cm.reactivate_provider(doctor));
-        w.rejects(who, Error::NotAdmin, |cm| {
-            cm.set_provider_roles(doctor, roles)
-        });
-    }
-    w.rejects(admin, Error::InvalidRoles, |cm| {
-        cm.register_provider(stranger, RoleSet(0), KEY)
-    });
-    w.rejects(admin, Error::InvalidRoles, |cm| {
-        cm.register_provider(stranger, RoleSet(32), KEY)
-    });
-    w.rejects(admin, Error::InvalidKey, |cm| {
-        cm.register_provider(stranger, roles, [0; 32])
-    });
-    w.rejects(admin, Error::ProviderExists, |cm| {
-        cm.register_provider(doctor, roles, KEY)
-    });
-    w.rejects(admin, Error::ProviderNotFound, |cm| {
-        cm.suspend_provider(stranger)
-    });
-    w.rejects(admin, Error::ProviderNotFound, |cm| {
-        cm.reactivate_provider(stranger)
-    });
-    w.rejects(admin, Error::ProviderNotFound, |cm| {
-        cm.set_provider_roles(stranger, roles)
-    });
-    w.rejects(admin, Error::InvalidRoles, |cm| {
-        cm.set_provider_roles(doctor, RoleSet(0))
-    });
-    w.rejects(admin, Error::ProviderNotSuspended, |cm| {
-        cm.reactivate_provider(doctor)
-    });
-    w.rejects(stranger, Error::ProviderNotFound, |cm| {
-        cm.rotate_provider_key([1; 32])
-    });
-    w.rejects(doctor, Error::InvalidKey, |cm| {
-        cm.rotate_provider_key([0; 32])
-    });
-    set_caller::<Env>(admin);
-    w.cm.suspend_provider(doctor).unwrap();
-    w.rejects(admin, Error::ProviderNotActive, |cm| {
-        cm.suspend_provider(doctor)
-    });
-    w.cm.set_paused(true).unwrap();
-    w.rejects(admin, Error::Paused, |cm| cm.reactivate_provider(doctor));
-    w.rejects(admin, Error::Paused, |cm| {
-        cm.register_provider(stranger, roles, KEY)
-    });
-    w.rejects(admin, Error::Paused, |cm| {
-        cm.set_provider_roles(doctor, roles)
-    });
-}
-
-// ---- admin ---------------------------------------------------------------------------
-
-#[ink::test]
-fn admin_messages_refuse_everyone_else() {
-    let mut w = world();
-    let (stranger, patient) = (w.stranger, w.patient);
-    set_contract::<Env>(stranger);
-    for who in [stranger, patient] {
-        let wire = AdminChange::Peers(stranger, stranger);
-        w.rejects(who, Error::NotAdmin, |cm| cm.schedule_change(wire));
-        w.rejects(who, Error::NotAdmin, |cm| {
-            cm.schedule_change(AdminChange::Code([1; 32].into(), [2; 32].into()))
-        });
-        w.rejects(who, Error::NotAdmin, |cm| cm.apply_change());
-        w.rejects(who, Error::NotAdmin, |cm| cm.cancel_change());
-        w.rejects(who, Error::NotAdmin, |cm| cm.set_paused(true));
-        w.rejects(who, Error::NotAdmin, |cm| cm.propose_admin(who));
-        w.rejects(who, Error::NotPendingAdmin, |cm| cm.accept_admin());
-    }
-}
-
-#[ink::test]
-fn admin_transfer_and_wiring() {
-    let mut w = world();
-    let (admin, registry, log) = (w.admin, w.stranger, w.doctor);
-    // A wallet (here the admin's) is never a peer.
-    set_contract::<Env>(registry);
-    w.rejects(admin, Error::NotAContract, |cm| {
-        cm.schedule_change(AdminChange::Peers(registry, admin))
-    });
-    set_contract::<Env>(log);
-    set_caller::<Env>(admin);
-    w.cm.schedule_change(AdminChange::Peers(registry, log))
-        .unwrap();
-    assert_eq!(w.cm.peers(), (Some(registry), Some(log)));
-    // Code waits the delay.
-    let code = AdminChange::Code([1; 32].into(), [2; 32].into());
-    assert_eq!(w.cm.schedule_change(code), Ok(100 + DELAY));
-    w.rejects(admin, Error::NotYetDue, |cm| cm.apply_change());
-    set_caller::<Env>(admin);
-    w.cm.cancel_change().unwrap();
-    assert_eq!(w.cm.scheduled_change(), None);
-    w.cm.propose_admin(w.responder).unwrap();
-    let (admin, responder) = (w.admin, w.responder);
-    w.rejects(admin, Error::NotPendingAdmin, |cm| cm.accept_admin());
-    set_caller::<Env>(responder);
-    w.cm.accept_admin().unwrap();
-    assert_eq!(w.cm.admin(), responder);
-    w.rejects(admin, Error::NotAdmin, |cm| cm.set_paused(true));
-}
-
-#[ink::test]
-fn directory_and_delegate_changes_emit_events_logged_changes_do_not() {
-    let mut w = world();
-    let before = recorded_events().count();
-    set_caller::<Env>(w.patient);
-    // An opt-out is a log entry (the log's event tells indexers): no event of its own.
-    w.cm.store_opt_out(w.patient, true);
-    assert_eq!(recorded_events().count(), before);
-    w.cm.remove_delegate(w.delegate).unwrap();
-    set_caller::<Env>(w.admin);
-    w.cm.suspend_provider(w.doctor).unwrap();
-    let events: Vec<_> = recorded_events().skip(before).collect();
-    assert_eq!(events.len(), 2);
-    // DelegateRemoved: signature, patient and delegate topics.
-    let patient: &[u8; 32] = w.patient.as_ref();
-    assert_eq!(events[0].topics.len(), 3);
-    assert_eq!(events[0].topics[1], patient.to_vec());
-    // ProviderChanged: signature and provider topics.
-    let doctor: &[u8; 32] = w.doctor.as_ref();
-    assert_eq!(
-        events[1].topics,
-        vec![events[1].topics[0].clone(), doctor.to_vec()]
-    );
-}
-
-// ---- hostile input -------------------------------------------------------------------
-
-/// Boundary and malformed arguments to every message that takes any: each gets its typed
-/// error and the contract writes nothing and emits nothing.
-#[ink::test]
-fn boundary_arguments_are_refused_without_a_write() {
-    let mut w = world();
-    let (p, dr, stranger) = (w.patient, w.doctor, w.stranger);
-    let (_, writes) = storage_rw();
-    // As grant stores it once the log has taken the entry.
-    let kept =
-        w.cm.store_grant(p, p, Grantee::Account(dr), permit(Scope::AllRecords), 100)
-            .unwrap();
-    assert!(
-        storage_rw().1 > writes,
-        "the write counter sees the contract's writes"
-    );
-    let unknown = AccountId::from([0xab; 32]);
-    let terms = |edit: fn(&mut ConsentTerms)| {
-        let mut terms = permit(Scope::AllRecords);
-        edit(&mut terms);
-        terms
-    };
-    let bad_terms = [
-        (terms(|t| t.actions = ActionSet(0)), Error::InvalidActions),
-        (
-            terms(|t| t.actions = ActionSet(u8::MAX)),
-            Error::InvalidActions,
-        ),
-        (
-            terms(|t| t.purposes = PurposeSet(0)),
-            Error::InvalidPurposes,
-        ),
-        (
-            terms(|t| t.purposes = PurposeSet(u8::MAX)),
-            Error::InvalidPurposes,
-        ),
-        (
-            terms(|t| (t.valid_from, t.valid_until) = (500, Some(400))),
-            Error::InvalidWindow,
-        ),
-        (
-            terms(|t| (t.valid_from, t.valid_until) = (500, Some(500))),
-            Error::InvalidWindow,
-        ),
-        (terms(|t| t.valid_until = Some(0)), Error::InvalidWindow),
-        (
-            terms(|t| t.scope = Scope::Record(u64::MAX)),
-            Error::RegistryUnavailable,
-        ),
-    ];
-    for (terms, error) in bad_terms {
-        w.rejects(p, error, |cm| cm.grant(p, Grantee::Account(dr), terms));
-    }
-    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
-        cm.grant(unknown, Grantee::Account(dr), permit(Scope::AllRecords))
-    });
-    let shown = w.shown(kept);
-    for id in [kept + 1, u64::MAX] {
-        w.rejects(p, Error::ConsentNotFound, |cm| cm.revoke(p, id, shown));
-    }
-    w.rejects(unknown, Error::ConsentNotFound, |cm| {
-        cm.revoke(unknown, 0, shown)
-    });
-    w.rejects(p, Error::SelfDelegation, |cm| cm.appoint_delegate(p, None));
-    w.rejects(p, Error::InvalidTerm, |cm| cm.appoint_delegate(dr, Some(0)));
-    w.rejects(p, Error::DelegateNotFound, |cm| cm.remove_delegate(unknown));
-    w.rejects(stranger, Error::NotPatientOrDelegate, |cm| {
-        cm.set_emergency_opt_out(unknown, true)
-    });
-    let admin = w.admin;
-    for roles in [RoleSet(0), RoleSet(u8::MAX)] {
-        w.rejects(admin, Error::InvalidRoles, |cm| {
-            cm.register_provider(unknown, roles, KEY)
-        });
-        w.rejects(admin, Error::InvalidRoles, |cm| {
-            cm.set_provider_roles(dr, roles)
-        });
-    }
-    w.rejects(admin, Error::InvalidKey, |cm| {
-        cm.register_provider(unknown, RoleSet(1), [0; 32])
-    });
-    w.rejects(admin, Error::ProviderNotFound, |cm| {
-        cm.suspend_provider(unknown)
-    });
-    w.rejects(admin, Error::ProviderNotFound, |cm| {
-        cm.set_provider_roles(unknown, RoleSet(1))
-    });
-    w.rejects(unknown, Error::ProviderNotFound, |cm| {
-        cm.rotate_provider_key(KEY)
-    });
-    w.rejects(dr, Error::InvalidKey, |cm| cm.rotate_provider_key([0; 32]));
-    // Unknown accounts are simply unknown to the reads.
-    assert_eq!(w.cm.consent(unknown, 0), None);
-    assert_eq!(w.cm.consents_of(p, u64::MAX, u32::MAX), vec![]);
-    assert_eq!(w.cm.provider(unknown), None);
-    assert!(!w.cm.acts_for(unknown, p));
 }
