@@ -4,6 +4,7 @@
 //! ones the log contract chained; that the node is honest about the head is the node's
 //! word (read it from a node you run or trust).
 
+use crate::words;
 use medconsent_chain::{Block, Chain, Contracts};
 use medconsent_shared::{verify_chain, AccountId, EntryKind, LogEntry, LogSeq, MAX_PAGE};
 
@@ -89,32 +90,62 @@ pub fn check(entries: &[LogEntry], length: u64, last_hash: [u8; 32]) -> Result<(
     Ok(())
 }
 
-/// One line per entry, for a person reading the trail.
-pub fn describe(entry: &LogEntry) -> String {
-    let kind = match entry.kind {
-        EntryKind::Denied(reason) => format!("Denied ({reason:?})"),
-        EntryKind::Emergency { .. } => "Emergency".to_owned(),
+/// An entry's kind in words (`access`, `denied: no consent of the patient's permits
+/// it`, `break-glass`, ...).
+pub fn kind_words(kind: &EntryKind) -> String {
+    match kind {
+        EntryKind::Access => "access".to_owned(),
+        EntryKind::Denied(reason) => format!("denied: {}", words::describe_deny_reason(*reason)),
+        EntryKind::Emergency { justification } => {
+            format!(
+                "break-glass (justification 0x{})",
+                hex::encode(justification)
+            )
+        }
         EntryKind::Review {
             emergency_seq,
             justified,
-        } => {
-            format!("Review (#{emergency_seq}, justified {justified})")
+        } => format!(
+            "review of break-glass #{emergency_seq}: {}",
+            if *justified {
+                "justified"
+            } else {
+                "unjustified"
+            }
+        ),
+        EntryKind::RecordCreated => "record created".to_owned(),
+        EntryKind::RecordAmended => "record amended".to_owned(),
+        EntryKind::RecordRetired => "record retired".to_owned(),
+        EntryKind::ConsentGranted => "consent granted".to_owned(),
+        EntryKind::ConsentRevoked => "consent revoked".to_owned(),
+        EntryKind::EmergencyOptOut { opted_out } => if *opted_out {
+            "break-glass refused by the patient"
+        } else {
+            "break-glass allowed again by the patient"
         }
-        EntryKind::EmergencyOptOut { opted_out } => format!("EmergencyOptOut ({opted_out})"),
-        other => format!("{other:?}"),
-    };
-    let actor = medconsent_chain::ss58(&entry.actor);
-    let dash = || "-".to_owned();
-    format!(
-        "#{:<3} block {:<5} {:<28} actor {}… record {} purpose {} consent {}",
+        .to_owned(),
+    }
+}
+
+/// One line: `#SEQ DATE actor ACCOUNT: KIND, record N, for PURPOSE, under consent C`.
+pub fn describe(entry: &LogEntry) -> String {
+    let mut line = format!(
+        "#{} {} {}: {}",
         entry.seq,
-        entry.block,
-        kind,
-        actor.get(..10).unwrap_or(&actor),
-        entry.record.map_or_else(dash, |r| r.to_string()),
-        entry.purpose.map_or_else(dash, |p| format!("{p:?}")),
-        entry.consent.map_or_else(dash, |c| c.to_string()),
-    )
+        words::describe_time(entry.timestamp),
+        medconsent_chain::ss58(&entry.actor),
+        kind_words(&entry.kind)
+    );
+    if let Some(record) = entry.record {
+        line.push_str(&format!(", record {record}"));
+    }
+    if let Some(purpose) = entry.purpose {
+        line.push_str(&format!(", for {}", words::purpose_code(purpose)));
+    }
+    if let Some(consent) = entry.consent {
+        line.push_str(&format!(", under consent {consent}"));
+    }
+    line
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub enum DeploymentCommand {
     /// Write a new deployment file for contracts just deployed (no key servers yet).
     New {
+        /// Where to write it.
         #[arg(long)]
         out: PathBuf,
         /// The node's WebSocket URL.
@@ -25,20 +26,21 @@ pub enum DeploymentCommand {
         /// The chain's genesis hash (0x-hex): signed consents are bound to it.
         #[arg(long)]
         genesis_hash: String,
+        /// The contracts' delay between announcing a change and applying it (ms).
         #[arg(long)]
         change_delay_ms: u64,
-        /// ADDRESS,CODE_HASH,FULL_CODE_HASH of each contract.
+        /// ADDRESS,CODE_HASH,FULL_CODE_HASH of the access log (likewise below).
         #[arg(long)]
         access_log: String,
+        /// ADDRESS,CODE_HASH,FULL_CODE_HASH of the consent manager.
         #[arg(long)]
         consent_manager: String,
+        /// ADDRESS,CODE_HASH,FULL_CODE_HASH of the record registry.
         #[arg(long)]
         record_registry: String,
     },
     /// Append a key server (the next share index) with its public key pinned.
     AddKeyServer {
-        #[arg(long, default_value = "deployments/development.json")]
-        deployment: PathBuf,
         /// Its account in the provider directory (SS58).
         #[arg(long)]
         account: String,
@@ -51,21 +53,18 @@ pub enum DeploymentCommand {
     },
     /// Set how many shares rebuild a key (at most the servers listed).
     Threshold {
-        #[arg(long, default_value = "deployments/development.json")]
-        deployment: PathBuf,
+        /// Shares needed to rebuild a record key (2 or more).
         threshold: u8,
     },
     /// Trust this certificate authority (a PEM file) for the key servers' https://, besides
     /// the public roots; the PEM goes into the deployment file.
     KeyServerCa {
-        #[arg(long, default_value = "deployments/development.json")]
-        deployment: PathBuf,
+        /// The certificate authority's PEM file.
         ca: PathBuf,
     },
     /// Write the patient page's configuration from the deployment file.
     WebConfig {
-        #[arg(long, default_value = "deployments/development.json")]
-        deployment: PathBuf,
+        /// Where to write `config.json`.
         #[arg(long)]
         out: PathBuf,
     },
@@ -144,7 +143,8 @@ fn save(deployment: &Deployment, path: &Path) -> Result<(), String> {
     deployment.save(path).map_err(|e| e.to_string())
 }
 
-pub fn run(command: DeploymentCommand) -> Result<(), String> {
+/// Runs `command` on the deployment file at `path` (`new` writes its own `--out`).
+pub fn run(command: DeploymentCommand, path: &Path) -> Result<(), String> {
     match command {
         DeploymentCommand::New {
             out,
@@ -177,12 +177,11 @@ pub fn run(command: DeploymentCommand) -> Result<(), String> {
             println!("deployment={}", out.display());
         }
         DeploymentCommand::AddKeyServer {
-            deployment: path,
             account,
             url,
             public_key,
         } => {
-            let mut deployment = load(&path)?;
+            let mut deployment = load(path)?;
             deployment
                 .add_key_server(KeyServerEndpoint {
                     account: parse_account(&account)?,
@@ -190,37 +189,31 @@ pub fn run(command: DeploymentCommand) -> Result<(), String> {
                     public_key: hash32("--public-key", &public_key)?,
                 })
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            save(&deployment, &path)?;
+            save(&deployment, path)?;
             println!("key_servers={}", deployment.key_servers.len());
         }
-        DeploymentCommand::Threshold {
-            deployment: path,
-            threshold,
-        } => {
-            let mut deployment = load(&path)?;
+        DeploymentCommand::Threshold { threshold } => {
+            let mut deployment = load(path)?;
             deployment
                 .set_threshold(threshold)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            save(&deployment, &path)?;
+            save(&deployment, path)?;
             println!("threshold={threshold}");
         }
-        DeploymentCommand::KeyServerCa {
-            deployment: path,
-            ca,
-        } => {
+        DeploymentCommand::KeyServerCa { ca } => {
             let pem = std::fs::read_to_string(&ca).map_err(|e| format!("{}: {e}", ca.display()))?;
             let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
             if certificates.is_empty() {
                 return Err(format!("{}: not a PEM certificate", ca.display()));
             }
-            let mut deployment = load(&path)?;
+            let mut deployment = load(path)?;
             deployment.key_server_ca = Some(pem);
-            save(&deployment, &path)?;
+            save(&deployment, path)?;
             println!("key_server_ca={}", ca.display());
         }
-        DeploymentCommand::WebConfig { deployment, out } => {
-            let config = WebConfig::of(&load(&deployment)?);
+        DeploymentCommand::WebConfig { out } => {
+            let config = WebConfig::of(&load(path)?);
             let mut text = serde_json::to_string_pretty(&config).expect("serializes");
             text.push('\n');
             std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -247,31 +240,32 @@ mod tests {
                 hex::encode([n; 32])
             )
         };
-        run(DeploymentCommand::New {
-            out: file.clone(),
-            url: "ws://127.0.0.1:9944".into(),
-            chain: "dev".into(),
-            genesis_hash: format!("0x{}", hex::encode([0; 32])),
-            change_delay_ms: 1,
-            access_log: contract(1),
-            consent_manager: contract(2),
-            record_registry: contract(3),
-        })
+        run(
+            DeploymentCommand::New {
+                out: file.clone(),
+                url: "ws://127.0.0.1:9944".into(),
+                chain: "dev".into(),
+                genesis_hash: format!("0x{}", hex::encode([0; 32])),
+                change_delay_ms: 1,
+                access_log: contract(1),
+                consent_manager: contract(2),
+                record_registry: contract(3),
+            },
+            &file,
+        )
         .unwrap();
         let before = std::fs::read_to_string(&file).unwrap();
         let not_pem = dir.join("not.pem");
         std::fs::write(&not_pem, "not a certificate").unwrap();
-        let refused = run(DeploymentCommand::KeyServerCa {
-            deployment: file.clone(),
-            ca: not_pem,
-        })
-        .unwrap_err();
+        let refused = run(DeploymentCommand::KeyServerCa { ca: not_pem }, &file).unwrap_err();
         assert!(refused.contains("not a PEM certificate"), "{refused}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
-        let missing = run(DeploymentCommand::KeyServerCa {
-            deployment: file.clone(),
-            ca: dir.join("missing.pem"),
-        })
+        let missing = run(
+            DeploymentCommand::KeyServerCa {
+                ca: dir.join("missing.pem"),
+            },
+            &file,
+        )
         .unwrap_err();
         assert!(missing.contains("missing.pem"), "{missing}");
         std::fs::remove_dir_all(&dir).unwrap();

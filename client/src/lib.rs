@@ -9,8 +9,10 @@
 //! release shares only for a finalized on-chain access ([`servers`] is their HTTP side).
 
 pub mod audit;
+pub mod categories;
 pub mod cid;
 pub mod deployment_file;
+pub mod exit;
 pub mod flow;
 pub mod seal;
 pub mod servers;

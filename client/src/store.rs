@@ -165,6 +165,39 @@ impl LocalStore {
     }
 }
 
+/// `out` with `.partial` appended: where [`open_verified`] writes before it renames.
+pub fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// Checks, before any access is spent on chain, that the plaintext can be written to
+/// `out`: its folder exists and no partial file of an earlier read is in the way.
+pub fn check_output(out: &Path) -> std::result::Result<(), String> {
+    let folder = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "{}: no such folder for the output",
+            folder.display()
+        ));
+    }
+    if out.is_dir() {
+        return Err(format!("{}: a folder, not a file name", out.display()));
+    }
+    let partial = partial_path(out);
+    if fs::symlink_metadata(&partial).is_ok() {
+        return Err(format!(
+            "{}: left over from an earlier read; remove it first",
+            partial.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Decrypts `input` into `out` in one pass, hashing the very bytes it decrypts, and
 /// keeps the plaintext only if every chunk authenticates and the hash is `expected`.
 /// The plaintext goes to `out` with `.partial` appended first: created new, mode
@@ -181,9 +214,7 @@ pub fn open_verified(
         inner: BufReader::new(input),
         blake: Blake2b256::new(),
     };
-    let mut temp_name = out.as_os_str().to_owned();
-    temp_name.push(".partial");
-    let temp = PathBuf::from(temp_name);
+    let temp = partial_path(out);
     let file = create_new(&temp)?;
     let result = (|| {
         let mut writer = BufWriter::new(file);
@@ -359,6 +390,15 @@ mod tests {
         assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
         assert_eq!(fs::read(&victim).unwrap(), b"keep me");
         assert!(!out.exists());
+        // The command finds it before any access is spent: the leftover, a missing
+        // folder and a folder given as the file are each named.
+        let leftover = check_output(&out).unwrap_err();
+        assert!(leftover.contains("out.bin.partial"), "{leftover}");
+        let missing = check_output(&c.dir.join("nowhere").join("x")).unwrap_err();
+        assert!(missing.contains("nowhere"), "{missing}");
+        assert!(check_output(&c.dir).unwrap_err().contains("a folder"));
+        fs::remove_file(c.dir.join("out.bin.partial")).unwrap();
+        assert_eq!(check_output(&out), Ok(()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub enum WordsError {
     },
     #[error("no {0} given")]
     Empty(&'static str),
-    #[error("{0:?}: a scope is all, category:N or record:N")]
+    #[error("{0:?}: a scope is all, category:NAME (see `medconsent categories`) or record:N")]
     BadScope(String),
     #[error("{0:?}: a date is YYYY-MM-DD (UTC)")]
     BadDate(String),
@@ -90,12 +90,14 @@ pub fn parse_roles(names: &str) -> Result<RoleSet, WordsError> {
         .fold(RoleSet::empty(), RoleSet::with))
 }
 
-/// `all`, `category:N` or `record:N`.
+/// `all`, `category:NAME` (or `category:N`) or `record:N`.
 pub fn parse_scope(text: &str) -> Result<Scope, WordsError> {
     let bad = || WordsError::BadScope(text.to_owned());
     match text.split_once(':') {
         None if text.eq_ignore_ascii_case("all") => Ok(Scope::AllRecords),
-        Some(("category", n)) => n.parse().map(Scope::Category).map_err(|_| bad()),
+        Some(("category", n)) => crate::categories::parse_category(n)
+            .map(Scope::Category)
+            .map_err(|_| bad()),
         Some(("record", n)) => n.parse().map(Scope::Record).map_err(|_| bad()),
         _ => Err(bad()),
     }
@@ -179,6 +181,14 @@ fn names<F: Copy>(table: &[(&str, F)], contains: impl Fn(F) -> bool) -> String {
         .join(",")
 }
 
+/// A purpose's HL7 PurposeOfUse code, as the commands take it (`treat`, ...).
+pub fn purpose_code(purpose: Purpose) -> &'static str {
+    PURPOSES
+        .iter()
+        .find(|(_, p)| *p == purpose)
+        .map_or("unknown", |(name, _)| *name)
+}
+
 pub fn describe_purposes(set: PurposeSet) -> String {
     names(&PURPOSES, |p| set.contains(p))
 }
@@ -194,7 +204,7 @@ pub fn describe_roles(set: RoleSet) -> String {
 pub fn describe_scope(scope: &Scope) -> String {
     match scope {
         Scope::AllRecords => "all".to_owned(),
-        Scope::Category(code) => format!("category:{code}"),
+        Scope::Category(code) => format!("category:{}", crate::categories::category_name(*code)),
         Scope::Record(id) => format!("record:{id}"),
     }
 }

@@ -6,11 +6,15 @@
 //! and, after a logged access, in the reader's: the servers each hold one share sealed to
 //! themselves, and release it only for a finalized Access entry of the reader.
 
+mod chart;
 mod consents;
+mod emergency;
 mod read;
 mod rebuild;
 mod retire;
 mod write;
+pub use chart::{chart_file, ChartRecord, Covered};
+pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
 pub use write::Authoring;
 
 use crate::servers::{KeyServer, ServerError, Servers};
@@ -90,10 +94,17 @@ pub enum FlowError {
     NotEnoughShares {
         got: usize,
         needed: u8,
+        /// Each server's failure, in words.
         refusals: Vec<String>,
+        /// How many of those servers could not be reached (the rest answered no).
+        unreachable: usize,
     },
     #[error("no key server has the ciphertext: {}", .0.join("; "))]
     NoBlob(Vec<String>),
+    /// The chain answered with something that does not add up (counts and lists that
+    /// disagree): the node may be lying.
+    #[error("the chain's answer does not add up: {0}")]
+    Garbled(String),
     #[error("the shares do not rebuild the record's key (a server may be lying)")]
     SharesDisagree,
     #[error("{0}")]

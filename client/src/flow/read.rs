@@ -4,7 +4,7 @@
 
 use super::rebuild::open_with_shares;
 use super::{FlowError, Opened, Result, Session, REQUEST_LIFETIME_MS};
-use crate::servers::KeyServer;
+use crate::servers::{KeyServer, ServerError};
 use crate::store::{open_verified, LocalStore};
 use crate::Binding;
 use medconsent_chain::{account_of, Block, Signer};
@@ -124,11 +124,15 @@ impl Session {
         let mut shares = Vec::new();
         let mut answered = Vec::new();
         let mut refusals = Vec::new();
+        let mut unreachable = 0usize;
         let mut blob = None;
         while let Some((server, answer)) = futures::StreamExt::next(&mut pending).await {
             let released = match answer {
                 Ok(released) => released,
                 Err(e) => {
+                    if matches!(e, ServerError::Unreachable { .. }) {
+                        unreachable = unreachable.saturating_add(1);
+                    }
                     refusals.push(e.to_string());
                     continue;
                 }
@@ -206,6 +210,7 @@ impl Session {
                 got: shares.len(),
                 needed: threshold,
                 refusals,
+                unreachable,
             });
         }
         Err(FlowError::SharesDisagree)

@@ -209,6 +209,7 @@ impl Session {
         let now = self.chain.now_at(at).await?;
         let mut deposited = 0usize;
         let mut refusals = Vec::new();
+        let mut unreachable = 0usize;
         for (server, share) in servers.iter().zip(shares.iter()) {
             let context = deposit_context(
                 &server.public_key,
@@ -232,7 +233,12 @@ impl Session {
             let signed = SignedDeposit { deposit, signature };
             match while_behind(|| self.servers.deposit(server, &signed)).await {
                 Ok(()) => deposited = deposited.saturating_add(1),
-                Err(e) => refusals.push(e.to_string()),
+                Err(e) => {
+                    if matches!(e, ServerError::Unreachable { .. }) {
+                        unreachable = unreachable.saturating_add(1);
+                    }
+                    refusals.push(e.to_string());
+                }
             }
         }
         if deposited < usize::from(threshold) {
@@ -240,6 +246,7 @@ impl Session {
                 got: deposited,
                 needed: threshold,
                 refusals,
+                unreachable,
             });
         }
         for refusal in refusals {

@@ -58,6 +58,7 @@ pub async fn one_server_down_still_decrypts_two_down_is_a_clear_error_and_sigkil
             got: 1,
             needed: 2,
             refusals,
+            unreachable: 2,
         }) => {
             ensure!(
                 refusals.iter().all(|r| r.contains("unreachable")),

@@ -61,7 +61,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         .find_map(|l| l.strip_prefix("consent=")?.parse().ok())
         .ok_or(format!("no consent= in {out}"))?;
     let line = format!(
-        "consent={id} permit to={dave} scope=category:9 actions=read purposes=treat,hoperat \
+        "consent={id} permit to={dave} scope=category:mental-health actions=read purposes=treat,hoperat \
          from=1970-01-01 00:00 UTC until=2099-01-01 00:00 UTC status=active"
     );
     ensure!(listed(w)?.contains(&line), "not listed as {line}");
@@ -234,7 +234,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         .to_owned();
     ensure!(
         listed(w)?.iter().any(|l| l.starts_with(&format!(
-            "consent={restriction} restrict to=anyone scope=category:9 actions=read purposes=hresch"
+            "consent={restriction} restrict to=anyone scope=category:mental-health actions=read purposes=hresch"
         ))),
         "the restriction is not listed"
     );
@@ -306,7 +306,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         code == 0 && out.starts_with(&format!("revoked consent={id} ")),
         "{out} {err}"
     );
-    let revoked = format!("consent={id} permit to={dave} scope=category:9");
+    let revoked = format!("consent={id} permit to={dave} scope=category:mental-health");
     ensure!(
         listed(w)?
             .iter()

@@ -3,13 +3,12 @@
 //! consents, a directory entry or a record (the chain is public); the admin registers,
 //! suspends and reactivates providers and key servers.
 
-use crate::{session, ChainArgs};
+use super::{reader, session, ChainArgs, Done, Global, Output};
 use clap::Subcommand;
-use medconsent_chain::{parse_account, ss58, Deployment};
-use medconsent_client::flow::Session;
+use medconsent_chain::{parse_account, ss58};
+use medconsent_client::exit::Failure;
 use medconsent_client::words;
 use medconsent_shared::{AccountId, ConsentTerms, Decision, RecordStatus};
-use std::path::PathBuf;
 
 /// What a grant or restriction says.
 #[derive(clap::Args)]
@@ -56,13 +55,6 @@ pub(crate) struct RevokeArgs {
     for_patient: Option<String>,
 }
 
-/// A read of the public chain: no signer.
-#[derive(clap::Args)]
-pub(crate) struct ReadArgs {
-    #[arg(long, default_value = "deployments/development.json")]
-    deployment: PathBuf,
-}
-
 #[derive(Subcommand)]
 pub(crate) enum DelegateCommand {
     /// Appoint (or re-appoint with a new term) a delegate: a guardian or caregiver who
@@ -70,6 +62,7 @@ pub(crate) enum DelegateCommand {
     Appoint {
         #[command(flatten)]
         chain: ChainArgs,
+        /// The delegate's account (SS58 or 0x-hex).
         #[arg(long)]
         to: String,
         /// First day the delegation no longer holds (YYYY-MM-DD, UTC); default: until
@@ -81,6 +74,7 @@ pub(crate) enum DelegateCommand {
     Remove {
         #[command(flatten)]
         chain: ChainArgs,
+        /// The delegate's account (SS58 or 0x-hex).
         #[arg(long)]
         to: String,
     },
@@ -104,6 +98,7 @@ pub(crate) enum AdminCommand {
     Register {
         #[command(flatten)]
         chain: ChainArgs,
+        /// The provider's or key server's account (SS58 or 0x-hex).
         #[arg(long)]
         account: String,
         /// clinician, emergency-responder, researcher, auditor, key-server (comma-separated).
@@ -117,6 +112,7 @@ pub(crate) enum AdminCommand {
     Suspend {
         #[command(flatten)]
         chain: ChainArgs,
+        /// The provider's or key server's account (SS58 or 0x-hex).
         #[arg(long)]
         account: String,
     },
@@ -124,16 +120,10 @@ pub(crate) enum AdminCommand {
     Reactivate {
         #[command(flatten)]
         chain: ChainArgs,
+        /// The provider's or key server's account (SS58 or 0x-hex).
         #[arg(long)]
         account: String,
     },
-}
-
-async fn reader(read: &ReadArgs) -> Result<Session, String> {
-    let deployment = Deployment::load(&read.deployment).map_err(|e| e.to_string())?;
-    Session::connect(deployment)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 fn account(text: &str) -> Result<AccountId, String> {
@@ -152,133 +142,158 @@ fn acting_for(
 }
 
 /// A grant (`Permit`) or restriction (`Deny`): prints `consent=ID` and the consent.
-pub(crate) async fn grant(args: TermsArgs, decision: Decision) -> Result<(), String> {
-    let words_error = |e: words::WordsError| e.to_string();
+pub(crate) async fn grant(
+    global: &Global,
+    args: TermsArgs,
+    decision: Decision,
+    out: &mut Output,
+) -> Done {
+    let words_error = |e: words::WordsError| Failure::usage(e.to_string());
+    let day = |text: &Option<String>| {
+        text.as_deref()
+            .map(words::parse_date)
+            .transpose()
+            .map_err(words_error)
+    };
     let terms = ConsentTerms {
         decision,
         scope: words::parse_scope(&args.scope).map_err(words_error)?,
         actions: words::parse_actions(&args.actions).map_err(words_error)?,
         purposes: words::parse_purposes(&args.purposes).map_err(words_error)?,
-        valid_from: args
-            .from
-            .as_deref()
-            .map(words::parse_date)
-            .transpose()
-            .map_err(words_error)?
-            .unwrap_or(0),
-        valid_until: args
-            .until
-            .as_deref()
-            .map(words::parse_date)
-            .transpose()
-            .map_err(words_error)?,
+        valid_from: day(&args.from)?.unwrap_or(0),
+        valid_until: day(&args.until)?,
     };
     let grantee = words::parse_grantee(&args.to).map_err(words_error)?;
-    let (session, signer) = session(&args.chain).await?;
+    let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
-    let id = session
-        .grant(&signer, patient, grantee, terms)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!("consent={id}");
-    if let Some(consent) = session
-        .consent(patient, id)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        println!("{}", words::describe_consent(&consent));
+    let id = session.grant(&signer, patient, grantee, terms).await?;
+    out.field("consent", id);
+    if let Some(consent) = session.consent(patient, id).await? {
+        out.field_as(
+            "granted",
+            words::describe_consent(&consent),
+            super::output::consent(&consent),
+        );
     }
     Ok(())
 }
 
-pub(crate) async fn revoke(args: RevokeArgs) -> Result<(), String> {
-    let (session, signer) = session(&args.chain).await?;
+pub(crate) async fn revoke(global: &Global, args: RevokeArgs, out: &mut Output) -> Done {
+    let grantee = words::parse_grantee(&args.to).map_err(|e| Failure::usage(e.to_string()))?;
+    let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
-    let grantee = words::parse_grantee(&args.to).map_err(|e| e.to_string())?;
     let revoked = session
         .revoke(&signer, patient, args.consent, grantee)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!("revoked {}", words::describe_consent(&revoked));
+        .await?;
+    out.field_as(
+        "revoked",
+        words::describe_consent(&revoked),
+        super::output::consent(&revoked),
+    );
     Ok(())
 }
 
 /// Every consent of a patient, one line each.
-pub(crate) async fn consents(read: ReadArgs, patient: &str) -> Result<(), String> {
-    let session = reader(&read).await?;
-    let all = session
-        .consents(account(patient)?)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn consents(global: &Global, patient: &str, out: &mut Output) -> Done {
+    let patient = account(patient)?;
+    let session = reader(global).await?;
+    let all = session.consents(patient).await?;
     for consent in &all {
-        println!("{}", words::describe_consent(consent));
+        out.row(
+            "consents",
+            words::describe_consent(consent),
+            super::output::consent(consent),
+        );
     }
-    println!("consents={}", all.len());
+    out.field("consents_count", all.len());
     Ok(())
 }
 
-/// A directory entry; an account not in the directory is an error.
-pub(crate) async fn provider(read: ReadArgs, who: &str) -> Result<(), String> {
-    let session = reader(&read).await?;
+/// A directory entry; an account not in the directory is refused.
+pub(crate) async fn provider(global: &Global, who: &str, out: &mut Output) -> Done {
     let who = account(who)?;
-    match session.provider(who).await.map_err(|e| e.to_string())? {
+    let session = reader(global).await?;
+    match session.provider(who).await? {
         Some(entry) => {
-            println!("{} {}", ss58(&who), words::describe_provider(&entry));
+            out.field_as(
+                "provider",
+                format!("{} {}", ss58(&who), words::describe_provider(&entry)),
+                super::output::provider(&who, &entry),
+            );
             Ok(())
         }
-        None => Err(format!("{} is not in the provider directory", ss58(&who))),
+        None => Err(Failure::refused(format!(
+            "{} is not in the provider directory",
+            ss58(&who)
+        ))),
     }
 }
 
 /// A record as the finalized chain has it: hashes and ids, never content.
-pub(crate) async fn record(read: ReadArgs, id: u64) -> Result<(), String> {
-    let session = reader(&read).await?;
-    let at = session.chain.finalized().await.map_err(|e| e.to_string())?;
+pub(crate) async fn record(global: &Global, id: u64, out: &mut Output) -> Done {
+    let session = reader(global).await?;
+    let at = session.chain.finalized().await?;
     let record = session
         .record_at(Some(at), &AccountId::from([0; 32]), id)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
+    if global.json {
+        out.field_as("record", "", super::output::record(&record));
+        return Ok(());
+    }
     let status = match record.status {
         RecordStatus::Active => "active",
         RecordStatus::Retired => "retired",
     };
-    println!("record={}", record.id);
-    println!("patient={}", ss58(&record.patient));
-    println!("author={}", ss58(&record.author));
-    println!("category={}", record.category);
-    println!("version={}", record.version);
-    println!("content_hash=0x{}", hex::encode(record.content_hash));
-    println!("updated={}", words::describe_time(record.updated_at));
-    println!("status={status}");
+    out.field("record", record.id);
+    out.field("patient", ss58(&record.patient));
+    out.field("author", ss58(&record.author));
+    out.field(
+        "category",
+        medconsent_client::categories::category_name(record.category),
+    );
+    out.field("version", record.version);
+    out.field(
+        "content_hash",
+        format!("0x{}", hex::encode(record.content_hash)),
+    );
+    out.field("updated", words::describe_time(record.updated_at));
+    out.field("status", status);
     Ok(())
 }
 
-pub(crate) async fn admin(command: AdminCommand) -> Result<(), String> {
+pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Output) -> Done {
     let (chain, who, done) = match &command {
         AdminCommand::Register { chain, account, .. } => (chain, account, "registered"),
         AdminCommand::Suspend { chain, account } => (chain, account, "suspended"),
         AdminCommand::Reactivate { chain, account } => (chain, account, "reactivated"),
     };
     let who = account(who)?;
-    let (session, admin) = session(chain).await?;
-    let changed = match &command {
+    let registration = match &command {
         AdminCommand::Register {
             roles, public_key, ..
         } => {
-            let roles = words::parse_roles(roles).map_err(|e| e.to_string())?;
+            let roles = words::parse_roles(roles).map_err(|e| Failure::usage(e.to_string()))?;
             let key = medconsent_keyrelease::wire::hash_from_hex(public_key)
                 .ok_or_else(|| format!("--public-key {public_key}: not 32 bytes of 0x-hex"))?;
-            session.register_provider(&admin, who, roles, key).await
+            Some((roles, key))
         }
-        AdminCommand::Suspend { .. } => session.set_provider_suspended(&admin, who, true).await,
-        AdminCommand::Reactivate { .. } => session.set_provider_suspended(&admin, who, false).await,
+        _ => None,
     };
-    changed.map_err(|e| e.to_string())?;
-    println!("{done} {}", ss58(&who));
+    let (session, admin) = session(global, chain).await?;
+    match (&command, registration) {
+        (AdminCommand::Register { .. }, Some((roles, key))) => {
+            session.register_provider(&admin, who, roles, key).await?
+        }
+        (AdminCommand::Suspend { .. }, _) => {
+            session.set_provider_suspended(&admin, who, true).await?
+        }
+        _ => session.set_provider_suspended(&admin, who, false).await?,
+    }
+    out.field(done, ss58(&who));
     Ok(())
 }
 
-pub(crate) async fn delegate(command: DelegateCommand) -> Result<(), String> {
+pub(crate) async fn delegate(global: &Global, command: DelegateCommand, out: &mut Output) -> Done {
     let (chain, to) = match &command {
         DelegateCommand::Appoint { chain, to, .. } | DelegateCommand::Remove { chain, to } => {
             (chain, account(to)?)
@@ -290,35 +305,33 @@ pub(crate) async fn delegate(command: DelegateCommand) -> Result<(), String> {
                 .as_deref()
                 .map(words::parse_date)
                 .transpose()
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| Failure::usage(e.to_string()))?,
         ),
         DelegateCommand::Remove { .. } => None,
     };
-    let (session, patient) = session(chain).await?;
-    session
-        .set_delegate(&patient, to, appoint)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (session, patient) = session(global, chain).await?;
+    session.set_delegate(&patient, to, appoint).await?;
     match appoint {
-        Some(until) => println!(
-            "appointed {} until {}",
-            ss58(&to),
-            until.map_or_else(|| "removed".to_owned(), words::describe_time)
-        ),
-        None => println!("removed {}", ss58(&to)),
+        Some(until) => {
+            out.field("appointed", ss58(&to));
+            out.field(
+                "until",
+                until.map_or_else(|| "removed".to_owned(), words::describe_time),
+            );
+        }
+        None => out.field("removed", ss58(&to)),
     }
     Ok(())
 }
 
-pub(crate) async fn emergency_opt_out(args: OptOutArgs) -> Result<(), String> {
-    let (session, signer) = session(&args.chain).await?;
+pub(crate) async fn emergency_opt_out(global: &Global, args: OptOutArgs, out: &mut Output) -> Done {
+    let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
     let refuse = args.choice == "refuse";
     session
         .set_emergency_opt_out(&signer, patient, refuse)
-        .await
-        .map_err(|e| e.to_string())?;
-    let said = if refuse { "refused" } else { "allowed" };
-    println!("break-glass {said} for {}", ss58(&patient));
+        .await?;
+    out.field("break_glass", if refuse { "refused" } else { "allowed" });
+    out.field("patient", ss58(&patient));
     Ok(())
 }

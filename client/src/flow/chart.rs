@@ -1,0 +1,251 @@
+//! The clinician's chart: which of a patient's records its consents cover (a free check,
+//! nothing logged), and opening several at once with one `access_chart`, one finality
+//! wait, and the key shares of every record asked for in parallel.
+
+use super::{not_included, FlowError, Opened, Result, Session};
+use crate::store::LocalStore;
+use medconsent_chain::{account_of, Block, Signer};
+use medconsent_shared::{
+    AccessOutcome, AccountId, ChartRequest, ConsentCheck, EntryKind, LogEntry, Purpose, Record,
+    RecordId, RecordStatus, Verdict, MAX_CHART_RECORDS, MAX_PAGE,
+};
+use std::path::{Path, PathBuf};
+use x25519_dalek::StaticSecret;
+
+/// One record of a patient and what the consent manager would decide for the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Covered {
+    pub record: Record,
+    pub verdict: Verdict,
+}
+
+/// What opening one record of a chart came to.
+#[derive(Debug)]
+pub struct ChartRecord {
+    pub record: RecordId,
+    pub outcome: Result<Opened>,
+}
+
+/// Where a chart's record `id` is written inside the chart folder.
+pub fn chart_file(folder: &Path, id: RecordId) -> PathBuf {
+    folder.join(format!("record-{id}"))
+}
+
+impl Session {
+    /// Every active record of `patient` with the decision the consent manager gives
+    /// `reader` for `purpose`, read at the finalized block by dry runs: nothing is
+    /// submitted or logged, and a record shown as permitted may still be refused when
+    /// read (a consent can change in between).
+    pub async fn covered_records(
+        &self,
+        reader: &AccountId,
+        patient: AccountId,
+        purpose: Purpose,
+    ) -> Result<Vec<Covered>> {
+        let at = self.chain.finalized().await?;
+        let records = self.records_of(at, reader, patient).await?;
+        let mut covered = Vec::with_capacity(records.len());
+        for batch in records.chunks(MAX_CHART_RECORDS) {
+            let request = ChartRequest {
+                patient,
+                accessor: *reader,
+                purpose,
+                records: batch.iter().map(|r| (r.id, r.category)).collect(),
+            };
+            let message = self.contracts().consents().check_chart(request);
+            let verdicts = self
+                .chain
+                .read(Some(at), reader, &self.contracts().consents, &message)
+                .await?;
+            if verdicts.len() != batch.len() {
+                return Err(FlowError::Garbled(format!(
+                    "{} decisions for {} records",
+                    verdicts.len(),
+                    batch.len()
+                )));
+            }
+            covered.extend(batch.iter().zip(verdicts).map(|(record, verdict)| Covered {
+                record: record.clone(),
+                verdict,
+            }));
+        }
+        Ok(covered)
+    }
+
+    /// The active records of `patient` at `at`, oldest first.
+    pub async fn records_of(
+        &self,
+        at: Block,
+        caller: &AccountId,
+        patient: AccountId,
+    ) -> Result<Vec<Record>> {
+        let registry = self.contracts().registry();
+        let count = self
+            .chain
+            .read(
+                Some(at),
+                caller,
+                &self.contracts().registry,
+                &registry.counts(patient),
+            )
+            .await?
+            .records;
+        let mut all = Vec::new();
+        let mut start = 0u64;
+        while start < count {
+            let page = self
+                .chain
+                .read(
+                    Some(at),
+                    caller,
+                    &self.contracts().registry,
+                    &registry.records_of(patient, start, MAX_PAGE),
+                )
+                .await?;
+            if page.is_empty() {
+                return Err(FlowError::Garbled(format!(
+                    "the registry counts {count} records but lists none from {start}"
+                )));
+            }
+            start = start.saturating_add(page.len() as u64);
+            all.extend(
+                page.into_iter()
+                    .filter(|r| r.status == RecordStatus::Active),
+            );
+        }
+        Ok(all)
+    }
+
+    /// Opens `records` of `patient` with one on-chain chart access (every record logged,
+    /// allowed or denied) and one finality wait, then asks the key servers for all of
+    /// them at once; each record is written to [`chart_file`] in `folder`. Denied records
+    /// come back as [`FlowError::Denied`]; the others as they opened.
+    pub async fn open_chart(
+        &self,
+        reader: &Signer,
+        reader_secret: &StaticSecret,
+        patient: AccountId,
+        records: &[RecordId],
+        purpose: Purpose,
+        store: &LocalStore,
+        folder: &Path,
+    ) -> Result<Vec<ChartRecord>> {
+        let me = account_of(reader);
+        let servers = self.key_servers().await?;
+        self.say(&format!(
+            "accessing {} records on chain and waiting for finality",
+            records.len()
+        ));
+        let mut registry = self.contracts().registry();
+        let access = registry.access_chart(patient, records.to_vec(), purpose);
+        let (predicted, included) = self
+            .chain
+            .submit(reader, &self.contracts().registry, &access)
+            .await?;
+        let outcomes = match (predicted, included) {
+            (Ok(outcomes), Some(_)) => outcomes,
+            (result, _) => return Err(not_included(result)),
+        };
+        let included = included.ok_or(FlowError::Reverted)?;
+        if outcomes.len() != records.len() {
+            return Err(FlowError::Garbled(format!(
+                "{} outcomes for {} records",
+                outcomes.len(),
+                records.len()
+            )));
+        }
+        let entries = self
+            .my_entries_in(included.block, &patient, &me, records.len())
+            .await?;
+        self.say(&format!(
+            "asking the key servers for {} records",
+            records.len()
+        ));
+        let opens = records.iter().map(|&id| {
+            let entry = entries.iter().rev().find(|e| e.record == Some(id)).copied();
+            let servers = &servers;
+            async move {
+                let outcome = match entry {
+                    None => Err(FlowError::NoEntry),
+                    Some(entry) => match entry.kind {
+                        EntryKind::Access => {
+                            let out = chart_file(folder, id);
+                            self.open_with_entry(
+                                reader,
+                                reader_secret,
+                                servers,
+                                &entry,
+                                store,
+                                &out,
+                            )
+                            .await
+                        }
+                        EntryKind::Denied(reason) => Err(FlowError::Denied(reason)),
+                        other => Err(FlowError::UnexpectedEntry(other)),
+                    },
+                };
+                ChartRecord {
+                    record: id,
+                    outcome,
+                }
+            }
+        });
+        let opened = futures::future::join_all(opens).await;
+        // The chain's outcomes and the log must agree on which records were released.
+        for (row, outcome) in opened.iter().zip(&outcomes) {
+            let released = matches!(outcome, AccessOutcome::Released(_));
+            let denied = matches!(row.outcome, Err(FlowError::Denied(_)));
+            if released == denied {
+                self.warn(&format!(
+                    "record {}: the access's outcome and its log entry disagree",
+                    row.record
+                ));
+            }
+        }
+        Ok(opened)
+    }
+
+    /// The entries `actor` made in block `at` of `patient`'s log: the newest `count` of
+    /// them at most, oldest first, read back from the head a page at a time.
+    async fn my_entries_in(
+        &self,
+        at: Block,
+        patient: &AccountId,
+        actor: &AccountId,
+        count: usize,
+    ) -> Result<Vec<LogEntry>> {
+        let log = self.contracts().log();
+        let head = self
+            .chain
+            .read(Some(at), actor, &self.contracts().log, &log.head(*patient))
+            .await?;
+        let mut found = Vec::new();
+        let mut end = head.length;
+        while end > 0 && found.len() < count {
+            let start = end.saturating_sub(u64::from(MAX_PAGE));
+            let limit = u32::try_from(end.saturating_sub(start)).unwrap_or(MAX_PAGE);
+            let page = self
+                .chain
+                .read(
+                    Some(at),
+                    actor,
+                    &self.contracts().log,
+                    &log.entries(*patient, start, limit),
+                )
+                .await?;
+            found.extend(
+                page.iter()
+                    .rev()
+                    .filter(|e| &e.actor == actor && e.block == at.number)
+                    .copied(),
+            );
+            if page.first().is_none_or(|e| e.block < at.number) {
+                break;
+            }
+            end = start;
+        }
+        found.truncate(count);
+        found.reverse();
+        Ok(found)
+    }
+}
