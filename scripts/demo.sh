@@ -56,7 +56,7 @@ DOCTOR_PK=$($MC keygen --secret-out "$WORK/doctor.sk" | cut -d= -f2)
 echo "   doctor's public key $DOCTOR_PK (the patient's, $PATIENT_PK, seals only Bob's own key copies)"
 
 MCD=(--deployment "$WORK/deployment.json")
-say "The admin registers three key servers and Dave (clinician) in the directory"
+say "The admin registers three key servers and Dave (clinician and emergency responder) in the directory"
 # The servers' directory accounts never sign: dev accounts //Charlie, //Eve, //Ferdie.
 KS_ACCOUNTS=(5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y 5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw
   5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL)
@@ -66,11 +66,12 @@ for i in 0 1 2; do
   $MC admin register "${MCD[@]}" --suri //Alice --account "${KS_ACCOUNTS[$i]}" --roles key-server \
     --public-key "${KS_KEYS[$i]}" | sed 's/^/   /'
 done
-$MC admin register "${MCD[@]}" --suri //Alice --account "$DAVE" --roles clinician --public-key "$DOCTOR_PK" |
+$MC admin register "${MCD[@]}" --suri //Alice --account "$DAVE" --roles clinician,emergency-responder \
+  --public-key "$DOCTOR_PK" |
   sed 's/^/   /'
 $MC provider "${MCD[@]}" --account "$DAVE" >"$WORK/dave.provider"
 sed 's/^/   /' "$WORK/dave.provider"
-grep -q "roles=clinician status=active public_key=$DOCTOR_PK" "$WORK/dave.provider" ||
+grep -q "roles=clinician,emergency-responder status=active public_key=$DOCTOR_PK" "$WORK/dave.provider" ||
   fail "the directory does not publish Dave's key"
 echo "   ok: the directory publishes Dave's key"
 
@@ -132,6 +133,24 @@ $MC get "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" 
 cmp -s "$WORK/report.txt" "$WORK/opened.txt" || fail "the decrypted report differs from the original"
 echo "   ok: Dave reads: $(cat "$WORK/opened.txt")"
 
+say "Bob adds two more records; Dave lists the chart his consents cover (a free check, nothing logged)"
+printf 'Synthetic prescription: amoxicillin 500 mg, no real patient.\n' >"$WORK/rx.txt"
+printf 'Synthetic imaging note: chest X-ray clear, no real patient.\n' >"$WORK/xray.txt"
+for f in rx:prescriptions xray:imaging; do
+  $MC put "${MCD[@]}" --suri //Bob --secret "$WORK/patient.sk" --in "$WORK/${f%%:*}.txt" \
+    --category "${f#*:}" --store "$WORK/bob" | grep '^record=' | sed 's/^/   /'
+done
+$MC chart "${MCD[@]}" --suri //Dave --patient "$BOB" --purpose treat | tee "$WORK/chart.out" | sed 's/^/   /'
+expect "three records covered" "$(value covered "$WORK/chart.out")" 3
+
+say "Dave opens the whole chart: one on-chain access for the three records, one finality wait, shares in parallel"
+$MC chart "${MCD[@]}" --suri //Dave --patient "$BOB" --open covered --secret "$WORK/doctor.sk" \
+  --store "$WORK/dave" --folder "$WORK/chart" | tee "$WORK/opened-chart.out" | sed 's/^/   /'
+expect "three records opened" "$(value opened_count "$WORK/opened-chart.out")" 3
+cat "$WORK/report.txt" "$WORK/rx.txt" "$WORK/xray.txt" | cmp -s - <(cat "$WORK"/chart/record-*) ||
+  fail "the chart's files differ from what Bob put"
+echo "   ok: the three files are the exact bytes Bob put"
+
 say "Bob rotates the record's key: a new version sealed under a new key, new shares; the servers drop the old ones"
 $MC rotate "${MCD[@]}" --suri //Bob --secret "$WORK/patient.sk" --record "$RECORD" --store "$WORK/bob" |
   tee "$WORK/rotate.out" | sed 's/^/   /'
@@ -150,11 +169,28 @@ echo "   ok: consent $CONSENT is revoked (and kept in the history)"
 say "Dave asks again: denied on chain, so no server releases a key"
 dave_denied late dave2 "after the revoke"
 
+say "An emergency: Dave breaks the glass with a written justification (its hash is logged for Bob's review)"
+$MC break-glass "${MCD[@]}" --suri //Dave --secret "$WORK/doctor.sk" --record "$RECORD" \
+  --justification "Patient unconscious in the emergency room; allergy history needed." \
+  --store "$WORK/dave3" --out "$WORK/emergency.txt" | tee "$WORK/glass.out" | sed 's/^/   /'
+cmp -s "$WORK/report.txt" "$WORK/emergency.txt" || fail "the break-glass read differs"
+expect "four break-glass reads left today" "$(value remaining_today "$WORK/glass.out")" 4
+
+say "Bob sees the break-glass access, checks the justification he was given, and marks it justified"
+printf 'Patient unconscious in the emergency room; allergy history needed.' >"$WORK/claimed.txt"
+$MC emergencies "${MCD[@]}" --patient "$BOB" --check "$WORK/claimed.txt" | tee "$WORK/glass-list.out" | sed 's/^/   /'
+grep -q '^index=0 .* review=pending .* text=matches$' "$WORK/glass-list.out" ||
+  fail "the break-glass access is not listed as pending with the claimed text"
+$MC review "${MCD[@]}" --suri //Bob --justified 0 | sed 's/^/   /'
+$MC emergencies "${MCD[@]}" --patient "$BOB" | grep -q '^index=0 .* review=justified ' ||
+  fail "the review did not land"
+echo "   ok: reviewed"
+
 say "Bob retires the record: every key server deletes its share, and Bob's client its own key copy (crypto-shredding)"
 $MC retire "${MCD[@]}" --suri //Bob --record "$RECORD" --store "$WORK/bob" | tee "$WORK/retire.out" | sed 's/^/   /'
 expect "three servers deleted a share" "$(grep -c '^deleted_at .*=1$' "$WORK/retire.out")" 3
 expect "Bob's own key copies of both versions deleted" "$(grep -c '^own_key_copies_deleted=2$' "$WORK/retire.out")" 1
-expect "no key copy left in Bob's store" "$(find "$WORK/bob" -name '*.owner' | wc -l)" 0
+expect "only the other two records' key copies are left in Bob's store" "$(find "$WORK/bob" -name '*.owner' | wc -l)" 2
 if $MC shares "${MCD[@]}" --suri //Bob --record "$RECORD" >"$WORK/shares.out" 2>"$WORK/shares.err"; then
   fail "shares still counts a readable record after the retirement"
 fi
@@ -166,5 +202,10 @@ $MC audit "${MCD[@]}" --patient "$BOB" >"$WORK/audit.out" 2>&1 ||
   fail "the audit trail does not verify: $(cat "$WORK/audit.out")"
 sed 's/^/   /' "$WORK/audit.out"
 grep -q '^verified=' "$WORK/audit.out" || fail "medconsent audit said nothing verified"
+
+say "The accounting of disclosures: who read, was refused or broke the glass"
+$MC disclosures "${MCD[@]}" --patient "$BOB" | tee "$WORK/disclosures.out" | sed 's/^/   /'
+expect "two denials, four reads (one, then the chart of three) and one break-glass" \
+  "$(grep -c ': denied: \|: access, \|: break-glass ' "$WORK/disclosures.out")" 7
 
 printf '\nThe story holds: every step did what it should.\n'

@@ -66,9 +66,10 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     );
     ensure!(listed(w)?.contains(&line), "not listed as {line}");
     let before = listed(w)?;
-    // Refusals, each in words with exit 1, each leaving the consents as they were.
+    // Refusals, each in words with its exit status (1 refused by the chain, 2 a local
+    // mistake caught before anything is sent), each leaving the consents as they were.
     let id_text = id.to_string();
-    let refusals: [(&[&str], &str); 6] = [
+    let refusals: [(&[&str], &str, i32); 6] = [
         // Eve is no delegate of Charlie's.
         (
             &[
@@ -83,6 +84,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 &charlie,
             ],
             "the signer is neither the patient nor a delegate in force",
+            1,
         ),
         // A permit to anyone is not a thing.
         (
@@ -96,6 +98,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 "treat",
             ],
             "\"anyone\" may only be restricted, never granted",
+            1,
         ),
         // An unknown purpose is caught before anything is sent.
         (
@@ -109,6 +112,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 "billing",
             ],
             "purpose \"billing\" is not one of: treat, etreat",
+            2,
         ),
         (
             &[
@@ -123,6 +127,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 "2027-02-30",
             ],
             "\"2027-02-30\": a date is YYYY-MM-DD (UTC)",
+            2,
         ),
         (
             &[
@@ -135,6 +140,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 &dave,
             ],
             "the patient has no consent with this id",
+            1,
         ),
         // Charlie names another grantee than the consent's: caught before anything is sent.
         (
@@ -148,12 +154,13 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
                 "anyone",
             ],
             "is to 5",
+            1,
         ),
     ];
-    for (args, said) in refusals {
+    for (args, said, status) in refusals {
         let (code, _, err) = medconsent(w, args);
         ensure!(
-            code == 1 && err.contains(said) && !err.contains("Error::"),
+            code == status && err.contains(said) && !err.contains("Error::"),
             "{args:?}: exit {code}, said {err}"
         );
         ensure!(listed(w)? == before, "{args:?} changed the consents");
@@ -207,7 +214,8 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         ],
     );
     ensure!(
-        code == 0 && out.trim() == format!("appointed {ferdie} until 2099-01-01 00:00 UTC"),
+        code == 0
+            && out.trim() == format!("appointed={ferdie}\nuntil=2099-01-01 00:00 UTC"),
         "appoint: {out} {err}"
     );
     let (code, out, err) = medconsent(
@@ -285,7 +293,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
     for (choice, said) in [("refuse", "refused"), ("allow", "allowed")] {
         let (code, out, err) = medconsent(w, &["emergency-opt-out", "--suri", "//Charlie", choice]);
         ensure!(
-            code == 0 && out.trim() == format!("break-glass {said} for {charlie}"),
+            code == 0 && out.trim() == format!("break_glass={said}\npatient={charlie}"),
             "{choice}: {out} {err}"
         );
     }
@@ -303,7 +311,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         ],
     );
     ensure!(
-        code == 0 && out.starts_with(&format!("revoked consent={id} ")),
+        code == 0 && out.starts_with(&format!("revoked=consent={id} ")),
         "{out} {err}"
     );
     let revoked = format!("consent={id} permit to={dave} scope=category:mental-health");
