@@ -5,7 +5,7 @@
 use crate::fixtures::*;
 
 /// Runs `medconsent ARGS --deployment <the world's>`: (exit code, stdout, stderr).
-fn medconsent(w: &World, args: &[&str]) -> (i32, String, String) {
+pub fn medconsent(w: &World, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(crate::world::medconsent_bin())
         .args(args)
         .arg("--deployment")
@@ -214,8 +214,7 @@ pub async fn consents_and_the_directory_in_words(w: &World) -> Outcome {
         ],
     );
     ensure!(
-        code == 0
-            && out.trim() == format!("appointed={ferdie}\nuntil=2099-01-01 00:00 UTC"),
+        code == 0 && out.trim() == format!("appointed={ferdie}\nuntil=2099-01-01 00:00 UTC"),
         "appoint: {out} {err}"
     );
     let (code, out, err) = medconsent(

@@ -35,6 +35,7 @@ macro_rules! scenarios {
 mod authors;
 mod availability;
 mod bench;
+mod chart_commands;
 mod commands;
 mod fixtures;
 mod hostile;
@@ -77,6 +78,7 @@ fn main() {
         retention::a_retired_or_rotated_records_ciphertext_is_deleted,
         authors::a_clinician_adds_a_result_the_patient_opens,
         commands::consents_and_the_directory_in_words,
+        chart_commands::the_chart_and_break_glass_refuse_in_words_and_local_mistakes_spend_nothing,
         retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
