@@ -5,7 +5,7 @@ use super::{read_secret, reader, session, ChainArgs, Done, Global, Output, Purpo
 use medconsent_chain::account_of;
 use medconsent_client::categories::category_name;
 use medconsent_client::exit::{Exit, Failure};
-use medconsent_client::flow::{chart_file, FlowError};
+use medconsent_client::flow::{chart_file, ChartAsk, FlowError};
 use medconsent_client::store::{check_output, LocalStore};
 use medconsent_client::words;
 use medconsent_shared::{Basis, RecordId, Verdict, MAX_CHART_RECORDS};
@@ -147,8 +147,13 @@ pub(crate) async fn chart(global: &Global, args: ChartArgs, out: &mut Output) ->
         check_output(&chart_file(&folder, id))?;
     }
     let store = LocalStore::new(store).map_err(|e| Failure::usage(e.to_string()))?;
+    let ask = ChartAsk {
+        patient,
+        records: ids,
+        purpose,
+    };
     let opened = session
-        .open_chart(&signer, &secret, patient, &ids, purpose, &store, &folder)
+        .open_chart(&signer, &secret, &ask, &store, &folder)
         .await?;
     let mut failed = Vec::new();
     for row in &opened {

@@ -26,6 +26,14 @@ pub struct ChartRecord {
     pub outcome: Result<Opened>,
 }
 
+/// Which records of which patient a chart opens, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartAsk {
+    pub patient: AccountId,
+    pub records: Vec<RecordId>,
+    pub purpose: Purpose,
+}
+
 /// Where a chart's record `id` is written inside the chart folder.
 pub fn chart_file(folder: &Path, id: RecordId) -> PathBuf {
     folder.join(format!("record-{id}"))
@@ -116,7 +124,7 @@ impl Session {
         Ok(all)
     }
 
-    /// Opens `records` of `patient` with one on-chain chart access (every record logged,
+    /// Opens the records `ask` names with one on-chain chart access (every record logged,
     /// allowed or denied) and one finality wait, then asks the key servers for all of
     /// them at once; each record is written to [`chart_file`] in `folder`. Denied records
     /// come back as [`FlowError::Denied`]; the others as they opened.
@@ -124,12 +132,11 @@ impl Session {
         &self,
         reader: &Signer,
         reader_secret: &StaticSecret,
-        patient: AccountId,
-        records: &[RecordId],
-        purpose: Purpose,
+        ask: &ChartAsk,
         store: &LocalStore,
         folder: &Path,
     ) -> Result<Vec<ChartRecord>> {
+        let (patient, records, purpose) = (ask.patient, &ask.records[..], ask.purpose);
         let me = account_of(reader);
         let servers = self.key_servers().await?;
         self.say(&format!(

@@ -13,7 +13,7 @@ mod read;
 mod rebuild;
 mod retire;
 mod write;
-pub use chart::{chart_file, ChartRecord, Covered};
+pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
 pub use write::Authoring;
 
