@@ -111,9 +111,10 @@ pub fn exit_of(error: &FlowError) -> Exit {
         | FlowError::NotYourActiveRecord(_)
         | FlowError::RecordRetired(_)
         | FlowError::Denied(_) => Exit::Refused,
-        FlowError::TooFewListed { .. } | FlowError::PlainText(_) | FlowError::KeyServerCa(_) => {
-            Exit::Usage
-        }
+        FlowError::TooFewListed { .. }
+        | FlowError::PlainText(_)
+        | FlowError::KeyServerCa(_)
+        | FlowError::BadRelay(_) => Exit::Usage,
         FlowError::TooFewServers { .. } | FlowError::NoBlob(_) => Exit::Unavailable,
         FlowError::NotEnoughShares { unreachable, .. } => {
             if *unreachable > 0 {

@@ -6,6 +6,7 @@ mod emergency;
 mod output;
 mod parties;
 mod records;
+mod signed;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use medconsent_chain::{signer_from_uri, Deployment};
@@ -137,6 +138,13 @@ enum Command {
     /// Patient (or a delegate, --for): revoke a consent, naming the grantee and terms
     /// listed for its id (the contract refuses if the id holds others).
     Revoke(parties::RevokeArgs),
+    /// Patient: sign a grant (or, --restrict, a restriction) into a file for a provider
+    /// to submit and pay for; nothing is sent.
+    Sign(signed::SignArgs),
+    /// Provider: submit a consent the patient signed (`medconsent sign`).
+    Submit(signed::SubmitArgs),
+    /// Patient (or a delegate, --for): void a signed consent not yet submitted.
+    Void(signed::VoidArgs),
     /// A patient's consents in words, revoked ones included. Anyone may read them: the
     /// chain is public.
     Consents {
@@ -297,6 +305,9 @@ pub(crate) async fn run(cli: Cli, out: &mut Output) -> Done {
         Command::Grant(args) => parties::grant(global, args, Decision::Permit, out).await?,
         Command::Restrict(args) => parties::grant(global, args, Decision::Deny, out).await?,
         Command::Revoke(args) => parties::revoke(global, args, out).await?,
+        Command::Sign(args) => signed::sign(global, args, out).await?,
+        Command::Submit(args) => signed::submit(global, args, out).await?,
+        Command::Void(args) => signed::void(global, args, out).await?,
         Command::Consents { patient } => parties::consents(global, &patient, out).await?,
         Command::Provider { account } => parties::provider(global, &account, out).await?,
         Command::Record { record } => parties::record(global, record, out).await?,

@@ -8,13 +8,23 @@ use clap::Subcommand;
 use medconsent_chain::{parse_account, ss58};
 use medconsent_client::exit::Failure;
 use medconsent_client::words;
-use medconsent_shared::{AccountId, ConsentTerms, Decision, RecordStatus};
+use medconsent_shared::{AccountId, ConsentTerms, Decision, Grantee, RecordStatus};
 
-/// What a grant or restriction says.
+/// A grant or restriction, signed and sent by the patient or a delegate.
 #[derive(clap::Args)]
 pub(crate) struct TermsArgs {
     #[command(flatten)]
     chain: ChainArgs,
+    #[command(flatten)]
+    terms: TermsWords,
+    /// Act for this patient, as its delegate (default: the signer is the patient).
+    #[arg(long = "for")]
+    for_patient: Option<String>,
+}
+
+/// What a grant or restriction says.
+#[derive(clap::Args)]
+pub(crate) struct TermsWords {
     /// Who: an account (SS58 or 0x-hex), or `anyone` (restrictions only).
     #[arg(long)]
     to: String,
@@ -34,9 +44,29 @@ pub(crate) struct TermsArgs {
     /// First day it no longer applies (YYYY-MM-DD, UTC); default: until revoked.
     #[arg(long)]
     until: Option<String>,
-    /// Act for this patient, as its delegate (default: the signer is the patient).
-    #[arg(long = "for")]
-    for_patient: Option<String>,
+}
+
+impl TermsWords {
+    /// The grantee and terms, each word checked before anything is sent.
+    pub(crate) fn parse(&self, decision: Decision) -> Result<(Grantee, ConsentTerms), Failure> {
+        let words_error = |e: words::WordsError| Failure::usage(e.to_string());
+        let day = |text: &Option<String>| {
+            text.as_deref()
+                .map(words::parse_date)
+                .transpose()
+                .map_err(words_error)
+        };
+        let terms = ConsentTerms {
+            decision,
+            scope: words::parse_scope(&self.scope).map_err(words_error)?,
+            actions: words::parse_actions(&self.actions).map_err(words_error)?,
+            purposes: words::parse_purposes(&self.purposes).map_err(words_error)?,
+            valid_from: day(&self.from)?.unwrap_or(0),
+            valid_until: day(&self.until)?,
+        };
+        let grantee = words::parse_grantee(&self.to).map_err(words_error)?;
+        Ok((grantee, terms))
+    }
 }
 
 #[derive(clap::Args)]
@@ -148,22 +178,7 @@ pub(crate) async fn grant(
     decision: Decision,
     out: &mut Output,
 ) -> Done {
-    let words_error = |e: words::WordsError| Failure::usage(e.to_string());
-    let day = |text: &Option<String>| {
-        text.as_deref()
-            .map(words::parse_date)
-            .transpose()
-            .map_err(words_error)
-    };
-    let terms = ConsentTerms {
-        decision,
-        scope: words::parse_scope(&args.scope).map_err(words_error)?,
-        actions: words::parse_actions(&args.actions).map_err(words_error)?,
-        purposes: words::parse_purposes(&args.purposes).map_err(words_error)?,
-        valid_from: day(&args.from)?.unwrap_or(0),
-        valid_until: day(&args.until)?,
-    };
-    let grantee = words::parse_grantee(&args.to).map_err(words_error)?;
+    let (grantee, terms) = args.terms.parse(decision)?;
     let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
     let id = session.grant(&signer, patient, grantee, terms).await?;

@@ -12,9 +12,11 @@ mod emergency;
 mod read;
 mod rebuild;
 mod retire;
+mod signed;
 mod write;
 pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
+pub use signed::Relay;
 pub use write::Authoring;
 
 use crate::servers::{KeyServer, ServerError, Servers};
@@ -52,6 +54,9 @@ pub enum FlowError {
     ConsentNotFound(ConsentId),
     #[error("consent {id} is to {listed}, not to the grantee named: nothing was sent")]
     OtherGrantee { id: ConsentId, listed: String },
+    /// A signed consent's file does not read as one.
+    #[error("the signed consent: {0}")]
+    BadRelay(String),
     /// The dry run succeeded but the call reverted when it ran in a block.
     #[error("the call reverted on chain")]
     Reverted,

@@ -46,6 +46,7 @@ mod lying_nodes;
 mod pinned_contracts;
 mod reading;
 mod refusals;
+mod relayed;
 mod retention;
 #[path = "../support/s3.rs"]
 mod s3;
@@ -79,6 +80,7 @@ fn main() {
         authors::a_clinician_adds_a_result_the_patient_opens,
         commands::consents_and_the_directory_in_words,
         chart_commands::the_chart_and_break_glass_refuse_in_words_and_local_mistakes_spend_nothing,
+        relayed::a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never,
         retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
