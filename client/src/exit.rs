@@ -105,6 +105,7 @@ pub fn exit_of(error: &FlowError) -> Exit {
         FlowError::NoRecord(_)
         | FlowError::RegistryRefused(_)
         | FlowError::ConsentRefused(_)
+        | FlowError::LogRefused(_)
         | FlowError::OtherGrantee { .. }
         | FlowError::Reverted
         | FlowError::RecordIdTaken(_)
@@ -114,7 +115,8 @@ pub fn exit_of(error: &FlowError) -> Exit {
         FlowError::TooFewListed { .. }
         | FlowError::PlainText(_)
         | FlowError::KeyServerCa(_)
-        | FlowError::BadRelay(_) => Exit::Usage,
+        | FlowError::BadRelay(_)
+        | FlowError::NoPause => Exit::Usage,
         FlowError::TooFewServers { .. } | FlowError::NoBlob(_) => Exit::Unavailable,
         FlowError::NotEnoughShares { unreachable, .. } => {
             if *unreachable > 0 {

@@ -6,7 +6,7 @@
 use medconsent_chain::{parse_account, ss58, ConsentError, RegistryError};
 use medconsent_shared::{
     Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, DenyReason, Grantee,
-    Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
+    LogError, Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -310,6 +310,22 @@ pub fn describe_registry_error(error: RegistryError) -> String {
         E::ChartTooLarge => "a chart access names too many records",
     };
     said.to_owned()
+}
+
+/// The access log's refusal, said in words.
+pub fn describe_log_error(error: LogError) -> &'static str {
+    match error {
+        LogError::NotWriter => "only the registry and the consent manager write the log",
+        LogError::NotAdmin => "only the access log's admin may do this",
+        LogError::NotPendingAdmin => "only the account the admin role was offered to may accept it",
+        LogError::UpgradeFailed => "the new code could not be set",
+        LogError::ChainFull => "the patient's log is full",
+        LogError::InvalidRange => "the time window ends before it starts",
+        LogError::NotAContract => "a writer must be a contract",
+        LogError::NothingScheduled => "no change is scheduled",
+        LogError::NotYetDue => "the scheduled change's delay has not passed",
+        LogError::EmptyChart => "a chart with no entries",
+    }
 }
 
 /// The consent manager's refusal, said in words.

@@ -1,6 +1,7 @@
 //! The `medconsent` command's arguments, one subcommand per thing a party does, and the
 //! dispatch to the modules that carry them out.
 
+mod admin;
 mod clinician;
 mod emergency;
 mod output;
@@ -172,10 +173,11 @@ enum Command {
     /// Patient (or a delegate, --for): `refuse` break-glass access to the patient's
     /// records, or `allow` it again.
     EmergencyOptOut(parties::OptOutArgs),
-    /// Admin: register, suspend and reactivate providers and key servers.
+    /// Admin: register, suspend and reactivate providers and key servers; pause, resume,
+    /// schedule, apply and cancel changes; hand the role over.
     Admin {
         #[command(subcommand)]
-        command: parties::AdminCommand,
+        command: admin::AdminCommand,
     },
     /// The deployment file: write it, add key servers, set the threshold, make the
     /// page's configuration from it.
@@ -311,7 +313,7 @@ pub(crate) async fn run(cli: Cli, out: &mut Output) -> Done {
         Command::Consents { patient } => parties::consents(global, &patient, out).await?,
         Command::Provider { account } => parties::provider(global, &account, out).await?,
         Command::Record { record } => parties::record(global, record, out).await?,
-        Command::Admin { command } => parties::admin(global, command, out).await?,
+        Command::Admin { command } => admin::admin(global, command, out).await?,
         Command::Delegate { command } => parties::delegate(global, command, out).await?,
         Command::EmergencyOptOut(args) => parties::emergency_opt_out(global, args, out).await?,
     }

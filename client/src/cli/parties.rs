@@ -122,41 +122,7 @@ pub(crate) struct OptOutArgs {
     for_patient: Option<String>,
 }
 
-#[derive(Subcommand)]
-pub(crate) enum AdminCommand {
-    /// Register a provider or key server with its roles and X25519 public key.
-    Register {
-        #[command(flatten)]
-        chain: ChainArgs,
-        /// The provider's or key server's account (SS58 or 0x-hex).
-        #[arg(long)]
-        account: String,
-        /// clinician, emergency-responder, researcher, auditor, key-server (comma-separated).
-        #[arg(long)]
-        roles: String,
-        /// Its X25519 public key (0x-hex), as `keygen` printed it.
-        #[arg(long)]
-        public_key: String,
-    },
-    /// Suspend a provider or key server: it reads nothing and takes no deposit.
-    Suspend {
-        #[command(flatten)]
-        chain: ChainArgs,
-        /// The provider's or key server's account (SS58 or 0x-hex).
-        #[arg(long)]
-        account: String,
-    },
-    /// Reactivate a suspended provider or key server.
-    Reactivate {
-        #[command(flatten)]
-        chain: ChainArgs,
-        /// The provider's or key server's account (SS58 or 0x-hex).
-        #[arg(long)]
-        account: String,
-    },
-}
-
-fn account(text: &str) -> Result<AccountId, String> {
+pub(crate) fn account(text: &str) -> Result<AccountId, String> {
     parse_account(text)
 }
 
@@ -273,38 +239,6 @@ pub(crate) async fn record(global: &Global, id: u64, out: &mut Output) -> Done {
     );
     out.field("updated", words::describe_time(record.updated_at));
     out.field("status", status);
-    Ok(())
-}
-
-pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Output) -> Done {
-    let (chain, who, done) = match &command {
-        AdminCommand::Register { chain, account, .. } => (chain, account, "registered"),
-        AdminCommand::Suspend { chain, account } => (chain, account, "suspended"),
-        AdminCommand::Reactivate { chain, account } => (chain, account, "reactivated"),
-    };
-    let who = account(who)?;
-    let registration = match &command {
-        AdminCommand::Register {
-            roles, public_key, ..
-        } => {
-            let roles = words::parse_roles(roles).map_err(|e| Failure::usage(e.to_string()))?;
-            let key = medconsent_keyrelease::wire::hash_from_hex(public_key)
-                .ok_or_else(|| format!("--public-key {public_key}: not 32 bytes of 0x-hex"))?;
-            Some((roles, key))
-        }
-        _ => None,
-    };
-    let (session, admin) = session(global, chain).await?;
-    match (&command, registration) {
-        (AdminCommand::Register { .. }, Some((roles, key))) => {
-            session.register_provider(&admin, who, roles, key).await?
-        }
-        (AdminCommand::Suspend { .. }, _) => {
-            session.set_provider_suspended(&admin, who, true).await?
-        }
-        _ => session.set_provider_suspended(&admin, who, false).await?,
-    }
-    out.field(done, ss58(&who));
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! and, after a logged access, in the reader's: the servers each hold one share sealed to
 //! themselves, and release it only for a finalized Access entry of the reader.
 
+mod admin;
 mod chart;
 mod consents;
 mod emergency;
@@ -14,6 +15,7 @@ mod rebuild;
 mod retire;
 mod signed;
 mod write;
+pub use admin::{AdminCall, AdminState, Governed};
 pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
 pub use signed::Relay;
@@ -45,6 +47,11 @@ pub enum FlowError {
     /// The registry refused the call (its dry run's typed error); nothing was submitted.
     #[error("the registry refused: {}", crate::words::describe_registry_error(*.0))]
     RegistryRefused(RegistryError),
+    /// The access log refused the call (its dry run's typed error); nothing was submitted.
+    #[error("the access log refused: {}", crate::words::describe_log_error(*.0))]
+    LogRefused(medconsent_shared::LogError),
+    #[error("the access log has no pause: pause the registry and the consent manager")]
+    NoPause,
     /// The consent manager refused the call (its dry run's typed error); nothing was
     /// submitted.
     #[error("the consent manager refused: {}", crate::words::describe_consent_error(*.0))]

@@ -32,6 +32,7 @@ macro_rules! scenarios {
     };
 }
 
+mod admin_commands;
 mod authors;
 mod availability;
 mod bench;
@@ -81,6 +82,7 @@ fn main() {
         commands::consents_and_the_directory_in_words,
         chart_commands::the_chart_and_break_glass_refuse_in_words_and_local_mistakes_spend_nothing,
         relayed::a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never,
+        admin_commands::the_admin_pauses_schedules_and_hands_over_in_words,
         retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
