@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: format, lints, unit tests, release builds of the three
-# contracts, the demo, the end-to-end suite against substrate-contracts-node, the load
+# contracts, the demo, the README's commands, the end-to-end suite against substrate-contracts-node, the load
 # test, key release against real key-server processes, and the patient page in
 # headless Chromium.
 # Ends with one line: "tests: N passed, M failed".
@@ -73,6 +73,13 @@ else
   die "demo"
 fi
 [ "$node_was_up" = 1 ] || bash scripts/node.sh --stop >/dev/null
+
+say "README: every party's commands, verbatim (scripts/readme-commands.sh)"
+if CARGO_TARGET_DIR="$CACHE_TARGET" bash scripts/readme-commands.sh; then
+  passed=$((passed + 1))
+else
+  die "README commands"
+fi
 
 if [ -f e2e/Cargo.toml ]; then
   say "end-to-end tests against substrate-contracts-node"

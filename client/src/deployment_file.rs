@@ -47,7 +47,8 @@ pub enum DeploymentCommand {
         /// Where it listens (http:// or https://).
         #[arg(long)]
         url: String,
-        /// Its X25519 public key as its operator gave it (`keygen` prints it).
+        /// Its X25519 public key as its operator gave it: 0x-hex, or a file of what
+        /// `keygen` printed.
         #[arg(long)]
         public_key: String,
     },
@@ -120,6 +121,21 @@ fn hash32(what: &str, text: &str) -> Result<[u8; 32], String> {
         .ok_or_else(|| format!("{what}: not 32 bytes of hex: {text}"))
 }
 
+/// An X25519 public key given as 0x-hex, or as a file holding what `keygen` printed
+/// (`public_key=0x…`) or the bare hex: what a clinician or an operator sends the admin.
+pub fn public_key_arg(what: &str, text: &str) -> Result<[u8; 32], String> {
+    let path = std::path::Path::new(text);
+    if !text.starts_with("0x") && path.is_file() {
+        let read = std::fs::read_to_string(path).map_err(|e| format!("{text}: {e}"))?;
+        let value = read
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("public_key="))
+            .unwrap_or(read.trim());
+        return hash32(&format!("{what} (the file {text})"), value);
+    }
+    hash32(what, text)
+}
+
 /// `ADDRESS,CODE_HASH,FULL_CODE_HASH`.
 fn deployed(what: &str, text: &str) -> Result<DeployedContract, String> {
     let parts: Vec<&str> = text.split(',').collect();
@@ -186,7 +202,7 @@ pub fn run(command: DeploymentCommand, path: &Path) -> Result<(), String> {
                 .add_key_server(KeyServerEndpoint {
                     account: parse_account(&account)?,
                     url,
-                    public_key: hash32("--public-key", &public_key)?,
+                    public_key: public_key_arg("--public-key", &public_key)?,
                 })
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             save(&deployment, path)?;
@@ -226,6 +242,32 @@ pub fn run(command: DeploymentCommand, path: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_key_is_hex_or_a_file_of_what_keygen_printed() {
+        let dir = std::env::temp_dir().join(format!("medconsent-pk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hex_key = format!("0x{}", hex::encode([7u8; 32]));
+        assert_eq!(public_key_arg("--public-key", &hex_key), Ok([7; 32]));
+        let printed = dir.join("dave.pub");
+        std::fs::write(&printed, format!("public_key={hex_key}\n")).unwrap();
+        assert_eq!(
+            public_key_arg("--public-key", printed.to_str().unwrap()),
+            Ok([7; 32])
+        );
+        let bare = dir.join("bare.pub");
+        std::fs::write(&bare, format!("{hex_key}\n")).unwrap();
+        assert_eq!(
+            public_key_arg("--public-key", bare.to_str().unwrap()),
+            Ok([7; 32])
+        );
+        let junk = dir.join("junk.pub");
+        std::fs::write(&junk, "public_key=0x1234\n").unwrap();
+        let refused = public_key_arg("--public-key", junk.to_str().unwrap()).unwrap_err();
+        assert!(refused.contains("junk.pub"), "{refused}");
+        assert!(public_key_arg("--public-key", "no-such-file").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_key_server_authority_must_be_a_certificate_and_is_kept_whole() {

@@ -5,6 +5,7 @@ use super::parties::account;
 use super::{reader, session, ChainArgs, Done, Global, Output};
 use clap::{Subcommand, ValueEnum};
 use medconsent_chain::ss58;
+use medconsent_client::deployment_file;
 use medconsent_client::exit::Failure;
 use medconsent_client::flow::{AdminCall, Governed};
 use medconsent_client::words;
@@ -22,7 +23,7 @@ pub(crate) enum AdminCommand {
         /// clinician, emergency-responder, researcher, auditor, key-server (comma-separated).
         #[arg(long)]
         roles: String,
-        /// Its X25519 public key (0x-hex), as `keygen` printed it.
+        /// Its X25519 public key: 0x-hex, or a file of what `keygen` printed.
         #[arg(long)]
         public_key: String,
     },
@@ -122,8 +123,7 @@ pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Outp
             roles, public_key, ..
         } => {
             let roles = words::parse_roles(roles).map_err(|e| Failure::usage(e.to_string()))?;
-            let key = medconsent_keyrelease::wire::hash_from_hex(public_key)
-                .ok_or_else(|| format!("--public-key {public_key}: not 32 bytes of 0x-hex"))?;
+            let key = deployment_file::public_key_arg("--public-key", public_key)?;
             Some((roles, key))
         }
         _ => None,

@@ -48,6 +48,7 @@ pub async fn a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never(
     };
 
     let file = w.out_path("bob-for-eve.json");
+    let unsigned = consents()?;
     let (code, out, err) = sign(&file);
     ensure!(
         code == 0 && out.contains("nonce="),
@@ -87,8 +88,13 @@ pub async fn a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never(
     );
     ensure!(consents()? == listed, "the replay changed the consents");
 
-    // The same signature over other terms: refused as not the patient's.
-    let mut changed = relay.clone();
+    // A second signature, its file's terms changed: refused as not the patient's.
+    let second = w.out_path("bob-for-eve-2.json");
+    let (code, _, err) = sign(&second);
+    ensure!(code == 0, "second sign: {err}");
+    let signed: Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap())
+        .map_err(|e| e.to_string())?;
+    let mut changed = signed.clone();
     changed["purposes"] = "treat".into();
     let changed_file = w.out_path("bob-for-eve-changed.json");
     std::fs::write(&changed_file, changed.to_string()).unwrap();
@@ -99,15 +105,8 @@ pub async fn a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never(
     );
     ensure!(consents()? == listed, "changed terms changed the consents");
 
-    // Signed, then voided by Bob before Eve submits it.
-    let second = w.out_path("bob-for-eve-2.json");
-    let (code, _, err) = sign(&second);
-    ensure!(code == 0, "second sign: {err}");
-    let nonce = serde_json::from_str::<Value>(&std::fs::read_to_string(&second).unwrap())
-        .map_err(|e| e.to_string())?["nonce"]
-        .as_u64()
-        .ok_or("no nonce")?
-        .to_string();
+    // Voided by Bob before Eve submits it.
+    let nonce = signed["nonce"].as_u64().ok_or("no nonce")?.to_string();
     let (code, out, err) = medconsent(w, &["void", "--suri", "//Bob", "--nonce", &nonce]);
     ensure!(
         code == 0 && out.contains(&format!("voided={nonce}")),
