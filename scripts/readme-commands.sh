@@ -24,7 +24,7 @@ block() {
     armed && /^```sh$/ { inside = 1; next }
     inside && /^```$/ { exit }
     inside { print }
-  ' README.md
+  ' "$ROOT/README.md"
 }
 
 node_was_up=0
