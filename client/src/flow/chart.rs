@@ -3,6 +3,7 @@
 //! wait, and the key shares of every record asked for in parallel.
 
 use super::{not_included, FlowError, Opened, Result, Session};
+use crate::servers::KeyServer;
 use crate::store::LocalStore;
 use medconsent_chain::{account_of, Block, Signer};
 use medconsent_shared::{
@@ -124,10 +125,10 @@ impl Session {
         Ok(all)
     }
 
-    /// Opens the records `ask` names with one on-chain chart access (every record logged,
-    /// allowed or denied) and one finality wait, then asks the key servers for all of
-    /// them at once; each record is written to [`chart_file`] in `folder`. Denied records
-    /// come back as [`FlowError::Denied`]; the others as they opened.
+    /// Opens the records `ask` names with one on-chain chart access (every record
+    /// logged, allowed or denied) and one finality wait, then asks the key servers for
+    /// all of them at once; each record is written to [`chart_file`] in `folder`. Denied
+    /// records come back as [`FlowError::Denied`]; the others as they opened.
     pub async fn open_chart(
         &self,
         reader: &Signer,
@@ -136,9 +137,22 @@ impl Session {
         store: &LocalStore,
         folder: &Path,
     ) -> Result<Vec<ChartRecord>> {
+        let servers = self.key_servers().await?;
+        let entries = self.chart_access(reader, ask).await?;
+        Ok(self
+            .open_chart_entries(reader, reader_secret, &servers, &entries, store, folder)
+            .await)
+    }
+
+    /// The chart access alone: `access_chart` submitted and finalized, and the reader's
+    /// log entry for each record in `ask` order (a denial as [`FlowError::Denied`]).
+    pub async fn chart_access(
+        &self,
+        reader: &Signer,
+        ask: &ChartAsk,
+    ) -> Result<Vec<(RecordId, Result<LogEntry>)>> {
         let (patient, records, purpose) = (ask.patient, &ask.records[..], ask.purpose);
         let me = account_of(reader);
-        let servers = self.key_servers().await?;
         self.say(&format!(
             "accessing {} records on chain and waiting for finality",
             records.len()
@@ -149,11 +163,10 @@ impl Session {
             .chain
             .submit(reader, &self.contracts().registry, &access)
             .await?;
-        let outcomes = match (predicted, included) {
-            (Ok(outcomes), Some(_)) => outcomes,
+        let (outcomes, included) = match (predicted, included) {
+            (Ok(outcomes), Some(included)) => (outcomes, included),
             (result, _) => return Err(not_included(result)),
         };
-        let included = included.ok_or(FlowError::Reverted)?;
         if outcomes.len() != records.len() {
             return Err(FlowError::Garbled(format!(
                 "{} outcomes for {} records",
@@ -164,52 +177,60 @@ impl Session {
         let entries = self
             .my_entries_in(included.block, &patient, &me, records.len())
             .await?;
-        self.say(&format!(
-            "asking the key servers for {} records",
-            records.len()
-        ));
-        let opens = records.iter().map(|&id| {
+        let mut rows = Vec::with_capacity(records.len());
+        for (&id, outcome) in records.iter().zip(&outcomes) {
             let entry = entries.iter().rev().find(|e| e.record == Some(id)).copied();
-            let servers = &servers;
-            async move {
-                let outcome = match entry {
-                    None => Err(FlowError::NoEntry),
-                    Some(entry) => match entry.kind {
-                        EntryKind::Access => {
-                            let out = chart_file(folder, id);
-                            self.open_with_entry(
-                                reader,
-                                reader_secret,
-                                servers,
-                                &entry,
-                                store,
-                                &out,
-                            )
-                            .await
-                        }
-                        EntryKind::Denied(reason) => Err(FlowError::Denied(reason)),
-                        other => Err(FlowError::UnexpectedEntry(other)),
-                    },
-                };
-                ChartRecord {
-                    record: id,
-                    outcome,
-                }
-            }
-        });
-        let opened = futures::future::join_all(opens).await;
-        // The chain's outcomes and the log must agree on which records were released.
-        for (row, outcome) in opened.iter().zip(&outcomes) {
-            let released = matches!(outcome, AccessOutcome::Released(_));
-            let denied = matches!(row.outcome, Err(FlowError::Denied(_)));
-            if released == denied {
+            let row = match entry {
+                None => Err(FlowError::NoEntry),
+                Some(entry) => match entry.kind {
+                    EntryKind::Access => Ok(entry),
+                    EntryKind::Denied(reason) => Err(FlowError::Denied(reason)),
+                    other => Err(FlowError::UnexpectedEntry(other)),
+                },
+            };
+            // The chain's outcome and the log must agree on whether it was released.
+            if matches!(outcome, AccessOutcome::Released(_)) != row.is_ok() {
                 self.warn(&format!(
-                    "record {}: the access's outcome and its log entry disagree",
-                    row.record
+                    "record {id}: the access's outcome and its log entry disagree"
                 ));
             }
+            rows.push((id, row));
         }
-        Ok(opened)
+        Ok(rows)
+    }
+
+    /// Asks the key servers for every released record of a chart access at once and
+    /// writes each to [`chart_file`] in `folder`.
+    pub async fn open_chart_entries(
+        &self,
+        reader: &Signer,
+        reader_secret: &StaticSecret,
+        servers: &[KeyServer],
+        entries: &[(RecordId, Result<LogEntry>)],
+        store: &LocalStore,
+        folder: &Path,
+    ) -> Vec<ChartRecord> {
+        self.say(&format!(
+            "asking the key servers for {} records",
+            entries.len()
+        ));
+        let opens = entries.iter().map(|(id, entry)| async move {
+            let outcome = match entry {
+                Ok(entry) => {
+                    let out = chart_file(folder, *id);
+                    self.open_with_entry(reader, reader_secret, servers, entry, store, &out)
+                        .await
+                }
+                Err(FlowError::Denied(reason)) => Err(FlowError::Denied(*reason)),
+                Err(FlowError::UnexpectedEntry(kind)) => Err(FlowError::UnexpectedEntry(*kind)),
+                Err(_) => Err(FlowError::NoEntry),
+            };
+            ChartRecord {
+                record: *id,
+                outcome,
+            }
+        });
+        futures::future::join_all(opens).await
     }
 
     /// The entries `actor` made in block `at` of `patient`'s log: the newest `count` of

@@ -27,6 +27,9 @@ const GETS: usize = 10;
 /// Entries released by one server reading one node, then as many reading two.
 const QUORUM_CHARTS: usize = 2;
 const RECORD_BYTES: usize = 16 * 1024;
+/// Records in the chart, and chart opens timed.
+const CHART: usize = 32;
+const CHART_RUNS: usize = 3;
 const STORED: usize = 10_000;
 
 pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
@@ -65,6 +68,8 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
     nodes(w, &s, quorum, &mut report).await?;
     println!("bench: {GETS} full gets with and without the access");
     full_get(w, &s, record, &mut report).await?;
+    println!("bench: a {CHART}-record chart against {CHART} single gets");
+    chart_against_singles(w, &s, &text, &mut report).await?;
     println!("bench: share and release storage");
     storage(w, &mut report).await?;
 
@@ -401,6 +406,101 @@ async fn full_get(
         ),
         ("the on-chain access to finality", &mut access),
         ("`get` including the access", &mut whole),
+    ] {
+        let line = row(label, list);
+        emit(report, &line);
+    }
+    writeln!(report).unwrap();
+    Ok(())
+}
+
+/// A chart of 32 records opened as `medconsent chart --open` does (one `access_chart`,
+/// one finality wait, every record's shares asked for at once), split into the access
+/// and the opening, against the same 32 records read by 32 `get`s one after another.
+async fn chart_against_singles(
+    w: &World,
+    s: &Session,
+    text: &str,
+    report: &mut String,
+) -> Result<(), String> {
+    let reader = &w.stranger;
+    let mut records = Vec::with_capacity(CHART);
+    for n in 0..CHART {
+        records.push(put(w, s, &format!("chart-{n}.txt"), text).await?);
+    }
+    grant(w, s, reader, Scope::AllRecords).await?;
+    let servers = s.key_servers().await.map_err(|e| e.to_string())?;
+    let ask = medconsent_client::flow::ChartAsk {
+        patient: w.patient.account(),
+        records: records.clone(),
+        purpose: medconsent_shared::Purpose::Treat,
+    };
+    let (mut whole, mut access, mut open) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..CHART_RUNS {
+        let folder = w.out_path(&format!("bench-chart-{run}"));
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let opened = s
+            .open_chart(&reader.signer, &reader.secret, &ask, &reader.store, &folder)
+            .await
+            .map_err(|e| format!("open_chart: {e}"))?;
+        whole.push(started.elapsed());
+        ensure!(
+            opened.iter().all(|r| r.outcome.is_ok()),
+            "a chart record did not open"
+        );
+        let folder = w.out_path(&format!("bench-chart-split-{run}"));
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let entries = s
+            .chart_access(&reader.signer, &ask)
+            .await
+            .map_err(|e| format!("chart_access: {e}"))?;
+        access.push(started.elapsed());
+        let started = Instant::now();
+        let opened = s
+            .open_chart_entries(
+                &reader.signer,
+                &reader.secret,
+                &servers,
+                &entries,
+                &reader.store,
+                &folder,
+            )
+            .await;
+        open.push(started.elapsed());
+        ensure!(
+            opened.iter().all(|r| r.outcome.is_ok()),
+            "a split chart record did not open"
+        );
+    }
+    let started = Instant::now();
+    for (n, &record) in records.iter().enumerate() {
+        let out = w.out_path(&format!("bench-single-{n}"));
+        read_as(s, reader, record, &out)
+            .await
+            .map_err(|e| format!("get {record}: {e}"))?;
+    }
+    let mut singles = vec![started.elapsed()];
+    writeln!(
+        report,
+        "### A {CHART}-record chart against {CHART} single reads\n\n\
+         {CHART} records of {} KiB. The chart is `Session::open_chart`, what `medconsent \
+         chart --open` does: one `access_chart` for all of them, one finality wait, then \
+         every record's release requests and blob fetch at once; split below into the \
+         access to finality and the opening without it. The single reads are {CHART} \
+         `Session::get`s one after another (what {CHART} `medconsent get`s do), each with \
+         its own access and finality wait: one run, timed whole.\n\n\
+         | path | runs | p50 ms | p95 ms | max ms |\n\
+         |---|---:|---:|---:|---:|",
+        RECORD_BYTES / 1024
+    )
+    .unwrap();
+    for (label, list) in [
+        ("the chart, access and opening", &mut whole),
+        ("the chart's `access_chart` to finality", &mut access),
+        ("its records opened (without the access)", &mut open),
+        ("32 single `get`s, one after another", &mut singles),
     ] {
         let line = row(label, list);
         emit(report, &line);
