@@ -371,6 +371,9 @@ pub fn describe_consent_error(error: ConsentError) -> &'static str {
         E::ConsentMismatch => {
             "the consent with this id is not the one named (grantee and terms): nothing revoked"
         }
+        E::InvalidName => {
+            "a display name is 1 to 64 bytes, without control characters or spaces at its ends"
+        }
     }
 }
 

@@ -64,6 +64,9 @@ pub enum Error {
     /// The consent with this id is not the one the revoker named (grantee and terms):
     /// nothing is revoked.
     ConsentMismatch,
+    /// A display name that is empty, longer than MAX_PROVIDER_NAME bytes, padded with
+    /// spaces or holding control characters.
+    InvalidName,
 }
 
 pub type Result<T> = core::result::Result<T, Error>;

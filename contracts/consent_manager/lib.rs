@@ -11,6 +11,7 @@ mod errors;
 )]
 #[ink::contract]
 pub mod consent_manager {
+    use ink::prelude::string::String;
     use ink::prelude::vec::Vec;
     use ink::storage::{Lazy, Mapping};
     use medconsent_shared::decision::{self, expired};
@@ -21,6 +22,7 @@ pub mod consent_manager {
         Hash32, LogSeq, NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet,
         ScheduledChange, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
+    use medconsent_shared::valid_provider_name;
 
     pub use crate::errors::{Error, Result};
 
@@ -51,6 +53,12 @@ pub mod consent_manager {
         /// The code every message off the access path runs in (`grant`, `revoke` and
         /// `check_chart` run here; see `medconsent_shared::split`).
         full_code: Hash,
+        /// Every registered provider in registration order (the directory's listing).
+        directory: Mapping<u32, AccountId>,
+        directory_len: Lazy<u32>,
+        /// Providers' public display names (providers are public parties; a patient is
+        /// never named on chain).
+        provider_names: Mapping<AccountId, String>,
     }
 
     #[ink(event)]
@@ -105,6 +113,9 @@ pub mod consent_manager {
                 used_nonces: Mapping::default(),
                 scheduled: Lazy::default(),
                 full_code,
+                directory: Mapping::default(),
+                directory_len: Lazy::default(),
+                provider_names: Mapping::default(),
             }
         }
 
@@ -344,6 +355,10 @@ pub mod consent_manager {
             if self.providers.contains(provider) {
                 return Err(Error::ProviderExists);
             }
+            let listed = self.directory_len.get().unwrap_or(0);
+            let next = listed.checked_add(1).ok_or(Error::CounterOverflow)?;
+            self.directory.insert(listed, &provider);
+            self.directory_len.set(&next);
             self.save_provider(
                 provider,
                 &Provider {
@@ -419,6 +434,48 @@ pub mod consent_manager {
         pub fn provider(&self, provider: AccountId) -> Option<Provider> {
             self.off_path();
             self.providers.get(provider)
+        }
+
+        /// Admin: a provider's public display name, which the tools show and accept
+        /// where an account is (1 to MAX_PROVIDER_NAME bytes, no control characters).
+        /// Names need not be unique: a tool lists the candidates of an ambiguous one.
+        /// Allowed while paused.
+        #[ink(message)]
+        pub fn set_provider_name(&mut self, provider: AccountId, name: String) -> Result<()> {
+            self.off_path();
+            self.ensure_admin()?;
+            self.existing_provider(&provider)?;
+            if !valid_provider_name(&name) {
+                return Err(Error::InvalidName);
+            }
+            self.provider_names.insert(provider, &name);
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn provider_name(&self, provider: AccountId) -> Option<String> {
+            self.off_path();
+            self.provider_names.get(provider)
+        }
+
+        /// The directory's entries `start..start+limit` in registration order, each
+        /// with its display name.
+        #[ink(message)]
+        pub fn providers(
+            &self,
+            start: u32,
+            limit: u32,
+        ) -> Vec<(AccountId, Provider, Option<String>)> {
+            self.off_path();
+            let len = u64::from(self.directory_len.get().unwrap_or(0));
+            page_range(u64::from(start), len, limit)
+                .filter_map(|i| u32::try_from(i).ok())
+                .filter_map(|i| self.directory.get(i))
+                .filter_map(|account| {
+                    let entry = self.providers.get(account)?;
+                    Some((account, entry, self.provider_names.get(account)))
+                })
+                .collect()
         }
     }
 

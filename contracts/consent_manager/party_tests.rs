@@ -124,6 +124,63 @@ fn provider_directory_lifecycle() {
 }
 
 #[ink::test]
+fn the_directory_lists_providers_in_order_with_their_names() {
+    let mut w = world();
+    // The world registered the doctor, then the responder.
+    let listed: Vec<AccountId> = w.cm.providers(0, 10).iter().map(|(a, _, _)| *a).collect();
+    assert_eq!(listed, vec![w.doctor, w.responder]);
+    set_caller::<Env>(w.admin);
+    w.cm.set_provider_name(w.doctor, "Dr Dave Smith".into())
+        .unwrap();
+    assert_eq!(w.cm.provider_name(w.doctor), Some("Dr Dave Smith".into()));
+    let page = w.cm.providers(1, 10);
+    assert_eq!(page.len(), 1);
+    assert_eq!((page[0].0, page[0].2.clone()), (w.responder, None));
+    let first = w.cm.providers(0, 1);
+    assert_eq!(first[0].2, Some("Dr Dave Smith".into()));
+    assert_eq!(first[0].1, w.cm.provider(w.doctor).unwrap());
+    // A name may change; a 64-byte name is the longest.
+    let longest = "D".repeat(medconsent_shared::MAX_PROVIDER_NAME);
+    w.cm.set_provider_name(w.doctor, longest.clone()).unwrap();
+    assert_eq!(w.cm.provider_name(w.doctor), Some(longest));
+    assert!(w.cm.providers(2, 10).is_empty());
+}
+
+#[ink::test]
+fn names_are_the_admins_to_give_and_only_well_formed_ones() {
+    let mut w = world();
+    let (doctor, stranger, admin) = (w.doctor, w.stranger, w.admin);
+    set_caller::<Env>(admin);
+    w.cm.set_provider_name(doctor, "Dr Dave Smith".into())
+        .unwrap();
+    let named = w.cm.providers(0, 10);
+    let before = storage_rw().1;
+    for caller in [doctor, stranger] {
+        set_caller::<Env>(caller);
+        assert_eq!(
+            w.cm.set_provider_name(doctor, "Dr Evil".into()),
+            Err(Error::NotAdmin)
+        );
+    }
+    set_caller::<Env>(admin);
+    assert_eq!(
+        w.cm.set_provider_name(stranger, "Not a provider".into()),
+        Err(Error::ProviderNotFound)
+    );
+    let too_long = "D".repeat(medconsent_shared::MAX_PROVIDER_NAME + 1);
+    for bad in ["", " Dr Dave", "Dr Dave ", "Dr\u{1b}[31mDave", "Dr\nDave", &too_long] {
+        assert_eq!(
+            w.cm.set_provider_name(doctor, bad.into()),
+            Err(Error::InvalidName),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(storage_rw().1, before, "a refusal wrote");
+    assert_eq!(w.cm.providers(0, 10), named);
+    assert_eq!(w.cm.provider_name(stranger), None);
+}
+
+#[ink::test]
 fn provider_directory_rejections() {
     let mut w = world();
     let (doctor, stranger, admin) = (w.doctor, w.stranger, w.admin);

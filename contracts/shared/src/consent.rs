@@ -149,6 +149,19 @@ pub enum ProviderStatus {
     Suspended,
 }
 
+/// The longest display name a provider may carry in the directory, in bytes.
+pub const MAX_PROVIDER_NAME: usize = 64;
+
+/// Whether `name` may be a provider's display name: 1 to [`MAX_PROVIDER_NAME`] bytes of
+/// UTF-8, no control characters (a name is printed in terminals and pages), no space
+/// at either end (two names that look the same are the same name).
+pub fn valid_provider_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PROVIDER_NAME
+        && name.trim() == name
+        && !name.chars().any(char::is_control)
+}
+
 /// An entry of the provider directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
