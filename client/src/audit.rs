@@ -128,12 +128,12 @@ pub fn kind_words(kind: &EntryKind) -> String {
 }
 
 /// One line: `#SEQ DATE actor ACCOUNT: KIND, record N, for PURPOSE, under consent C`.
-pub fn describe(entry: &LogEntry) -> String {
+pub fn describe(entry: &LogEntry, names: &words::Names) -> String {
     let mut line = format!(
         "#{} {} {}: {}",
         entry.seq,
         words::describe_time(entry.timestamp),
-        medconsent_chain::ss58(&entry.actor),
+        names.show(&entry.actor),
         kind_words(&entry.kind)
     );
     if let Some(record) = entry.record {

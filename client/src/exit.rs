@@ -116,6 +116,9 @@ pub fn exit_of(error: &FlowError) -> Exit {
         | FlowError::PlainText(_)
         | FlowError::KeyServerCa(_)
         | FlowError::BadRelay(_)
+        | FlowError::BadName(_)
+        | FlowError::UnknownName { .. }
+        | FlowError::AmbiguousName { .. }
         | FlowError::NoPause => Exit::Usage,
         FlowError::TooFewServers { .. } | FlowError::NoBlob(_) => Exit::Unavailable,
         FlowError::NotEnoughShares { unreachable, .. } => {
@@ -168,6 +171,20 @@ mod tests {
                 FlowError::TooFewListed {
                     listed: 0,
                     needed: 2,
+                },
+                Exit::Usage,
+            ),
+            (
+                FlowError::AmbiguousName {
+                    name: "Dr Jo Lee".into(),
+                    candidates: vec![],
+                },
+                Exit::Usage,
+            ),
+            (
+                FlowError::UnknownName {
+                    name: "Dr Who".into(),
+                    known: vec![],
                 },
                 Exit::Usage,
             ),

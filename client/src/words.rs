@@ -5,8 +5,9 @@
 
 use medconsent_chain::{parse_account, ss58, ConsentError, RegistryError};
 use medconsent_shared::{
-    Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, DenyReason, Grantee,
-    LogError, Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
+    AccountId, Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, DenyReason,
+    Grantee, LogError, Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope,
+    Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,16 +210,39 @@ pub fn describe_scope(scope: &Scope) -> String {
     }
 }
 
-pub fn describe_grantee(grantee: &Grantee) -> String {
+/// Providers' display names from the directory, to show beside their accounts (patients
+/// have none: no patient is named on chain).
+#[derive(Debug, Clone, Default)]
+pub struct Names(std::collections::BTreeMap<AccountId, String>);
+
+impl Names {
+    pub fn new(named: impl IntoIterator<Item = (AccountId, String)>) -> Self {
+        Self(named.into_iter().collect())
+    }
+
+    pub fn name(&self, account: &AccountId) -> Option<&str> {
+        self.0.get(account).map(String::as_str)
+    }
+
+    /// `Name (SS58)` for a named provider, the SS58 text for anyone else.
+    pub fn show(&self, account: &AccountId) -> String {
+        match self.name(account) {
+            Some(name) => format!("{name} ({})", ss58(account)),
+            None => ss58(account),
+        }
+    }
+}
+
+pub fn describe_grantee(grantee: &Grantee, names: &Names) -> String {
     match grantee {
         Grantee::Anyone => "anyone".to_owned(),
-        Grantee::Account(account) => ss58(account),
+        Grantee::Account(account) => names.show(account),
     }
 }
 
 /// One line: `consent=ID <permit|restrict> to=… scope=… actions=… purposes=… from=…
 /// until=… status=…`.
-pub fn describe_consent(consent: &Consent) -> String {
+pub fn describe_consent(consent: &Consent, names: &Names) -> String {
     let ConsentTerms {
         decision,
         scope,
@@ -240,7 +264,7 @@ pub fn describe_consent(consent: &Consent) -> String {
     format!(
         "consent={} {kind} to={} scope={} actions={} purposes={} from={} until={until} status={status}",
         consent.id,
-        describe_grantee(&consent.grantee),
+        describe_grantee(&consent.grantee, names),
         describe_scope(scope),
         describe_actions(*actions),
         describe_purposes(*purposes),

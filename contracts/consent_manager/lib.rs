@@ -16,13 +16,13 @@ pub mod consent_manager {
     use ink::storage::{Lazy, Mapping};
     use medconsent_shared::decision::{self, expired};
     use medconsent_shared::split;
+    use medconsent_shared::valid_provider_name;
     use medconsent_shared::{
         call, page_range, AccessRequest, Admin, AdminChange, ChartRequest, Consent, ConsentCheck,
         ConsentId, ConsentShown, ConsentStatus, ConsentTerms, Delegation, EntryKind, Grantee,
         Hash32, LogSeq, NewEntry, Provider, ProviderStatus, RecordId, RoleSet, RuleSet,
         ScheduledChange, Scope, SignedAction, SigningDomain, Verdict, MAX_RULES_PER_PAIR,
     };
-    use medconsent_shared::valid_provider_name;
 
     pub use crate::errors::{Error, Result};
 

@@ -168,7 +168,14 @@ fn names_are_the_admins_to_give_and_only_well_formed_ones() {
         Err(Error::ProviderNotFound)
     );
     let too_long = "D".repeat(medconsent_shared::MAX_PROVIDER_NAME + 1);
-    for bad in ["", " Dr Dave", "Dr Dave ", "Dr\u{1b}[31mDave", "Dr\nDave", &too_long] {
+    for bad in [
+        "",
+        " Dr Dave",
+        "Dr Dave ",
+        "Dr\u{1b}[31mDave",
+        "Dr\nDave",
+        &too_long,
+    ] {
         assert_eq!(
             w.cm.set_provider_name(doctor, bad.into()),
             Err(Error::InvalidName),

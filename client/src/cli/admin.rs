@@ -7,7 +7,7 @@ use clap::{Subcommand, ValueEnum};
 use medconsent_chain::ss58;
 use medconsent_client::deployment_file;
 use medconsent_client::exit::Failure;
-use medconsent_client::flow::{AdminCall, Governed};
+use medconsent_client::flow::{check_name, AdminCall, Governed};
 use medconsent_client::words;
 use medconsent_shared::{AdminChange, Hash};
 
@@ -26,12 +26,27 @@ pub(crate) enum AdminCommand {
         /// Its X25519 public key: 0x-hex, or a file of what `keygen` printed.
         #[arg(long)]
         public_key: String,
+        /// Its public display name (at most 64 bytes), shown wherever its account is.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Give a provider or key server its public display name, or change it.
+    Name {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// The provider's or key server's account (SS58 or 0x-hex), or its current name.
+        #[arg(long)]
+        account: String,
+        /// The display name (at most 64 bytes; providers are public parties, never
+        /// name a patient).
+        #[arg(long)]
+        name: String,
     },
     /// Suspend a provider or key server: it reads nothing and takes no deposit.
     Suspend {
         #[command(flatten)]
         chain: ChainArgs,
-        /// The provider's or key server's account (SS58 or 0x-hex).
+        /// The provider's or key server's account (SS58 or 0x-hex), or its name.
         #[arg(long)]
         account: String,
     },
@@ -39,7 +54,7 @@ pub(crate) enum AdminCommand {
     Reactivate {
         #[command(flatten)]
         chain: ChainArgs,
-        /// The provider's or key server's account (SS58 or 0x-hex).
+        /// The provider's or key server's account (SS58 or 0x-hex), or its name.
         #[arg(long)]
         account: String,
     },
@@ -113,22 +128,43 @@ impl From<ContractArg> for Governed {
 pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Output) -> Done {
     let (chain, who, done) = match &command {
         AdminCommand::Register { chain, account, .. } => (chain, account, "registered"),
+        AdminCommand::Name { chain, account, .. } => (chain, account, "named"),
         AdminCommand::Suspend { chain, account } => (chain, account, "suspended"),
         AdminCommand::Reactivate { chain, account } => (chain, account, "reactivated"),
         _ => return governance(global, command, out).await,
     };
-    let who = account(who)?;
+    // Every local word is checked before the chain is asked anything.
     let registration = match &command {
         AdminCommand::Register {
-            roles, public_key, ..
+            roles,
+            public_key,
+            name,
+            ..
         } => {
             let roles = words::parse_roles(roles).map_err(|e| Failure::usage(e.to_string()))?;
             let key = deployment_file::public_key_arg("--public-key", public_key)?;
+            if let Some(name) = name {
+                check_name(name)?;
+            }
             Some((roles, key))
+        }
+        AdminCommand::Name { name, .. } => {
+            check_name(name)?;
+            None
         }
         _ => None,
     };
     let (session, admin) = session(global, chain).await?;
+    let who = match &command {
+        // A new entry has no name yet: its account is asked.
+        AdminCommand::Register { .. } => account(who)?,
+        _ => session.resolve(who).await?,
+    };
+    let name = match &command {
+        AdminCommand::Register { name, .. } => name.as_deref(),
+        AdminCommand::Name { name, .. } => Some(name.as_str()),
+        _ => None,
+    };
     match (&command, registration) {
         (AdminCommand::Register { .. }, Some((roles, key))) => {
             session.register_provider(&admin, who, roles, key).await?
@@ -139,7 +175,11 @@ pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Outp
         (AdminCommand::Reactivate { .. }, _) => {
             session.set_provider_suspended(&admin, who, false).await?
         }
-        _ => unreachable!("the directory commands only"),
+        _ => {}
+    }
+    if let Some(name) = name {
+        session.set_provider_name(&admin, who, name).await?;
+        out.field("name", name);
     }
     out.field(done, ss58(&who));
     Ok(())

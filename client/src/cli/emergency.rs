@@ -2,7 +2,7 @@
 //! patient's break-glass accesses, and the patient's review of them.
 
 use super::{read_secret, reader, session, ChainArgs, Done, Global, Output};
-use medconsent_chain::{account_of, ss58};
+use medconsent_chain::account_of;
 use medconsent_client::exit::Failure;
 use medconsent_client::flow::justification_hash;
 use medconsent_client::store::{check_output, LocalStore};
@@ -109,6 +109,7 @@ pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mu
     };
     let session = reader(global).await?;
     let all = session.emergencies(patient).await?;
+    let names = session.names().await?;
     let trail = medconsent_client::audit::verified_trail(
         &session.chain,
         session.deployment.contracts(),
@@ -136,7 +137,7 @@ pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mu
         let mut line = format!(
             "index={index} record={} responder={} at={} review={review} justification={hash}",
             access.record_id,
-            ss58(&access.responder),
+            names.show(&access.responder),
             words::describe_time(access.at),
         );
         if let Some(matches) = matches {
@@ -146,7 +147,7 @@ pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mu
                 " text=differs"
             });
         }
-        let mut value = super::output::emergency(index, access);
+        let mut value = super::output::emergency(index, access, &names);
         value["justification"] = hash.clone().into();
         if let Some(matches) = matches {
             value["text_matches"] = matches.into();

@@ -153,12 +153,14 @@ enum Command {
         #[arg(long)]
         patient: String,
     },
-    /// An account's entry in the provider directory: roles, status, public key.
+    /// An account's entry in the provider directory: name, roles, status, public key.
     Provider {
-        /// The provider's account (SS58 or 0x-hex).
+        /// The provider's account (SS58 or 0x-hex), or its display name.
         #[arg(long)]
         account: String,
     },
+    /// The provider directory in registration order: names, accounts, roles, status.
+    Providers,
     /// A record as the finalized chain has it: ids and hashes, never content.
     Record {
         /// The record's id.
@@ -173,7 +175,7 @@ enum Command {
     /// Patient (or a delegate, --for): `refuse` break-glass access to the patient's
     /// records, or `allow` it again.
     EmergencyOptOut(parties::OptOutArgs),
-    /// Admin: register, suspend and reactivate providers and key servers; pause, resume,
+    /// Admin: register, name, suspend and reactivate providers and key servers; pause, resume,
     /// schedule, apply and cancel changes; hand the role over.
     Admin {
         #[command(subcommand)]
@@ -312,6 +314,7 @@ pub(crate) async fn run(cli: Cli, out: &mut Output) -> Done {
         Command::Void(args) => signed::void(global, args, out).await?,
         Command::Consents { patient } => parties::consents(global, &patient, out).await?,
         Command::Provider { account } => parties::provider(global, &account, out).await?,
+        Command::Providers => parties::providers(global, out).await?,
         Command::Record { record } => parties::record(global, record, out).await?,
         Command::Admin { command } => admin::admin(global, command, out).await?,
         Command::Delegate { command } => parties::delegate(global, command, out).await?,

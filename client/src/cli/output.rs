@@ -2,9 +2,12 @@
 //! `--json`, one JSON object for a program (the same names; rows as arrays).
 
 use medconsent_chain::ss58;
+use medconsent_client::audit;
 use medconsent_client::exit::Failure;
-use medconsent_client::{audit, words};
-use medconsent_shared::{Consent, EmergencyAccess, LogEntry, Provider, Record, RecordStatus};
+use medconsent_client::words::{self, Names};
+use medconsent_shared::{
+    Consent, EmergencyAccess, Grantee, LogEntry, Provider, Record, RecordStatus,
+};
 use serde_json::{json, Map, Value};
 use std::fmt::Display;
 
@@ -80,10 +83,15 @@ pub(crate) fn time(at: u64) -> Value {
     json!({ "ms": at, "utc": words::describe_time(at) })
 }
 
-pub(crate) fn consent(c: &Consent) -> Value {
+pub(crate) fn consent(c: &Consent, names: &Names) -> Value {
+    let grantee_name = match &c.grantee {
+        Grantee::Account(account) => names.name(account),
+        Grantee::Anyone => None,
+    };
     json!({
         "id": c.id,
-        "grantee": words::describe_grantee(&c.grantee),
+        "grantee": words::describe_grantee(&c.grantee, &Names::default()),
+        "grantee_name": grantee_name,
         "decision": format!("{:?}", c.terms.decision).to_lowercase(),
         "scope": words::describe_scope(&c.terms.scope),
         "actions": words::describe_actions(c.terms.actions),
@@ -91,7 +99,7 @@ pub(crate) fn consent(c: &Consent) -> Value {
         "from": time(c.terms.valid_from),
         "until": c.terms.valid_until.map(time),
         "status": format!("{:?}", c.status).to_lowercase(),
-        "words": words::describe_consent(c),
+        "words": words::describe_consent(c, names),
     })
 }
 
@@ -109,24 +117,30 @@ pub(crate) fn record(r: &Record) -> Value {
     })
 }
 
-pub(crate) fn entry(e: &LogEntry) -> Value {
+pub(crate) fn entry(e: &LogEntry, names: &Names) -> Value {
     json!({
         "seq": e.seq,
         "block": e.block,
         "at": time(e.timestamp),
         "actor": ss58(&e.actor),
+        "actor_name": names.name(&e.actor),
         "record": e.record,
         "kind": audit::kind_words(&e.kind),
         "purpose": e.purpose.map(words::purpose_code),
         "consent": e.consent,
         "hash": format!("0x{}", hex::encode(e.hash)),
-        "words": audit::describe(e),
+        "words": audit::describe(e, names),
     })
 }
 
-pub(crate) fn provider(account: &medconsent_shared::AccountId, p: &Provider) -> Value {
+pub(crate) fn provider(
+    account: &medconsent_shared::AccountId,
+    p: &Provider,
+    name: Option<&str>,
+) -> Value {
     json!({
         "account": ss58(account),
+        "name": name,
         "roles": words::describe_roles(p.roles),
         "status": format!("{:?}", p.status).to_lowercase(),
         "public_key": format!("0x{}", hex::encode(p.public_key)),
@@ -134,11 +148,12 @@ pub(crate) fn provider(account: &medconsent_shared::AccountId, p: &Provider) -> 
     })
 }
 
-pub(crate) fn emergency(index: usize, e: &EmergencyAccess) -> Value {
+pub(crate) fn emergency(index: usize, e: &EmergencyAccess, names: &Names) -> Value {
     json!({
         "index": index,
         "record": e.record_id,
         "responder": ss58(&e.responder),
+        "responder_name": names.name(&e.responder),
         "log_seq": e.log_seq,
         "at": time(e.at),
         "review": format!("{:?}", e.review).to_lowercase(),

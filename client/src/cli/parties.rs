@@ -7,6 +7,7 @@ use super::{reader, session, ChainArgs, Done, Global, Output};
 use clap::Subcommand;
 use medconsent_chain::{parse_account, ss58};
 use medconsent_client::exit::Failure;
+use medconsent_client::flow::{names_of, resolve_name, Listed, Session};
 use medconsent_client::words;
 use medconsent_shared::{AccountId, ConsentTerms, Decision, Grantee, RecordStatus};
 
@@ -25,7 +26,8 @@ pub(crate) struct TermsArgs {
 /// What a grant or restriction says.
 #[derive(clap::Args)]
 pub(crate) struct TermsWords {
-    /// Who: an account (SS58 or 0x-hex), or `anyone` (restrictions only).
+    /// Who: a provider's display name, an account (SS58 or 0x-hex), or `anyone`
+    /// (restrictions only).
     #[arg(long)]
     to: String,
     /// Which of the patient's records: `all`, `category:N` or `record:N`.
@@ -47,26 +49,40 @@ pub(crate) struct TermsWords {
 }
 
 impl TermsWords {
-    /// The grantee and terms, each word checked before anything is sent.
-    pub(crate) fn parse(&self, decision: Decision) -> Result<(Grantee, ConsentTerms), Failure> {
-        let words_error = |e: words::WordsError| Failure::usage(e.to_string());
+    /// The terms, each word checked before anything is sent or read.
+    pub(crate) fn terms(&self, decision: Decision) -> Result<ConsentTerms, Failure> {
         let day = |text: &Option<String>| {
             text.as_deref()
                 .map(words::parse_date)
                 .transpose()
                 .map_err(words_error)
         };
-        let terms = ConsentTerms {
+        Ok(ConsentTerms {
             decision,
             scope: words::parse_scope(&self.scope).map_err(words_error)?,
             actions: words::parse_actions(&self.actions).map_err(words_error)?,
             purposes: words::parse_purposes(&self.purposes).map_err(words_error)?,
             valid_from: day(&self.from)?.unwrap_or(0),
             valid_until: day(&self.until)?,
-        };
-        let grantee = words::parse_grantee(&self.to).map_err(words_error)?;
-        Ok((grantee, terms))
+        })
     }
+
+    /// The grantee `--to` names: `anyone`, an account, or a provider's display name.
+    pub(crate) async fn grantee(&self, session: &Session) -> Result<Grantee, Failure> {
+        grantee(session, &self.to).await
+    }
+}
+
+fn words_error(e: words::WordsError) -> Failure {
+    Failure::usage(e.to_string())
+}
+
+/// `anyone`, an account, or a provider's display name in the finalized directory.
+pub(crate) async fn grantee(session: &Session, text: &str) -> Result<Grantee, Failure> {
+    if text.eq_ignore_ascii_case("anyone") {
+        return Ok(Grantee::Anyone);
+    }
+    Ok(Grantee::Account(session.resolve(text).await?))
 }
 
 #[derive(clap::Args)]
@@ -76,7 +92,8 @@ pub(crate) struct RevokeArgs {
     /// The consent's id (`medconsent consents` lists them).
     #[arg(long)]
     consent: u64,
-    /// Whom the consent is to (an account, or `anyone`): it is revoked only if the
+    /// Whom the consent is to (a provider's name, an account, or `anyone`): it is
+    /// revoked only if the
     /// finalized chain agrees, so a node listing other ids cannot misdirect it.
     #[arg(long)]
     to: String,
@@ -144,32 +161,35 @@ pub(crate) async fn grant(
     decision: Decision,
     out: &mut Output,
 ) -> Done {
-    let (grantee, terms) = args.terms.parse(decision)?;
+    let terms = args.terms.terms(decision)?;
     let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
+    let grantee = args.terms.grantee(&session).await?;
     let id = session.grant(&signer, patient, grantee, terms).await?;
     out.field("consent", id);
     if let Some(consent) = session.consent(patient, id).await? {
+        let names = session.names().await?;
         out.field_as(
             "granted",
-            words::describe_consent(&consent),
-            super::output::consent(&consent),
+            words::describe_consent(&consent, &names),
+            super::output::consent(&consent, &names),
         );
     }
     Ok(())
 }
 
 pub(crate) async fn revoke(global: &Global, args: RevokeArgs, out: &mut Output) -> Done {
-    let grantee = words::parse_grantee(&args.to).map_err(|e| Failure::usage(e.to_string()))?;
     let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
+    let grantee = grantee(&session, &args.to).await?;
     let revoked = session
         .revoke(&signer, patient, args.consent, grantee)
         .await?;
+    let names = session.names().await?;
     out.field_as(
         "revoked",
-        words::describe_consent(&revoked),
-        super::output::consent(&revoked),
+        words::describe_consent(&revoked, &names),
+        super::output::consent(&revoked, &names),
     );
     Ok(())
 }
@@ -179,34 +199,56 @@ pub(crate) async fn consents(global: &Global, patient: &str, out: &mut Output) -
     let patient = account(patient)?;
     let session = reader(global).await?;
     let all = session.consents(patient).await?;
+    let names = session.names().await?;
     for consent in &all {
         out.row(
             "consents",
-            words::describe_consent(consent),
-            super::output::consent(consent),
+            words::describe_consent(consent, &names),
+            super::output::consent(consent, &names),
         );
     }
     out.field("consents_count", all.len());
     Ok(())
 }
 
-/// A directory entry; an account not in the directory is refused.
+/// A directory entry (by account or display name); an account not in the directory is
+/// refused.
 pub(crate) async fn provider(global: &Global, who: &str, out: &mut Output) -> Done {
-    let who = account(who)?;
     let session = reader(global).await?;
-    match session.provider(who).await? {
-        Some(entry) => {
-            out.field_as(
-                "provider",
-                format!("{} {}", ss58(&who), words::describe_provider(&entry)),
-                super::output::provider(&who, &entry),
-            );
-            Ok(())
-        }
-        None => Err(Failure::refused(format!(
+    let directory = session.directory().await?;
+    let who = match parse_account(who) {
+        Ok(account) => account,
+        Err(_) => resolve_name(who, &directory)?,
+    };
+    let Some(entry) = directory.iter().find(|l| l.account == who) else {
+        return Err(Failure::refused(format!(
             "{} is not in the provider directory",
             ss58(&who)
-        ))),
+        )));
+    };
+    show_listed(entry, "provider", out, false);
+    Ok(())
+}
+
+/// The whole directory in registration order: name, account, roles, status.
+pub(crate) async fn providers(global: &Global, out: &mut Output) -> Done {
+    let session = reader(global).await?;
+    let directory = session.directory().await?;
+    for entry in &directory {
+        show_listed(entry, "providers", out, true);
+    }
+    out.field("providers_count", directory.len());
+    Ok(())
+}
+
+fn show_listed(entry: &Listed, key: &str, out: &mut Output, row: bool) {
+    let shown = names_of(std::slice::from_ref(entry)).show(&entry.account);
+    let line = format!("{shown} {}", words::describe_provider(&entry.provider));
+    let value = super::output::provider(&entry.account, &entry.provider, entry.name.as_deref());
+    if row {
+        out.row(key, line, value);
+    } else {
+        out.field_as(key, line, value);
     }
 }
 

@@ -6,6 +6,7 @@ use medconsent_client::categories::parse_category;
 use medconsent_client::exit::{Exit, Failure};
 use medconsent_client::flow::{Authoring, Written};
 use medconsent_client::store::{check_output, LocalStore};
+use medconsent_client::words::Names;
 use medconsent_client::{audit, words};
 use medconsent_shared::{EntryKind, Purpose, RecordStatus};
 use std::path::PathBuf;
@@ -274,11 +275,14 @@ pub(crate) async fn shares(global: &Global, args: SharesArgs, out: &mut Output) 
     Ok(())
 }
 
-async fn verified(global: &Global, patient: &str) -> Result<audit::Trail, Failure> {
+/// The patient's verified trail and the directory's names to show its actors by.
+async fn verified(global: &Global, patient: &str) -> Result<(audit::Trail, Names), Failure> {
     let patient = medconsent_chain::parse_account(patient)?;
     let session = reader(global).await?;
+    let names = session.names().await?;
     audit::verified_trail(&session.chain, session.deployment.contracts(), patient)
         .await
+        .map(|trail| (trail, names))
         .map_err(|e| match e {
             audit::AuditError::Chain(e) => Failure::from(e),
             other => Failure::new(
@@ -289,12 +293,12 @@ async fn verified(global: &Global, patient: &str) -> Result<audit::Trail, Failur
 }
 
 pub(crate) async fn audit(global: &Global, args: AuditArgs, out: &mut Output) -> Done {
-    let trail = verified(global, &args.patient).await?;
+    let (trail, names) = verified(global, &args.patient).await?;
     for entry in &trail.entries {
         out.row(
             "entries",
-            audit::describe(entry),
-            super::output::entry(entry),
+            audit::describe(entry, &names),
+            super::output::entry(entry, &names),
         );
     }
     out.field_as(
@@ -327,7 +331,7 @@ pub(crate) async fn disclosures(global: &Global, args: DisclosuresArgs, out: &mu
     if until.is_some_and(|until| until <= from) {
         return Err(Failure::usage("--until must be a later day than --from"));
     }
-    let trail = verified(global, &args.patient).await?;
+    let (trail, names) = verified(global, &args.patient).await?;
     let disclosed = trail.entries.iter().filter(|e| {
         e.timestamp >= from
             && until.is_none_or(|until| e.timestamp < until)
@@ -341,8 +345,8 @@ pub(crate) async fn disclosures(global: &Global, args: DisclosuresArgs, out: &mu
         count = count.saturating_add(1);
         out.row(
             "disclosures",
-            audit::describe(entry),
-            super::output::entry(entry),
+            audit::describe(entry, &names),
+            super::output::entry(entry, &names),
         );
     }
     out.field("disclosures_count", count);

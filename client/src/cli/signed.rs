@@ -5,6 +5,7 @@ use super::parties::TermsWords;
 use super::{session, ChainArgs, Done, Global, Output};
 use medconsent_client::exit::Failure;
 use medconsent_client::flow::Relay;
+use medconsent_client::words::describe_grantee;
 use medconsent_shared::Decision;
 use std::path::PathBuf;
 
@@ -52,7 +53,7 @@ pub(crate) async fn sign(global: &Global, args: SignArgs, out: &mut Output) -> D
     } else {
         Decision::Permit
     };
-    let (grantee, terms) = args.terms.parse(decision)?;
+    let terms = args.terms.terms(decision)?;
     if args.out.exists() {
         return Err(Failure::usage(format!(
             "{}: exists; name a new file",
@@ -60,6 +61,7 @@ pub(crate) async fn sign(global: &Global, args: SignArgs, out: &mut Output) -> D
         )));
     }
     let (session, patient) = session(global, &args.chain).await?;
+    let grantee = args.terms.grantee(&session).await?;
     let valid_for = u64::from(args.valid_days).saturating_mul(86_400_000);
     let relay = session
         .sign_consent(&patient, grantee, terms, valid_for)
@@ -68,6 +70,7 @@ pub(crate) async fn sign(global: &Global, args: SignArgs, out: &mut Output) -> D
     text.push('\n');
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
     out.field("signed", args.out.display().to_string());
+    out.field("to", describe_grantee(&grantee, &session.names().await?));
     out.field("nonce", relay.nonce);
     out.field_as(
         "deadline",

@@ -73,7 +73,7 @@ impl Session {
         if shown.grantee != grantee {
             return Err(FlowError::OtherGrantee {
                 id,
-                listed: crate::words::describe_grantee(&shown.grantee),
+                listed: crate::words::describe_grantee(&shown.grantee, &Default::default()),
             });
         }
         let mut consents = self.contracts().consents();
@@ -205,7 +205,7 @@ impl Session {
     }
 
     /// A consent-manager call that returns nothing: included, or its refusal.
-    async fn directory_change<Args: parity_scale_codec::Encode + Clone>(
+    pub(super) async fn directory_change<Args: parity_scale_codec::Encode + Clone>(
         &self,
         admin: &Signer,
         message: &medconsent_chain::Message<Args, std::result::Result<(), ConsentError>>,

@@ -9,6 +9,7 @@
 mod admin;
 mod chart;
 mod consents;
+mod directory;
 mod emergency;
 mod read;
 mod rebuild;
@@ -17,6 +18,7 @@ mod signed;
 mod write;
 pub use admin::{AdminCall, AdminState, Governed};
 pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
+pub use directory::{check_name, names_of, resolve_name, Listed};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
 pub use signed::Relay;
 pub use write::Authoring;
@@ -50,6 +52,23 @@ pub enum FlowError {
     /// The access log refused the call (its dry run's typed error); nothing was submitted.
     #[error("the access log refused: {}", crate::words::describe_log_error(*.0))]
     LogRefused(medconsent_shared::LogError),
+    /// A display name the directory would not take; nothing was sent.
+    #[error("{0}")]
+    BadName(String),
+    #[error(
+        "no provider is named {name:?}; the directory's names: {}",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownName { name: String, known: Vec<String> },
+    #[error(
+        "{} providers are named {name:?}: give the account of one of {}",
+        candidates.len(),
+        candidates.join(", ")
+    )]
+    AmbiguousName {
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("the access log has no pause: pause the registry and the consent manager")]
     NoPause,
     /// The consent manager refused the call (its dry run's typed error); nothing was

@@ -46,7 +46,8 @@ impl Relay {
         use crate::words::*;
         Self {
             patient: ss58(patient),
-            grantee: describe_grantee(grantee),
+            // The account itself: the file is parsed back, names are not.
+            grantee: describe_grantee(grantee, &Names::default()),
             decision: match terms.decision {
                 Decision::Permit => "permit",
                 Decision::Deny => "restrict",
