@@ -64,16 +64,18 @@ KS_KEYS=()
 for i in 0 1 2; do
   KS_KEYS+=("$($KS keygen --secret-out "$WORK/ks$i.sk" | cut -d= -f2)")
   $MC admin register "${MCD[@]}" --suri //Alice --account "${KS_ACCOUNTS[$i]}" --roles key-server \
-    --public-key "${KS_KEYS[$i]}" | sed 's/^/   /'
+    --public-key "${KS_KEYS[$i]}" --name "Key server $((i + 1))" | sed 's/^/   /'
 done
 $MC admin register "${MCD[@]}" --suri //Alice --account "$DAVE" --roles clinician,emergency-responder \
-  --public-key "$DOCTOR_PK" |
+  --public-key "$DOCTOR_PK" --name "Dr Dave Smith" |
   sed 's/^/   /'
-$MC provider "${MCD[@]}" --account "$DAVE" >"$WORK/dave.provider"
+$MC provider "${MCD[@]}" --account "Dr Dave Smith" >"$WORK/dave.provider"
 sed 's/^/   /' "$WORK/dave.provider"
 grep -q "roles=clinician,emergency-responder status=active public_key=$DOCTOR_PK" "$WORK/dave.provider" ||
   fail "the directory does not publish Dave's key"
-echo "   ok: the directory publishes Dave's key"
+grep -q "^provider=Dr Dave Smith ($DAVE) " "$WORK/dave.provider" ||
+  fail "the directory does not find Dave by his name"
+echo "   ok: the directory publishes Dave's key and finds him by his name"
 
 say "Starting the three key servers (2 of 3 shares open a record); the deployment lists them"
 KS_PIDS=()
@@ -123,7 +125,7 @@ say "Dave tries to read before any consent: the access is denied and logged, no 
 dave_denied early dave "without consent"
 
 say "Bob grants Dave Read access to all his records for treatment (TREAT)"
-$MC grant "${MCD[@]}" --suri //Bob --to "$DAVE" --scope all --actions read --purposes treat |
+$MC grant "${MCD[@]}" --suri //Bob --to "Dr Dave Smith" --scope all --actions read --purposes treat |
   tee "$WORK/grant.out" | sed 's/^/   /'
 CONSENT=$(value consent "$WORK/grant.out")
 

@@ -8,10 +8,9 @@
 use super::{FlowError, Result, Session};
 use crate::words::Names;
 use medconsent_chain::{parse_account, ss58, Signer};
-use medconsent_shared::{valid_provider_name, AccountId, Provider, MAX_PROVIDER_NAME};
-
-/// How many directory entries one read asks for.
-const PAGE: u32 = 32;
+use medconsent_shared::{
+    valid_provider_name, AccountId, Provider, MAX_PAGE as PAGE, MAX_PROVIDER_NAME,
+};
 
 /// One entry of the provider directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

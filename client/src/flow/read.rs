@@ -167,11 +167,17 @@ impl Session {
             let path = match &blob {
                 Some(path) => path,
                 None => {
+                    self.say("fetching the ciphertext");
                     let mut order = answered.clone();
                     order.extend(servers.iter().filter(|s| !answered.contains(s)).cloned());
                     blob.insert(self.fetch_blob(&order, &record.content_hash, store).await?)
                 }
             };
+            self.say(&format!(
+                "rebuilding the key from {} shares and decrypting into {}",
+                shares.len(),
+                out.display()
+            ));
             let opened = open_with_shares(&shares, threshold, |key| {
                 let file = std::fs::File::open(path).map_err(crate::Error::Io)?;
                 open_verified(file, &record.content_hash, key, binding, out, &mut |_| {})

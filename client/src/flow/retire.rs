@@ -65,6 +65,7 @@ impl Session {
         {
             finalized
         } else {
+            self.say("retiring the record on chain and waiting for its block");
             let retire = registry.retire_record(record_id);
             let (result, included) = self
                 .chain
@@ -75,6 +76,10 @@ impl Session {
             };
             included.block
         };
+        self.say(&format!(
+            "asking {} key servers to delete its shares and ciphertext",
+            servers.len()
+        ));
         let at_servers = futures::future::join_all(servers.iter().map(|server| async {
             (
                 server.endpoint.url.clone(),

@@ -169,6 +169,11 @@ impl Session {
         path: &Path,
     ) -> Result<()> {
         let blob = std::fs::read(path).map_err(crate::Error::Io)?;
+        self.say(&format!(
+            "uploading the ciphertext ({} bytes) to {} key servers",
+            blob.len(),
+            servers.len()
+        ));
         let mut failures = Vec::new();
         for server in servers {
             let upload = || self.servers.put_blob(server, record, hash, blob.clone());
@@ -205,6 +210,9 @@ impl Session {
             needed: threshold,
         })?;
         let shares = shamir::split(key, threshold, count, &mut rand_core::OsRng)?;
+        self.say(&format!(
+            "depositing one key share with each of {count} key servers ({threshold} open)"
+        ));
         let at = self.chain.finalized().await?;
         let now = self.chain.now_at(at).await?;
         let mut deposited = 0usize;

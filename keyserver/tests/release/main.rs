@@ -44,6 +44,7 @@ mod hostile_servers;
 mod load;
 mod lying_node;
 mod lying_nodes;
+mod names;
 mod pinned_contracts;
 mod reading;
 mod refusals;
@@ -83,6 +84,7 @@ fn main() {
         chart_commands::the_chart_and_break_glass_refuse_in_words_and_local_mistakes_spend_nothing,
         relayed::a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never,
         admin_commands::the_admin_pauses_schedules_and_hands_over_in_words,
+        names::providers_go_by_their_names,
         retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,
