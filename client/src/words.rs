@@ -396,7 +396,8 @@ pub fn describe_consent_error(error: ConsentError) -> &'static str {
             "the consent with this id is not the one named (grantee and terms): nothing revoked"
         }
         E::InvalidName => {
-            "a display name is 1 to 64 bytes, without control characters or spaces at its ends"
+            "a display name is 1 to 64 bytes of Latin letters, digits, . , ' & - in words of \
+             at most 32 bytes with single spaces between, and not \"anyone\""
         }
     }
 }

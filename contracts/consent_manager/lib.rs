@@ -88,6 +88,15 @@ pub mod consent_manager {
         public_key: [u8; 32],
     }
 
+    /// The admin gave a provider a display name (or changed it): tools that show names
+    /// beside accounts, and anyone watching for a rename, learn it from here.
+    #[ink(event)]
+    pub struct ProviderNamed {
+        #[ink(topic)]
+        provider: AccountId,
+        name: String,
+    }
+
     impl ConsentManager {
         /// The deployer becomes the admin. `genesis_hash` is the chain's (block 0):
         /// signed consents are bound to it, since a contract cannot read it.
@@ -437,7 +446,7 @@ pub mod consent_manager {
         }
 
         /// Admin: a provider's public display name, which the tools show and accept
-        /// where an account is (1 to MAX_PROVIDER_NAME bytes, no control characters).
+        /// where an account is (see `valid_provider_name` for what a name may hold).
         /// Names need not be unique: a tool lists the candidates of an ambiguous one.
         /// Allowed while paused.
         #[ink(message)]
@@ -449,6 +458,7 @@ pub mod consent_manager {
                 return Err(Error::InvalidName);
             }
             self.provider_names.insert(provider, &name);
+            self.env().emit_event(ProviderNamed { provider, name });
             Ok(())
         }
 

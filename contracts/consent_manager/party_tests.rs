@@ -139,8 +139,8 @@ fn the_directory_lists_providers_in_order_with_their_names() {
     let first = w.cm.providers(0, 1);
     assert_eq!(first[0].2, Some("Dr Dave Smith".into()));
     assert_eq!(first[0].1, w.cm.provider(w.doctor).unwrap());
-    // A name may change; a 64-byte name is the longest.
-    let longest = "D".repeat(medconsent_shared::MAX_PROVIDER_NAME);
+    // A name may change; a 64-byte name is the longest (words of at most 32).
+    let longest = format!("{} {}", "D".repeat(31), "D".repeat(32));
     w.cm.set_provider_name(w.doctor, longest.clone()).unwrap();
     assert_eq!(w.cm.provider_name(w.doctor), Some(longest));
     assert!(w.cm.providers(2, 10).is_empty());
@@ -174,6 +174,9 @@ fn names_are_the_admins_to_give_and_only_well_formed_ones() {
         "Dr Dave ",
         "Dr\u{1b}[31mDave",
         "Dr\nDave",
+        "Dr Dave\u{202e}",
+        "anyone",
+        "X to=5DAA",
         &too_long,
     ] {
         assert_eq!(
@@ -312,8 +315,10 @@ fn directory_and_delegate_changes_emit_events_logged_changes_do_not() {
     w.cm.remove_delegate(w.delegate).unwrap();
     set_caller::<Env>(w.admin);
     w.cm.suspend_provider(w.doctor).unwrap();
+    w.cm.set_provider_name(w.doctor, "Dr Dave Smith".into())
+        .unwrap();
     let events: Vec<_> = recorded_events().skip(before).collect();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     // DelegateRemoved: signature, patient and delegate topics.
     let patient: &[u8; 32] = w.patient.as_ref();
     assert_eq!(events[0].topics.len(), 3);
@@ -324,6 +329,16 @@ fn directory_and_delegate_changes_emit_events_logged_changes_do_not() {
         events[1].topics,
         vec![events[1].topics[0].clone(), doctor.to_vec()]
     );
+    // ProviderNamed: signature and provider topics; the name in the data.
+    assert_eq!(
+        events[2].topics,
+        vec![events[2].topics[0].clone(), doctor.to_vec()]
+    );
+    assert_ne!(events[2].topics[0], events[1].topics[0]);
+    // The data holds every field, the topic's too.
+    let (named, name) =
+        <(AccountId, String) as ink::scale::Decode>::decode(&mut &events[2].data[..]).unwrap();
+    assert_eq!((named, name.as_str()), (w.doctor, "Dr Dave Smith"));
 }
 
 // ---- hostile input -------------------------------------------------------------------

@@ -154,11 +154,15 @@ pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Outp
         }
         _ => None,
     };
+    // A new entry has no name yet: its account is asked, and checked before connecting.
+    let new_account = match &command {
+        AdminCommand::Register { .. } => Some(account(who)?),
+        _ => None,
+    };
     let (session, admin) = session(global, chain).await?;
-    let who = match &command {
-        // A new entry has no name yet: its account is asked.
-        AdminCommand::Register { .. } => account(who)?,
-        _ => session.resolve(who).await?,
+    let who = match new_account {
+        Some(account) => account,
+        None => session.resolve(who).await?,
     };
     let name = match &command {
         AdminCommand::Register { name, .. } => name.as_deref(),
@@ -177,11 +181,18 @@ pub(crate) async fn admin(global: &Global, command: AdminCommand, out: &mut Outp
         }
         _ => {}
     }
+    // Two transactions when registering with a name: the first is said done (words are
+    // printed at once; --json keeps it beside an error) before the second is sent.
+    if !matches!(command, AdminCommand::Name { .. }) {
+        out.field(done, ss58(&who));
+    }
     if let Some(name) = name {
         session.set_provider_name(&admin, who, name).await?;
         out.field("name", name);
     }
-    out.field(done, ss58(&who));
+    if matches!(command, AdminCommand::Name { .. }) {
+        out.field(done, ss58(&who));
+    }
     Ok(())
 }
 

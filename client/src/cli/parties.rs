@@ -7,7 +7,7 @@ use super::{reader, session, ChainArgs, Done, Global, Output};
 use clap::Subcommand;
 use medconsent_chain::{parse_account, ss58};
 use medconsent_client::exit::Failure;
-use medconsent_client::flow::{names_of, resolve_name, Listed, Session};
+use medconsent_client::flow::{names_of, resolve, Listed};
 use medconsent_client::words;
 use medconsent_shared::{AccountId, ConsentTerms, Decision, Grantee, RecordStatus};
 
@@ -68,8 +68,8 @@ impl TermsWords {
     }
 
     /// The grantee `--to` names: `anyone`, an account, or a provider's display name.
-    pub(crate) async fn grantee(&self, session: &Session) -> Result<Grantee, Failure> {
-        grantee(session, &self.to).await
+    pub(crate) fn grantee(&self, directory: &[Listed]) -> Result<Grantee, Failure> {
+        grantee(directory, &self.to)
     }
 }
 
@@ -77,12 +77,13 @@ fn words_error(e: words::WordsError) -> Failure {
     Failure::usage(e.to_string())
 }
 
-/// `anyone`, an account, or a provider's display name in the finalized directory.
-pub(crate) async fn grantee(session: &Session, text: &str) -> Result<Grantee, Failure> {
+/// `anyone`, an account, or a provider's display name in `directory` (no provider may
+/// be named `anyone`).
+pub(crate) fn grantee(directory: &[Listed], text: &str) -> Result<Grantee, Failure> {
     if text.eq_ignore_ascii_case("anyone") {
         return Ok(Grantee::Anyone);
     }
-    Ok(Grantee::Account(session.resolve(text).await?))
+    Ok(Grantee::Account(resolve(text, directory)?))
 }
 
 #[derive(clap::Args)]
@@ -164,11 +165,13 @@ pub(crate) async fn grant(
     let terms = args.terms.terms(decision)?;
     let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
-    let grantee = args.terms.grantee(&session).await?;
+    // One read of the directory: the name resolved is the name shown.
+    let directory = session.directory().await?;
+    let grantee = args.terms.grantee(&directory)?;
     let id = session.grant(&signer, patient, grantee, terms).await?;
     out.field("consent", id);
     if let Some(consent) = session.consent(patient, id).await? {
-        let names = session.names().await?;
+        let names = names_of(&directory);
         out.field_as(
             "granted",
             words::describe_consent(&consent, &names),
@@ -181,11 +184,12 @@ pub(crate) async fn grant(
 pub(crate) async fn revoke(global: &Global, args: RevokeArgs, out: &mut Output) -> Done {
     let (session, signer) = session(global, &args.chain).await?;
     let patient = acting_for(args.for_patient.as_deref(), &signer)?;
-    let grantee = grantee(&session, &args.to).await?;
+    let directory = session.directory().await?;
+    let grantee = grantee(&directory, &args.to)?;
     let revoked = session
         .revoke(&signer, patient, args.consent, grantee)
         .await?;
-    let names = session.names().await?;
+    let names = names_of(&directory);
     out.field_as(
         "revoked",
         words::describe_consent(&revoked, &names),
@@ -216,18 +220,27 @@ pub(crate) async fn consents(global: &Global, patient: &str, out: &mut Output) -
 pub(crate) async fn provider(global: &Global, who: &str, out: &mut Output) -> Done {
     let session = reader(global).await?;
     let directory = session.directory().await?;
-    let who = match parse_account(who) {
-        Ok(account) => account,
-        Err(_) => resolve_name(who, &directory)?,
-    };
-    let Some(entry) = directory.iter().find(|l| l.account == who) else {
-        return Err(Failure::refused(format!(
+    let who = resolve(who, &directory)?;
+    if let Some(entry) = directory.iter().find(|l| l.account == who) {
+        show_listed(entry, "provider", out, false);
+        return Ok(());
+    }
+    // Registered before the directory kept its listing (an upgraded deployment).
+    match session.provider(who).await? {
+        Some(provider) => {
+            let entry = Listed {
+                account: who,
+                provider,
+                name: None,
+            };
+            show_listed(&entry, "provider", out, false);
+            Ok(())
+        }
+        None => Err(Failure::refused(format!(
             "{} is not in the provider directory",
             ss58(&who)
-        )));
-    };
-    show_listed(entry, "provider", out, false);
-    Ok(())
+        ))),
+    }
 }
 
 /// The whole directory in registration order: name, account, roles, status.

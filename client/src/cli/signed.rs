@@ -4,7 +4,7 @@
 use super::parties::TermsWords;
 use super::{session, ChainArgs, Done, Global, Output};
 use medconsent_client::exit::Failure;
-use medconsent_client::flow::Relay;
+use medconsent_client::flow::{names_of, Relay};
 use medconsent_client::words::describe_grantee;
 use medconsent_shared::Decision;
 use std::path::PathBuf;
@@ -61,7 +61,8 @@ pub(crate) async fn sign(global: &Global, args: SignArgs, out: &mut Output) -> D
         )));
     }
     let (session, patient) = session(global, &args.chain).await?;
-    let grantee = args.terms.grantee(&session).await?;
+    let directory = session.directory().await?;
+    let grantee = args.terms.grantee(&directory)?;
     let valid_for = u64::from(args.valid_days).saturating_mul(86_400_000);
     let relay = session
         .sign_consent(&patient, grantee, terms, valid_for)
@@ -70,7 +71,7 @@ pub(crate) async fn sign(global: &Global, args: SignArgs, out: &mut Output) -> D
     text.push('\n');
     std::fs::write(&args.out, text).map_err(|e| format!("{}: {e}", args.out.display()))?;
     out.field("signed", args.out.display().to_string());
-    out.field("to", describe_grantee(&grantee, &session.names().await?));
+    out.field("to", describe_grantee(&grantee, &names_of(&directory)));
     out.field("nonce", relay.nonce);
     out.field_as(
         "deadline",

@@ -9,7 +9,7 @@ use super::{FlowError, Result, Session};
 use crate::words::Names;
 use medconsent_chain::{parse_account, ss58, Signer};
 use medconsent_shared::{
-    valid_provider_name, AccountId, Provider, MAX_PAGE as PAGE, MAX_PROVIDER_NAME,
+    valid_provider_name, AccountId, Provider, MAX_NAME_WORD, MAX_PAGE as PAGE,
 };
 
 /// One entry of the provider directory.
@@ -51,7 +51,10 @@ impl Session {
             if got < PAGE {
                 return Ok(all);
             }
-            start = start.saturating_add(PAGE);
+            // A node that answers full pages forever ends here, not in a loop.
+            start = start
+                .checked_add(PAGE)
+                .ok_or_else(|| FlowError::Garbled("a directory without an end".into()))?;
         }
     }
 
@@ -63,10 +66,7 @@ impl Session {
     /// The account `text` names: an account (SS58 or 0x-hex) as it is, else a provider's
     /// display name in the finalized directory.
     pub async fn resolve(&self, text: &str) -> Result<AccountId> {
-        match parse_account(text) {
-            Ok(account) => Ok(account),
-            Err(_) => resolve_name(text, &self.directory().await?),
-        }
+        resolve(text, &self.directory().await?)
     }
 
     /// The admin gives `account` (a provider already in the directory) its display name.
@@ -84,14 +84,29 @@ impl Session {
     }
 }
 
+/// An account (SS58 or 0x-hex) as it is, else the provider `directory` names so. Text
+/// that looks like an address but does not parse is that mistake, not an unknown name
+/// (no name can look like an address: see `valid_provider_name`).
+pub fn resolve(text: &str, directory: &[Listed]) -> Result<AccountId> {
+    match parse_account(text) {
+        Ok(account) => Ok(account),
+        Err(why) if looks_like_an_account(text) => Err(FlowError::BadName(why)),
+        Err(_) => resolve_name(text, directory),
+    }
+}
+
+fn looks_like_an_account(text: &str) -> bool {
+    text.starts_with("0x") || (text.len() > MAX_NAME_WORD && !text.contains(' '))
+}
+
 /// A display name the contract would take, or why not.
 pub fn check_name(name: &str) -> Result<()> {
     if valid_provider_name(name) {
         Ok(())
     } else {
         Err(FlowError::BadName(format!(
-            "{name:?}: a display name is 1 to {MAX_PROVIDER_NAME} bytes, without control \
-             characters or spaces at its ends"
+            "{name:?}: {}",
+            crate::words::describe_consent_error(medconsent_chain::ConsentError::InvalidName)
         )))
     }
 }
@@ -104,13 +119,14 @@ pub fn names_of(directory: &[Listed]) -> Names {
     )
 }
 
-/// The one provider whose display name is `name` (ignoring ASCII case); an unknown or
+/// The one provider whose display name is `name` (ignoring case); an unknown or
 /// ambiguous name is an error that lists the candidates.
 pub fn resolve_name(name: &str, directory: &[Listed]) -> Result<AccountId> {
+    let wanted = name.to_lowercase();
     let named = |l: &&Listed| {
         l.name
             .as_deref()
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            .is_some_and(|n| n.to_lowercase() == wanted)
     };
     let matches: Vec<&Listed> = directory.iter().filter(named).collect();
     let describe =
@@ -165,6 +181,7 @@ mod tests {
         let d = directory();
         assert_eq!(resolve_name("Dr Dave Smith", &d).unwrap(), d[0].account);
         assert_eq!(resolve_name("st mary er", &d).unwrap(), d[1].account);
+        assert_eq!(resolve_name("ST MARY ER", &d).unwrap(), d[1].account);
     }
 
     #[test]
@@ -216,13 +233,31 @@ mod tests {
     }
 
     #[test]
+    fn a_mistyped_address_is_said_to_be_one_not_an_unknown_name() {
+        let d = directory();
+        let dave = ss58(&d[0].account);
+        assert_eq!(resolve(&dave, &d).unwrap(), d[0].account);
+        assert_eq!(resolve("dr dave smith", &d).unwrap(), d[0].account);
+        let mut typo = dave.clone();
+        typo.replace_range(5..6, if &dave[5..6] == "a" { "b" } else { "a" });
+        for text in [typo.as_str(), "0x1234"] {
+            assert!(
+                matches!(resolve(text, &d), Err(FlowError::BadName(_))),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn a_malformed_name_is_refused_before_anything_is_sent() {
         for bad in [
             "",
             " Dr",
             "Dr ",
             "Dr\u{7}",
-            &"x".repeat(MAX_PROVIDER_NAME + 1),
+            "Dr\u{202e}",
+            "anyone",
+            &"x".repeat(65),
         ] {
             assert!(
                 matches!(check_name(bad), Err(FlowError::BadName(_))),

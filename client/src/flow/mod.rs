@@ -18,7 +18,7 @@ mod signed;
 mod write;
 pub use admin::{AdminCall, AdminState, Governed};
 pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
-pub use directory::{check_name, names_of, resolve_name, Listed};
+pub use directory::{check_name, names_of, resolve, resolve_name, Listed};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
 pub use signed::Relay;
 pub use write::Authoring;

@@ -152,14 +152,31 @@ pub enum ProviderStatus {
 /// The longest display name a provider may carry in the directory, in bytes.
 pub const MAX_PROVIDER_NAME: usize = 64;
 
+/// The longest word of a display name, in bytes: an account's SS58 text is one word of
+/// 46 to 48, so no name reads as an address.
+pub const MAX_NAME_WORD: usize = 32;
+
 /// Whether `name` may be a provider's display name: 1 to [`MAX_PROVIDER_NAME`] bytes of
-/// UTF-8, no control characters (a name is printed in terminals and pages), no space
-/// at either end (two names that look the same are the same name).
+/// Latin letters (accented ones too), digits, `.` `,` `'` `&` `-`, words of at most
+/// [`MAX_NAME_WORD`] bytes separated by single spaces, and not `anyone` (which the tools
+/// read as every accessor). A name is shown in terminals, `key=value` lines and pages,
+/// and a patient picks a grantee by it: no control, bidirectional, zero-width or
+/// look-alike characters from other scripts, no `=` or brackets to forge a field, and
+/// nothing that reads as an account.
 pub fn valid_provider_name(name: &str) -> bool {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, ' ' | '.' | ',' | '\'' | '&' | '-')
+            // Latin-1 letters and Latin Extended-A/B, without the two signs among them.
+            || (('\u{c0}'..='\u{24f}').contains(&c) && c != '\u{d7}' && c != '\u{f7}')
+    };
     !name.is_empty()
         && name.len() <= MAX_PROVIDER_NAME
-        && name.trim() == name
-        && !name.chars().any(char::is_control)
+        && name.chars().all(allowed)
+        && name
+            .split(' ')
+            .all(|word| !word.is_empty() && word.len() <= MAX_NAME_WORD)
+        && !name.eq_ignore_ascii_case("anyone")
 }
 
 /// An entry of the provider directory.
@@ -271,6 +288,42 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_are_plain_latin_words_that_read_as_no_account_nor_anyone() {
+        for good in [
+            "Dr Dave Smith",
+            "St Mary's ER",
+            "Dr José Müller-Łukasz",
+            "A&E, Ward 3.",
+            &"D".repeat(MAX_NAME_WORD),
+            &"Dr ".repeat(21)[..62],
+        ] {
+            assert!(valid_provider_name(good), "{good:?}");
+        }
+        let address = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+        for bad in [
+            "",
+            " Dr Dave",
+            "Dr Dave ",
+            "Dr  Dave",
+            "Dr\tDave",
+            "Dr\u{1b}[31mDave",
+            "Dr Dave\u{202e}htimS",
+            "Dr Dave\u{200b}",
+            "Dr\u{2028}Dave",
+            "Dr\u{a0}Dave",
+            "Dr D\u{430}ve",
+            "X status=revoked",
+            "Dr Dave (5DAA)",
+            "Anyone",
+            address,
+            &"D".repeat(MAX_NAME_WORD + 1),
+            &"Dr ".repeat(22)[..65],
+        ] {
+            assert!(!valid_provider_name(bad), "{bad:?}");
+        }
+    }
 
     fn request(record: Option<RecordId>, category: CategoryCode) -> AccessRequest {
         AccessRequest {

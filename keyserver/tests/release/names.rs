@@ -71,14 +71,14 @@ pub async fn providers_go_by_their_names(w: &World) -> Outcome {
     let other = account_of_uri("//OtherNadia");
     let out = register(w, &nadia, "Dr Nadia Names")?;
     ensure!(
-        out == format!("name=Dr Nadia Names\nregistered={nadia}\n"),
+        out == format!("registered={nadia}\nname=Dr Nadia Names\n"),
         "register: {out}"
     );
     let listed = directory(w)?;
     ensure!(
-        listed.contains(&format!(
-            "providers=Dr Nadia Names ({nadia}) roles=clinician status=active "
-        )),
+        listed.lines().any(|l| l.starts_with(&format!(
+            "Dr Nadia Names ({nadia}) roles=clinician status=active "
+        ))),
         "{listed}"
     );
 
@@ -101,7 +101,13 @@ pub async fn providers_go_by_their_names(w: &World) -> Outcome {
         code == 1 && err.contains("only the consent manager's admin may do this"),
         "a stranger naming: {code} {err}"
     );
-    for bad in [" Dr Nadia", "Dr\tNadia", &"N".repeat(65)] {
+    for bad in [
+        " Dr Nadia",
+        "Dr\tNadia",
+        "Dr Nadia\u{202e}",
+        "anyone",
+        &"N".repeat(65),
+    ] {
         let (code, _, err) = medconsent(
             w,
             &[
@@ -116,7 +122,7 @@ pub async fn providers_go_by_their_names(w: &World) -> Outcome {
             ],
         );
         ensure!(
-            code == 2 && err.contains("a display name is 1 to 64 bytes"),
+            code == 2 && err.contains("a display name is 1 to 64 bytes of Latin letters"),
             "{bad:?}: {code} {err}"
         );
     }
@@ -183,6 +189,13 @@ pub async fn providers_go_by_their_names(w: &World) -> Outcome {
             && err.contains("no provider is named \"Dr Who\"")
             && err.contains(&format!("Dr Nadia Names ({nadia})")),
         "an unknown name: {code} {err}"
+    );
+    let mut typo = nadia.clone();
+    typo.replace_range(5..6, if &nadia[5..6] == "a" { "b" } else { "a" });
+    let (code, _, err) = grant_to(w, &typo);
+    ensure!(
+        code == 2 && !err.contains("no provider is named"),
+        "a mistyped address: {code} {err}"
     );
     register(w, &other, "DR NADIA NAMES")?;
     let (code, _, err) = grant_to(w, "Dr Nadia Names");
