@@ -450,13 +450,14 @@ pub mod consent_manager {
         /// Names need not be unique: a tool lists the candidates of an ambiguous one.
         /// Allowed while paused.
         #[ink(message)]
-        pub fn set_provider_name(&mut self, provider: AccountId, name: String) -> Result<()> {
+        pub fn set_provider_name(&mut self, provider: AccountId, name: Vec<u8>) -> Result<()> {
             self.off_path();
             self.ensure_admin()?;
             self.existing_provider(&provider)?;
             if !valid_provider_name(&name) {
                 return Err(Error::InvalidName);
             }
+            let name = String::from_utf8(name).map_err(|_| Error::InvalidName)?;
             self.provider_names.insert(provider, &name);
             self.env().emit_event(ProviderNamed { provider, name });
             Ok(())

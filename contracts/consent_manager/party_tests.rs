@@ -141,7 +141,8 @@ fn the_directory_lists_providers_in_order_with_their_names() {
     assert_eq!(first[0].1, w.cm.provider(w.doctor).unwrap());
     // A name may change; a 64-byte name is the longest (words of at most 32).
     let longest = format!("{} {}", "D".repeat(31), "D".repeat(32));
-    w.cm.set_provider_name(w.doctor, longest.clone()).unwrap();
+    w.cm.set_provider_name(w.doctor, longest.clone().into_bytes())
+        .unwrap();
     assert_eq!(w.cm.provider_name(w.doctor), Some(longest));
     assert!(w.cm.providers(2, 10).is_empty());
 }

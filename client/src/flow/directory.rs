@@ -79,7 +79,7 @@ impl Session {
     ) -> Result<()> {
         check_name(name)?;
         let mut consents = self.contracts().consents();
-        let message = consents.set_provider_name(account, name.to_owned());
+        let message = consents.set_provider_name(account, name.as_bytes().to_vec());
         self.directory_change(admin, &message).await
     }
 }
@@ -101,7 +101,7 @@ fn looks_like_an_account(text: &str) -> bool {
 
 /// A display name the contract would take, or why not.
 pub fn check_name(name: &str) -> Result<()> {
-    if valid_provider_name(name) {
+    if valid_provider_name(name.as_bytes()) {
         Ok(())
     } else {
         Err(FlowError::BadName(format!(
