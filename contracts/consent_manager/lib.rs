@@ -463,12 +463,6 @@ pub mod consent_manager {
             Ok(())
         }
 
-        #[ink(message)]
-        pub fn provider_name(&self, provider: AccountId) -> Option<String> {
-            self.off_path();
-            self.provider_names.get(provider)
-        }
-
         /// The directory's entries `start..start+limit` in registration order, each
         /// with its display name.
         #[ink(message)]
