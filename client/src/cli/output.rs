@@ -11,6 +11,18 @@ use medconsent_shared::{
 use serde_json::{json, Map, Value};
 use std::fmt::Display;
 
+/// One line on stdout. A reader that left (`medconsent … | head -1`) ends the command
+/// quietly with the shell's broken-pipe status, not a panic: what was done is done.
+fn line(text: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("medconsent: stdout: {e}");
+    }
+}
+
 pub(crate) struct Output {
     json: bool,
     object: Map<String, Value>,
@@ -29,7 +41,7 @@ impl Output {
         if self.json {
             self.object.insert(name.to_owned(), value.into());
         } else {
-            println!("{name}={value}");
+            line(format_args!("{name}={value}"));
         }
     }
 
@@ -38,7 +50,7 @@ impl Output {
         if self.json {
             self.object.insert(name.to_owned(), value);
         } else {
-            println!("{name}={words}");
+            line(format_args!("{name}={words}"));
         }
     }
 
@@ -53,14 +65,14 @@ impl Output {
                 rows.push(value);
             }
         } else {
-            println!("{words}");
+            line(format_args!("{words}"));
         }
     }
 
     /// Ends the output: prints the JSON object (words were printed as they came).
     pub(crate) fn finish(self) {
         if self.json {
-            println!("{}", Value::Object(self.object));
+            line(format_args!("{}", Value::Object(self.object)));
         }
     }
 
@@ -74,7 +86,7 @@ impl Output {
                 "error".into(),
                 json!({ "exit": failure.exit.code(), "kind": kind, "message": failure.message }),
             );
-            println!("{}", Value::Object(self.object));
+            line(format_args!("{}", Value::Object(self.object)));
         }
     }
 }
