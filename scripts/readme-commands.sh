@@ -3,8 +3,8 @@
 # that follows a `<!-- run: NAME -->` line, in the story's order (ORDER below), each with
 # bash -e in one scratch folder that holds a fresh deployment at
 # deployments/development.json, the files the story's people bring, and two more key
-# servers (as two other operators would run them). `medconsent` and
-# `medconsent-keyserver` are built first and put on PATH.
+# servers (as two other operators would run them). `medconsent`, `medconsent-keyserver`
+# and `medconsent-fhir-server` are built first and put on PATH.
 #
 #   scripts/readme-commands.sh [--url ws://127.0.0.1:9944]
 set -euo pipefail
@@ -13,7 +13,7 @@ ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 URL=ws://127.0.0.1:9944
 [ "${1:-}" = --url ] && URL=$2
-ORDER=(operator provider-keys admin patient clinician delegate responder patient-later)
+ORDER=(operator provider-keys admin patient clinician delegate responder patient-later integrator)
 WORK=$(mktemp -d)
 fail() { printf '\nREADME COMMANDS FAILED: %s\n' "$*" >&2; exit 1; }
 
@@ -36,12 +36,14 @@ cleanup() {
   kill "${SERVERS[@]}" 2>/dev/null || true
   # The operator's block started its server in the background.
   pkill -f "medconsent-keyserver serve --db ks1.redb" 2>/dev/null || true
+  # The integrator's block started the FHIR API in the background.
+  pkill -f "medconsent-fhir-server --deployment deployments/development.json" 2>/dev/null || true
   [ "$node_was_up" = 1 ] || bash "$ROOT/scripts/node.sh" --stop >/dev/null
 }
 trap cleanup EXIT
 
-echo "==> building medconsent and medconsent-keyserver"
-cargo build --quiet -p medconsent-client -p medconsent-keyserver
+echo "==> building medconsent, medconsent-keyserver and medconsent-fhir-server"
+cargo build --quiet -p medconsent-client -p medconsent-keyserver -p medconsent-fhir-server
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 [[ "$BIN" = /* ]] || BIN="$ROOT/$BIN"
 export PATH="$BIN:$PATH"

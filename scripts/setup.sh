@@ -17,6 +17,10 @@ NODE_VERSION=0.41.0
 NODE_JS_MIN=20.19
 # The S3 API server the key server's object-store test runs against (PyPI's moto).
 MOTO_VERSION=5.2.1
+# An independent FHIR R5 implementation the FHIR export is validated against (PyPI).
+FHIR_RESOURCES_VERSION=8.0.0
+# A FHIR client library that searches the FHIR REST API in its tests (PyPI).
+FHIRPY_VERSION=2.3.1
 # Runtimes whose Wasm the dev node never runs (crate names as substrate-wasm-builder spells
 # them in SKIP_<NAME>_WASM_BUILD): the one list of what the node build skips. `--dev`
 # runs contracts-node-runtime only; the parachain runtime serves the parachain chain
@@ -34,6 +38,10 @@ node_js_ok() {
 }
 
 moto_version() { python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || true; }
+fhir_resources_version() {
+  python3 -c 'import fhir.resources; print(fhir.resources.__version__)' 2>/dev/null || true
+}
+fhirpy_version() { python3 -c 'import fhirpy; print(fhirpy.__version__)' 2>/dev/null || true; }
 
 # Starts the built node on a dev chain in a temporary directory and asks it for block 0:
 # a node whose runtime Wasm was skipped by mistake fails here, not in the first test.
@@ -74,6 +82,9 @@ check() {
   v=$( [ -x /usr/bin/chromium ] && version_of /usr/bin/chromium ); row chromium "$v" "any (Debian's)" ok
   v=$(version_of node); row "node.js" "$v" ">= $NODE_JS_MIN" "$(node_js_ok && echo ok)"
   v=$(moto_version); row "moto (S3 API server)" "$v" "$MOTO_VERSION" "$([ "$v" = "$MOTO_VERSION" ] && echo ok)"
+  v=$(fhir_resources_version)
+  row "fhir.resources (FHIR R5)" "$v" "$FHIR_RESOURCES_VERSION" "$([ "$v" = "$FHIR_RESOURCES_VERSION" ] && echo ok)"
+  v=$(fhirpy_version); row "fhirpy (FHIR client)" "$v" "$FHIRPY_VERSION" "$([ "$v" = "$FHIRPY_VERSION" ] && echo ok)"
   v=$(rustup run "$TOOLCHAIN" rustc --version 2>/dev/null || true)
   row "rust $TOOLCHAIN" "$v" "$TOOLCHAIN.x + wasm32, rust-src" ok
   v=$(cargo contract --version 2>/dev/null | head -n 1 || true)
@@ -178,14 +189,23 @@ if ! node_js_ok; then
 fi
 say "node $(node --version) present"
 
-# --- moto: an S3 API server for the key server's object-store test -------------------
-if [ "$(moto_version)" = "$MOTO_VERSION" ]; then
-  say "moto $MOTO_VERSION present"
-else
-  say "moto $MOTO_VERSION: installing from PyPI (about 30 s)"
-  start=$SECONDS
-  python3 -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-  took "$start"
-fi
+# --- Python packages the tests run against (PyPI), each at its pinned version ----------
+# pip_pinned LABEL VERSION-COMMAND SPEC VERSION: installs SPEC==VERSION unless
+# VERSION-COMMAND already prints VERSION.
+pip_pinned() {
+  if [ "$($2)" = "$4" ]; then
+    say "$1 $4 present"
+  else
+    say "$1 $4: installing from PyPI"
+    local start=$SECONDS
+    python3 -m pip install -q --disable-pip-version-check "$3==$4"
+    took "$start"
+  fi
+}
+# An S3 API server for the key server's object-store test.
+pip_pinned moto moto_version "moto[server]" "$MOTO_VERSION"
+# The FHIR R5 validator of the FHIR tests, and a FHIR client library for the REST API's.
+pip_pinned fhir.resources fhir_resources_version fhir.resources "$FHIR_RESOURCES_VERSION"
+pip_pinned fhirpy fhirpy_version fhirpy "$FHIRPY_VERSION"
 
 say "ready: $(cargo contract --version), $(substrate-contracts-node --version)"

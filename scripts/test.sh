@@ -102,7 +102,8 @@ fi
 
 say "key release: a node, the contracts and three key-server processes (keyserver/tests/release)"
 # deploy.sh, run by the suite, writes the deployment file with the medconsent command.
-CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet -p medconsent-client || die "build medconsent"
+CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet -p medconsent-client -p medconsent-fhir-server ||
+  die "build medconsent and medconsent-fhir-server"
 run_tests keyrelease env CARGO_TARGET_DIR="$CACHE_TARGET" CONTRACTS_NODE="$(command -v substrate-contracts-node)" \
   cargo test -p medconsent-keyserver --test release
 

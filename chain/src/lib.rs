@@ -14,6 +14,7 @@
 
 mod deployment;
 mod exec;
+pub mod reads;
 
 /// The consent manager's typed refusal.
 pub use consent_manager::consent_manager::Error as ConsentError;
@@ -64,6 +65,9 @@ pub enum Error {
     NotFinalized(String),
     #[error("the chain has no {0}")]
     Missing(&'static str),
+    /// Counts and lists that do not agree: the node may be lying.
+    #[error("the node's answer does not add up: {0}")]
+    Garbled(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -91,7 +91,7 @@ fn exit_of_chain(error: &medconsent_chain::Error) -> Exit {
     match error {
         Error::Rpc(_) | Error::NotFinalized(_) => Exit::Unavailable,
         Error::Exec(_) => Exit::Refused,
-        Error::Decode(_) | Error::Missing(_) => Exit::Unverified,
+        Error::Decode(_) | Error::Missing(_) | Error::Garbled(_) => Exit::Unverified,
         Error::Deployment(_) => Exit::Usage,
     }
 }
@@ -119,8 +119,11 @@ pub fn exit_of(error: &FlowError) -> Exit {
         | FlowError::BadName(_)
         | FlowError::UnknownName { .. }
         | FlowError::AmbiguousName { .. }
+        | FlowError::JustificationTooLong(_)
         | FlowError::NoPause => Exit::Usage,
-        FlowError::TooFewServers { .. } | FlowError::NoBlob(_) => Exit::Unavailable,
+        FlowError::TooFewServers { .. }
+        | FlowError::TooFewAnswering { .. }
+        | FlowError::NoBlob(_) => Exit::Unavailable,
         FlowError::NotEnoughShares { unreachable, .. } => {
             if *unreachable > 0 {
                 Exit::Unavailable
@@ -135,6 +138,7 @@ pub fn exit_of(error: &FlowError) -> Exit {
         | FlowError::UnexpectedEntry(_)
         | FlowError::Garbled(_)
         | FlowError::SharesDisagree
+        | FlowError::JustificationMismatch(_)
         | FlowError::Shamir(_)
         | FlowError::Envelope(_) => Exit::Unverified,
     }
@@ -166,7 +170,16 @@ mod tests {
                 },
                 Exit::Unavailable,
             ),
+            (
+                FlowError::TooFewAnswering {
+                    answered: 1,
+                    needed: 2,
+                },
+                Exit::Unavailable,
+            ),
             (FlowError::Local(crate::Error::Io(io)), Exit::Usage),
+            (FlowError::JustificationTooLong(3000), Exit::Usage),
+            (FlowError::JustificationMismatch(4), Exit::Unverified),
             (
                 FlowError::TooFewListed {
                     listed: 0,

@@ -9,7 +9,6 @@
 //! release shares only for a finalized on-chain access ([`servers`] is their HTTP side).
 
 pub mod audit;
-pub mod categories;
 pub mod cid;
 pub mod deployment_file;
 pub mod exit;

@@ -1,12 +1,17 @@
-//! Talking to the key servers over HTTP: deposits, releases, retirements, and the
+//! Talking to the key servers over HTTP: deposits, releases, retirements, break-glass
+//! justifications, and the
 //! ciphertext blobs each server also stores by content hash. A server's X25519 key and
 //! whether it may be used come from the chain's directory, never from the server.
 
 use medconsent_chain::KeyServerEndpoint;
+use medconsent_keyrelease::justification::{
+    ReleasedJustification, SignedJustificationDeposit, SignedJustificationRequest,
+};
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
 use medconsent_keyrelease::wire::{
-    self, BlobReceipt, BlobUpload, DepositReceipt, Health, RecordShares, RefusalBody, ReleasedBody,
-    RetireBody, RetireReceipt, SignedBody, MAX_ANSWER_BYTES, MAX_BLOB_BYTES, REQUEST_TIMEOUT,
+    self, BlobReceipt, BlobUpload, DepositReceipt, Health, JustificationReceipt, RecordShares,
+    RefusalBody, ReleasedBody, RetireBody, RetireReceipt, SignedBody, MAX_ANSWER_BYTES,
+    MAX_BLOB_BYTES, REQUEST_TIMEOUT,
 };
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -171,16 +176,37 @@ impl Servers {
         })
     }
 
+    /// POSTs a signed message (SCALE, hex) to `path`; the server's JSON answer.
+    async fn post_signed<T: DeserializeOwned>(
+        &self,
+        server: &KeyServer,
+        path: &str,
+        signed: &impl parity_scale_codec::Encode,
+    ) -> Result<(String, T), ServerError> {
+        let url = format!("{}{path}", server.endpoint.url);
+        let body = SignedBody {
+            signed: wire::to_hex(signed),
+        };
+        let answer = self.answer(&url, self.http.post(&url).json(&body)).await?;
+        Ok((url, answer))
+    }
+
+    /// The SCALE message a release answer carries.
+    fn released<T: parity_scale_codec::Decode>(
+        (url, answer): (String, ReleasedBody),
+    ) -> Result<T, ServerError> {
+        wire::from_hex(&answer.released).map_err(|e| ServerError::Garbled {
+            url,
+            why: e.to_string(),
+        })
+    }
+
     pub async fn deposit(
         &self,
         server: &KeyServer,
         signed: &SignedDeposit,
     ) -> Result<(), ServerError> {
-        let url = format!("{}/v1/deposit", server.endpoint.url);
-        let body = SignedBody {
-            signed: wire::to_hex(signed),
-        };
-        let _: DepositReceipt = self.answer(&url, self.http.post(&url).json(&body)).await?;
+        let _: (String, DepositReceipt) = self.post_signed(server, "/v1/deposit", signed).await?;
         Ok(())
     }
 
@@ -189,15 +215,31 @@ impl Servers {
         server: &KeyServer,
         signed: &SignedRequest,
     ) -> Result<ReleasedShare, ServerError> {
-        let url = format!("{}/v1/release", server.endpoint.url);
-        let body = SignedBody {
-            signed: wire::to_hex(signed),
-        };
-        let answer: ReleasedBody = self.answer(&url, self.http.post(&url).json(&body)).await?;
-        wire::from_hex(&answer.released).map_err(|e| ServerError::Garbled {
-            url: url.clone(),
-            why: e.to_string(),
-        })
+        Self::released(self.post_signed(server, "/v1/release", signed).await?)
+    }
+
+    /// Leaves a responder's sealed justification copy with one server.
+    pub async fn deposit_justification(
+        &self,
+        server: &KeyServer,
+        signed: &SignedJustificationDeposit,
+    ) -> Result<(), ServerError> {
+        let _: (String, JustificationReceipt) = self
+            .post_signed(server, "/v1/justifications", signed)
+            .await?;
+        Ok(())
+    }
+
+    /// One server's share of a justification's key and the sealed text it keeps.
+    pub async fn justification(
+        &self,
+        server: &KeyServer,
+        signed: &SignedJustificationRequest,
+    ) -> Result<ReleasedJustification, ServerError> {
+        Self::released(
+            self.post_signed(server, "/v1/justifications/release", signed)
+                .await?,
+        )
     }
 
     /// Asks a server to delete every share of a record retired on chain; returns how

@@ -5,9 +5,8 @@
 
 use medconsent_chain::{parse_account, ss58, ConsentError, RegistryError};
 use medconsent_shared::{
-    AccountId, Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, DenyReason,
-    Grantee, LogError, Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope,
-    Timestamp,
+    AccountId, Action, ActionSet, Consent, ConsentStatus, ConsentTerms, Decision, Grantee,
+    LogError, Provider, ProviderStatus, Purpose, PurposeSet, Role, RoleSet, Scope, Timestamp,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +95,7 @@ pub fn parse_scope(text: &str) -> Result<Scope, WordsError> {
     let bad = || WordsError::BadScope(text.to_owned());
     match text.split_once(':') {
         None if text.eq_ignore_ascii_case("all") => Ok(Scope::AllRecords),
-        Some(("category", n)) => crate::categories::parse_category(n)
+        Some(("category", n)) => medconsent_shared::words::parse_category(n)
             .map(Scope::Category)
             .map_err(|_| bad()),
         Some(("record", n)) => n.parse().map(Scope::Record).map_err(|_| bad()),
@@ -205,7 +204,10 @@ pub fn describe_roles(set: RoleSet) -> String {
 pub fn describe_scope(scope: &Scope) -> String {
     match scope {
         Scope::AllRecords => "all".to_owned(),
-        Scope::Category(code) => format!("category:{}", crate::categories::category_name(*code)),
+        Scope::Category(code) => format!(
+            "category:{}",
+            medconsent_shared::words::category_name(*code)
+        ),
         Scope::Record(id) => format!("record:{id}"),
     }
 }
@@ -285,23 +287,7 @@ pub fn describe_provider(provider: &Provider) -> String {
     )
 }
 
-/// Why the chain denied an access or a write, in words.
-pub fn describe_deny_reason(reason: DenyReason) -> String {
-    match reason {
-        DenyReason::NoConsent => "no consent of the patient's permits it".to_owned(),
-        DenyReason::Restricted(id) => format!("the patient's restriction {id} forbids it"),
-        DenyReason::NotProvider => "the reader is not in the provider directory".to_owned(),
-        DenyReason::ProviderSuspended => "the reader is suspended in the directory".to_owned(),
-        DenyReason::NotResponder => "break-glass takes the emergency-responder role".to_owned(),
-        DenyReason::EmergencyOptedOut => "the patient refuses break-glass access".to_owned(),
-        DenyReason::RecordRetired => "the record is retired".to_owned(),
-        DenyReason::Paused => "the consent manager is paused".to_owned(),
-        DenyReason::ConsentUnavailable => "the consent manager could not be asked".to_owned(),
-        DenyReason::EmergencyLimit => {
-            "this responder's break-glass budget for this patient is spent for now".to_owned()
-        }
-    }
-}
+pub use medconsent_shared::words::describe_deny_reason;
 
 /// The record registry's refusal, said in words.
 pub fn describe_registry_error(error: RegistryError) -> String {
@@ -405,6 +391,7 @@ pub fn describe_consent_error(error: ConsentError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use medconsent_shared::DenyReason;
 
     #[test]
     fn words_become_the_chains_sets_and_back() {

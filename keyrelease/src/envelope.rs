@@ -59,6 +59,31 @@ pub fn release_context(
     )
 }
 
+/// What a share of a break-glass justification's key, deposited at a key server, is
+/// bound to: the entry it justifies.
+pub fn justification_context(
+    server: &[u8; 32],
+    patient: &AccountId,
+    log_seq: LogSeq,
+    index: u8,
+) -> Vec<u8> {
+    context(b"justification", (server, patient, log_seq, index).encode())
+}
+
+/// What a justification share a server hands the patient (or a delegate) is bound to.
+pub fn justification_release_context(
+    server: &[u8; 32],
+    patient: &AccountId,
+    log_seq: LogSeq,
+    requester: &AccountId,
+    index: u8,
+) -> Vec<u8> {
+    context(
+        b"justification-release",
+        (server, patient, log_seq, requester, index).encode(),
+    )
+}
+
 /// What the patient's own copy of a record key is bound to.
 pub fn owner_context(record: RecordId, version: u32, content_hash: &Hash32) -> Vec<u8> {
     context(b"owner", (record, version, content_hash).encode())
@@ -202,6 +227,11 @@ mod tests {
         assert_ne!(release, deposit_context(&[1; 32], 7, 2, &[3; 32], 1));
         assert!(release.starts_with(b"medconsent:release:"));
         assert!(owner_context(7, 2, &[3; 32]).starts_with(b"medconsent:owner:"));
+        let kept = justification_context(&[1; 32], &patient, 0, 1);
+        let handed = justification_release_context(&[1; 32], &patient, 0, &patient, 1);
+        assert!(kept.starts_with(b"medconsent:justification:"));
+        assert!(handed.starts_with(b"medconsent:justification-release:"));
+        assert_ne!(kept, handed);
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub struct ReleasedShare {
 }
 
 /// `<Bytes>` ++ tag ++ SCALE(body) ++ `</Bytes>`: what a wallet's `signRaw` signs.
-fn signing_message(tag: &[u8], body: &impl Encode) -> Vec<u8> {
+pub(crate) fn signing_message(tag: &[u8], body: &impl Encode) -> Vec<u8> {
     let mut message = Vec::with_capacity(256);
     message.extend_from_slice(WRAP_OPEN);
     message.extend_from_slice(tag);
@@ -87,7 +87,7 @@ fn signing_message(tag: &[u8], body: &impl Encode) -> Vec<u8> {
 
 /// Whether `signature` is `account`'s sr25519 signature ("substrate" context) over
 /// `message`.
-fn is_signed_by(account: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+pub(crate) fn is_signed_by(account: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
     let Ok(public) = PublicKey::from_bytes(account.as_ref()) else {
         return false;
     };

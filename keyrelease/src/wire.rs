@@ -69,10 +69,14 @@ pub enum ErrorCode {
     Busy,
     ContractsChanged,
     ChainBehind,
+    ShareHeld,
+    NotAnEmergency,
+    NotTheResponder,
+    NotPatientOrDelegate,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 48] = [
         ErrorCode::BadSignature,
         ErrorCode::WrongServer,
         ErrorCode::Expired,
@@ -117,6 +121,10 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::ContractsChanged,
         ErrorCode::ChainBehind,
+        ErrorCode::ShareHeld,
+        ErrorCode::NotAnEmergency,
+        ErrorCode::NotTheResponder,
+        ErrorCode::NotPatientOrDelegate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -165,6 +173,10 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::ContractsChanged => "contracts_changed",
             ErrorCode::ChainBehind => "chain_behind",
+            ErrorCode::ShareHeld => "share_held",
+            ErrorCode::NotAnEmergency => "not_an_emergency",
+            ErrorCode::NotTheResponder => "not_the_responder",
+            ErrorCode::NotPatientOrDelegate => "not_patient_or_delegate",
         }
     }
 
@@ -176,11 +188,12 @@ impl ErrorCode {
             | BadBody | BadHash | HashMismatch | BadRecordId => 400,
             NotAnAccess | OtherReader | OtherRecord | StaleEntry | EntryBeforeVersion
             | WrongVersion | ReplyKeyMismatch | RequesterSuspended | ServerNotListed
-            | NotThePatient | NotAnAuthor | UnregisteredBlob => 403,
+            | NotThePatient | NotAnAuthor | UnregisteredBlob | NotAnEmergency | NotTheResponder
+            | NotPatientOrDelegate => 403,
             NoSuchEntry | RecordNotFound | NoShare | NoBlob | NotFound => 404,
             MethodNotAllowed => 405,
             RequestTimeout => 408,
-            EntryUsed | ContentMismatch | NotRetired => 409,
+            EntryUsed | ContentMismatch | NotRetired | ShareHeld => 409,
             Retired => 410,
             TooLarge => 413,
             NotJson => 415,
@@ -227,7 +240,15 @@ pub struct DepositReceipt {
     pub index: u8,
 }
 
-/// `POST /v1/release` answer: the `ReleasedShare`'s SCALE bytes in hex.
+/// `POST /v1/justifications` answer (201): the justification share kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JustificationReceipt {
+    pub log_seq: u64,
+    pub index: u8,
+}
+
+/// `POST /v1/release` answer: the `ReleasedShare`'s SCALE bytes in hex (and of
+/// `POST /v1/justifications/release`: the `ReleasedJustification`'s).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleasedBody {
     pub released: String,

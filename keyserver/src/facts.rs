@@ -17,7 +17,8 @@ use medconsent_chain::{Block, Chain, Contracts, Message};
 use medconsent_keyrelease::decide::{ChainFacts, DepositorStanding};
 use medconsent_keyrelease::request::ReleaseRequest;
 use medconsent_shared::{
-    AccountId, Hash, Provider, Purpose, Record, RecordId, ScheduledChange, Timestamp,
+    AccountId, Hash, LogEntry, LogSeq, Provider, Purpose, Record, RecordId, ScheduledChange,
+    Timestamp,
 };
 use parity_scale_codec::Encode;
 use std::fmt::Debug;
@@ -258,6 +259,41 @@ impl ChainReader {
                     .read(Some(at), &self.origin, consents, &provider)
                     .await?;
                 Ok(DepositorStanding { delegate, provider })
+            }
+        })
+        .await
+    }
+
+    /// Entry `seq` of `patient`'s chain at `at`, and whether `requester` (when asked: for
+    /// someone other than the patient) is a delegate of the patient in force at `now`:
+    /// what a break-glass justification's deposit or reading turns on.
+    pub async fn entry_and_delegate(
+        &self,
+        at: Block,
+        now: Timestamp,
+        patient: AccountId,
+        seq: LogSeq,
+        requester: Option<AccountId>,
+    ) -> Result<(Option<LogEntry>, bool), ReadError> {
+        let entries = self.contracts.log().entries(patient, seq, 1);
+        let delegation = requester.map(|r| self.contracts.consents().delegation(patient, r));
+        self.agree("the break-glass entry", |chain| {
+            let (entries, delegation) = (entries.clone(), delegation.clone());
+            async move {
+                let contracts = &self.contracts;
+                let entry = chain
+                    .read(Some(at), &self.origin, &contracts.log, &entries)
+                    .await?
+                    .into_iter()
+                    .find(|entry| entry.seq == seq);
+                let delegate = match delegation {
+                    Some(delegation) => chain
+                        .read(Some(at), &self.origin, &contracts.consents, &delegation)
+                        .await?
+                        .is_some_and(|d| d.in_force(now)),
+                    None => false,
+                };
+                Ok((entry, delegate))
             }
         })
         .await

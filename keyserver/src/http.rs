@@ -11,6 +11,10 @@
 //! - `POST /v1/retire` `{"record": id}`: delete every share and blob of a record retired
 //!   on chain (one this server keeps nothing of is answered without a chain read).
 //! - `GET  /v1/records/{id}`: the versions of a record this server holds a share of.
+//! - `POST /v1/justifications` `{"signed": hex(SignedJustificationDeposit)}`: keep a
+//!   responder's sealed break-glass justification (201); see [`crate::justifications`].
+//! - `POST /v1/justifications/release` `{"signed": hex(SignedJustificationRequest)}`:
+//!   `{"released": hex(ReleasedJustification)}`, to the patient or a delegate.
 //! - `PUT  /v1/blobs/0x{hash}?record=ID`: store ciphertext the chain names under its
 //!   blake2b-256 hash (checked); see [`crate::blob_routes`].
 //! - `GET  /v1/blobs/0x{hash}`: the ciphertext (`application/octet-stream`).
@@ -18,83 +22,28 @@
 //! On the operator's own address (`--metrics-listen`), never the public one:
 //! - `GET  /metrics`: releases, shares held, refusals by code, chain-read time (Prometheus).
 
-use crate::blob_routes;
-use crate::facts::{ChainReader, ReadError};
-use crate::metrics::Metrics;
+use crate::facts::ReadError;
 use crate::request_log::{log_request, RefusalCode};
-use crate::share_db::{ReleaseRecord, ShareDb, ShareDbError, StoredShare};
+use crate::share_db::{ReleaseRecord, ShareDbError, StoredShare};
+pub use crate::state::ServerState;
+use crate::{blob_routes, justifications};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medconsent_keyrelease::decide::{self, Policy, Refusal};
+use medconsent_keyrelease::decide::{self, Refusal};
 use medconsent_keyrelease::envelope::{self, deposit_context, release_context};
 use medconsent_keyrelease::request::{ReleasedShare, SignedDeposit, SignedRequest};
 use medconsent_keyrelease::wire::{
     self, DepositReceipt, ErrorCode, Health, RecordShares, RefusalBody, ReleasedBody, RetireBody,
     RetireReceipt, SignedBody,
 };
-use medconsent_shared::{AccountId, RecordStatus};
+use medconsent_shared::RecordStatus;
 use parity_scale_codec::Decode;
 use serde::Serialize;
 use std::sync::Arc;
-use x25519_dalek::{PublicKey, StaticSecret};
-
-/// A key server's state: its keys, its database, its view of the chain, its rules.
-pub struct ServerState {
-    pub shares: ShareDb,
-    pub reader: ChainReader,
-    pub secret: StaticSecret,
-    pub public: [u8; 32],
-    pub account: AccountId,
-    pub policy: Policy,
-    /// Ciphertext blobs, one per content hash, and the largest one taken (bytes).
-    pub blobs: crate::blob_store::BlobStore,
-    pub blob_limit: usize,
-    /// Held for reading while an upload stores and names a blob, for writing while the
-    /// sweep forgets names and deletes the blobs left unnamed (`crate::sweep::settle`).
-    pub blob_names: tokio::sync::RwLock<()>,
-    pub metrics: Arc<Metrics>,
-    /// The deployment the server acts for, and whether the chain still matches its pins.
-    pub deployment: medconsent_chain::Deployment,
-    pub pins: crate::pins::PinWatch,
-    /// How far (ms) the agreed finalized block may be behind the server's clock.
-    pub max_chain_lag_ms: u64,
-}
-
-impl ServerState {
-    /// Whether the server may act at `block` (chain time `now`): the block is recent by
-    /// the server's own clock (a node cannot move it into the past), and the contracts
-    /// are the pinned ones (`crate::pins`).
-    pub(crate) async fn ready_at(
-        &self,
-        block: medconsent_chain::Block,
-        now: u64,
-    ) -> Result<(), ApiError> {
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        if now.saturating_add(self.max_chain_lag_ms) < wall {
-            return Err(ApiError::new(
-                ErrorCode::ChainBehind,
-                format!(
-                    "the finalized block the server's nodes agree on is {} s old by its clock",
-                    wall.saturating_sub(now) / 1_000
-                ),
-            ));
-        }
-        crate::pins::ensure_pinned(self, block, now)
-            .await
-            .map_err(|e| match e {
-                crate::pins::PinError::Read(e) => ApiError::from(e),
-                crate::pins::PinError::Changed(why) => {
-                    ApiError::new(ErrorCode::ContractsChanged, why)
-                }
-            })
-    }
-}
 
 /// A refusal as the client sees it.
 #[derive(Debug)]
@@ -178,13 +127,13 @@ impl From<ReadError> for ApiError {
     }
 }
 
-type Answer<T> = Result<(StatusCode, Json<T>), ApiError>;
+pub(crate) type Answer<T> = Result<(StatusCode, Json<T>), ApiError>;
 
-fn decode_hex<T: Decode>(text: &str) -> Result<T, ApiError> {
+pub(crate) fn decode_hex<T: Decode>(text: &str) -> Result<T, ApiError> {
     wire::from_hex(text).map_err(|e| ApiError::new(ErrorCode::BadEncoding, e.to_string()))
 }
 
-fn ok<T: Serialize>(status: StatusCode, body: T) -> Answer<T> {
+pub(crate) fn ok<T: Serialize>(status: StatusCode, body: T) -> Answer<T> {
     Ok((status, Json(body)))
 }
 
@@ -201,6 +150,8 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) 
         .route("/v1/release", post(release))
         .route("/v1/retire", post(retire))
         .route("/v1/records/{id}", get(record_shares))
+        .route("/v1/justifications", post(justifications::deposit))
+        .route("/v1/justifications/release", post(justifications::release))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -294,12 +245,7 @@ async fn deposit(
     // no chain read (one signed by a stranger as itself costs the record and, when it is
     // not the patient, its standing).
     decide::authentic_deposit(&signed, &server.public)?;
-    let (block, now) = server.reader.finalized().await?;
-    server.ready_at(block, now).await?;
-    decide::server_listed(
-        server.reader.own_listing(block).await?.as_ref(),
-        &server.public,
-    )?;
+    let (block, now) = server.acting_block().await?;
     let record = server.reader.record(block, deposit.record).await?;
     // Only someone other than the patient needs a standing: a delegate, or the provider
     // who wrote the version.
@@ -321,23 +267,52 @@ async fn deposit(
         &deposit.content_hash,
         deposit.index,
     );
-    envelope::open(&deposit.share, &server.secret, &context).map_err(|_| Refusal::BadShare)?;
+    let share =
+        envelope::open(&deposit.share, &server.secret, &context).map_err(|_| Refusal::BadShare)?;
     let stored = StoredShare {
         patient: deposit.patient,
         content_hash: deposit.content_hash,
         index: deposit.index,
         sealed: deposit.share,
     };
-    tokio::task::block_in_place(|| {
-        server
-            .shares
-            .put_share(deposit.record, deposit.version, &stored)?;
-        // The ciphertext this share opens is kept while this version is current,
-        // wherever it was uploaded first.
-        server
-            .shares
-            .name_blob(deposit.record, deposit.version, &deposit.content_hash)
+    let patient_or_delegate = deposit.depositor == deposit.patient || standing.delegate;
+    // The share held of this version, opened; one that does not open (index 0, never
+    // dealt) counts as another share.
+    let opened_held = |held: &StoredShare| {
+        let context = deposit_context(
+            &server.public,
+            deposit.record,
+            deposit.version,
+            &held.content_hash,
+            held.index,
+        );
+        match envelope::open(&held.sealed, &server.secret, &context) {
+            Ok(opened) => (held.index, opened),
+            Err(_) => (0, zeroize::Zeroizing::new([0; 32])),
+        }
+    };
+    let kept = tokio::task::block_in_place(|| {
+        let kept =
+            server
+                .shares
+                .put_share_if(deposit.record, deposit.version, &stored, |held| {
+                    let held = held.map(opened_held);
+                    let held = held.as_ref().map(|(index, bytes)| (*index, &bytes[..]));
+                    decide::may_replace(patient_or_delegate, held, (deposit.index, &share[..]))
+                        .is_ok()
+                })?;
+        if kept {
+            // The ciphertext this share opens is kept while this version is current,
+            // wherever it was uploaded first.
+            server
+                .shares
+                .name_blob(deposit.record, deposit.version, &deposit.content_hash)?;
+        }
+        Ok::<_, ShareDbError>(kept)
     })?;
+    if !kept {
+        return Err(Refusal::ShareHeld.into());
+    }
     ok(
         StatusCode::CREATED,
         DepositReceipt {
@@ -358,13 +333,8 @@ async fn release(
     // Addressee and signature first: a forged request costs no chain read. Then the
     // expiry, at the chain's time.
     decide::authentic_request(&signed, &server.public)?;
-    let (block, now) = server.reader.finalized().await?;
-    server.ready_at(block, now).await?;
+    let (block, now) = server.acting_block().await?;
     decide::current(request.expires_at, now, &server.policy)?;
-    decide::server_listed(
-        server.reader.own_listing(block).await?.as_ref(),
-        &server.public,
-    )?;
     let facts = server.reader.release_facts(block, now, request).await?;
     let used =
         tokio::task::block_in_place(|| server.shares.is_used(&request.patient, request.log_seq))?;
@@ -378,9 +348,8 @@ async fn release(
                     "this server holds no share of this record version",
                 )
             })?;
-    let share = envelope::open(
+    let sealed = server.reseal(
         &stored.sealed,
-        &server.secret,
         &deposit_context(
             &server.public,
             request.record,
@@ -388,16 +357,7 @@ async fn release(
             &stored.content_hash,
             stored.index,
         ),
-    )
-    .map_err(|_| {
-        ApiError::new(
-            ErrorCode::ShareUnreadable,
-            "a stored share does not open with this server's key",
-        )
-    })?;
-    let sealed = envelope::seal(
-        &share,
-        &PublicKey::from(request.reply_key),
+        request.reply_key,
         &release_context(
             &server.public,
             &request.patient,
@@ -407,8 +367,7 @@ async fn release(
             &request.requester,
             stored.index,
         ),
-    )
-    .map_err(|_| ApiError::new(ErrorCode::WeakReplyKey, "a low-order reply key"))?;
+    )?;
     // The mark is durable before the share leaves: a crash after it costs the reader a
     // new access, never a second release of one entry.
     let record = ReleaseRecord {

@@ -11,10 +11,12 @@ pub mod blob_store;
 pub mod connections;
 pub mod facts;
 pub mod http;
+pub mod justifications;
 pub mod metrics;
 pub mod pins;
 pub mod request_log;
 pub mod share_db;
+pub mod state;
 pub mod sweep;
 pub mod tls;
 

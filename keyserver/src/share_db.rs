@@ -77,7 +77,7 @@ pub struct ShareDb {
     db: Database,
 }
 
-fn release_key(patient: &AccountId, seq: LogSeq) -> [u8; 40] {
+pub(crate) fn release_key(patient: &AccountId, seq: LogSeq) -> [u8; 40] {
     let mut key = [0u8; 40];
     key[..32].copy_from_slice(patient.as_ref());
     key[32..].copy_from_slice(&seq.to_be_bytes());
@@ -103,14 +103,40 @@ impl ShareDb {
     /// Keeps the share of `record` at `version` and drops the shares of its earlier
     /// versions (a rotation makes them useless), in one transaction.
     pub fn put_share(&self, record: RecordId, version: u32, share: &StoredShare) -> Result<()> {
+        self.put_share_if(record, version, share, |_| true)
+            .map(|_| ())
+    }
+
+    /// [`ShareDb::put_share`] if `replaces` says yes of the share held of that version
+    /// (None: none), in the same transaction, so two deposits at once cannot both find
+    /// the place empty. Whether it was kept.
+    pub fn put_share_if(
+        &self,
+        record: RecordId,
+        version: u32,
+        share: &StoredShare,
+        replaces: impl FnOnce(Option<&StoredShare>) -> bool,
+    ) -> Result<bool> {
         let txn = self.db.begin_write()?;
         {
             let mut table = txn.open_table(SHARES)?;
+            let held = match table.get((record, version))? {
+                Some(value) => Some(StoredShare::decode(&mut value.value())?),
+                None => None,
+            };
+            if !replaces(held.as_ref()) {
+                return Ok(false);
+            }
             table.retain_in((record, 0)..(record, version), |_, _| false)?;
             table.insert((record, version), share.encode().as_slice())?;
         }
         txn.commit()?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// The database, for the tables kept by other modules (`crate::justifications`).
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
     }
 
     pub fn share(&self, record: RecordId, version: u32) -> Result<Option<StoredShare>> {

@@ -3,11 +3,11 @@
 
 use super::{read_secret, reader, session, ChainArgs, Done, Global, Output, PurposeArg};
 use medconsent_chain::account_of;
-use medconsent_client::categories::category_name;
 use medconsent_client::exit::{Exit, Failure};
 use medconsent_client::flow::{chart_file, ChartAsk, FlowError};
 use medconsent_client::store::{check_output, LocalStore};
 use medconsent_client::words;
+use medconsent_shared::words::category_name;
 use medconsent_shared::{Basis, RecordId, Verdict, MAX_CHART_RECORDS};
 use std::path::PathBuf;
 

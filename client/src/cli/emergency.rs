@@ -3,8 +3,9 @@
 
 use super::{read_secret, reader, session, ChainArgs, Done, Global, Output};
 use medconsent_chain::account_of;
-use medconsent_client::exit::Failure;
+use medconsent_client::exit::{Exit, Failure};
 use medconsent_client::flow::justification_hash;
+use medconsent_client::flow::FlowError;
 use medconsent_client::store::{check_output, LocalStore};
 use medconsent_client::words;
 use medconsent_shared::{EntryKind, Review};
@@ -20,9 +21,10 @@ pub(crate) struct BreakGlassArgs {
     /// The record's id.
     #[arg(long)]
     record: u64,
-    /// Why, in words: its blake2b-256 hash goes into the patient's log (the text does
-    /// not: it may say things about the patient). Keep the text; the patient's review
-    /// checks a text against the hash.
+    /// Why, in words (at most 2,048 bytes): its salted blake2b-256 hash goes into the
+    /// patient's log (the text does not: it may say things about the patient); the text is left
+    /// sealed for the patient at the key servers, where only the patient and its
+    /// delegates read it (`emergencies --texts`).
     #[arg(long, conflicts_with = "justification_file")]
     justification: Option<String>,
     /// The justification from a file (UTF-8).
@@ -41,9 +43,19 @@ pub(crate) struct EmergenciesArgs {
     /// The patient's account (SS58 or 0x-hex).
     #[arg(long)]
     patient: String,
-    /// A justification text (a file) to compare with each access's logged hash.
-    #[arg(long)]
+    /// A justification text (a file) to compare with each access's logged hash, with
+    /// the salt `break-glass` printed (--salt).
+    #[arg(long, requires = "salt")]
     check: Option<PathBuf>,
+    /// The salt under the logged hash (0x-hex, as `break-glass` printed it).
+    #[arg(long, requires = "check")]
+    salt: Option<String>,
+    /// Also read each justification the responder left sealed at the key servers, checked
+    /// against the logged hash: signed by the patient or a delegate (--suri/--suri-file).
+    #[arg(long)]
+    texts: bool,
+    #[command(flatten)]
+    chain: ChainArgs,
 }
 
 #[derive(clap::Args)]
@@ -80,6 +92,7 @@ fn justification(args: &BreakGlassArgs) -> Result<String, Failure> {
 
 pub(crate) async fn break_glass(global: &Global, args: BreakGlassArgs, out: &mut Output) -> Done {
     let text = justification(&args)?;
+    medconsent_client::flow::check_justification(&text)?;
     let secret = read_secret(&args.secret)?;
     check_output(&args.out)?;
     let store = LocalStore::new(args.store).map_err(|e| Failure::usage(e.to_string()))?;
@@ -94,6 +107,11 @@ pub(crate) async fn break_glass(global: &Global, args: BreakGlassArgs, out: &mut
         "justification_hash",
         format!("0x{}", hex::encode(broken.justification)),
     );
+    out.field(
+        "justification_salt",
+        format!("0x{}", hex::encode(broken.salt)),
+    );
+    out.field("justification_copies", broken.copies);
     out.field("remaining_today", broken.remaining);
     out.field("opened", broken.opened.out.display().to_string());
     Ok(())
@@ -101,13 +119,25 @@ pub(crate) async fn break_glass(global: &Global, args: BreakGlassArgs, out: &mut
 
 pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mut Output) -> Done {
     let patient = medconsent_chain::parse_account(&args.patient)?;
-    let claimed = match &args.check {
-        Some(file) => Some(justification_hash(
-            &std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?,
-        )),
-        None => None,
+    let claimed = match (&args.check, &args.salt) {
+        (Some(file), Some(salt)) => {
+            let salt = salt
+                .strip_prefix("0x")
+                .and_then(|h| hex::decode(h).ok())
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .ok_or_else(|| Failure::usage("--salt is 0x and 32 hex digits"))?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+            Some(justification_hash(&salt, &text))
+        }
+        _ => None,
     };
-    let session = reader(global).await?;
+    let (session, asker) = if args.texts {
+        let (session, signer) = session(global, &args.chain).await?;
+        (session, Some(signer))
+    } else {
+        (reader(global).await?, None)
+    };
     let all = session.emergencies(patient).await?;
     let names = session.names().await?;
     let trail = medconsent_client::audit::verified_trail(
@@ -117,6 +147,7 @@ pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mu
     )
     .await
     .map_err(|e| Failure::new(medconsent_client::exit::Exit::Unverified, e.to_string()))?;
+    let mut mismatched = 0usize;
     for (index, access) in all.iter().enumerate() {
         // The justification hash is in the access's log entry, verified with the trail.
         let logged = trail
@@ -152,9 +183,42 @@ pub(crate) async fn emergencies(global: &Global, args: EmergenciesArgs, out: &mu
         if let Some(matches) = matches {
             value["text_matches"] = matches.into();
         }
+        // The text as left at the key servers, checked against the logged hash; one that
+        // cannot be read is said so and the listing goes on; one that is not the logged
+        // one (a server or the responder lied) fails the command once it is listed.
+        if let (Some(asker), Some(logged)) = (&asker, logged) {
+            match session
+                .justification(asker, patient, access.log_seq, &logged)
+                .await
+            {
+                Ok(text) => {
+                    line.push_str(&format!(" claimed={text:?}"));
+                    value["justification_text"] = text.into();
+                }
+                Err(e) => {
+                    let said = match e {
+                        FlowError::JustificationMismatch(_) => {
+                            mismatched = mismatched.saturating_add(1);
+                            "mismatch"
+                        }
+                        _ => "unread",
+                    };
+                    eprintln!("medconsent: index {index}: the justification's text: {e}");
+                    line.push_str(&format!(" claimed={said}"));
+                    value["justification_text"] = serde_json::Value::Null;
+                    value["justification_read"] = said.into();
+                }
+            }
+        }
         out.row("emergencies", line, value);
     }
     out.field("emergencies_count", all.len());
+    if mismatched > 0 {
+        return Err(Failure::new(
+            Exit::Unverified,
+            format!("{mismatched} justification copies are not the text whose hash was logged"),
+        ));
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 mod admin;
 mod clinician;
 mod emergency;
+mod fhir;
 mod output;
 mod parties;
 mod records;
@@ -175,6 +176,12 @@ enum Command {
     /// Patient (or a delegate, --for): `refuse` break-glass access to the patient's
     /// records, or `allow` it again.
     EmergencyOptOut(parties::OptOutArgs),
+    /// Hospital systems: a patient's consents and audit trail as HL7 FHIR R5 Bundles, and
+    /// a FHIR Consent read back into a grant.
+    Fhir {
+        #[command(subcommand)]
+        command: fhir::FhirCommand,
+    },
     /// Admin: register, name, suspend and reactivate providers and key servers; pause, resume,
     /// schedule, apply and cancel changes; hand the role over.
     Admin {
@@ -285,7 +292,7 @@ pub(crate) async fn run(cli: Cli, out: &mut Output) -> Done {
             );
         }
         Command::Categories => {
-            for (code, name) in medconsent_client::categories::CATEGORIES {
+            for (code, name) in medconsent_shared::words::CATEGORIES {
                 out.row(
                     "categories",
                     format!("{code:>3} {name}"),
@@ -317,6 +324,7 @@ pub(crate) async fn run(cli: Cli, out: &mut Output) -> Done {
         Command::Providers => parties::providers(global, out).await?,
         Command::Record { record } => parties::record(global, record, out).await?,
         Command::Admin { command } => admin::admin(global, command, out).await?,
+        Command::Fhir { command } => fhir::fhir(global, command, out).await?,
         Command::Delegate { command } => parties::delegate(global, command, out).await?,
         Command::EmergencyOptOut(args) => parties::emergency_opt_out(global, args, out).await?,
     }

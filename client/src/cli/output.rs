@@ -13,7 +13,7 @@ use std::fmt::Display;
 
 /// One line on stdout. A reader that left (`medconsent … | head -1`) ends the command
 /// quietly with the shell's broken-pipe status, not a panic: what was done is done.
-fn line(text: std::fmt::Arguments) {
+pub(crate) fn line(text: std::fmt::Arguments) {
     use std::io::Write;
     if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -121,7 +121,7 @@ pub(crate) fn record(r: &Record) -> Value {
         "patient": ss58(&r.patient),
         "author": ss58(&r.author),
         "category": r.category,
-        "category_name": medconsent_client::categories::category_name(r.category),
+        "category_name": medconsent_shared::words::category_name(r.category),
         "version": r.version,
         "content_hash": format!("0x{}", hex::encode(r.content_hash)),
         "updated": time(r.updated_at),

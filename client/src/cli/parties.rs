@@ -285,7 +285,7 @@ pub(crate) async fn record(global: &Global, id: u64, out: &mut Output) -> Done {
     out.field("author", ss58(&record.author));
     out.field(
         "category",
-        medconsent_client::categories::category_name(record.category),
+        medconsent_shared::words::category_name(record.category),
     );
     out.field("version", record.version);
     out.field(

@@ -2,12 +2,12 @@
 //! trail: the verified audit trail and the accounting of disclosures.
 
 use super::{read_secret, reader, session, ChainArgs, Done, Global, Output, PurposeArg};
-use medconsent_client::categories::parse_category;
 use medconsent_client::exit::{Exit, Failure};
 use medconsent_client::flow::{Authoring, Written};
 use medconsent_client::store::{check_output, LocalStore};
 use medconsent_client::words::Names;
 use medconsent_client::{audit, words};
+use medconsent_shared::words::parse_category;
 use medconsent_shared::{EntryKind, Purpose, RecordStatus};
 use std::path::PathBuf;
 
@@ -275,8 +275,29 @@ pub(crate) async fn shares(global: &Global, args: SharesArgs, out: &mut Output) 
     Ok(())
 }
 
+/// A time window of days, `--from` (default: the beginning) to before `--until`
+/// (default: none), in chain time; a window that ends before it starts is refused.
+pub(crate) fn window(
+    from: Option<&str>,
+    until: Option<&str>,
+) -> Result<(u64, Option<u64>), Failure> {
+    let day = |text: Option<&str>| {
+        text.map(words::parse_date)
+            .transpose()
+            .map_err(|e| Failure::usage(e.to_string()))
+    };
+    let (from, until) = (day(from)?.unwrap_or(0), day(until)?);
+    if until.is_some_and(|until| until <= from) {
+        return Err(Failure::usage("--until must be a later day than --from"));
+    }
+    Ok((from, until))
+}
+
 /// The patient's verified trail and the directory's names to show its actors by.
-async fn verified(global: &Global, patient: &str) -> Result<(audit::Trail, Names), Failure> {
+pub(crate) async fn verified(
+    global: &Global,
+    patient: &str,
+) -> Result<(audit::Trail, Names), Failure> {
     let patient = medconsent_chain::parse_account(patient)?;
     let session = reader(global).await?;
     let names = session.names().await?;
@@ -321,16 +342,7 @@ pub(crate) async fn audit(global: &Global, args: AuditArgs, out: &mut Output) ->
 /// Accesses, denials and break-glass reads of the patient's records with `from <= time
 /// < until`, from the trail verified to the head.
 pub(crate) async fn disclosures(global: &Global, args: DisclosuresArgs, out: &mut Output) -> Done {
-    let day = |text: &Option<String>| {
-        text.as_deref()
-            .map(words::parse_date)
-            .transpose()
-            .map_err(|e| Failure::usage(e.to_string()))
-    };
-    let (from, until) = (day(&args.from)?.unwrap_or(0), day(&args.until)?);
-    if until.is_some_and(|until| until <= from) {
-        return Err(Failure::usage("--until must be a later day than --from"));
-    }
+    let (from, until) = window(args.from.as_deref(), args.until.as_deref())?;
     let (trail, names) = verified(global, &args.patient).await?;
     let disclosed = trail.entries.iter().filter(|e| {
         e.timestamp >= from

@@ -4,13 +4,10 @@
 //! in words, and nothing is submitted.
 
 use super::{FlowError, Result, Session};
-use medconsent_chain::{ConsentError, Signer};
+use medconsent_chain::{ConsentError, Included, Signer};
 use medconsent_shared::{
     AccountId, Consent, ConsentId, ConsentTerms, Grantee, Provider, RoleSet, Timestamp,
 };
-
-/// How many consents one query lists (the contract's page size bounds it too).
-const PAGE: u32 = 32;
 
 impl Session {
     /// Grants (or, with a Deny decision, restricts) `terms` to `grantee` for `patient`,
@@ -24,17 +21,32 @@ impl Session {
     ) -> Result<ConsentId> {
         let mut consents = self.contracts().consents();
         let message = consents.grant(patient, grantee, terms);
-        let (result, included) = self
+        let submitted = self
             .chain
             .submit(signer, &self.contracts().consents, &message)
             .await?;
+        self.created_consent(submitted, patient, &grantee, &terms)
+            .await
+    }
+
+    /// The id of the consent a grant (direct or signed) created, once included. The id
+    /// is the dry run's prediction: what the including block holds under it must be
+    /// this grant (another may have come first).
+    pub(super) async fn created_consent(
+        &self,
+        (result, included): (
+            std::result::Result<ConsentId, ConsentError>,
+            Option<Included>,
+        ),
+        patient: AccountId,
+        grantee: &Grantee,
+        terms: &ConsentTerms,
+    ) -> Result<ConsentId> {
         let (id, included) = match (result, included) {
             (Ok(id), Some(included)) => (id, included),
             (Err(e), _) => return Err(FlowError::ConsentRefused(e)),
             (Ok(_), None) => return Err(FlowError::Reverted),
         };
-        // The id is the dry run's prediction: what the finalized block holds under it
-        // must be this grant (another may have come first).
         let message = self.contracts().consents().consent(patient, id);
         let stored = self
             .chain
@@ -46,7 +58,7 @@ impl Session {
             )
             .await?;
         match stored {
-            Some(consent) if consent.grantee == grantee && consent.terms == terms => Ok(id),
+            Some(consent) if &consent.grantee == grantee && &consent.terms == terms => Ok(id),
             _ => Err(FlowError::ConsentNotFound(id)),
         }
     }
@@ -97,38 +109,11 @@ impl Session {
             .await?)
     }
 
-    /// Every consent of `patient`, revoked ones included, oldest first.
+    /// Every consent of `patient`, revoked ones included, oldest first, at the
+    /// finalized block.
     pub async fn consents(&self, patient: AccountId) -> Result<Vec<Consent>> {
         let at = self.chain.finalized().await?;
-        let consents = self.contracts().consents();
-        let count = self
-            .chain
-            .read(
-                Some(at),
-                &patient,
-                &self.contracts().consents,
-                &consents.consent_count(patient),
-            )
-            .await?;
-        let mut all = Vec::new();
-        let mut start = 0u64;
-        while start < count {
-            let page = self
-                .chain
-                .read(
-                    Some(at),
-                    &patient,
-                    &self.contracts().consents,
-                    &consents.consents_of(patient, start, PAGE),
-                )
-                .await?;
-            if page.is_empty() {
-                break;
-            }
-            start = start.saturating_add(u64::from(PAGE));
-            all.extend(page);
-        }
-        Ok(all)
+        Ok(medconsent_chain::reads::consents(&self.chain, &self.contracts(), at, patient).await?)
     }
 
     /// `account` in the provider directory, at the finalized block.

@@ -8,9 +8,7 @@
 use super::{FlowError, Result, Session};
 use crate::words::Names;
 use medconsent_chain::{parse_account, ss58, Signer};
-use medconsent_shared::{
-    valid_provider_name, AccountId, Provider, MAX_NAME_WORD, MAX_PAGE as PAGE,
-};
+use medconsent_shared::{valid_provider_name, AccountId, Provider, MAX_NAME_WORD};
 
 /// One entry of the provider directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,38 +22,15 @@ impl Session {
     /// Every provider and key server in registration order, at the finalized block.
     pub async fn directory(&self) -> Result<Vec<Listed>> {
         let at = self.chain.finalized().await?;
-        let consents = self.contracts().consents();
-        let mut all = Vec::new();
-        let mut start = 0u32;
-        loop {
-            let page = self
-                .chain
-                .read(
-                    Some(at),
-                    &AccountId::from([0; 32]),
-                    &self.contracts().consents,
-                    &consents.providers(start, PAGE),
-                )
-                .await?;
-            let got = u32::try_from(page.len()).unwrap_or(u32::MAX);
-            if got > PAGE {
-                return Err(FlowError::Garbled(format!(
-                    "{got} directory entries for a page of {PAGE}"
-                )));
-            }
-            all.extend(page.into_iter().map(|(account, provider, name)| Listed {
+        let all = medconsent_chain::reads::directory(&self.chain, &self.contracts(), at).await?;
+        Ok(all
+            .into_iter()
+            .map(|(account, provider, name)| Listed {
                 account,
                 provider,
                 name,
-            }));
-            if got < PAGE {
-                return Ok(all);
-            }
-            // A node that answers full pages forever ends here, not in a loop.
-            start = start
-                .checked_add(PAGE)
-                .ok_or_else(|| FlowError::Garbled("a directory without an end".into()))?;
-        }
+            })
+            .collect())
     }
 
     /// The display names of the directory, for showing accounts.

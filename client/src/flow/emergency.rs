@@ -1,21 +1,24 @@
 //! Break-glass: a responder opens a record without consent, with a written justification
-//! whose hash goes into the patient's log; the patient (or a delegate) reviews such
-//! accesses afterwards, several at once.
+//! whose hash goes into the patient's log and whose text is left sealed for the patient
+//! at the key servers ([`super::justification`]); the patient (or a delegate) reviews
+//! such accesses afterwards, several at once.
 
 use super::{not_included, FlowError, Opened, Result, Session};
 use crate::store::LocalStore;
 use medconsent_chain::{account_of, Signer};
-use medconsent_keyrelease::blobs::blake2b_256;
+use medconsent_keyrelease::justification::{claim_hash, SALT_LEN};
 use medconsent_shared::{
     AccountId, EmergencyAccess, EntryKind, RecordId, Timestamp, EMERGENCY_WINDOW_MS,
     MAX_EMERGENCIES_PER_WINDOW, MAX_PAGE,
 };
+use rand_core::RngCore;
 use std::path::Path;
 use x25519_dalek::StaticSecret;
 
-/// The hash of a justification as the log keeps it: blake2b-256 of its UTF-8 bytes.
-pub fn justification_hash(text: &str) -> [u8; 32] {
-    blake2b_256(text.as_bytes())
+/// The hash of a justification as the log keeps it: blake2b-256 of the salt and its
+/// UTF-8 bytes (unsalted, a guess of a short text could be checked against the log).
+pub fn justification_hash(salt: &[u8; SALT_LEN], text: &str) -> [u8; 32] {
+    claim_hash(salt, text.as_bytes())
 }
 
 /// What a break-glass read came to.
@@ -23,6 +26,11 @@ pub fn justification_hash(text: &str) -> [u8; 32] {
 pub struct BrokenGlass {
     pub opened: Opened,
     pub justification: [u8; 32],
+    /// The salt under the hash: with the text, what `emergencies --check` compares.
+    pub salt: [u8; SALT_LEN],
+    /// How many key servers keep the justification's sealed copy for the patient
+    /// (`threshold` of them let the patient's review read it).
+    pub copies: usize,
     /// Break-glass reads of this patient's records the responder has left in its
     /// current window.
     pub remaining: u32,
@@ -62,10 +70,13 @@ impl Session {
         store: &LocalStore,
         out: &Path,
     ) -> Result<BrokenGlass> {
+        super::check_justification(justification)?;
         let me = account_of(responder);
         let servers = self.key_servers().await?;
         let patient = self.record_at(None, &me, record).await?.patient;
-        let hash = justification_hash(justification);
+        let mut salt = [0u8; SALT_LEN];
+        rand_core::OsRng.fill_bytes(&mut salt);
+        let hash = justification_hash(&salt, justification);
         self.say("breaking the glass on chain and waiting for finality");
         let mut registry = self.contracts().registry();
         let access = registry.emergency_access(record, hash);
@@ -83,13 +94,36 @@ impl Session {
             EntryKind::Denied(reason) => return Err(FlowError::Denied(reason)),
             other => return Err(FlowError::UnexpectedEntry(other)),
         }
-        let opened = self
-            .open_with_entry(responder, secret, &servers, &entry, store, out)
-            .await?;
+        // The text for the patient's review, beside the reading of the record: neither
+        // waits for the other, and a copy that fails costs the responder no read.
+        let leave = self.leave_justification(
+            responder,
+            &servers,
+            patient,
+            entry.seq,
+            &salt,
+            justification,
+        );
+        let open = self.open_with_entry(responder, secret, &servers, &entry, store, out);
+        let (copies, opened) = tokio::join!(leave, open);
+        let copies = copies.unwrap_or_else(|e| {
+            self.warn(&format!("the justification's sealed copy: {e}"));
+            0
+        });
+        if copies < usize::from(self.deployment.threshold) {
+            self.warn(&format!(
+                "the justification's sealed copy reached {copies} key servers, {} needed for \
+                 the patient's review to read it: give the patient the text and the salt",
+                self.deployment.threshold
+            ));
+        }
+        let opened = opened?;
         let remaining = self.emergency_budget(&me, patient).await?;
         Ok(BrokenGlass {
             opened,
             justification: hash,
+            salt,
+            copies,
             remaining,
         })
     }
@@ -189,11 +223,21 @@ mod tests {
     }
 
     #[test]
-    fn the_justification_hash_is_blake2b_of_the_text() {
+    fn the_justification_hash_is_blake2b_of_the_salted_text() {
+        let salt = [5; SALT_LEN];
+        let mut claimed = salt.to_vec();
+        claimed.extend_from_slice(b"unconscious, no ID");
         assert_eq!(
-            justification_hash("unconscious, no ID"),
-            blake2b_256(b"unconscious, no ID")
+            justification_hash(&salt, "unconscious, no ID"),
+            medconsent_keyrelease::blobs::blake2b_256(&claimed)
         );
-        assert_ne!(justification_hash("a"), justification_hash("a "));
+        assert_ne!(
+            justification_hash(&salt, "a"),
+            justification_hash(&salt, "a ")
+        );
+        assert_ne!(
+            justification_hash(&salt, "a"),
+            justification_hash(&[6; SALT_LEN], "a")
+        );
     }
 }

@@ -11,6 +11,7 @@ mod chart;
 mod consents;
 mod directory;
 mod emergency;
+mod justification;
 mod read;
 mod rebuild;
 mod retire;
@@ -20,6 +21,7 @@ pub use admin::{AdminCall, AdminState, Governed};
 pub use chart::{chart_file, ChartAsk, ChartRecord, Covered};
 pub use directory::{check_name, names_of, resolve, resolve_name, Listed};
 pub use emergency::{justification_hash, remaining_budget, BrokenGlass};
+pub use justification::check_justification;
 pub use signed::Relay;
 pub use write::Authoring;
 
@@ -114,6 +116,11 @@ pub enum FlowError {
     #[error("{active} usable key servers in the directory, {needed} needed")]
     TooFewServers { active: usize, needed: u8 },
     #[error(
+        "{answered} key servers answer with their pinned key, {needed} needed: a record \
+         written for someone else keeps no copy of its key, so nothing was registered"
+    )]
+    TooFewAnswering { answered: usize, needed: u8 },
+    #[error(
         "the key server {0} is plain http:// beyond this machine, where anyone on the path \
          can read and change what it says: list it as https://, or pass --insecure on a \
          network you control"
@@ -132,6 +139,18 @@ pub enum FlowError {
     },
     #[error("no key server has the ciphertext: {}", .0.join("; "))]
     NoBlob(Vec<String>),
+    #[error(
+        "the justification is {0} bytes; the patient's sealed copy holds at most {max}: \
+         shorten it (nothing was sent)",
+        max = medconsent_keyrelease::justification::MAX_JUSTIFICATION_LEN
+    )]
+    JustificationTooLong(usize),
+    /// The shares rebuilt no key that opens a text with the logged hash.
+    #[error(
+        "the justification kept for log entry {0} is not the text whose hash was logged: \
+         a key server or the responder left another"
+    )]
+    JustificationMismatch(medconsent_shared::LogSeq),
     /// The chain answered with something that does not add up (counts and lists that
     /// disagree): the node may be lying.
     #[error("the chain's answer does not add up: {0}")]

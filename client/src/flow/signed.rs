@@ -158,28 +158,12 @@ impl Session {
             relay.deadline,
             signature,
         );
-        let (result, included) = self
+        let submitted = self
             .chain
             .submit(relayer, &self.contracts().consents, &message)
             .await?;
-        let (id, included) = match (result, included) {
-            (Ok(id), Some(included)) => (id, included),
-            (Err(e), _) => return Err(FlowError::ConsentRefused(e)),
-            (Ok(_), None) => return Err(FlowError::Reverted),
-        };
-        let stored = self
-            .chain
-            .read(
-                Some(included.block),
-                &patient,
-                &self.contracts().consents,
-                &self.contracts().consents().consent(patient, id),
-            )
-            .await?;
-        match stored {
-            Some(consent) if consent.grantee == grantee && consent.terms == terms => Ok(id),
-            _ => Err(FlowError::ConsentNotFound(id)),
-        }
+        self.created_consent(submitted, patient, &grantee, &terms)
+            .await
     }
 
     /// The patient (or a delegate) voids the signature with `nonce` before anyone

@@ -62,7 +62,12 @@ impl Session {
         let me = account_of(author);
         let patient = authoring.patient;
         let owner = owner.filter(|_| me == patient);
-        let servers = self.sealable(self.key_servers().await?).await?;
+        // Without the patient's own copy of the key, a put whose shares do not reach
+        // `threshold` servers leaves a record no one can open: it starts only if that many
+        // servers answer now.
+        let servers = self
+            .sealable(self.key_servers().await?, owner.is_none())
+            .await?;
         let next = self.contracts().registry().next_record_id();
         let record = self
             .chain
@@ -133,11 +138,13 @@ impl Session {
     /// `key_servers`), each server's own word on its key must be the pinned one, so a
     /// server that was re-keyed or replaced gets no share it cannot open, and one that
     /// claims another key gets none at all. An unreachable server is kept: its upload
-    /// and deposit fail and are reported as usual.
-    async fn sealable(&self, servers: Vec<KeyServer>) -> Result<Vec<KeyServer>> {
+    /// and deposit fail and are reported as usual, unless `answering` asks for
+    /// `threshold` servers that answer with their pinned key.
+    async fn sealable(&self, servers: Vec<KeyServer>, answering: bool) -> Result<Vec<KeyServer>> {
         let answers =
             futures::future::join_all(servers.iter().map(|s| self.servers.health(s))).await;
         let mut sealable = Vec::with_capacity(servers.len());
+        let mut answered = 0usize;
         for (server, health) in servers.into_iter().zip(answers) {
             match health {
                 Ok(health)
@@ -149,14 +156,22 @@ impl Session {
                         server.endpoint.url, health.public_key
                     ));
                 }
-                _ => sealable.push(server),
+                Ok(_) => {
+                    answered = answered.saturating_add(1);
+                    sealable.push(server);
+                }
+                Err(_) => sealable.push(server),
             }
         }
-        if sealable.len() < usize::from(self.deployment.threshold) {
+        let needed = self.deployment.threshold;
+        if sealable.len() < usize::from(needed) {
             return Err(FlowError::TooFewServers {
                 active: sealable.len(),
-                needed: self.deployment.threshold,
+                needed,
             });
+        }
+        if answering && answered < usize::from(needed) {
+            return Err(FlowError::TooFewAnswering { answered, needed });
         }
         Ok(sealable)
     }
@@ -275,7 +290,7 @@ impl Session {
         store: &LocalStore,
     ) -> Result<Written> {
         let me = account_of(patient);
-        let servers = self.sealable(self.key_servers().await?).await?;
+        let servers = self.sealable(self.key_servers().await?, false).await?;
         let record = self.record_at(None, &me, record_id).await?;
         if record.patient != me || record.status != RecordStatus::Active {
             return Err(FlowError::NotYourActiveRecord(record_id));
@@ -350,7 +365,7 @@ impl Session {
 
 /// A server whose nodes are a block or two behind the client's does not see the record
 /// (or its new version) yet: what it answers then is asked again, for up to 5 s.
-async fn while_behind<T, F, Fut>(mut ask: F) -> std::result::Result<T, ServerError>
+async fn while_behind<T, F, Fut>(ask: F) -> std::result::Result<T, ServerError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, ServerError>>,
@@ -361,6 +376,19 @@ where
         ErrorCode::WrongVersion,
         ErrorCode::ContentMismatch,
     ];
+    while_refused_with(&BEHIND, ask).await
+}
+
+/// Asks again, every 500 ms up to 10 times, while the server refuses with one of
+/// `codes`: refusals that mean it has not seen yet what the client's node finalized.
+pub(super) async fn while_refused_with<T, F, Fut>(
+    codes: &[ErrorCode],
+    mut ask: F,
+) -> std::result::Result<T, ServerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, ServerError>>,
+{
     let mut tries = 0u32;
     loop {
         match ask().await {
@@ -368,7 +396,7 @@ where
                 if tries < 10
                     && e.code()
                         .and_then(ErrorCode::parse)
-                        .is_some_and(|code| BEHIND.contains(&code)) =>
+                        .is_some_and(|code| codes.contains(&code)) =>
             {
                 tries = tries.saturating_add(1);
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;

@@ -16,6 +16,8 @@ pub mod signed;
 pub mod split;
 #[cfg(feature = "std")]
 pub mod vector;
+#[cfg(feature = "std")]
+pub mod words;
 
 pub use admin::{Admin, AdminChange, AdminFault, ScheduledChange};
 pub use consent::*;

@@ -95,6 +95,23 @@ pub fn deposit_rules(
     Ok(())
 }
 
+/// Whether a deposit may take the place of the share a server holds of the same
+/// version (`held`: its index and opened bytes; `new`: the deposit's). The patient and a
+/// delegate in force may replace it; the provider who wrote the version deposits once
+/// (the same share again is kept, a lost answer retried), since a version's author keeps
+/// its standing after its Append permit ends, and a second share of another key would
+/// make the version unreadable for the patient.
+pub fn may_replace(
+    patient_or_delegate: bool,
+    held: Option<(u8, &[u8])>,
+    new: (u8, &[u8]),
+) -> Result<(), Refusal> {
+    match held {
+        Some(held) if !patient_or_delegate && held != new => Err(Refusal::ShareHeld),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +139,25 @@ mod tests {
             updated_at: 0,
             status: RecordStatus::Active,
         }
+    }
+
+    #[test]
+    fn a_provider_deposits_a_versions_share_once_and_the_patient_replaces_it() {
+        let held: &[u8] = &[7; 33];
+        let other: &[u8] = &[8; 33];
+        // The first share, and the same one again (a retry), are kept from anyone.
+        assert_eq!(may_replace(false, None, (1, other)), Ok(()));
+        assert_eq!(may_replace(false, Some((1, held)), (1, held)), Ok(()));
+        // Another share, or the same bytes under another index, only from the patient's side.
+        assert_eq!(
+            may_replace(false, Some((1, held)), (1, other)),
+            Err(Refusal::ShareHeld)
+        );
+        assert_eq!(
+            may_replace(false, Some((1, held)), (2, held)),
+            Err(Refusal::ShareHeld)
+        );
+        assert_eq!(may_replace(true, Some((1, held)), (2, other)), Ok(()));
     }
 
     #[test]

@@ -12,7 +12,14 @@ use crate::request::{ReleaseRequest, SignedRequest};
 use crate::wire::ErrorCode;
 
 mod deposit;
-pub use deposit::{authentic_deposit, decide_deposit, deposit_rules, DepositorStanding};
+mod justification;
+pub use deposit::{
+    authentic_deposit, decide_deposit, deposit_rules, may_replace, DepositorStanding,
+};
+pub use justification::{
+    authentic_justification, authentic_justification_request, justification_request_rules,
+    justification_rules,
+};
 use medconsent_shared::{
     EntryKind, LogEntry, Provider, ProviderStatus, Purpose, Record, RecordStatus, Role, Timestamp,
 };
@@ -87,6 +94,20 @@ pub enum Refusal {
     BadShare,
     #[error("the record is not retired on the finalized chain")]
     NotRetired,
+    #[error("this server already holds another share of this version: only the patient or a delegate replaces it")]
+    ShareHeld,
+    #[error("the log entry is not a break-glass access")]
+    NotAnEmergency,
+    #[error("the break-glass entry is another responder's")]
+    NotTheResponder,
+    #[error("only the patient or a delegate in force reads a break-glass justification")]
+    NotPatientOrDelegate,
+    #[error("the sealed justification is longer than a server keeps")]
+    TextTooLong,
+    #[error(
+        "this server already keeps another copy of this entry's justification: a copy is left once"
+    )]
+    JustificationHeld,
 }
 
 impl Refusal {
@@ -114,6 +135,12 @@ impl Refusal {
             Refusal::ContentMismatch => ErrorCode::ContentMismatch,
             Refusal::BadShare => ErrorCode::BadShare,
             Refusal::NotRetired => ErrorCode::NotRetired,
+            Refusal::ShareHeld => ErrorCode::ShareHeld,
+            Refusal::NotAnEmergency => ErrorCode::NotAnEmergency,
+            Refusal::NotTheResponder => ErrorCode::NotTheResponder,
+            Refusal::NotPatientOrDelegate => ErrorCode::NotPatientOrDelegate,
+            Refusal::TextTooLong => ErrorCode::TooLarge,
+            Refusal::JustificationHeld => ErrorCode::ShareHeld,
         }
     }
 }
@@ -556,6 +583,11 @@ mod tests {
             Refusal::ServerNotListed,
             Refusal::NotThePatient,
             Refusal::NotAnAuthor,
+            Refusal::ShareHeld,
+            Refusal::NotAnEmergency,
+            Refusal::NotTheResponder,
+            Refusal::NotPatientOrDelegate,
+            Refusal::TextTooLong,
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());

@@ -86,6 +86,28 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
         Ok((Ok(_), Some(_))) => {}
         other => return Err(format!("Ferdie's grant: {other:?}")),
     }
+    // Two of three servers down: Dave keeps no copy of the key, so his put stops before
+    // the chain, as one whose shares missed the threshold would leave a record no one
+    // opens.
+    let down = "http://127.0.0.1:9";
+    let two_down = session_with_stand_ins(w, &[(1, down), (2, down)]).await;
+    let refused = two_down
+        .put_as(&dave.signer, None, for_ferdie, &input, RESULTS, &dave.store)
+        .await;
+    ensure!(
+        matches!(
+            refused,
+            Err(FlowError::TooFewAnswering {
+                answered: 1,
+                needed: 2
+            })
+        ),
+        "with two servers down: {refused:?}"
+    );
+    ensure!(
+        blobs_kept(w) == kept_before && next_id().await? == next_before,
+        "a put with two servers down left something"
+    );
     let written = s
         .put_as(&dave.signer, None, for_ferdie, &input, RESULTS, &dave.store)
         .await
@@ -118,5 +140,53 @@ pub async fn a_clinician_adds_a_result_the_patient_opens(w: &World) -> Outcome {
     .await
     .map_err(|e| format!("Ferdie's get: {e}"))?;
     ensure!(read(&out) == result, "Ferdie opened {:?}", read(&out));
+    // Dave, still the version's author, cannot put another share in place of the one a
+    // server holds: that would leave Ferdie's version unreadable.
+    let server = &w.servers[0];
+    let now = chain_now(&s).await;
+    let other_share = Deposit {
+        server: server.public_key,
+        patient,
+        depositor: dave.account(),
+        record: written.record,
+        version: 1,
+        content_hash: written.content_hash,
+        index: 1,
+        share: envelope::seal(
+            &[9; 32],
+            &x25519_dalek::PublicKey::from(server.public_key),
+            &deposit_context(
+                &server.public_key,
+                written.record,
+                1,
+                &written.content_hash,
+                1,
+            ),
+        )
+        .map_err(|e| e.to_string())?,
+        expires_at: now + 60_000,
+    };
+    let got = post_deposit(&server.url, &dave.signer, other_share).await;
+    ensure!(
+        got == (409, "share_held".into()),
+        "Dave's second share: {got:?}"
+    );
+    // Nothing changed: Ferdie opens it again, to the same bytes.
+    let again = w.out_path("result.again");
+    s.get(
+        &ferdie.signer,
+        &ferdie.secret,
+        written.record,
+        Purpose::PatientRequest,
+        &ferdie.store,
+        &again,
+    )
+    .await
+    .map_err(|e| format!("Ferdie's second get: {e}"))?;
+    ensure!(
+        read(&again) == result,
+        "then Ferdie opened {:?}",
+        read(&again)
+    );
     Ok(())
 }

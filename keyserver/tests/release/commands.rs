@@ -19,6 +19,13 @@ pub fn medconsent(w: &World, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `medconsent ARGS` that must succeed: its stdout.
+pub fn run_ok(w: &World, args: &[&str]) -> Result<String, String> {
+    let (code, out, err) = medconsent(w, args);
+    ensure!(code == 0, "{args:?}: exit {code}: {err}");
+    Ok(out)
+}
+
 /// Charlie, the patient here: a pair of patient and grantee holds at most 8 active
 /// rules, and the other scenarios' grants are Charlie's.
 fn charlie_account() -> String {

@@ -38,9 +38,12 @@ mod availability;
 mod bench;
 mod chart_commands;
 mod commands;
+mod fhir_commands;
+mod fhir_server;
 mod fixtures;
 mod hostile;
 mod hostile_servers;
+mod justifications;
 mod load;
 mod lying_node;
 mod lying_nodes;
@@ -85,6 +88,9 @@ fn main() {
         relayed::a_signed_consent_is_relayed_once_and_a_changed_or_voided_one_never,
         admin_commands::the_admin_pauses_schedules_and_hands_over_in_words,
         names::providers_go_by_their_names,
+        justifications::the_patient_reads_what_the_responder_claimed,
+        fhir_commands::consents_and_the_trail_speak_fhir_r5,
+        fhir_server::a_fhir_client_searches_the_rest_api,
         retention::a_strangers_copy_of_a_content_hash_deletes_nothing_when_retired,
         availability::sigterm_ends_a_server_cleanly_and_it_comes_back,
         availability::a_directory_change_not_yet_final_is_waited_for,

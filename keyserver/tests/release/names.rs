@@ -4,18 +4,12 @@
 //! in words with their exit code, and nothing changes. The providers here are new ones,
 //! so the names show in no other scenario's output.
 
-use crate::commands::medconsent;
+use crate::commands::{medconsent, run_ok};
 use crate::fixtures::*;
 
 fn account_of_uri(uri: &str) -> String {
     let signer = medconsent_chain::signer_from_uri(uri).expect("a dev-style account");
     medconsent_chain::ss58(&medconsent_chain::account_of(&signer))
-}
-
-fn run_ok(w: &World, args: &[&str]) -> Result<String, String> {
-    let (code, out, err) = medconsent(w, args);
-    ensure!(code == 0, "{args:?}: exit {code}: {err}");
-    Ok(out)
 }
 
 fn directory(w: &World) -> Result<String, String> {

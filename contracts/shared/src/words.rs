@@ -1,8 +1,11 @@
-//! The one table of record categories. On chain a category is an opaque number (it says
-//! nothing about a patient by itself); people name it. `medconsent categories` prints
-//! this table, and every command takes a category by name or by number.
+//! What off-chain code says instead of codes, defined once for every reader (the
+//! command, the FHIR export and server): the one table of record categories, and why the
+//! chain denied something. On chain a category is an opaque number (it says nothing
+//! about a patient by itself); people name it. `medconsent categories` prints this
+//! table, and every command takes a category by name or by number. Not in the
+//! contracts' build (std only).
 
-use medconsent_shared::CategoryCode;
+use crate::{CategoryCode, DenyReason};
 
 /// (code, name): the names every command shows and accepts.
 pub const CATEGORIES: [(CategoryCode, &str); 15] = [
@@ -53,6 +56,24 @@ pub fn parse_category(text: &str) -> Result<CategoryCode, String> {
                 known.join(", ")
             )
         })
+}
+
+/// Why the chain denied an access or a write, in words.
+pub fn describe_deny_reason(reason: DenyReason) -> String {
+    match reason {
+        DenyReason::NoConsent => "no consent of the patient's permits it".to_owned(),
+        DenyReason::Restricted(id) => format!("the patient's restriction {id} forbids it"),
+        DenyReason::NotProvider => "the reader is not in the provider directory".to_owned(),
+        DenyReason::ProviderSuspended => "the reader is suspended in the directory".to_owned(),
+        DenyReason::NotResponder => "break-glass takes the emergency-responder role".to_owned(),
+        DenyReason::EmergencyOptedOut => "the patient refuses break-glass access".to_owned(),
+        DenyReason::RecordRetired => "the record is retired".to_owned(),
+        DenyReason::Paused => "the consent manager is paused".to_owned(),
+        DenyReason::ConsentUnavailable => "the consent manager could not be asked".to_owned(),
+        DenyReason::EmergencyLimit => {
+            "this responder's break-glass budget for this patient is spent for now".to_owned()
+        }
+    }
 }
 
 #[cfg(test)]
