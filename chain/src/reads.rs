@@ -6,7 +6,9 @@
 //! is the node's word (read it from a node you run or trust).
 
 use crate::{Block, Chain, Contracts, Error, Result};
-use medconsent_shared::{verify_chain, AccountId, Consent, LogEntry, LogSeq, Provider, MAX_PAGE};
+use medconsent_shared::{
+    verify_chain, AccountId, ChainHead, Consent, LogEntry, LogSeq, Provider, MAX_PAGE,
+};
 
 /// How many consents one query lists (the contract's page size bounds it too).
 const PAGE: u32 = 32;
@@ -111,29 +113,8 @@ pub async fn verified_trail(
     at: Block,
     patient: AccountId,
 ) -> std::result::Result<Trail, TrailError> {
-    let log = contracts.log();
-    let head = chain
-        .read(Some(at), &patient, &contracts.log, &log.head(patient))
-        .await?;
-    let mut entries: Vec<LogEntry> = Vec::new();
-    loop {
-        let start = u64::try_from(entries.len()).unwrap_or(u64::MAX);
-        if start >= head.length {
-            break;
-        }
-        let page = chain
-            .read(
-                Some(at),
-                &patient,
-                &contracts.log,
-                &log.entries(patient, start, MAX_PAGE),
-            )
-            .await?;
-        if page.is_empty() {
-            break;
-        }
-        entries.extend(page);
-    }
+    let head = trail_head(chain, contracts, at, patient).await?;
+    let entries = entries_between(chain, contracts, at, patient, 0, head.length).await?;
     check(&entries, head.length, head.last_hash)?;
     Ok(Trail {
         at,
@@ -142,13 +123,104 @@ pub async fn verified_trail(
     })
 }
 
+/// Brings `trail`, a verified trail of `patient` read at an earlier block, up to `at`,
+/// reading only what follows it: the log only appends, so the entries after it must
+/// chain on from its last hash to the head at `at`. A trail that the head at `at` does
+/// not extend (shorter head, another hash) is read again whole. `trail` changes only on
+/// success.
+pub async fn extend_trail(
+    chain: &Chain,
+    contracts: &Contracts,
+    at: Block,
+    patient: AccountId,
+    trail: &mut Trail,
+) -> std::result::Result<(), TrailError> {
+    let head = trail_head(chain, contracts, at, patient).await?;
+    let known = u64::try_from(trail.entries.len()).unwrap_or(u64::MAX);
+    if known == head.length && trail.head_hash == head.last_hash {
+        trail.at = at;
+        return Ok(());
+    }
+    if known < head.length {
+        let fresh = entries_between(chain, contracts, at, patient, known, head.length).await?;
+        if check_from(known, trail.head_hash, &fresh, head.length, head.last_hash).is_ok() {
+            trail.entries.extend(fresh);
+            trail.at = at;
+            trail.head_hash = head.last_hash;
+            return Ok(());
+        }
+    }
+    *trail = verified_trail(chain, contracts, at, patient).await?;
+    Ok(())
+}
+
+async fn trail_head(
+    chain: &Chain,
+    contracts: &Contracts,
+    at: Block,
+    patient: AccountId,
+) -> Result<ChainHead> {
+    chain
+        .read(
+            Some(at),
+            &patient,
+            &contracts.log,
+            &contracts.log().head(patient),
+        )
+        .await
+}
+
+/// Entries `start..end` of `patient`'s trail at `at`, as the node gives them (checked by
+/// the caller); a node that stops short gives fewer.
+async fn entries_between(
+    chain: &Chain,
+    contracts: &Contracts,
+    at: Block,
+    patient: AccountId,
+    start: u64,
+    end: u64,
+) -> Result<Vec<LogEntry>> {
+    let log = contracts.log();
+    let mut entries: Vec<LogEntry> = Vec::new();
+    loop {
+        let next = start.saturating_add(u64::try_from(entries.len()).unwrap_or(u64::MAX));
+        if next >= end {
+            return Ok(entries);
+        }
+        let page = chain
+            .read(
+                Some(at),
+                &patient,
+                &contracts.log,
+                &log.entries(patient, next, MAX_PAGE),
+            )
+            .await?;
+        if page.is_empty() {
+            return Ok(entries);
+        }
+        entries.extend(page);
+    }
+}
+
 /// The chain rule over `entries` (from seq 0), and their end against the head.
 pub fn check(
     entries: &[LogEntry],
     length: u64,
     last_hash: [u8; 32],
 ) -> std::result::Result<(), TrailError> {
-    let got = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+    check_from(0, [0; 32], entries, length, last_hash)
+}
+
+/// The chain rule over `entries`, which follow `first` entries ending in hash
+/// `previous`, and their end against a head of `length` entries ending in `last_hash`.
+fn check_from(
+    first: u64,
+    previous: [u8; 32],
+    entries: &[LogEntry],
+    length: u64,
+    last_hash: [u8; 32],
+) -> std::result::Result<(), TrailError> {
+    let got = first.saturating_add(u64::try_from(entries.len()).unwrap_or(u64::MAX));
     if got != length {
         return Err(TrailError::Missing {
             got,
@@ -158,12 +230,12 @@ pub fn check(
     // Entry n must say it is entry n: a node cannot renumber the chain around a gap.
     if let Some((_, expected)) = entries
         .iter()
-        .zip(0u64..)
+        .zip(first..)
         .find(|(entry, expected)| entry.seq != *expected)
     {
         return Err(TrailError::Broken(expected));
     }
-    let end = verify_chain([0; 32], entries).map_err(TrailError::Broken)?;
+    let end = verify_chain(previous, entries).map_err(TrailError::Broken)?;
     if end != last_hash {
         return Err(TrailError::HeadMismatch);
     }
@@ -197,6 +269,33 @@ mod tests {
                 entry
             })
             .collect()
+    }
+
+    #[test]
+    fn a_suffix_verifies_from_the_hash_before_it_and_only_from_it() {
+        let entries = chain_of(6);
+        let head = entries[5].hash;
+        check_from(4, entries[3].hash, &entries[4..], 6, head).unwrap();
+        check_from(6, head, &[], 6, head).unwrap();
+        // Another start hash, a suffix that skips an entry, or one cut short: refused.
+        assert!(matches!(
+            check_from(4, entries[2].hash, &entries[4..], 6, head),
+            Err(TrailError::Broken(4))
+        ));
+        assert!(matches!(
+            check_from(3, entries[3].hash, &entries[4..], 6, head),
+            Err(TrailError::Missing {
+                got: 5,
+                expected: 6
+            })
+        ));
+        assert!(matches!(
+            check_from(4, entries[3].hash, &entries[4..5], 6, head),
+            Err(TrailError::Missing {
+                got: 5,
+                expected: 6
+            })
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! token 401, each with an OperationOutcome; every answer is `application/fhir+json`.
 
 pub mod search;
+pub mod trails;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,11 +28,12 @@ use medconsent_chain::{parse_account, reads, ss58, Chain, Contracts};
 use medconsent_fhir::audit::audit_event;
 use medconsent_fhir::consent::consent;
 use medconsent_fhir::Words;
-use medconsent_shared::{AccountId, CategoryCode, DenyReason};
+use medconsent_shared::{AccountId, CategoryCode, DenyReason, LogEntry};
 use search::{Search, SearchError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use trails::Trails;
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 
@@ -46,11 +48,14 @@ pub struct Service {
     /// Category names and refusals in words (the command's tables, passed in).
     pub category_name: fn(CategoryCode) -> String,
     pub deny_reason: fn(DenyReason) -> String,
+    /// Verified trails kept between searches, extended as the finalized block moves.
+    pub trails: Trails,
 }
 
-/// How much the server takes on at once and how long one request may take: each search
-/// reads the patient's whole list from the node, so a flood is turned away (503) rather
-/// than passed on, and a hung node costs a request its timeout (504), not a worker.
+/// How much the server takes on at once and how long one request may take: a search
+/// reads the node (a patient's consents, a trail's new entries, a whole trail not kept),
+/// so a flood is turned away (503) rather than passed on, and a hung node costs a request
+/// its timeout (504), not a worker.
 pub struct Limits {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     pub request_timeout: std::time::Duration,
@@ -282,13 +287,26 @@ fn words<'a>(
     }
 }
 
-/// A searchset Bundle of one page of `all`, with its links.
-fn searchset(service: &Service, kind: &str, search: &Search, all: Vec<Value>) -> Fhir {
-    let total = all.len();
-    let page: Vec<Value> = all
-        .into_iter()
+/// The resources of one page of a search: `search`'s window of `items`, shaped.
+fn page_of<T>(search: &Search, items: &[T], shape: impl Fn(&T) -> Value) -> Vec<Value> {
+    items
+        .iter()
         .skip(search.offset)
         .take(search.count)
+        .map(shape)
+        .collect()
+}
+
+/// A searchset Bundle of one page of `total` matches, with its links.
+fn searchset(
+    service: &Service,
+    kind: &str,
+    search: &Search,
+    total: usize,
+    page: Vec<Value>,
+) -> Fhir {
+    let page: Vec<Value> = page
+        .into_iter()
         .map(|resource| {
             json!({
                 "fullUrl": format!("{}/{kind}/{}", service.base, resource["id"].as_str().unwrap_or("")),
@@ -345,8 +363,8 @@ async fn consents(
     let names = names(&service, at).await?;
     let name = |a: &AccountId| names.get(a).cloned();
     let words = words(&service, &name);
-    let resources = all.iter().map(|c| consent(c, &words)).collect();
-    Ok(searchset(&service, "Consent", &search, resources))
+    let page = page_of(&search, &all, |c| consent(c, &words));
+    Ok(searchset(&service, "Consent", &search, all.len(), page))
 }
 
 async fn one_consent(
@@ -387,18 +405,31 @@ async fn audit_events(
 ) -> Result<Fhir, Fhir> {
     let search = search::parse(&params(query)?, true)?;
     let at = service.chain.finalized().await?;
-    let trail =
-        reads::verified_trail(&service.chain, &service.contracts, at, search.patient).await?;
     let names = names(&service, at).await?;
-    let name = |a: &AccountId| names.get(a).cloned();
-    let words = words(&service, &name);
-    let resources = trail
-        .entries
-        .iter()
-        .filter(|e| e.timestamp >= search.from && search.until.is_none_or(|u| e.timestamp < u))
-        .map(|e| audit_event(e, &words))
-        .collect();
-    Ok(searchset(&service, "AuditEvent", &search, resources))
+    // Only the page is shaped; the window is counted over the whole trail.
+    let (total, page) = service
+        .trails
+        .with(
+            &service.chain,
+            &service.contracts,
+            at,
+            search.patient,
+            |trail| {
+                let name = |a: &AccountId| names.get(a).cloned();
+                let words = words(&service, &name);
+                let window: Vec<&LogEntry> = trail
+                    .entries
+                    .iter()
+                    .filter(|e| {
+                        e.timestamp >= search.from && search.until.is_none_or(|u| e.timestamp < u)
+                    })
+                    .collect();
+                let page = page_of(&search, &window, |e| audit_event(e, &words));
+                (window.len(), page)
+            },
+        )
+        .await?;
+    Ok(searchset(&service, "AuditEvent", &search, total, page))
 }
 
 /// One entry of a patient's verified trail, by its id `<patient SS58>-<seq>`.
@@ -415,17 +446,21 @@ async fn one_audit_event(
     };
     let (patient, seq) = split_id(&id).ok_or_else(unknown)?;
     let at = service.chain.finalized().await?;
-    let trail = reads::verified_trail(&service.chain, &service.contracts, at, patient).await?;
-    let entry = trail
-        .entries
-        .iter()
-        .find(|e| e.seq == seq)
+    let entry = service
+        .trails
+        .with(&service.chain, &service.contracts, at, patient, |trail| {
+            usize::try_from(seq)
+                .ok()
+                .and_then(|i| trail.entries.get(i))
+                .cloned()
+        })
+        .await?
         .ok_or_else(unknown)?;
     let names = names(&service, at).await?;
     let name = |a: &AccountId| names.get(a).cloned();
     Ok(Fhir(
         StatusCode::OK,
-        audit_event(entry, &words(&service, &name)),
+        audit_event(&entry, &words(&service, &name)),
     ))
 }
 

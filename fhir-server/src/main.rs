@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use medconsent_chain::{Chain, Deployment};
+use medconsent_fhir_server::trails::Trails;
 use medconsent_fhir_server::{router, Limits, Service};
 use medconsent_shared::words::{category_name, describe_deny_reason};
 use std::net::SocketAddr;
@@ -41,6 +42,10 @@ struct Cli {
     /// How long one request may take (ms) before it is answered 504.
     #[arg(long, default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Trail entries kept between searches, across patients (about 200 bytes each; the
+    /// least recently searched patient goes first); 0 reads every trail whole each time.
+    #[arg(long, default_value_t = 200_000)]
+    trail_cache_entries: usize,
 }
 
 /// Whether `url` is a plain-text node beyond this machine.
@@ -99,6 +104,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         token,
         category_name,
         deny_reason: describe_deny_reason,
+        trails: Trails::new(cli.trail_cache_entries),
     });
     // The line a supervisor (or a test) waits for.
     println!("listening={address}");

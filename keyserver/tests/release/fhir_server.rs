@@ -187,6 +187,29 @@ pub async fn a_fhir_client_searches_the_rest_api(w: &World) -> Outcome {
         status == 200 && read == first,
         "AuditEvent/{id}: {status} {read}"
     );
+    // The trail the server kept from the searches above follows the chain: an entry
+    // logged since is served at its place, as a server that keeps nothing serves it.
+    let total = |page: &Value| page["total"].as_u64().unwrap_or(0);
+    let before = total(&page);
+    put(w, &s, "rest-later.txt", "logged after the searches").await?;
+    let (_, out, _) = medconsent(w, &["audit", "--patient", &bob, "--json"]);
+    let now = serde_json::from_str::<Value>(&out).map_err(|e| e.to_string())?["verified"]
+        ["entries"]
+        .as_u64()
+        .unwrap_or(0);
+    let last = format!("/AuditEvent?patient={bob}&_count=1&_offset={}", now.saturating_sub(1));
+    let (_, _, kept) = get(&format!("{base}{last}"), None).await;
+    let keeping_nothing = start(w, &["--trail-cache-entries", "0"])?;
+    let (_, _, whole) = get(&format!("{}{last}", keeping_nothing.1), None).await;
+    ensure!(
+        now > before
+            && total(&kept) == now
+            && total(&whole) == now
+            && kept["entry"][0]["resource"] == whole["entry"][0]["resource"]
+            && kept["entry"][0]["resource"]["id"] == format!("{bob}-{}", now - 1),
+        "after a new entry ({before} then {now}): kept {kept}, read whole {whole}"
+    );
+    drop(keeping_nothing);
     let posted = reqwest::Client::new()
         .post(format!("{base}/Consent"))
         .body("{}")
