@@ -3,10 +3,12 @@
 # writes BENCHMARKS.md: code size, weight and storage deposit of every state-changing
 # message, cost against a patient's history (1, 100, 1,000), operations per block; then
 # the key servers (release build) against a node of their own: release latency, releases
-# per second, a full 2-of-3 get, storage per share (the "Key release" section).
-#   scripts/bench.sh [--no-build] [--only contracts|keys]
+# per second, a full 2-of-3 get, storage per share (the "Key release" section); then a
+# 10,000-entry trail exported as FHIR and searched over the FHIR REST API (the "FHIR"
+# section).
+#   scripts/bench.sh [--no-build] [--only contracts|keys|fhir]
 #     --no-build  reuse ./target/ink from the last contract build
-#     --only      run one part; "keys" rewrites only the Key release section
+#     --only      run one part; "keys" and "fhir" rewrite only their own section
 # The contract figures are deterministic weights: rerunning on unchanged code gives the
 # same tables. The key-release figures are wall-clock timings and vary between runs.
 set -euo pipefail
@@ -15,7 +17,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
 BUILD=1
 ONLY=all
-usage() { echo "usage: scripts/bench.sh [--no-build] [--only contracts|keys]" >&2; exit 2; }
+usage() { echo "usage: scripts/bench.sh [--no-build] [--only contracts|keys|fhir]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0 ;;
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$ONLY" in all | contracts | keys) ;; *) usage ;; esac
+case "$ONLY" in all | contracts | keys | fhir) ;; *) usage ;; esac
 
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/release.sh
@@ -37,7 +39,7 @@ if [ "$BUILD" = 1 ]; then
   build_release_contracts
 fi
 
-if [ "$ONLY" != keys ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = contracts ]; then
   printf '==> what each feature costs in the fronts (code-only builds of variants)\n'
   prices=$(mktemp)
   python3 scripts/lib/feature_prices.py "$CACHE_TARGET/feature-prices" >"$prices" ||
@@ -54,12 +56,22 @@ fi
 if [ "$ONLY" != contracts ]; then
   [ -f target/ink/record_registry/record_registry.contract ] ||
     die "no contract artifacts in target/ink: run without --no-build first"
-  # The key servers' release build; their own node, deploy.sh, three server processes.
-  printf '==> key release: three key-server processes (release build) on their own node\n'
   # deploy.sh, run by the suite, writes the deployment file with the medconsent command.
-  CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet --release -p medconsent-client
+  CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet --release -p medconsent-client \
+    -p medconsent-fhir-server
+fi
+# The key servers' release build; their own node, deploy.sh, three server processes.
+for part in keys fhir; do
+  [ "$ONLY" = all ] || [ "$ONLY" = "$part" ] || continue
+  if [ "$part" = keys ]; then
+    printf '==> key release: three key-server processes (release build) on their own node\n'
+    flag=--bench
+  else
+    printf '==> FHIR: a 10,000-entry trail exported and searched, on its own node\n'
+    flag=--bench-fhir
+  fi
   CONTRACTS_NODE=$(command -v substrate-contracts-node) MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" \
     CARGO_TARGET_DIR="$CACHE_TARGET" \
-    cargo test --release -p medconsent-keyserver --test release -- --bench
-fi
+    cargo test --release -p medconsent-keyserver --test release -- "$flag"
+done
 printf '\nwrote BENCHMARKS.md in %d s\n' "$((SECONDS - start))"

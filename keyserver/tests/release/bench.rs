@@ -73,7 +73,8 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
     println!("bench: share and release storage");
     storage(w, &mut report).await?;
 
-    write_section(out, &report).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_section(out, "## Key release\n", &report)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     println!("BENCH wrote the Key release section of {}", out.display());
     Ok(())
 }
@@ -604,9 +605,9 @@ async fn storage(w: &World, report: &mut String) -> Result<(), String> {
 
 /// Replaces the "## Key release" section of `out` (up to the next "## " heading) with
 /// `section`, or appends it.
-fn write_section(out: &std::path::Path, section: &str) -> std::io::Result<()> {
+/// Replaces the section under `heading` in `out` (or appends it).
+pub fn write_section(out: &std::path::Path, heading: &str, section: &str) -> std::io::Result<()> {
     let current = std::fs::read_to_string(out).unwrap_or_default();
-    let heading = "## Key release\n";
     let updated = match current.find(heading) {
         Some(start) => {
             let rest = &current[start + heading.len()..];

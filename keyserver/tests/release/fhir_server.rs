@@ -15,7 +15,7 @@ fn server_bin() -> std::path::PathBuf {
 }
 
 /// A running server and its base URL; killed when dropped.
-struct Server(Child, String);
+pub struct Server(pub Child, pub String);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for Server {
     }
 }
 
-fn start(w: &World, extra: &[&str]) -> Result<Server, String> {
+pub fn start(w: &World, extra: &[&str]) -> Result<Server, String> {
     let mut child = Command::new(server_bin())
         .args(["--deployment", w.deployment_file.to_str().unwrap()])
         .args(["--node", &w.node_url, "--listen", "127.0.0.1:0"])
@@ -45,7 +45,7 @@ fn start(w: &World, extra: &[&str]) -> Result<Server, String> {
     Ok(Server(child, base))
 }
 
-async fn get(url: &str, token: Option<&str>) -> (u16, String, Value) {
+pub async fn get(url: &str, token: Option<&str>) -> (u16, String, Value) {
     let mut request = reqwest::Client::new().get(url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -197,7 +197,10 @@ pub async fn a_fhir_client_searches_the_rest_api(w: &World) -> Outcome {
         ["entries"]
         .as_u64()
         .unwrap_or(0);
-    let last = format!("/AuditEvent?patient={bob}&_count=1&_offset={}", now.saturating_sub(1));
+    let last = format!(
+        "/AuditEvent?patient={bob}&_count=1&_offset={}",
+        now.saturating_sub(1)
+    );
     let (_, _, kept) = get(&format!("{base}{last}"), None).await;
     let keeping_nothing = start(w, &["--trail-cache-entries", "0"])?;
     let (_, _, whole) = get(&format!("{}{last}", keeping_nothing.1), None).await;

@@ -5,7 +5,7 @@
 //! `world` starts the node and the servers; `fixtures` holds the steps the scenarios
 //! share; each other module is one group of scenarios; `hostile` is a lying server,
 //! `lying_node` a lying node;
-//! `bench` measures for BENCHMARKS.md.
+//! `bench` and `bench_fhir` measure for BENCHMARKS.md.
 
 use futures::future::BoxFuture;
 use std::time::Instant;
@@ -36,6 +36,7 @@ mod admin_commands;
 mod authors;
 mod availability;
 mod bench;
+mod bench_fhir;
 mod chart_commands;
 mod commands;
 mod fhir_commands;
@@ -107,11 +108,17 @@ fn main() {
         load::load_concurrent_releases_none_lost_none_wrong,
     ];
     let world: &'static World = Box::leak(Box::new(runtime.block_on(World::start())));
-    if std::env::args().any(|a| a == "--bench") {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let bench_fhir = std::env::args().any(|a| a == "--bench-fhir");
+    if bench || bench_fhir {
         // scripts/bench.sh: the figures for BENCHMARKS.md instead of the scenarios.
         let out = std::env::var_os("MEDCONSENT_BENCH_OUT")
             .map_or_else(|| world::repo_root().join("BENCHMARKS.md"), Into::into);
-        let outcome = runtime.block_on(bench::run(world, &out));
+        let outcome = if bench {
+            runtime.block_on(bench::run(world, &out))
+        } else {
+            runtime.block_on(bench_fhir::run(world, &out))
+        };
         world.shutdown();
         if let Err(why) = outcome {
             eprintln!("bench failed: {why}");
