@@ -1,0 +1,200 @@
+//! The page's sealing (web/src/sealing.js) against this client's, both ways, through
+//! known-answer vectors kept in web/test/vectors/:
+//! - rust.json, made here (`MEDCONSENT_WRITE_VECTORS=1 cargo test -p medconsent-client
+//!   --test web_vectors`): records sealed by `seal::seal`, shares split by
+//!   `shamir::split`, envelopes sealed by `envelope::seal`, and the exact context bytes.
+//!   The page's test opens each and rebuilds each context; this test checks that they
+//!   still open here and that the contexts are still what the code builds.
+//! - page.json, made by the page's test (`node --test web/test/`): opened here.
+//!
+//! Plaintexts are a byte pattern (`pattern(len)`), so the files hold only sealed bytes
+//! (records in base64, the rest in hex).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use medconsent_client::seal;
+use medconsent_client::Binding;
+use medconsent_keyrelease::blobs::blake2b_256;
+use medconsent_keyrelease::envelope;
+use medconsent_keyrelease::shamir::{self, Share};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/test/vectors")
+}
+
+/// The plaintext of a vector of `len` bytes: byte i is i mod 251.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("a hex string")).expect("hex")
+}
+
+fn array32(v: &Value) -> [u8; 32] {
+    bytes(v).try_into().expect("32 bytes")
+}
+
+fn open_record(blob: &[u8], key: [u8; 32], record_id: u64, version: u32) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    seal::open(
+        blob,
+        &mut out,
+        &Zeroizing::new(key),
+        Binding { record_id, version },
+        &mut |_| {},
+    )
+    .ok()
+    .map(|()| out)
+}
+
+/// The contexts both sides must build byte for byte.
+fn contexts() -> Value {
+    let server = [0x51; 32];
+    let patient = [0x0b; 32];
+    let requester = [0x0d; 32];
+    let hash = [0xc4; 32];
+    json!([
+        {
+            "kind": "deposit", "server": hex::encode(server), "record": 7, "version": 2,
+            "content_hash": hex::encode(hash), "index": 3,
+            "bytes": hex::encode(envelope::deposit_context(&server, 7, 2, &hash, 3)),
+        },
+        {
+            "kind": "release", "server": hex::encode(server), "patient": hex::encode(patient),
+            // Past JSON's safe integers: as strings, so the page reads them exactly.
+            "record": u64::MAX.to_string(), "version": 65_537, "log_seq": (1_u64 << 40).to_string(),
+            "requester": hex::encode(requester), "index": 1,
+            "bytes": hex::encode(envelope::release_context(
+                &server, &patient.into(), u64::MAX, 65_537, 1 << 40, &requester.into(), 1)),
+        },
+        {
+            "kind": "owner", "record": 12, "version": 1, "content_hash": hex::encode(hash),
+            "bytes": hex::encode(envelope::owner_context(12, 1, &hash)),
+        },
+    ])
+}
+
+fn make_rust_vectors() -> Value {
+    let key = [0x42; 32];
+    let records: Vec<Value> = [0usize, 5, seal::CHUNK, seal::CHUNK + 4]
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let (record_id, version) = (1000 + i as u64, 1 + i as u32);
+            let mut blob = Vec::new();
+            seal::seal(
+                pattern(len).as_slice(),
+                &mut blob,
+                &Zeroizing::new(key),
+                Binding { record_id, version },
+                &mut |_| {},
+            )
+            .unwrap();
+            json!({
+                "key": hex::encode(key), "record_id": record_id, "version": version,
+                "plain_len": len, "sealed": STANDARD.encode(&blob),
+                "content_hash": hex::encode(blake2b_256(&blob)),
+            })
+        })
+        .collect();
+    let shares = shamir::split(&key, 2, 3, &mut rand_core::OsRng).unwrap();
+    let recipient = StaticSecret::from([0x77; 32]);
+    let ctx = envelope::deposit_context(&[0x51; 32], 7, 2, &[0xc4; 32], 3);
+    let sealed = envelope::seal(&[0x33; 32], &PublicKey::from(&recipient), &ctx).unwrap();
+    json!({
+        "records": records,
+        "shamir": {
+            "key": hex::encode(key), "threshold": 2,
+            "shares": shares.iter().map(|s| json!({"index": s.index, "value": hex::encode(s.value)})).collect::<Vec<_>>(),
+        },
+        "envelope": {
+            "recipient_secret": hex::encode(recipient.to_bytes()),
+            "recipient_public": hex::encode(PublicKey::from(&recipient).as_bytes()),
+            "context": hex::encode(&ctx), "secret": hex::encode([0x33; 32]),
+            "sealed": hex::encode(sealed),
+        },
+        "contexts": contexts(),
+    })
+}
+
+fn read(name: &str) -> Value {
+    let path = vectors_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("json")
+}
+
+#[test]
+fn rust_vectors_still_open_and_contexts_are_unchanged() {
+    if std::env::var_os("MEDCONSENT_WRITE_VECTORS").is_some() {
+        let text = serde_json::to_string_pretty(&make_rust_vectors()).unwrap();
+        std::fs::write(vectors_dir().join("rust.json"), text + "\n").unwrap();
+    }
+    let v = read("rust.json");
+    assert_eq!(v["contexts"], contexts(), "a context's bytes changed");
+    check_opens(&v);
+}
+
+#[test]
+fn what_the_page_sealed_opens_here() {
+    let v = read("page.json");
+    check_opens(&v);
+    // The page built the same contexts.
+    assert_eq!(v["contexts"], contexts());
+}
+
+/// Every record opens to its pattern (and to nothing under another binding or with a
+/// flipped byte), the shares give the key, the envelope opens under its context only.
+fn check_opens(v: &Value) {
+    let records = v["records"].as_array().expect("records");
+    assert!(records.len() >= 4);
+    for r in records {
+        let blob = STANDARD
+            .decode(r["sealed"].as_str().expect("base64"))
+            .expect("base64");
+        let key = array32(&r["key"]);
+        let (id, version) = (
+            r["record_id"].as_u64().unwrap(),
+            r["version"].as_u64().unwrap() as u32,
+        );
+        assert_eq!(blake2b_256(&blob), array32(&r["content_hash"]));
+        let len = r["plain_len"].as_u64().unwrap() as usize;
+        assert_eq!(open_record(&blob, key, id, version), Some(pattern(len)));
+        assert_eq!(open_record(&blob, key, id + 1, version), None);
+        assert_eq!(open_record(&blob, key, id, version + 1), None);
+        let mut flipped = blob.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert_eq!(open_record(&flipped, key, id, version), None);
+    }
+    let shares: Vec<Share> = v["shamir"]["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Share {
+            index: s["index"].as_u64().unwrap() as u8,
+            value: array32(&s["value"]),
+        })
+        .collect();
+    let key = array32(&v["shamir"]["key"]);
+    for pair in [[0, 1], [1, 2], [0, 2]] {
+        let two = [shares[pair[0]].clone(), shares[pair[1]].clone()];
+        assert_eq!(*shamir::combine(&two, 2).unwrap(), key);
+    }
+    let e = &v["envelope"];
+    let secret = StaticSecret::from(array32(&e["recipient_secret"]));
+    let sealed: envelope::Sealed = bytes(&e["sealed"]).try_into().unwrap();
+    let ctx = bytes(&e["context"]);
+    assert_eq!(
+        *envelope::open(&sealed, &secret, &ctx).unwrap(),
+        array32(&e["secret"])
+    );
+    let mut other = ctx.clone();
+    other.push(0);
+    assert!(envelope::open(&sealed, &secret, &other).is_err());
+}
