@@ -29,7 +29,7 @@ pub use crate::state::ServerState;
 use crate::{blob_routes, justifications};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -44,6 +44,7 @@ use medconsent_shared::RecordStatus;
 use parity_scale_codec::Decode;
 use serde::Serialize;
 use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// A refusal as the client sees it.
 #[derive(Debug)]
@@ -137,10 +138,56 @@ pub(crate) fn ok<T: Serialize>(status: StatusCode, body: T) -> Answer<T> {
     Ok((status, Json(body)))
 }
 
+/// Which browser pages may call the server (CORS), from `--allow-origin`: none, `*`
+/// for any, or exact origins (`https://records.example.org`). Every request is
+/// authorized by the signature it carries, never by a cookie or by its origin, so the list
+/// says only which pages' scripts may read the answers; a page it leaves out still
+/// reaches the server, it just cannot read what comes back.
+pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allowed = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let mut list = Vec::with_capacity(origins.len());
+        for origin in origins {
+            let bare = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+            if !bare {
+                return Err(format!(
+                    "--allow-origin {origin}: an origin is a scheme and a host (and port), \
+                     like https://records.example.org, or *"
+                ));
+            }
+            list.push(
+                header::HeaderValue::from_str(origin)
+                    .map_err(|_| format!("--allow-origin {origin}: not a header value"))?,
+            );
+        }
+        AllowOrigin::list(list)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(600)),
+    ))
+}
+
 /// The router, with a body limit (bytes) on every route but blob uploads, which have
-/// their own, and a log line per request on stderr.
-pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) -> Router {
-    Router::new()
+/// their own, a log line per request on stderr, and CORS answers when `cors` is set
+/// (outermost: a preflight is answered before the bounds count it).
+pub fn router(
+    server: Arc<ServerState>,
+    body_limit: usize,
+    limits: Arc<Limits>,
+    cors: Option<CorsLayer>,
+) -> Router {
+    let router = Router::new()
         .route(
             "/v1/blobs/{hash}",
             get(blob_routes::get_blob).put(blob_routes::put_blob),
@@ -165,7 +212,11 @@ pub fn router(server: Arc<ServerState>, body_limit: usize, limits: Arc<Limits>) 
             server.metrics.clone(),
             log_request,
         ))
-        .with_state(server)
+        .with_state(server);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// The metrics router, for the operator's own address: what it tells (how many
@@ -493,6 +544,55 @@ mod tests {
         assert_eq!(ran.load(Ordering::SeqCst), 1, "the turned-away request ran");
         gate.notify_one();
         assert_eq!(first.await.unwrap().unwrap().status().as_u16(), 200);
+    }
+
+    /// What a browser's preflight from `origin` gets from a route behind `cors`.
+    async fn preflight(cors: Option<CorsLayer>, origin: &str) -> (u16, Option<String>) {
+        use tower::ServiceExt;
+        let mut app = Router::new().route("/v1/release", post(|| async { "released" }));
+        if let Some(layer) = cors {
+            app = app.layer(layer);
+        }
+        let request = axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/v1/release")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let allowed = response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), allowed)
+    }
+
+    #[tokio::test]
+    async fn only_the_listed_pages_may_read_answers() {
+        let page = "https://records.example.org";
+        let listed = || cors(&[page.to_owned()]).unwrap();
+        assert_eq!(
+            preflight(listed(), page).await,
+            (200, Some(page.to_owned()))
+        );
+        // Another page, or no list at all: no header, so the browser keeps the answer
+        // from the page's script.
+        assert_eq!(preflight(listed(), "https://evil.example").await.1, None);
+        assert_eq!(preflight(None, page).await.1, None);
+        let any = cors(&["*".to_owned()]).unwrap();
+        assert_eq!(preflight(any, page).await.1, Some("*".to_owned()));
+        // Not an origin: refused at start, with the flag named.
+        for bad in [
+            "records.example.org",
+            "https://records.example.org/app",
+            "https://",
+        ] {
+            let e = cors(&[bad.to_owned()]).unwrap_err();
+            assert!(e.contains("--allow-origin"), "{e}");
+        }
+        assert!(cors(&[]).unwrap().is_none());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct Config {
     pub connections: connections::ConnectionLimits,
     /// Where `/metrics` is served (the operator's own address), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Browser pages that may call the server (`--allow-origin`; `http::cors`).
+    pub allow_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +79,15 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("{0}")]
     Blobs(#[from] blob_store::StoreError),
+    #[error("{0}")]
+    AllowOrigin(String),
 }
 
 /// Opens the database, connects to the node, binds, prints `listening=ADDR` and serves
 /// until the process ends.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    // A bad certificate or key is said before anything else is opened.
+    // A bad origin, certificate or key is said before anything else is opened.
+    let cors = http::cors(&config.allow_origins).map_err(StartError::AllowOrigin)?;
     let acceptor = match &config.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
         None => None,
@@ -161,7 +166,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             std::future::pending(),
         ));
     }
-    let router = http::router(server, config.body_limit, limits);
+    let router = http::router(server, config.body_limit, limits, cors);
     connections::serve(listener, acceptor, router, config.connections, terminated()).await;
     tracing::info!("shut down: every answered request's writes were committed");
     Ok(())

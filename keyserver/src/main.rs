@@ -122,6 +122,12 @@ struct ServeArgs {
     /// for example 127.0.0.1:9101. Not served at all without it.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// A browser page's origin that may call this server (CORS), like
+    /// https://records.example.org; repeat for several, `*` for any page. Requests are
+    /// authorized by their signatures, not by origin: this only lets that page's
+    /// scripts read the answers. None by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
 }
 
 #[tokio::main]
@@ -175,6 +181,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_connections_per_address,
                 idle_timeout_ms,
                 metrics_listen,
+                allow_origins,
             } = *args;
             let blobs = match (blob_store, blobs) {
                 (Some(url), _) => BlobLocation::S3(url),
@@ -223,6 +230,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     max_per_peer: max_connections_per_address,
                 },
                 metrics_listen,
+                allow_origins,
             };
             medconsent_keyserver::serve(config)
                 .await
