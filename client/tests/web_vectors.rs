@@ -16,7 +16,11 @@ use medconsent_client::seal;
 use medconsent_client::Binding;
 use medconsent_keyrelease::blobs::blake2b_256;
 use medconsent_keyrelease::envelope;
+use medconsent_keyrelease::request::{
+    Deposit, ReleaseRequest, ReleasedShare, SignedDeposit, SignedRequest,
+};
 use medconsent_keyrelease::shamir::{self, Share};
+use parity_scale_codec::{Decode, Encode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -79,6 +83,59 @@ fn contexts() -> Value {
     ])
 }
 
+/// A release request, a deposit and a released share with fixed fields: the bytes a
+/// wallet signs and the SCALE the server decodes, which the page must build alike.
+fn wire() -> Value {
+    let request = ReleaseRequest {
+        server: [0x51; 32],
+        patient: [0x0b; 32].into(),
+        record: 9,
+        version: 3,
+        log_seq: 77,
+        requester: [0x0d; 32].into(),
+        reply_key: [0xee; 32],
+        expires_at: 1_790_000_000_000,
+    };
+    let deposit = Deposit {
+        server: [0x51; 32],
+        patient: [0x0b; 32].into(),
+        depositor: [0x0d; 32].into(),
+        record: 9,
+        version: 3,
+        content_hash: [0xc4; 32],
+        index: 2,
+        share: [0xab; envelope::SEALED_LEN],
+        expires_at: 1_790_000_000_000,
+    };
+    let released = ReleasedShare {
+        index: 2,
+        share: [0xcd; envelope::SEALED_LEN],
+    };
+    json!({
+        "release_request": {
+            "server": hex::encode(request.server), "patient": hex::encode(request.patient),
+            "record": request.record, "version": request.version, "log_seq": request.log_seq,
+            "requester": hex::encode(request.requester), "reply_key": hex::encode(request.reply_key),
+            "expires_at": request.expires_at,
+            "signing_message": hex::encode(request.signing_message()),
+            "signed": hex::encode(SignedRequest { request: request.clone(), signature: [0x5a; 64] }.encode()),
+        },
+        "deposit": {
+            "server": hex::encode(deposit.server), "patient": hex::encode(deposit.patient),
+            "depositor": hex::encode(deposit.depositor), "record": deposit.record,
+            "version": deposit.version, "content_hash": hex::encode(deposit.content_hash),
+            "index": deposit.index, "share": hex::encode(deposit.share),
+            "expires_at": deposit.expires_at,
+            "signing_message": hex::encode(deposit.signing_message()),
+            "signed": hex::encode(SignedDeposit { deposit: deposit.clone(), signature: [0x5a; 64] }.encode()),
+        },
+        "released": {
+            "index": released.index, "share": hex::encode(released.share),
+            "encoded": hex::encode(released.encode()),
+        },
+    })
+}
+
 fn make_rust_vectors() -> Value {
     let key = [0x42; 32];
     let records: Vec<Value> = [0usize, 5, seal::CHUNK, seal::CHUNK + 4]
@@ -119,13 +176,13 @@ fn make_rust_vectors() -> Value {
             "sealed": hex::encode(sealed),
         },
         "contexts": contexts(),
+        "wire": wire(),
     })
 }
 
 fn read(name: &str) -> Value {
     let path = vectors_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("json")
 }
 
@@ -137,6 +194,7 @@ fn rust_vectors_still_open_and_contexts_are_unchanged() {
     }
     let v = read("rust.json");
     assert_eq!(v["contexts"], contexts(), "a context's bytes changed");
+    assert_eq!(v["wire"], wire(), "a request's bytes changed");
     check_opens(&v);
 }
 
@@ -146,6 +204,14 @@ fn what_the_page_sealed_opens_here() {
     check_opens(&v);
     // The page built the same contexts.
     assert_eq!(v["contexts"], contexts());
+    // A release request the page signed as a wallet's signRaw signs it: the server's
+    // check takes it, and takes nothing changed.
+    let signed = bytes(&v["signed_request"]);
+    let request = SignedRequest::decode(&mut signed.as_slice()).expect("a SignedRequest");
+    assert!(request.is_signed_by_requester());
+    let mut other = request.clone();
+    other.request.log_seq += 1;
+    assert!(!other.is_signed_by_requester());
 }
 
 /// Every record opens to its pattern (and to nothing under another binding or with a

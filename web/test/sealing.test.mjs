@@ -1,7 +1,8 @@
-// The page's sealing against the Rust client's, through web/test/vectors/: rust.json
-// (made by client/tests/web_vectors.rs) must open here and its contexts be rebuilt byte
-// for byte; page.json is made here (MEDCONSENT_WRITE_VECTORS=1 node --test web/test/)
-// and opened by the Rust test. Run: `node --test web/test/` (scripts/test.sh does).
+// The page's sealing and key-server messages against the Rust client's, through
+// web/test/vectors/: rust.json (made by client/tests/web_vectors.rs) must open here and
+// its contexts and messages be rebuilt byte for byte; page.json is made here
+// (MEDCONSENT_WRITE_VECTORS=1 node --test web/test/sealing.test.mjs) and opened, and its
+// signed request checked, by the Rust test. scripts/test.sh runs both halves.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,12 @@ import {
   sealRecord, openRecord, contentHash, split, combine, sealTo, openFrom, keygen,
   depositContext, releaseContext, ownerContext, SealingError, CHUNK,
 } from '../src/sealing.js';
+import {
+  encodeReleaseRequest, encodeDeposit, releaseToSign, depositToSign, wrapped, signed,
+  decodeReleasedShare,
+} from '../src/wire.js';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 const dir = fileURLToPath(new URL('./vectors/', import.meta.url));
 const hex = (b) => Buffer.from(b).toString('hex');
@@ -87,7 +94,42 @@ test('an envelope sealed by the Rust client opens here under its context only', 
   refused(() => sealTo(new Uint8Array(32), new Uint8Array(32), unhex(e.context)), 'weak_key');
 });
 
-test('what the page seals opens here (and page.json is what the Rust test opens)', () => {
+/** A release request of the vectors' fields, as the page holds one. */
+function releaseRequest(r) {
+  return {
+    server: unhex(r.server), patient: unhex(r.patient), record: r.record, version: r.version,
+    logSeq: r.log_seq, requester: unhex(r.requester), replyKey: unhex(r.reply_key), expiresAt: r.expires_at,
+  };
+}
+
+test('requests, deposits and released shares are the bytes the key servers read', () => {
+  const { release_request: r, deposit: d, released } = rust.wire;
+  const request = releaseRequest(r);
+  assert.equal(hex(wrapped(releaseToSign(request))), r.signing_message);
+  assert.equal(hex(signed(encodeReleaseRequest(request), new Uint8Array(64).fill(0x5a))), r.signed);
+  const deposit = {
+    server: unhex(d.server), patient: unhex(d.patient), depositor: unhex(d.depositor), record: d.record,
+    version: d.version, contentHash: unhex(d.content_hash), index: d.index, share: unhex(d.share),
+    expiresAt: d.expires_at,
+  };
+  assert.equal(hex(wrapped(depositToSign(deposit))), d.signing_message);
+  assert.equal(hex(signed(encodeDeposit(deposit), new Uint8Array(64).fill(0x5a))), d.signed);
+  const share = decodeReleasedShare(unhex(released.encoded));
+  assert.equal(share.index, released.index);
+  assert.equal(hex(share.share), released.share);
+  assert.throws(() => decodeReleasedShare(unhex(released.encoded).subarray(1)), TypeError);
+});
+
+/** A release request signed by //Bob as a wallet's signRaw signs it (wrapping added). */
+async function signedByBob() {
+  await cryptoWaitReady();
+  const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+  const request = { ...releaseRequest(rust.wire.release_request), requester: bob.publicKey };
+  const signature = bob.sign(wrapped(releaseToSign(request)));
+  return hex(signed(encodeReleaseRequest(request), signature));
+}
+
+test('what the page seals opens here (and page.json is what the Rust test opens)', async () => {
   const key = new Uint8Array(32).fill(0x24);
   const records = [0, 3, CHUNK, CHUNK + 9].map((len, i) => {
     const [recordId, version] = [2000 + i, 1 + i];
@@ -110,6 +152,7 @@ test('what the page seals opens here (and page.json is what the Rust test opens)
       context: hex(context), secret: hex(secret), sealed: hex(sealed),
     },
     contexts: rust.contexts,
+    signed_request: await signedByBob(),
   };
   if (process.env.MEDCONSENT_WRITE_VECTORS) {
     writeFileSync(`${dir}page.json`, `${JSON.stringify(page, null, 2)}\n`);
