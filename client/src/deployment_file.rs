@@ -72,7 +72,8 @@ pub enum DeploymentCommand {
 }
 
 /// What the page reads (`web/public/config.json`): the node, the chain it must be, the
-/// contracts' addresses and the query page size, all from their one source.
+/// contracts' addresses, the query page size and the category names, all from their one
+/// source.
 #[derive(Debug, Serialize)]
 pub struct WebConfig {
     pub chain: String,
@@ -81,6 +82,14 @@ pub struct WebConfig {
     pub contracts: WebContracts,
     /// The most entries any list query returns (`MAX_PAGE` of `contracts/shared`).
     pub page_size: u32,
+    /// The one table of category names (`contracts/shared/src/words.rs`).
+    pub categories: Vec<WebCategory>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebCategory {
+    pub code: u16,
+    pub name: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +119,10 @@ impl WebConfig {
                 record_registry: address(&deployment.contracts.record_registry),
             },
             page_size: medconsent_shared::MAX_PAGE,
+            categories: medconsent_shared::words::CATEGORIES
+                .iter()
+                .map(|&(code, name)| WebCategory { code, name })
+                .collect(),
         }
     }
 }

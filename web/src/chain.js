@@ -6,19 +6,53 @@ import { errorInWords } from './words.js';
 
 const NAMES = ['record_registry', 'consent_manager', 'access_log'];
 
-// `config.json` (made from the deployment file by `medconsent deployment web-config`)
-// names the node, the chain, the deployed contracts and the query page size;
-// `abi/<contract>.json` is each contract's metadata.
-export async function connect() {
-  const config = await (await fetch('./config.json')).json();
-  // The audit trail reads a page and the entry before it: a page needs two entries.
-  if (!Number.isInteger(config.page_size) || config.page_size < 2) {
-    throw new Error('config.json has no page_size: make it with `medconsent deployment web-config`');
+const REMAKE = 'Make it from the deployment file: `medconsent deployment web-config --out web/public/config.json`.';
+
+/** A JSON file the page is served with, or an error saying in words what is wrong. */
+async function served(path, remedy) {
+  let response;
+  try {
+    response = await fetch(path);
+  } catch {
+    throw new Error(`The page could not fetch ${path}. ${remedy}`);
   }
+  if (!response.ok) throw new Error(`The page has no ${path} (HTTP ${response.status}). ${remedy}`);
+  try {
+    return await response.json();
+  } catch {
+    throw new Error(`${path} is not valid JSON. ${remedy}`);
+  }
+}
+
+/**
+ * `config.json` (made from the deployment file by `medconsent deployment web-config`):
+ * the node, the chain, the deployed contracts, the query page size and the category
+ * names. Whatever is missing or broken is said in words.
+ */
+export async function loadConfig() {
+  const config = await served('./config.json', REMAKE);
+  const missing = [];
+  if (typeof config.url !== 'string' || !/^wss?:\/\//.test(config.url)) missing.push('the node (url)');
+  if (typeof config.genesis_hash !== 'string') missing.push('the chain (genesis_hash)');
+  for (const name of NAMES) {
+    if (typeof config.contracts?.[name]?.address !== 'string') missing.push(`the ${name.replace('_', ' ')} address`);
+  }
+  // The audit trail reads a page and the entry before it: a page needs two entries.
+  if (!Number.isInteger(config.page_size) || config.page_size < 2) missing.push('the page size (page_size)');
+  if (!Array.isArray(config.categories)) missing.push('the category names (categories)');
+  if (missing.length > 0) {
+    throw new Error(`config.json lacks ${missing.join(', ')}: it was not made by this version of medconsent. ${REMAKE}`);
+  }
+  return config;
+}
+
+// `abi/<contract>.json` is each contract's metadata.
+export async function connect(config) {
   const api = await ApiPromise.create({ provider: new WsProvider(config.url), noInitWarn: true });
   const contracts = {};
   for (const name of NAMES) {
-    const abi = await (await fetch(`./abi/${name}.json`)).json();
+    const abi = await served(`./abi/${name}.json`,
+      `Copy target/ink/${name}/${name}.json (from \`cargo contract build\`) into web/public/abi/.`);
     contracts[name] = new ContractPromise(api, abi, config.contracts[name].address);
   }
   return {

@@ -1,17 +1,22 @@
 // The patient's page: connect a wallet, pick an account, see my records, consents and
-// audit trail (hash chain checked here), grant and revoke, and sign a consent for a
-// provider to relay.
+// audit trail (hash chain checked here) in words (provider names, category names, local
+// times), grant and revoke, and sign a consent for a provider to relay.
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { connect, read, readAll, send, Refused } from './chain.js';
+import { connect, loadConfig, read, readAll, send, Refused } from './chain.js';
 import { AuditTrail } from './audit.js';
-import { purposesInWords } from './words.js';
+import {
+  actionsInWords, categoryName, consentState, entryInWords, localTime, purposeInWords, purposesInWords,
+} from './words.js';
 import { CLOSE, OPEN, grantInWords, randomNonce, signingMessage } from './signing.js';
 
 const $ = (id) => document.getElementById(id);
 let sys = null;
 let account = null;
+let config = null;
+// The directory's display names (account -> name), read with each refresh.
+let names = new Map();
 
 function status(kind, text) {
   const box = $('status');
@@ -65,6 +70,38 @@ function cell(row, text, className) {
   return td;
 }
 
+/** The row's first cell, a header for the row (what a screen reader names it by). */
+function rowHeader(row, text) {
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = text;
+  row.append(th);
+}
+
+/** Who an account is, in words: me, a provider's name, or the account itself. */
+function who(address) {
+  if (address === account) return 'me';
+  return names.get(address) ?? address;
+}
+
+/** Every provider and key server with a display name, paged as the contract pages. */
+async function readNames() {
+  const found = new Map();
+  for (let start = 0; ; start += sys.config.page_size) {
+    const page = await read(sys, sys.consents, 'providers', account, start, sys.config.page_size);
+    for (const [address, , name] of page) {
+      if (name.isSome) found.set(address.toString(), name.unwrap().toString());
+    }
+    if (page.length < sys.config.page_size) break;
+  }
+  names = found;
+  $('provider-names').replaceChildren(...[...found].map(([address, name]) => {
+    const option = new Option(address, name);
+    option.label = address;
+    return option;
+  }));
+}
+
 async function showRecords() {
   const counts = await read(sys, sys.registry, 'counts', account, account);
   const records = await readAll(sys, sys.registry, 'recordsOf', account, account, counts.records.toNumber());
@@ -72,8 +109,8 @@ async function showRecords() {
   body.replaceChildren();
   for (const record of records) {
     const row = body.insertRow();
-    cell(row, record.id.toString());
-    cell(row, record.category.toString());
+    rowHeader(row, record.id.toString());
+    cell(row, categoryName(config.categories, record.category.toString()));
     cell(row, record.version.toString());
     cell(row, record.status.type);
     cell(row, u8aToHex(record.contentHash), 'hash');
@@ -82,7 +119,7 @@ async function showRecords() {
 
 function scopeInWords(scope) {
   if (scope.isAllRecords) return 'all records';
-  if (scope.isCategory) return `category ${scope.asCategory}`;
+  if (scope.isCategory) return categoryName(config.categories, scope.asCategory.toString());
   return `record ${scope.asRecord}`;
 }
 
@@ -93,17 +130,25 @@ async function showConsents() {
   body.replaceChildren();
   for (const consent of consents) {
     const row = body.insertRow();
-    row.dataset.consent = consent.id.toString();
-    cell(row, consent.id.toString());
-    cell(row, consent.grantee.isAccount ? consent.grantee.asAccount.toString() : 'anyone', 'hash');
-    cell(row, consent.terms.decision.type);
-    cell(row, scopeInWords(consent.terms.scope));
-    cell(row, purposesInWords(flagsOf(consent.terms.purposes)));
-    cell(row, consent.status.type);
+    const { terms } = consent;
+    const until = terms.validUntil.isSome ? Number(terms.validUntil.unwrap().toString()) : null;
+    const state = consentState({
+      status: consent.status.type, validFrom: Number(terms.validFrom.toString()), validUntil: until,
+    }, Date.now());
+    rowHeader(row, consent.id.toString());
+    cell(row, consent.grantee.isAccount ? who(consent.grantee.asAccount.toString()) : 'anyone');
+    cell(row, terms.decision.isPermit ? 'allow' : 'forbid');
+    cell(row, scopeInWords(terms.scope));
+    cell(row, actionsInWords(flagsOf(terms.actions)));
+    cell(row, purposesInWords(flagsOf(terms.purposes)));
+    cell(row, until === null ? 'until revoked' : localTime(until));
+    cell(row, state);
     const actions = row.insertCell();
+    // An expired rule is still revocable (it stays listed until revoked).
     if (consent.status.isActive) {
       const button = document.createElement('button');
       button.textContent = 'Revoke';
+      button.setAttribute('aria-label', `Revoke consent ${consent.id}`);
       button.className = 'revoke';
       // The revocation names the grantee and terms this row shows: the contract
       // refuses it if the id holds another rule (a node that listed ids wrongly).
@@ -114,13 +159,6 @@ async function showConsents() {
   }
 }
 
-function kindInWords(kind) {
-  if (kind.isDenied) return `Denied (${kind.asDenied.type})`;
-  if (kind.isReview) return `Review (${kind.asReview.justified.isTrue ? 'justified' : 'unjustified'})`;
-  if (kind.isEmergencyOptOut) return kind.asEmergencyOptOut.optedOut.isTrue ? 'Opted out of break-glass' : 'Allowed break-glass';
-  return kind.type;
-}
-
 // The trail is read newest first, one page at a time, so a long one (10,000 entries
 // is tested) costs one query to show and each "older" click one more.
 let trail = null;
@@ -129,13 +167,13 @@ function appendAuditRows(entries) {
   const body = $('audit-rows');
   for (const entry of entries) {
     const row = body.insertRow();
-    row.dataset.seq = entry.seq.toString();
-    cell(row, entry.seq.toString());
-    cell(row, entry.block.toString());
-    cell(row, kindInWords(entry.kind));
-    cell(row, entry.actor.toString() === account ? 'me' : short(entry.actor.toString()), 'hash');
+    rowHeader(row, entry.seq.toString());
+    const when = cell(row, localTime(entry.timestamp.toString()));
+    when.title = `block ${entry.block}`;
+    cell(row, entryInWords(entry.kind));
+    cell(row, who(entry.actor.toString()));
     cell(row, optional(entry.record));
-    cell(row, entry.purpose.isSome ? entry.purpose.unwrap().type : '-');
+    cell(row, entry.purpose.isSome ? purposeInWords(entry.purpose.unwrap().type) : '-');
     cell(row, optional(entry.consent));
   }
 }
@@ -182,6 +220,7 @@ async function showAudit() {
 
 async function refresh() {
   if (!sys || !account) return;
+  await readNames();
   await Promise.all([showRecords(), showConsents(), showAudit()]);
 }
 
@@ -189,8 +228,9 @@ function formTerms() {
   const bits = (name) => [...document.querySelectorAll(`input[name=${name}]:checked`)]
     .reduce((sum, box) => sum | Number(box.value), 0);
   const scopeKind = $('scope').value;
-  const id = Number($('scope-id').value);
-  const scope = scopeKind === 'all' ? 'AllRecords' : scopeKind === 'category' ? { Category: id } : { Record: id };
+  const scope = scopeKind === 'all' ? 'AllRecords'
+    : scopeKind === 'category' ? { Category: Number($('scope-category').value) }
+      : { Record: Number($('scope-record').value) };
   const until = $('until').value ? new Date($('until').value).getTime() : null;
   return {
     decision: $('decision').value,
@@ -202,10 +242,18 @@ function formTerms() {
   };
 }
 
+/** The grantee typed: a provider's display name (exactly one), or an account. */
 function formGrantee() {
-  const grantee = $('grantee').value.trim();
-  decodeAddress(grantee); // throws on a mistyped address
-  return { Account: grantee };
+  const typed = $('grantee').value.trim();
+  const named = [...names].filter(([, name]) => name === typed).map(([address]) => address);
+  if (named.length > 1) throw new Error(`"${typed}" names ${named.length} providers: type the account instead.`);
+  if (named.length === 1) return { Account: named[0] };
+  try {
+    decodeAddress(typed);
+  } catch {
+    throw new Error(`"${typed}" is neither a provider's name in the directory nor an account.`);
+  }
+  return { Account: typed };
 }
 
 async function grant(event) {
@@ -213,8 +261,8 @@ async function grant(event) {
   let grantee;
   try {
     grantee = formGrantee();
-  } catch {
-    status('error', 'The provider account is not a valid address.');
+  } catch (error) {
+    status('error', error.message);
     return;
   }
   await transact('Granting', 'grant', sys.consents, [account, grantee, formTerms()]);
@@ -255,7 +303,10 @@ async function signForRelay() {
       throw new Error('the node returned other bytes than the terms you entered (another grantee or other terms); '
         + 'not signing. Your node may be lying: connect to another one.');
     }
-    $('sign-terms').textContent = grantInWords(action.Grant, deadline);
+    $('sign-terms').textContent = grantInWords(action.Grant, deadline, {
+      who: (address) => (names.has(address) ? `${names.get(address)} (${address})` : address),
+      category: (code) => categoryName(config.categories, code),
+    });
     $('sign-terms').classList.remove('hidden');
     status('pending', 'Waiting for your wallet to sign the terms shown…');
     const { signer } = await web3FromAddress(account);
@@ -282,7 +333,8 @@ async function connectWallet() {
     }
     const accounts = await web3Accounts();
     if (accounts.length === 0) throw new Error('The wallet shares no account with this page.');
-    sys = sys ?? await connect();
+    config = await configLoading;
+    sys = sys ?? await connect(config);
     const select = $('account');
     select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
     select.disabled = false;
@@ -297,6 +349,14 @@ async function connectWallet() {
   }
 }
 
+// The configuration first: a missing or broken one is said at once, in words.
+const configLoading = loadConfig();
+configLoading.then((loaded) => {
+  $('scope-category').replaceChildren(...loaded.categories.map((c) => new Option(c.name, String(c.code))));
+}, (error) => {
+  $('connect').disabled = true;
+  status('error', `This page cannot start: ${error.message}`);
+});
 $('connect').onclick = connectWallet;
 $('account').onchange = async (event) => {
   account = event.target.value;

@@ -6,7 +6,7 @@
 // docs/signed-consent-vector.json pins it for the contract, this module and Rust.
 import { bnToU8a, hexToU8a, stringToU8a, u8aConcat } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
-import { PURPOSES } from './words.js';
+import { ACTIONS, PURPOSES } from './words.js';
 
 export const OPEN = stringToU8a('<Bytes>');
 export const CLOSE = stringToU8a('</Bytes>');
@@ -45,15 +45,18 @@ export function randomNonce() {
   return ((BigInt(words[0]) << 32n) | BigInt(words[1])).toString();
 }
 
-const ACTIONS = ['read', 'append'];
 const bitsInWords = (bits, names) => names.filter((_, i) => bits & (1 << i)).join(' and ') || 'nothing';
 
-/** What the patient is about to sign, in words. */
-export function grantInWords({ grantee, terms }, deadline) {
-  const who = grantee.Account ?? 'anyone';
+/**
+ * What the patient is about to sign, in words; `words.who` names an account and
+ * `words.category` a category code.
+ */
+export function grantInWords({ grantee, terms }, deadline, words = {}) {
+  const { who: nameOf = (a) => a, category = (c) => `category ${c}` } = words;
+  const who = grantee.Account ? nameOf(grantee.Account) : 'anyone';
   const verb = terms.decision === 'Deny' ? 'forbid' : 'allow';
   const scope = terms.scope === 'AllRecords' ? 'all your records'
-    : terms.scope.Category !== undefined ? `your records of category ${terms.scope.Category}`
+    : terms.scope.Category !== undefined ? `your ${category(terms.scope.Category)} records`
       : `your record ${terms.scope.Record}`;
   const until = terms.validUntil ? `until ${new Date(terms.validUntil).toISOString()}` : 'until you revoke it';
   return `You ${verb} ${who} to ${bitsInWords(terms.actions, ACTIONS)} ${scope}, `

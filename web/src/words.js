@@ -34,3 +34,70 @@ export const PURPOSES = ['treatment', 'emergency treatment', 'payment', 'operati
 export function purposesInWords(bits) {
   return PURPOSES.filter((_, i) => bits & (1 << i)).join(', ') || '-';
 }
+
+export const ACTIONS = ['read', 'add records'];
+
+export function actionsInWords(bits) {
+  return ACTIONS.filter((_, i) => bits & (1 << i)).join(' and ') || '-';
+}
+
+/** A category's name from the configuration's one table, or `category-N`. */
+export function categoryName(categories, code) {
+  const number = Number(code);
+  return categories.find((c) => c.code === number)?.name ?? `category-${number}`;
+}
+
+/** A chain time (ms) as this browser's local date and time. */
+export function localTime(ms) {
+  return new Date(Number(ms)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A consent's state as the patient means it: an active rule past its end has expired. */
+export function consentState({ status, validFrom, validUntil }, now) {
+  if (status !== 'Active') return 'revoked';
+  if (validUntil !== null && now >= validUntil) return 'expired';
+  if (now < validFrom) return 'not yet in force';
+  return 'active';
+}
+
+const DENY_WORDS = {
+  NoConsent: 'no consent of yours permits it',
+  NotProvider: 'the reader is not in the provider directory',
+  ProviderSuspended: 'the reader is suspended',
+  NotResponder: 'break-glass takes the emergency-responder role',
+  EmergencyOptedOut: 'you refuse break-glass access',
+  RecordRetired: 'the record is retired',
+  Paused: 'the system is paused',
+  ConsentUnavailable: 'your consents could not be asked',
+  EmergencyLimit: "this responder's break-glass budget is spent for now",
+};
+
+/** What a log entry says happened, in words (`kind` as the contract's metadata decodes it). */
+export function entryInWords(kind) {
+  if (kind.isDenied) {
+    const reason = kind.asDenied;
+    const why = reason.isRestricted ? `your restriction ${reason.asRestricted} forbids it`
+      : DENY_WORDS[reason.type] ?? reason.type;
+    return `Refused: ${why}`;
+  }
+  if (kind.isEmergency) return 'Break-glass access';
+  if (kind.isReview) {
+    return `Break-glass ${kind.asReview.emergencySeq} reviewed: ${kind.asReview.justified.isTrue ? 'justified' : 'not justified'}`;
+  }
+  if (kind.isEmergencyOptOut) return kind.asEmergencyOptOut.optedOut.isTrue ? 'Break-glass refused' : 'Break-glass allowed';
+  return {
+    Access: 'Opened',
+    RecordCreated: 'Record added',
+    RecordAmended: 'Record amended',
+    RecordRetired: 'Record retired',
+    ConsentGranted: 'Consent given',
+    ConsentRevoked: 'Consent revoked',
+  }[kind.type] ?? kind.type;
+}
+
+const PURPOSE_VARIANTS = ['Treat', 'EmergencyTreat', 'Payment', 'Operations', 'Research', 'PublicHealth', 'PatientRequest'];
+
+/** A Purpose variant's name (as the metadata decodes it) in words. */
+export function purposeInWords(variant) {
+  return PURPOSES[PURPOSE_VARIANTS.indexOf(variant)] ?? variant;
+}

@@ -1,7 +1,10 @@
 // The patient page, tested as a person would use it, in headless Chromium (Debian's,
 // driven by playwright-core). test/run.sh has started a node, deployed the contracts,
-// registered Dave as a provider, built the page and the test signer; this file registers
-// Bob's one record (a made-up content hash: the page never opens content). Bob connects the test wallet, grants Dave, sees the consent, tries a refused grant,
+// registered Dave ("Dr Dave Smith") as a provider, built the page and the test signer;
+// this file registers Bob's one record (a made-up content hash: the page never opens
+// content). Controls are found by role and label, as a screen reader finds them, never
+// by element ids. A missing configuration is explained; Bob connects the test wallet,
+// grants Dave by name, sees the consent in words, tries a refused grant,
 // revokes, reads his audit trail (hash chain checked in the page), and signs a consent
 // that Dave then relays and pays for. Then: the page's signed bytes against the
 // known-answer vector in docs/; a lying node (an intercepted RPC answer) that keeps the
@@ -46,11 +49,24 @@ async function waitForServer(url) {
   throw new Error(`no page at ${url}`);
 }
 
-const statusText = (page) => page.locator('#status').textContent();
+// The page's live region, and its tables and controls by role and name.
+const statusOf = (page) => page.getByRole('status');
+const statusText = (page) => statusOf(page).textContent();
 async function waitForStatus(page, text, timeout = 60_000) {
-  await page.waitForFunction(
-    (t) => document.getElementById('status').textContent.includes(t), text, { timeout });
+  await statusOf(page).filter({ hasText: text }).waitFor({ timeout });
 }
+const button = (page, name) => page.getByRole('button', { name, exact: true });
+const table = (page, name) => page.getByRole('table', { name });
+/** The body rows of a table (the header row has no row header cell). */
+const rows = (page, name) => table(page, name).getByRole('row').filter({ has: page.getByRole('rowheader') });
+/** The row whose row header reads `key` (a consent or entry number). */
+const rowOf = (page, name, key) => table(page, name).getByRole('row')
+  .filter({ has: page.getByRole('rowheader', { name: String(key), exact: true }) });
+async function rowCount(page, name, n, timeout = 60_000) {
+  await page.waitForFunction(([label, want]) => document.querySelectorAll(
+    `table[aria-label="${label}"] tbody tr`).length === want, [name, n], { timeout });
+}
+const rowHeaders = (page, name) => rows(page, name).getByRole('rowheader').allTextContents();
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
@@ -127,53 +143,88 @@ try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
   await page.addInitScript({ path: join(WEB, 'test', 'signer-bundle', 'signer.js') });
+  // A page served without its configuration says so, in words, and does not start.
+  const unconfigured = await browser.newPage();
+  await unconfigured.route('**/config.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await unconfigured.goto(`http://127.0.0.1:${PORT}/`);
+  await waitForStatus(unconfigured, 'This page cannot start');
+  check((await statusText(unconfigured)).includes('medconsent deployment web-config')
+    && await button(unconfigured, 'Connect wallet').isDisabled(),
+  `a missing configuration is explained: "${await statusText(unconfigured)}"`);
+  await unconfigured.close();
+
   await page.goto(`http://127.0.0.1:${PORT}/`);
 
   // Connect the wallet and pick Bob.
-  await page.click('#connect');
+  await button(page, 'Connect wallet').click();
   await waitForStatus(page, 'Connected.');
-  await page.selectOption('#account', bob);
-  await page.waitForFunction(() => document.querySelectorAll('#record-rows tr').length === 1);
-  check(true, 'Bob connects his wallet and sees his one record');
+  await page.getByLabel('Account').selectOption(bob);
+  await rowCount(page, 'My records', 1);
+  check((await rowOf(page, 'My records', 0).textContent()).includes('lab-results'),
+    'Bob connects his wallet and sees his one record, its category by name');
 
-  // Grant Dave read access for treatment; the transaction shows a pending state.
-  await page.fill('#grantee', dave.address);
-  await page.click('#grant-submit');
-  await page.waitForSelector('#status.pending', { timeout: 10_000 });
-  check(await page.locator('#grant-submit').isDisabled(), 'buttons are disabled while the transaction is in flight');
+  // Grant Dave, by his name in the directory, read access for treatment; the
+  // transaction shows a pending state.
+  await page.getByLabel('Provider (name or account)').fill('Dr Dave Smith');
+  await button(page, 'Grant (I pay the fee)').click();
+  await statusOf(page).filter({ hasText: /^Granting: (?!done)/ }).waitFor({ timeout: 10_000 });
+  check(await button(page, 'Grant (I pay the fee)').isDisabled(), 'buttons are disabled while the transaction is in flight');
   await waitForStatus(page, 'Granting: done.');
-  const row = page.locator('#consent-rows tr[data-consent="0"]');
-  check((await row.textContent()).includes(dave.address) && (await row.textContent()).includes('Active'),
-    'the new consent is listed: Dave, Active');
+  const row = rowOf(page, 'My consents', 0);
+  const granted = await row.textContent();
+  check(granted.includes('Dr Dave Smith') && granted.includes('allow') && granted.includes('read')
+    && granted.includes('until revoked') && granted.includes('active'),
+  `the new consent is listed in words: "${granted}"`);
 
   // A grant the contract refuses: its typed error, in words, and no transaction.
-  await page.fill('#grantee', bob);
-  await page.click('#grant-submit');
+  await page.getByLabel('Provider (name or account)').fill(bob);
+  await button(page, 'Grant (I pay the fee)').click();
   await waitForStatus(page, 'Refused');
   check((await statusText(page)).includes('You cannot grant access to yourself.'),
     `a refused grant is explained: "${await statusText(page)}"`);
+  // A name the directory does not hold: said before anything is sent.
+  await page.getByLabel('Provider (name or account)').fill('Dr Nobody');
+  await button(page, 'Grant (I pay the fee)').click();
+  await waitForStatus(page, 'neither a provider');
+  check(await rows(page, 'My consents').count() === 1, `an unknown name is refused in words: "${await statusText(page)}"`);
 
   // Revoke it.
-  await row.locator('button.revoke').click();
+  await button(page, 'Revoke consent 0').click();
   await waitForStatus(page, 'Revoking consent 0: done.');
-  check((await row.textContent()).includes('Revoked'), 'the consent shows as revoked');
+  check((await row.textContent()).includes('revoked'), 'the consent shows as revoked');
 
-  // The audit trail: record created, consent granted, consent revoked; chain verified.
-  await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 3);
-  const audit = await page.locator('#audit-rows').textContent();
-  check(['RecordCreated', 'ConsentGranted', 'ConsentRevoked'].every((k) => audit.includes(k)),
-    'the audit trail lists the record, the grant and the revocation');
-  check(await page.locator('#chain-status.verified').isVisible(),
-    `the page verified the hash chain: "${await page.locator('#chain-status').textContent()}"`);
+  // A consent that ran out is shown as expired, not active.
+  const soon = Date.now() + 12_000;
+  await submit('consent_manager', 'grant', bobPair, bob, { Account: dave.address }, {
+    decision: 'Permit', scope: { Category: 3 }, actions: 1, purposes: 1, validFrom: 0, validUntil: soon,
+  });
+  await new Promise((r) => setTimeout(r, Math.max(0, soon - Date.now()) + 1_000));
+  await page.getByLabel('Account').dispatchEvent('change');
+  await rowCount(page, 'My consents', 2);
+  const expired = await rowOf(page, 'My consents', 1).textContent();
+  check(expired.includes('expired') && expired.includes('lab-results') && !expired.includes('until revoked'),
+    `a consent past its end is shown as expired, with its category and end: "${expired}"`);
+
+  // The audit trail: record created, consent granted, consent revoked, granted again;
+  // chain verified; times in local words, the provider by name.
+  await rowCount(page, 'My audit trail', 4);
+  const audit = await table(page, 'My audit trail').textContent();
+  check(['Record added', 'Consent given', 'Consent revoked'].every((k) => audit.includes(k))
+    && audit.includes(new Date().getFullYear().toString()) && audit.includes('me'),
+  `the audit trail lists the record, the grants and the revocation in words: "${audit.slice(0, 200)}…"`);
+  const chainCheck = page.getByRole('note', { name: 'Hash chain check' });
+  check((await chainCheck.textContent()).startsWith('Hash chain verified'),
+    `the page verified the hash chain: "${await chainCheck.textContent()}"`);
 
   // A consent signed in the wallet, relayed and paid for by Dave.
-  await page.fill('#grantee', dave.address);
-  await page.click('#sign-submit');
+  await page.getByLabel('Provider (name or account)').fill(dave.address);
+  await button(page, 'Sign for a provider to submit (no fee)').click();
   await waitForStatus(page, 'Signed.');
-  const relay = JSON.parse(await page.locator('#signed-output').textContent());
+  const relay = JSON.parse(await page.getByLabel('Signed consent for the provider').textContent());
   check(relay.patient === bob && /^0x[0-9a-f]{128}$/.test(relay.signature), 'the wallet signed a consent for relaying');
-  check((await page.locator('#sign-terms').textContent()).includes(`You allow ${dave.address} to read all your records, for treatment`),
-    `the terms were shown in words next to the request: "${await page.locator('#sign-terms').textContent()}"`);
+  const terms = await page.getByRole('note', { name: 'Terms you sign' }).textContent();
+  check(terms.includes(`You allow Dr Dave Smith (${dave.address}) to read all your records, for treatment`),
+    `the terms were shown in words next to the request: "${terms}"`);
   const manager = contractOf('consent_manager');
   const args = [relay.patient, relay.grantee, relay.terms, relay.nonce, relay.deadline, relay.signature];
   const dry = await manager.query.grantSigned(dave.address, { gasLimit, storageDepositLimit: null }, ...args);
@@ -185,12 +236,12 @@ try {
         else if (result.status.isInBlock) resolve();
       }).catch(reject);
   });
-  await page.selectOption('#account', bob);
-  await page.locator('#account').dispatchEvent('change');
-  await page.waitForSelector('#consent-rows tr[data-consent="1"]');
-  check((await page.locator('#consent-rows tr[data-consent="1"]').textContent()).includes('Active'),
+  await page.getByLabel('Account').selectOption(bob);
+  await page.getByLabel('Account').dispatchEvent('change');
+  await rowOf(page, 'My consents', 2).waitFor();
+  check((await rowOf(page, 'My consents', 2).textContent()).includes('active'),
     'the relayed consent appears in the page');
-  await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 4);
+  await rowCount(page, 'My audit trail', 5);
 
   // The page's own encoding of the signed bytes against the known-answer vector.
   const vector = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'signed-consent-vector.json'), 'utf8'));
@@ -245,31 +296,31 @@ try {
   });
   await lying.addInitScript({ path: join(WEB, 'test', 'signer-bundle', 'signer.js') });
   await lying.goto(`http://127.0.0.1:${PORT}/`);
-  await lying.click('#connect');
+  await button(lying, 'Connect wallet').click();
   await waitForStatus(lying, 'Connected.');
-  await lying.selectOption('#account', bob);
-  await lying.locator('#account').dispatchEvent('change');
-  await lying.fill('#grantee', dave.address);
-  await lying.click('#sign-submit');
+  await lying.getByLabel('Account').selectOption(bob);
+  await lying.getByLabel('Account').dispatchEvent('change');
+  await lying.getByLabel('Provider (name or account)').fill(dave.address);
+  await button(lying, 'Sign for a provider to submit (no fee)').click();
   await waitForStatus(lying, 'Signing: Failed.');
   const refusal = await statusText(lying);
   check(tampered > 0 && refusal.includes('the node returned other bytes than the terms you entered'),
     `the page refuses the lying node's bytes and says why: "${refusal}"`);
   check(await lying.evaluate(() => window.medconsentTestSigner.rawSigned) === 0
-    && !(await lying.locator('#signed-output').isVisible()), 'and nothing was signed');
+    && !(await lying.getByLabel('Signed consent for the provider').isVisible()), 'and nothing was signed');
 
-  // The same node lists Bob's consent 1 (Dave, read, treatment) as a grant to Eve of
+  // The same node lists Bob's consent 2 (Dave, read, treatment) as a grant to Eve of
   // everything. Revoke names what the row shows; the contract compares it with what
-  // consent 1 holds and refuses, so the lie cannot make Bob revoke another rule.
-  const lyingRow = lying.locator('#consent-rows tr[data-consent="1"]');
-  check((await lyingRow.textContent()).includes(eve.address), 'the lying node lists consent 1 as a grant to Eve');
-  await lyingRow.locator('button.revoke').click();
-  await waitForStatus(lying, 'Revoking consent 1: Refused.');
+  // consent 2 holds and refuses, so the lie cannot make Bob revoke another rule.
+  const lyingRow = rowOf(lying, 'My consents', 2);
+  check((await lyingRow.textContent()).includes(eve.address), 'the lying node lists consent 2 as a grant to Eve');
+  await button(lying, 'Revoke consent 2').click();
+  await waitForStatus(lying, 'Revoking consent 2: Refused.');
   check((await statusText(lying)).includes('is not the one shown here, so nothing was revoked'),
     `the revocation of a misnamed consent is refused in words: "${await statusText(lying)}"`);
-  const stored = (await manager.query.consent(bob, { gasLimit, storageDepositLimit: null }, bob, 1)).output.asOk;
+  const stored = (await manager.query.consent(bob, { gasLimit, storageDepositLimit: null }, bob, 2)).output.asOk;
   check(stored.isSome && stored.unwrap().status.isActive && stored.unwrap().grantee.asAccount.toString() === dave.address,
-    'consent 1, read from an honest node, is still Dave\'s and active');
+    'consent 2, read from an honest node, is still Dave\'s and active');
   await lying.close();
 
   // A long trail: 10,000 more entries. The page reads the newest page only, verified
@@ -277,19 +328,19 @@ try {
   await fillTrail(api, 10_000);
   const length = (await contractOf('access_log')
     .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
-  check(length >= 10_004, `Bob's trail holds ${length} entries`);
-  await page.selectOption('#account', bob);
-  await page.locator('#account').dispatchEvent('change');
-  await page.waitForFunction(() => document.querySelector('#audit-rows tr')?.dataset.seq !== '3', null, { timeout: 60_000 });
-  const seqs = await page.locator('#audit-rows tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+  check(length >= 10_005, `Bob's trail holds ${length} entries`);
+  await page.getByLabel('Account').selectOption(bob);
+  await page.getByLabel('Account').dispatchEvent('change');
+  await rowOf(page, 'My audit trail', length - 1).waitFor({ timeout: 60_000 });
+  const seqs = (await rowHeaders(page, 'My audit trail')).map(Number);
   check(seqs.length === 31 && seqs[0] === length - 1 && seqs.every((s, i) => s === length - 1 - i),
     `the newest page comes first, newest at the top (${seqs.length} rows from ${seqs[0]})`);
-  check((await page.locator('#chain-status').textContent()).includes(`back to entry ${length - 31}`)
-    && await page.locator('#chain-status.verified').isVisible(), 'that page is verified against the on-chain head');
-  await page.click('#audit-older');
-  await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 62);
-  check((await page.locator('#chain-status').textContent()).includes(`back to entry ${length - 62}`),
-    `an older page continues the verified chain: "${await page.locator('#chain-status').textContent()}"`);
+  check((await chainCheck.textContent()).includes(`back to entry ${length - 31}`)
+    && (await chainCheck.textContent()).startsWith('Hash chain verified'), 'that page is verified against the on-chain head');
+  await button(page, 'Show older entries').click();
+  await rowCount(page, 'My audit trail', 62);
+  check((await chainCheck.textContent()).includes(`back to entry ${length - 62}`),
+    `an older page continues the verified chain: "${await chainCheck.textContent()}"`);
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -302,7 +353,7 @@ try {
   if (page) {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
-    console.error(`page status: ${await page.locator('#status').textContent().catch(() => '?')}`);
+    console.error(`page status: ${await statusText(page).catch(() => '?')}`);
   }
 } finally {
   await api.disconnect();

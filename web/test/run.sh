@@ -23,7 +23,7 @@ bash scripts/deploy.sh --url "$URL" --no-build >"$WORK/deployment.json"
 MEDCONSENT="${CARGO_TARGET_DIR:-target}/debug/medconsent"
 echo "==> Dave is a clinician (Bob's record is registered by test/browser.mjs)"
 "$MEDCONSENT" admin register --deployment "$WORK/deployment.json" --suri //Alice --account "$DAVE" \
-  --roles clinician --public-key "0x$(printf 'd0%.0s' {1..32})" >/dev/null
+  --roles clinician --public-key "0x$(printf 'd0%.0s' {1..32})" --name "Dr Dave Smith" >/dev/null
 
 echo "==> the page's configuration and the contracts' metadata"
 mkdir -p web/public/abi
