@@ -72,8 +72,8 @@ pub enum DeploymentCommand {
 }
 
 /// What the page reads (`web/public/config.json`): the node, the chain it must be, the
-/// contracts' addresses, the query page size and the category names, all from their one
-/// source.
+/// contracts' addresses, the query page size, the category names and the key servers
+/// with their pinned keys, all from their one source.
 #[derive(Debug, Serialize)]
 pub struct WebConfig {
     pub chain: String,
@@ -84,6 +84,16 @@ pub struct WebConfig {
     pub page_size: u32,
     /// The one table of category names (`contracts/shared/src/words.rs`).
     pub categories: Vec<WebCategory>,
+    /// The key servers with their pinned X25519 keys, and the shares a key needs.
+    pub key_servers: Vec<WebKeyServer>,
+    pub threshold: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebKeyServer {
+    pub account: String,
+    pub url: String,
+    pub public_key: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +133,16 @@ impl WebConfig {
                 .iter()
                 .map(|&(code, name)| WebCategory { code, name })
                 .collect(),
+            key_servers: deployment
+                .key_servers
+                .iter()
+                .map(|server| WebKeyServer {
+                    account: ss58(&server.account),
+                    url: server.url.clone(),
+                    public_key: format!("0x{}", hex::encode(server.public_key)),
+                })
+                .collect(),
+            threshold: deployment.threshold,
         }
     }
 }
@@ -255,6 +275,52 @@ pub fn run(command: DeploymentCommand, path: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use medconsent_chain::AccountId;
+
+    #[test]
+    fn the_page_configuration_carries_names_servers_and_threshold_from_their_sources() {
+        let contract = |n: u8| DeployedContract {
+            address: AccountId::from([n; 32]),
+            code_hash: [n; 32],
+            full_code_hash: [n; 32],
+        };
+        let deployment = Deployment {
+            chain: "Development".into(),
+            genesis_hash: [9; 32],
+            url: "ws://127.0.0.1:9944".into(),
+            change_delay_ms: 0,
+            contracts: DeployedContracts {
+                access_log: contract(1),
+                consent_manager: contract(2),
+                record_registry: contract(3),
+            },
+            key_servers: vec![KeyServerEndpoint {
+                account: AccountId::from([4; 32]),
+                url: "https://ks1.example.org".into(),
+                public_key: [5; 32],
+            }],
+            threshold: 2,
+            key_server_ca: None,
+        };
+        let config = serde_json::to_value(WebConfig::of(&deployment)).unwrap();
+        assert_eq!(
+            config["categories"].as_array().unwrap().len(),
+            medconsent_shared::words::CATEGORIES.len()
+        );
+        assert_eq!(config["categories"][2]["name"], "lab-results");
+        assert_eq!(config["categories"][2]["code"], 3);
+        assert_eq!(config["key_servers"][0]["url"], "https://ks1.example.org");
+        assert_eq!(
+            config["key_servers"][0]["public_key"],
+            format!("0x{}", hex::encode([5; 32]))
+        );
+        assert_eq!(
+            config["key_servers"][0]["account"],
+            ss58(&AccountId::from([4; 32]))
+        );
+        assert_eq!(config["threshold"], 2);
+        assert_eq!(config["page_size"], medconsent_shared::MAX_PAGE);
+    }
 
     #[test]
     fn a_public_key_is_hex_or_a_file_of_what_keygen_printed() {
