@@ -80,12 +80,13 @@ pub async fn run(w: &World, out: &std::path::Path) -> Result<(), String> {
 }
 
 /// A table row: shown as it is measured, and kept for the report.
-fn emit(report: &mut String, line: &str) {
+pub fn emit(report: &mut String, line: &str) {
     println!("bench: {line}");
     writeln!(report, "{line}").unwrap();
 }
 
-fn row(label: &str, list: &mut [Duration]) -> String {
+/// `| label | n | p50 | p95 | max |` of `list` (ms).
+pub fn row(label: &str, list: &mut [Duration]) -> String {
     list.sort();
     format!(
         "| {label} | {} | {:.1} | {:.1} | {:.1} |",

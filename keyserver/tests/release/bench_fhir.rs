@@ -5,9 +5,9 @@
 //! kept, then with the trail kept and extended. Wall-clock timings on this machine;
 //! printed, written to the "FHIR" section, never asserted.
 
-use crate::bench::write_section;
+use crate::bench::{emit, row, write_section};
 use crate::fhir_server::{get, start};
-use crate::fixtures::{grant, percentile_ms, put};
+use crate::fixtures::{grant, put};
 use crate::world::{medconsent_bin, World};
 use medconsent_shared::{Purpose, Scope, MAX_CHART_RECORDS};
 use serde_json::Value;
@@ -198,22 +198,6 @@ fn exports(w: &World, bob: &str, report: &mut String) -> Result<(), String> {
     }
     writeln!(report).unwrap();
     Ok(())
-}
-
-fn emit(report: &mut String, line: &str) {
-    println!("bench: {line}");
-    writeln!(report, "{line}").unwrap();
-}
-
-fn row(label: &str, list: &mut [Duration]) -> String {
-    list.sort();
-    format!(
-        "| {label} | {} | {:.1} | {:.1} | {:.1} |",
-        list.len(),
-        percentile_ms(list, 50),
-        percentile_ms(list, 95),
-        percentile_ms(list, 100)
-    )
 }
 
 /// One search's round trip; its answer must be a Bundle of `want` matches.
