@@ -360,10 +360,11 @@ async fn consents(
     let search = search::parse(&params(query)?, false)?;
     let at = service.chain.finalized().await?;
     let all = reads::consents(&service.chain, &service.contracts, at, search.patient).await?;
+    let now = service.chain.now_at(at).await?;
     let names = names(&service, at).await?;
     let name = |a: &AccountId| names.get(a).cloned();
     let words = words(&service, &name);
-    let page = page_of(&search, &all, |c| consent(c, &words));
+    let page = page_of(&search, &all, |c| consent(c, &words, now));
     Ok(searchset(&service, "Consent", &search, all.len(), page))
 }
 
@@ -391,11 +392,12 @@ async fn one_consent(
         )
         .await?
         .ok_or_else(unknown)?;
+    let now = service.chain.now_at(at).await?;
     let names = names(&service, at).await?;
     let name = |a: &AccountId| names.get(a).cloned();
     Ok(Fhir(
         StatusCode::OK,
-        consent(&found, &words(&service, &name)),
+        consent(&found, &words(&service, &name), now),
     ))
 }
 

@@ -7,7 +7,8 @@
 //! (Append), its purposes PurposeOfUse, its scope a record (`data`), a category
 //! (`documentType`) or every record (neither). The period is inclusive at both ends. A
 //! revoked consent is `inactive` and carries its revocation time
-//! ([`crate::REVOKED_AT_EXTENSION`]).
+//! ([`crate::REVOKED_AT_EXTENSION`]); one past its end at the time read is `inactive`
+//! too (its period says when it ended): no longer enforced either way.
 
 use crate::{
     account_reference, coding, concept, date, instant, provider_reference, purpose_code, Words,
@@ -17,7 +18,7 @@ use crate::{
 use medconsent_chain::ss58;
 use medconsent_shared::{
     AccountId, Action, Consent, ConsentId, ConsentStatus, ConsentTerms, Decision, Grantee,
-    PurposeSet, Scope,
+    PurposeSet, Scope, Timestamp,
 };
 use serde_json::{json, Value};
 
@@ -26,15 +27,16 @@ pub fn consent_id(patient: &AccountId, id: ConsentId) -> String {
     format!("{}-{id}", ss58(patient))
 }
 
-/// Consent `c` as a FHIR R5 Consent resource.
-pub fn consent(c: &Consent, words: &Words) -> Value {
+/// Consent `c` as a FHIR R5 Consent resource, as of chain time `now` (ms).
+pub fn consent(c: &Consent, words: &Words, now: Timestamp) -> Value {
     let id = consent_id(&c.patient, c.id);
     let revoked = c.status == ConsentStatus::Revoked;
+    let ended = c.terms.valid_until.is_some_and(|until| until <= now);
     let mut resource = json!({
         "resourceType": "Consent",
         "id": id,
         "identifier": [{ "system": CONSENT_SYSTEM, "value": id }],
-        "status": if revoked { "inactive" } else { "active" },
+        "status": if revoked || ended { "inactive" } else { "active" },
         "category": [concept(LOINC, "59284-0", Some("Patient Consent"))],
         // The patient by account only: never a name.
         "subject": account_reference(&c.patient, None),

@@ -9,6 +9,9 @@ use medconsent_shared::{
 };
 use serde_json::{json, Value};
 
+/// The chain time the tests export at: after every `valid_from` below, before the ends.
+const NOW: u64 = 1_765_050_000_000;
+
 pub(crate) fn words() -> Words<'static> {
     Words {
         provider_name: &|a: &AccountId| {
@@ -59,7 +62,7 @@ fn export_then_import_gives_the_same_terms() {
         (dave, terms(Decision::Deny, Scope::Category(9))),
         (Grantee::Anyone, terms(Decision::Deny, Scope::Category(9))),
     ] {
-        let exported = consent(&a_consent(grantee, terms), &words());
+        let exported = consent(&a_consent(grantee, terms), &words(), NOW);
         assert_eq!(
             import(&exported),
             Ok(Imported {
@@ -79,6 +82,7 @@ fn the_period_is_inclusive_in_fhir_and_a_day_is_the_whole_day() {
     let exported = consent(
         &a_consent(Grantee::Account(AccountId::from([2; 32])), t),
         &words(),
+        NOW,
     );
     // The chain's end is exclusive: FHIR's (inclusive) end is the millisecond before.
     assert_eq!(exported["period"]["end"], crate::instant(1_799_999_999_999));
@@ -98,7 +102,7 @@ fn a_revoked_consent_is_inactive_with_its_time_and_is_not_granted_again() {
     let mut revoked = a_consent(Grantee::Anyone, terms(Decision::Deny, Scope::AllRecords));
     revoked.status = ConsentStatus::Revoked;
     revoked.revoked_at = Some(1_765_038_896_123);
-    let exported = consent(&revoked, &words());
+    let exported = consent(&revoked, &words(), NOW);
     assert_eq!(exported["status"], "inactive");
     assert_eq!(
         exported["extension"][0]["valueDateTime"],
@@ -119,6 +123,26 @@ fn a_revoked_consent_is_inactive_with_its_time_and_is_not_granted_again() {
 }
 
 #[test]
+fn a_consent_past_its_end_is_inactive_and_not_granted_again() {
+    let mut t = terms(Decision::Permit, Scope::AllRecords);
+    t.valid_until = Some(NOW);
+    let dave = Grantee::Account(AccountId::from([2; 32]));
+    let ended = consent(&a_consent(dave, t), &words(), NOW);
+    assert_eq!(ended["status"], "inactive");
+    assert!(
+        ended.get("extension").is_none(),
+        "not revoked: no revocation time"
+    );
+    assert_eq!(ended["period"]["end"], crate::instant(NOW - 1));
+    assert_eq!(import(&ended).unwrap_err()[0].element, "Consent.status");
+    // A millisecond earlier it was still in force.
+    assert_eq!(
+        consent(&a_consent(dave, t), &words(), NOW - 1)["status"],
+        "active"
+    );
+}
+
+#[test]
 fn providers_carry_their_names_and_patients_never_do() {
     let exported = consent(
         &a_consent(
@@ -126,6 +150,7 @@ fn providers_carry_their_names_and_patients_never_do() {
             terms(Decision::Permit, Scope::AllRecords),
         ),
         &words(),
+        NOW,
     );
     assert_eq!(exported["grantee"][0]["display"], "Dr Dave Smith");
     assert_eq!(
@@ -144,6 +169,7 @@ fn changed(change: impl FnOnce(&mut Value)) -> Vec<String> {
             terms(Decision::Permit, Scope::AllRecords),
         ),
         &words(),
+        NOW,
     );
     change(&mut resource);
     import(&resource)

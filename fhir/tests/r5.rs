@@ -63,6 +63,7 @@ fn consents() -> Vec<Value> {
                     revoked_at,
                 },
                 &words(),
+                1_765_050_000_000,
             )
         })
         .collect()

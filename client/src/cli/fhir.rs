@@ -74,7 +74,7 @@ pub(crate) async fn fhir(global: &Global, command: FhirCommand, out: &mut Output
             let contracts = session.deployment.contracts();
             let name = |a: &AccountId| names.name(a).map(str::to_owned);
             let words = words_of(&name, &contracts);
-            let resources = all.iter().map(|c| consent(c, &words)).collect();
+            let resources = all.iter().map(|c| consent(c, &words, now)).collect();
             write(collection(resources, now), file.as_deref(), out)
         }
         FhirCommand::Audit {
