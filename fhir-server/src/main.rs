@@ -48,6 +48,18 @@ struct Cli {
     trail_cache_entries: usize,
 }
 
+/// The base URL of the links in Bundles when `--base` is not given: the address listened
+/// on, unless that is every address (0.0.0.0 or ::), which no client can reach by.
+fn default_base(address: SocketAddr) -> Result<String, String> {
+    if address.ip().is_unspecified() {
+        return Err(format!(
+            "listening on {address} (every address): give --base, the URL clients reach this \
+             server at, for the links in its Bundles"
+        ));
+    }
+    Ok(format!("http://{address}"))
+}
+
 /// Whether `url` is a plain-text node beyond this machine.
 fn plain_and_remote(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("ws://") else {
@@ -100,7 +112,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     let service = Arc::new(Service {
         chain,
         contracts: deployment.contracts(),
-        base: cli.base.unwrap_or_else(|| format!("http://{address}")),
+        base: match cli.base {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => default_base(address)?,
+        },
         token,
         category_name,
         deny_reason: describe_deny_reason,
@@ -133,7 +148,19 @@ async fn terminated() {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_and_remote;
+    use super::{default_base, plain_and_remote};
+
+    #[test]
+    fn every_address_needs_a_base_for_the_links() {
+        assert_eq!(
+            default_base("127.0.0.1:7201".parse().unwrap()).unwrap(),
+            "http://127.0.0.1:7201"
+        );
+        for every in ["0.0.0.0:7201", "[::]:7201"] {
+            let refused = default_base(every.parse().unwrap()).unwrap_err();
+            assert!(refused.contains("--base"), "{refused}");
+        }
+    }
 
     #[test]
     fn only_a_plain_node_beyond_this_machine_is_refused() {
