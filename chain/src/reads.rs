@@ -96,6 +96,8 @@ pub enum TrailError {
     Missing { got: u64, expected: u64 },
     #[error("the recomputed chain does not end at the on-chain head")]
     HeadMismatch,
+    #[error("entry {0} is another patient's")]
+    OtherPatient(LogSeq),
 }
 
 /// A verified trail: every entry, oldest first, and the block it was read at.
@@ -115,7 +117,7 @@ pub async fn verified_trail(
 ) -> std::result::Result<Trail, TrailError> {
     let head = trail_head(chain, contracts, at, patient).await?;
     let entries = entries_between(chain, contracts, at, patient, 0, head.length).await?;
-    check(&entries, head.length, head.last_hash)?;
+    check(patient, &entries, head.length, head.last_hash)?;
     Ok(Trail {
         at,
         entries,
@@ -143,7 +145,16 @@ pub async fn extend_trail(
     }
     if known < head.length {
         let fresh = entries_between(chain, contracts, at, patient, known, head.length).await?;
-        if check_from(known, trail.head_hash, &fresh, head.length, head.last_hash).is_ok() {
+        if check_from(
+            patient,
+            known,
+            trail.head_hash,
+            &fresh,
+            head.length,
+            head.last_hash,
+        )
+        .is_ok()
+        {
             trail.entries.extend(fresh);
             trail.at = at;
             trail.head_hash = head.last_hash;
@@ -202,18 +213,22 @@ async fn entries_between(
     }
 }
 
-/// The chain rule over `entries` (from seq 0), and their end against the head.
+/// The chain rule over `patient`'s `entries` (from seq 0), and their end against the head.
 pub fn check(
+    patient: AccountId,
     entries: &[LogEntry],
     length: u64,
     last_hash: [u8; 32],
 ) -> std::result::Result<(), TrailError> {
-    check_from(0, [0; 32], entries, length, last_hash)
+    check_from(patient, 0, [0; 32], entries, length, last_hash)
 }
 
-/// The chain rule over `entries`, which follow `first` entries ending in hash
-/// `previous`, and their end against a head of `length` entries ending in `last_hash`.
+/// The chain rule over `patient`'s `entries`, which follow `first` entries ending in
+/// hash `previous`, and their end against a head of `length` entries ending in
+/// `last_hash`. Every entry must name `patient`: a node cannot pass off another
+/// patient's genuine chain as this one's.
 fn check_from(
+    patient: AccountId,
     first: u64,
     previous: [u8; 32],
     entries: &[LogEntry],
@@ -235,6 +250,9 @@ fn check_from(
     {
         return Err(TrailError::Broken(expected));
     }
+    if let Some(other) = entries.iter().find(|entry| entry.patient != patient) {
+        return Err(TrailError::OtherPatient(other.seq));
+    }
     let end = verify_chain(previous, entries).map_err(TrailError::Broken)?;
     if end != last_hash {
         return Err(TrailError::HeadMismatch);
@@ -247,6 +265,8 @@ mod tests {
     use super::*;
     use medconsent_shared::{EntryKind, Purpose};
 
+    const PATIENT_BYTES: [u8; 32] = [1; 32];
+
     /// A chain of `n` entries as the log contract builds it.
     fn chain_of(n: u64) -> Vec<LogEntry> {
         let mut previous = [0u8; 32];
@@ -254,7 +274,7 @@ mod tests {
             .map(|seq| {
                 let mut entry = LogEntry {
                     seq,
-                    patient: AccountId::from([1; 32]),
+                    patient: AccountId::from(PATIENT_BYTES),
                     actor: AccountId::from([2; 32]),
                     record: Some(seq),
                     kind: EntryKind::Access,
@@ -272,25 +292,69 @@ mod tests {
     }
 
     #[test]
+    fn another_patients_genuine_chain_is_refused() {
+        let entries = chain_of(3);
+        let head = entries[2].hash;
+        let other = AccountId::from([7; 32]);
+        assert!(matches!(
+            check(other, &entries, 3, head),
+            Err(TrailError::OtherPatient(0))
+        ));
+        assert!(matches!(
+            check_from(other, 1, entries[0].hash, &entries[1..], 3, head),
+            Err(TrailError::OtherPatient(1))
+        ));
+    }
+
+    #[test]
     fn a_suffix_verifies_from_the_hash_before_it_and_only_from_it() {
         let entries = chain_of(6);
         let head = entries[5].hash;
-        check_from(4, entries[3].hash, &entries[4..], 6, head).unwrap();
-        check_from(6, head, &[], 6, head).unwrap();
+        check_from(
+            AccountId::from(PATIENT_BYTES),
+            4,
+            entries[3].hash,
+            &entries[4..],
+            6,
+            head,
+        )
+        .unwrap();
+        check_from(AccountId::from(PATIENT_BYTES), 6, head, &[], 6, head).unwrap();
         // Another start hash, a suffix that skips an entry, or one cut short: refused.
         assert!(matches!(
-            check_from(4, entries[2].hash, &entries[4..], 6, head),
+            check_from(
+                AccountId::from(PATIENT_BYTES),
+                4,
+                entries[2].hash,
+                &entries[4..],
+                6,
+                head
+            ),
             Err(TrailError::Broken(4))
         ));
         assert!(matches!(
-            check_from(3, entries[3].hash, &entries[4..], 6, head),
+            check_from(
+                AccountId::from(PATIENT_BYTES),
+                3,
+                entries[3].hash,
+                &entries[4..],
+                6,
+                head
+            ),
             Err(TrailError::Missing {
                 got: 5,
                 expected: 6
             })
         ));
         assert!(matches!(
-            check_from(4, entries[3].hash, &entries[4..5], 6, head),
+            check_from(
+                AccountId::from(PATIENT_BYTES),
+                4,
+                entries[3].hash,
+                &entries[4..5],
+                6,
+                head
+            ),
             Err(TrailError::Missing {
                 got: 5,
                 expected: 6
@@ -302,31 +366,31 @@ mod tests {
     fn a_whole_chain_verifies_and_any_change_is_found() {
         let entries = chain_of(5);
         let head = entries[4].hash;
-        check(&entries, 5, head).unwrap();
-        assert!(check(&[], 0, [0; 32]).is_ok());
+        check(AccountId::from(PATIENT_BYTES), &entries, 5, head).unwrap();
+        assert!(check(AccountId::from(PATIENT_BYTES), &[], 0, [0; 32]).is_ok());
 
         let mut changed = entries.clone();
         changed[2].timestamp += 1;
         assert!(matches!(
-            check(&changed, 5, head),
+            check(AccountId::from(PATIENT_BYTES), &changed, 5, head),
             Err(TrailError::Broken(2))
         ));
         assert!(matches!(
-            check(&entries[..4], 5, head),
+            check(AccountId::from(PATIENT_BYTES), &entries[..4], 5, head),
             Err(TrailError::Missing {
                 got: 4,
                 expected: 5
             })
         ));
         assert!(matches!(
-            check(&entries, 5, [9; 32]),
+            check(AccountId::from(PATIENT_BYTES), &entries, 5, [9; 32]),
             Err(TrailError::HeadMismatch)
         ));
         // An entry left out and the rest renumbered by the node still breaks the chain.
         let mut skipped: Vec<LogEntry> = entries.clone();
         skipped.remove(1);
         assert!(matches!(
-            check(&skipped, 4, head),
+            check(AccountId::from(PATIENT_BYTES), &skipped, 4, head),
             Err(TrailError::Broken(_))
         ));
     }

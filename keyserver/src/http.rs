@@ -148,22 +148,15 @@ pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
         return Ok(None);
     }
     let allowed = if origins.iter().any(|o| o == "*") {
+        if origins.len() > 1 {
+            return Err("--allow-origin *: any page already; list origins or *, not both".into());
+        }
         AllowOrigin::any()
     } else {
         let mut list = Vec::with_capacity(origins.len());
         for origin in origins {
-            let bare = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"))
-                .is_some_and(|host| !host.is_empty() && !host.contains('/'));
-            if !bare {
-                return Err(format!(
-                    "--allow-origin {origin}: an origin is a scheme and a host (and port), \
-                     like https://records.example.org, or *"
-                ));
-            }
             list.push(
-                header::HeaderValue::from_str(origin)
+                header::HeaderValue::from_str(&bare_origin(origin)?)
                     .map_err(|_| format!("--allow-origin {origin}: not a header value"))?,
             );
         }
@@ -176,6 +169,31 @@ pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
             .allow_headers([header::CONTENT_TYPE])
             .max_age(std::time::Duration::from_secs(600)),
     ))
+}
+
+/// `origin` as a browser sends it: scheme and host in lower case, no default port, no
+/// path; anything else is refused (it could never match, and the page would be locked
+/// out without a word).
+fn bare_origin(origin: &str) -> Result<String, String> {
+    let refused = || {
+        format!(
+            "--allow-origin {origin}: an origin is a scheme and a host (and port), like \
+             https://records.example.org, or *"
+        )
+    };
+    let lower = origin.trim().to_ascii_lowercase();
+    let (scheme, rest, default_port) = if let Some(rest) = lower.strip_prefix("https://") {
+        ("https", rest, ":443")
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        ("http", rest, ":80")
+    } else {
+        return Err(refused());
+    };
+    let host = rest.strip_suffix(default_port).unwrap_or(rest);
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return Err(refused());
+    }
+    Ok(format!("{scheme}://{host}"))
 }
 
 /// The router, with a body limit (bytes) on every route but blob uploads, which have
@@ -583,15 +601,21 @@ mod tests {
         assert_eq!(preflight(None, page).await.1, None);
         let any = cors(&["*".to_owned()]).unwrap();
         assert_eq!(preflight(any, page).await.1, Some("*".to_owned()));
-        // Not an origin: refused at start, with the flag named.
+        // As a browser sends it: lower case, no default port.
+        let written = cors(&["HTTPS://Records.Example.org:443".to_owned()]).unwrap();
+        assert_eq!(preflight(written, page).await, (200, Some(page.to_owned())));
+        // Not an origin, or * among origins: refused at start, with the flag named.
         for bad in [
             "records.example.org",
             "https://records.example.org/app",
+            "https://records.example.org?x=1",
             "https://",
         ] {
             let e = cors(&[bad.to_owned()]).unwrap_err();
             assert!(e.contains("--allow-origin"), "{e}");
         }
+        let mixed = cors(&["*".to_owned(), page.to_owned()]).unwrap_err();
+        assert!(mixed.contains("--allow-origin"), "{mixed}");
         assert!(cors(&[]).unwrap().is_none());
     }
 
