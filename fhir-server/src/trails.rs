@@ -5,13 +5,14 @@
 //! (`reads::extend_trail`). What is served is what a whole read at that block would
 //! verify: the head's hash pins every entry before it.
 //!
-//! Bounded by entries kept (the least recently searched patient goes first); one search
-//! at a time per patient, so a burst of searches for one patient reads the node once.
+//! Bounded by entries kept (the least recently searched patient goes first, a patient
+//! with no entries is not kept); one search at a time per patient, so a burst of searches
+//! for one patient reads the node once.
 
 use medconsent_chain::reads::{self, Trail, TrailError};
 use medconsent_chain::{Block, Chain, Contracts};
 use medconsent_shared::AccountId;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 type Slot = Arc<tokio::sync::Mutex<Option<Trail>>>;
@@ -22,8 +23,18 @@ struct Kept {
     last_used: u64,
 }
 
+/// The kept trails, their entries in all, and the patients by last use (oldest first):
+/// every step is a map lookup, never a scan, so no request can make the lock slow.
+#[derive(Default)]
+struct Table {
+    kept: HashMap<AccountId, Kept>,
+    by_use: BTreeMap<u64, AccountId>,
+    total: usize,
+    clock: u64,
+}
+
 pub struct Trails {
-    kept: Mutex<HashMap<AccountId, Kept>>,
+    table: Mutex<Table>,
     /// Entries kept across all patients; 0 keeps nothing (every search reads whole).
     max_entries: usize,
 }
@@ -31,7 +42,7 @@ pub struct Trails {
 impl Trails {
     pub fn new(max_entries: usize) -> Self {
         Self {
-            kept: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             max_entries,
         }
     }
@@ -60,60 +71,80 @@ impl Trails {
         let answer = brought.map(|()| kept.as_ref().map(read));
         let entries = kept.as_ref().map_or(0, |trail| trail.entries.len());
         drop(kept);
-        // Settled on failure too: a patient asked about counts against the bound even
-        // when nothing of theirs is kept, so asking about many strangers evicts, not grows.
-        self.settle(patient, entries);
+        self.settle(patient, &slot, entries);
         answer.map(|read| read.expect("a trail was kept or the read failed"))
     }
 
+    /// The patient's slot, marked as just used (a new one if none is kept).
     fn slot(&self, patient: AccountId) -> Slot {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.entry(patient)
-            .or_insert_with(|| Kept {
-                slot: Slot::default(),
-                entries: 0,
-                last_used: 0,
-            })
-            .slot
-            .clone()
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let Table {
+            kept,
+            by_use,
+            clock,
+            ..
+        } = &mut *table;
+        *clock = clock.saturating_add(1);
+        let kept = kept.entry(patient).or_insert_with(|| Kept {
+            slot: Slot::default(),
+            entries: 0,
+            last_used: 0,
+        });
+        by_use.remove(&kept.last_used);
+        kept.last_used = *clock;
+        by_use.insert(*clock, patient);
+        kept.slot.clone()
     }
 
-    /// Records what `patient`'s trail now holds and lets the least recently searched go
-    /// until the rest fit (a trail larger than the bound alone is not kept). Each
-    /// patient costs its entries and one.
-    fn settle(&self, patient: AccountId, entries: usize) {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let now = kept
-            .values()
-            .map(|k| k.last_used)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(1);
-        if let Some(k) = kept.get_mut(&patient) {
-            k.entries = entries;
-            k.last_used = now;
-        }
-        while kept
-            .values()
-            .map(|k| k.entries.saturating_add(1))
-            .sum::<usize>()
-            > self.max_entries
+    /// Records what `slot` of `patient` now holds (nothing: it goes, so asking about
+    /// strangers leaves nothing behind), then lets the least recently searched go until
+    /// the rest fit: a trail larger than the bound alone is not kept. A slot another
+    /// search holds stays until it is done; a slot that was let go meanwhile is not
+    /// counted.
+    fn settle(&self, patient: AccountId, slot: &Slot, entries: usize) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let Table {
+            kept,
+            by_use,
+            total,
+            ..
+        } = &mut *table;
+        if let Some(k) = kept
+            .get_mut(&patient)
+            .filter(|k| Arc::ptr_eq(&k.slot, slot))
         {
-            let Some(oldest) = kept
-                .iter()
-                .min_by_key(|(_, k)| k.last_used)
-                .map(|(account, _)| *account)
-            else {
+            *total = total.saturating_sub(k.entries).saturating_add(entries);
+            k.entries = entries;
+            if entries == 0 {
+                by_use.remove(&k.last_used);
+                kept.remove(&patient);
+            }
+        }
+        let mut in_use = Vec::new();
+        while *total > self.max_entries {
+            let Some((used, account)) = by_use.pop_first() else {
                 break;
             };
-            kept.remove(&oldest);
+            // Held by another search (the map's handle and that search's are two): set
+            // aside, put back below. This request's own patient goes if it must.
+            let busy = kept
+                .get(&account)
+                .is_some_and(|k| account != patient && Arc::strong_count(&k.slot) > 1);
+            if busy {
+                in_use.push((used, account));
+                continue;
+            }
+            if let Some(k) = kept.remove(&account) {
+                *total = total.saturating_sub(k.entries);
+            }
         }
+        by_use.extend(in_use);
     }
 
     /// The patients whose trails are kept, and their entries (for tests).
     pub fn kept(&self) -> Vec<(AccountId, usize)> {
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.iter().map(|(a, k)| (*a, k.entries)).collect()
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.kept.iter().map(|(a, k)| (*a, k.entries)).collect()
     }
 }
 
@@ -121,8 +152,16 @@ impl Trails {
 mod tests {
     use super::*;
 
-    fn account(n: u8) -> AccountId {
-        AccountId::from([n; 32])
+    fn account(n: u16) -> AccountId {
+        let mut bytes = [0u8; 32];
+        bytes[..2].copy_from_slice(&n.to_le_bytes());
+        AccountId::from(bytes)
+    }
+
+    /// A search of patient `n` that ended holding `entries`.
+    fn searched(trails: &Trails, n: u16, entries: usize) {
+        let slot = trails.slot(account(n));
+        trails.settle(account(n), &slot, entries);
     }
 
     fn kept_sorted(trails: &Trails) -> Vec<(AccountId, usize)> {
@@ -132,29 +171,40 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_searched_go_first_and_strangers_do_not_pile_up() {
+    fn the_least_recently_searched_go_first_and_strangers_leave_nothing() {
         let trails = Trails::new(25);
-        for (n, entries) in [(1, 10), (2, 10)] {
-            trails.slot(account(n));
-            trails.settle(account(n), entries);
-        }
-        // Patient 1 searched again: patient 2 is now the oldest.
-        trails.settle(account(1), 10);
-        trails.slot(account(3));
-        trails.settle(account(3), 5);
+        searched(&trails, 1, 10);
+        searched(&trails, 2, 10);
+        // Patient 1 searched again: patient 2 is now the oldest, and goes for patient 3.
+        searched(&trails, 1, 10);
+        searched(&trails, 3, 10);
         assert_eq!(
             kept_sorted(&trails),
-            vec![(account(1), 10), (account(3), 5)]
+            vec![(account(1), 10), (account(3), 10)]
         );
-        // Asking about many accounts with no trail evicts; it does not grow the map.
-        for n in 10..60 {
-            trails.slot(account(n));
-            trails.settle(account(n), 0);
+        // Asking about accounts with no trail keeps nothing, evicts nothing.
+        for n in 10..5_000 {
+            searched(&trails, n, 0);
         }
-        assert!(trails.kept().len() <= 25);
+        assert_eq!(trails.kept().len(), 2);
         // A trail larger than the bound alone is not kept.
-        trails.slot(account(4));
-        trails.settle(account(4), 30);
+        searched(&trails, 4, 30);
         assert!(trails.kept().iter().all(|(a, _)| *a != account(4)));
+    }
+
+    #[test]
+    fn a_slot_in_use_is_not_let_go_and_a_replaced_one_is_not_counted() {
+        let trails = Trails::new(25);
+        searched(&trails, 1, 20);
+        // Another search of patient 1 is under way (it holds the slot).
+        let held = trails.slot(account(1));
+        // Patient 2's trail must fit: patient 1's slot is held, so patient 2's own goes.
+        searched(&trails, 2, 10);
+        assert_eq!(kept_sorted(&trails), vec![(account(1), 20)]);
+        trails.settle(account(1), &held, 20);
+        // A search whose slot was let go meanwhile counts nothing against the new one.
+        let stale = Slot::default();
+        trails.settle(account(1), &stale, 0);
+        assert_eq!(kept_sorted(&trails), vec![(account(1), 20)]);
     }
 }
