@@ -105,6 +105,20 @@ async function dryRun(sys, contract, message, caller, args) {
  * once the transaction is in a block.
  */
 export async function send(sys, contract, message, account, signer, args, onStatus) {
+  return (await submit(sys, contract, message, account, signer, args, onStatus, false)).value;
+}
+
+/**
+ * `send`, resolving only once the transaction's block is finalized, with that block's
+ * hash and number too: what a key server acts on.
+ */
+export async function sendFinal(sys, contract, message, account, signer, args, onStatus) {
+  const { value, blockHash } = await submit(sys, contract, message, account, signer, args, onStatus, true);
+  const header = await sys.api.rpc.chain.getHeader(blockHash);
+  return { value, blockHash, blockNumber: header.number.toNumber() };
+}
+
+async function submit(sys, contract, message, account, signer, args, onStatus, untilFinal) {
   const { dry, value } = await dryRun(sys, contract, message, account, args);
   const options = {
     gasLimit: dry.gasRequired,
@@ -123,9 +137,10 @@ export async function send(sys, contract, message, account, signer, args, onStat
             ? (({ section, name }) => `${section}.${name}`)(sys.api.registry.findMetaError(error.asModule))
             : error.toString();
           reject(new Error(`The chain refused the transaction: ${text}`));
-        } else if (result.status.isInBlock || result.status.isFinalized) {
+        } else if (result.status.isFinalized || (!untilFinal && result.status.isInBlock)) {
           unsubscribe();
-          resolve(value);
+          const blockHash = result.status.isFinalized ? result.status.asFinalized : result.status.asInBlock;
+          resolve({ value, blockHash });
         }
       })
       .then((u) => { unsubscribe = u; })

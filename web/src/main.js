@@ -4,7 +4,9 @@
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { connect, loadConfig, read, readAll, send, Refused } from './chain.js';
+import { connect, loadConfig, read, readAll, send, sendFinal, Refused } from './chain.js';
+import { keygen } from './sealing.js';
+import { openedRecord, pinnedServers, recordKey, REQUEST_LIFETIME_MS } from './keyservers.js';
 import { AuditTrail } from './audit.js';
 import {
   actionsInWords, categoryName, consentState, entryInWords, localTime, purposeInWords, purposesInWords,
@@ -114,6 +116,90 @@ async function showRecords() {
     cell(row, record.version.toString());
     cell(row, record.status.type);
     cell(row, u8aToHex(record.contentHash), 'hash');
+    const actions = row.insertCell();
+    if (record.status.isActive) {
+      const button = document.createElement('button');
+      button.textContent = 'Open';
+      button.setAttribute('aria-label', `Open record ${record.id}`);
+      button.onclick = () => openOwnRecord(record);
+      actions.append(button);
+    }
+  }
+}
+
+/** The entry of `account` opening `recordId` in block `number`: searched from the head. */
+async function myEntry(recordId, number) {
+  const head = await read(sys, sys.log, 'head', account, account);
+  for (let end = head.length.toNumber(); end > 0;) {
+    const start = Math.max(0, end - sys.config.page_size);
+    const page = await read(sys, sys.log, 'entries', account, account, start, end - start);
+    const found = [...page].reverse().find((e) => e.actor.toString() === account
+      && e.record.isSome && e.record.unwrap().toString() === String(recordId) && e.block.toNumber() === number);
+    if (found) return found;
+    if (page.length === 0 || page[0].block.toNumber() < number) break;
+    end = start;
+  }
+  throw new Error('the access is not in your trail at its block: the node may be lying; try another node');
+}
+
+/** Shows what was opened: as text when it reads as text, always as a download. */
+function showOpened(recordId, plain) {
+  let text = null;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) text = null;
+  } catch { /* not text */ }
+  $('opened-about').textContent = `Record ${recordId}: ${plain.length} bytes${text === null ? ' (not text: download it)' : ''}.`;
+  $('opened-content').textContent = text ?? '';
+  const link = $('opened-download');
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([plain]));
+  link.download = `record-${recordId}`;
+  link.textContent = `Download record ${recordId}`;
+  $('opened').classList.remove('hidden');
+}
+
+/**
+ * Opens one of the patient's own records (PATRQT): the access on chain (logged, then
+ * finalized), a release request to every key server signed in the wallet, the shares
+ * sealed to a key made for this read only, the ciphertext checked against the chain's
+ * hash, then decrypted here. Neither the key nor the content leaves the page.
+ */
+async function openOwnRecord(record) {
+  const id = record.id.toString();
+  const what = `Opening record ${id}`;
+  setBusy(true);
+  status('pending', `${what}: checking…`);
+  try {
+    const servers = pinnedServers(config);
+    if (servers.length < config.threshold) {
+      throw new Error(`the configuration lists ${servers.length} key servers, ${config.threshold} needed: remake it with \`medconsent deployment web-config\``);
+    }
+    const { signer } = await web3FromAddress(account);
+    const step = (text) => status('pending', `${what}: ${text}…`);
+    const { blockNumber } = await sendFinal(sys, sys.registry, 'accessRecord', account, signer,
+      [id, 'PatientRequest'], (s) => step(s === 'InBlock' ? 'in a block; waiting for finality' : STATUS_WORDS[s] ?? s));
+    const entry = await myEntry(id, blockNumber);
+    if (!entry.kind.isAccess) throw new Error(`the chain did not open it: ${entryInWords(entry.kind)}`);
+    const me = decodeAddress(account);
+    const reply = keygen();
+    const ask = {
+      patient: me, record: BigInt(id), version: record.version.toNumber(), logSeq: BigInt(entry.seq.toString()),
+      requester: me, replyKey: reply.public, expiresAt: Date.now() + REQUEST_LIFETIME_MS,
+    };
+    const sign = async (bytes) => hexToU8a((await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' })).signature);
+    const { key, failures } = await recordKey(servers, config.threshold, ask, reply, sign, step);
+    const plain = await openedRecord(servers, record.contentHash.toU8a(), key, BigInt(id), ask.version, step);
+    key.fill(0);
+    reply.secret.fill(0);
+    showOpened(id, plain);
+    await refresh();
+    status('ok', `${what}: opened (entry ${entry.seq} of your trail)${failures.length ? `; ${failures.join('; ')}` : ''}.`);
+  } catch (error) {
+    const prefix = error instanceof Refused ? 'Refused' : 'Failed';
+    status('error', `${what}: ${prefix}. ${error.message}`);
+  } finally {
+    setBusy(false);
   }
 }
 

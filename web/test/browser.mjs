@@ -1,10 +1,11 @@
 // The patient page, tested as a person would use it, in headless Chromium (Debian's,
 // driven by playwright-core). test/run.sh has started a node, deployed the contracts,
-// registered Dave ("Dr Dave Smith") as a provider, built the page and the test signer;
-// this file registers Bob's one record (a made-up content hash: the page never opens
-// content). Controls are found by role and label, as a screen reader finds them, never
-// by element ids. A missing configuration is explained; Bob connects the test wallet,
-// grants Dave by name, sees the consent in words, tries a refused grant,
+// registered Dave ("Dr Dave Smith") as a provider, started three key servers, had Bob put
+// a lab report with the command (record 0), built the page and the test signer.
+// Controls are found by role and label, as a screen reader finds them, never by element
+// ids. A missing configuration is explained; Bob connects the test wallet, opens his
+// report in the page (the exact bytes; one key server unreachable still opens, two say
+// so), grants Dave by name, sees the consent in words, tries a refused grant,
 // revokes, reads his audit trail (hash chain checked in the page), and signs a consent
 // that Dave then relays and pays for. Then: the page's signed bytes against the
 // known-answer vector in docs/; a lying node (an intercepted RPC answer) that keeps the
@@ -122,9 +123,7 @@ async function fillTrail(api, total) {
   }
 }
 
-// Bob's one record, category 3, as record 0.
-await submit('record_registry', 'registerRecord', bobPair, bob, 0, 3, `0x${'b1'.repeat(32)}`,
-  u8aToHex(new TextEncoder().encode('bafkreibrowsertest')), 'PatientRequest');
+const report = readFileSync(process.env.MEDCONSENT_REPORT, 'utf8');
 
 // Vite itself, not through npx, so that killing it stops the server.
 const vite = join(WEB, 'node_modules', 'vite', 'bin', 'vite.js');
@@ -162,6 +161,36 @@ try {
   await rowCount(page, 'My records', 1);
   check((await rowOf(page, 'My records', 0).textContent()).includes('lab-results'),
     'Bob connects his wallet and sees his one record, its category by name');
+
+  // Bob opens his report in the page: the access on chain, one wallet signature per key
+  // server, the shares sealed to a key made for this read, the ciphertext checked
+  // against the chain's hash and opened here.
+  const rawSigned = () => page.evaluate(() => window.medconsentTestSigner.rawSigned);
+  const signedBefore = await rawSigned();
+  await button(page, 'Open record 0').click();
+  await waitForStatus(page, 'Opening record 0: opened', 120_000);
+  check(await page.getByLabel('Record content').textContent() === report,
+    'Bob opens his lab report in the page: the exact bytes the command put');
+  check(await rawSigned() - signedBefore === 3, 'the wallet signed one release request per key server');
+  check((await page.getByRole('link', { name: 'Download record 0' }).getAttribute('href')).startsWith('blob:'),
+    'and can download it');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'patient-opened-record.png'), fullPage: true });
+
+  // One key server unreachable from the page: two shares still open it. Two: said so.
+  const unreachable = (i) => page.route(`${config.key_servers[i].url}/**`, (route) => route.abort());
+  await unreachable(0);
+  await button(page, 'Open record 0').click();
+  await waitForStatus(page, 'Opening record 0: opened', 120_000);
+  check((await statusText(page)).includes('key server 1: did not answer')
+    && await page.getByLabel('Record content').textContent() === report,
+  `with key server 1 unreachable the record still opens, and the page says which: "${await statusText(page)}"`);
+  await unreachable(1);
+  await button(page, 'Open record 0').click();
+  await waitForStatus(page, 'Opening record 0: Failed.', 120_000);
+  check((await statusText(page)).includes('only 1 of 3 key servers released a share, 2 needed'),
+    `with two unreachable the page says so: "${await statusText(page)}"`);
+  await page.unrouteAll();
 
   // Grant Dave, by his name in the directory, read access for treatment; the
   // transaction shows a pending state.
@@ -207,9 +236,9 @@ try {
 
   // The audit trail: record created, consent granted, consent revoked, granted again;
   // chain verified; times in local words, the provider by name.
-  await rowCount(page, 'My audit trail', 4);
+  await rowCount(page, 'My audit trail', 7);
   const audit = await table(page, 'My audit trail').textContent();
-  check(['Record added', 'Consent given', 'Consent revoked'].every((k) => audit.includes(k))
+  check(['Record added', 'Opened', 'Consent given', 'Consent revoked'].every((k) => audit.includes(k))
     && audit.includes(new Date().getFullYear().toString()) && audit.includes('me'),
   `the audit trail lists the record, the grants and the revocation in words: "${audit.slice(0, 200)}…"`);
   const chainCheck = page.getByRole('note', { name: 'Hash chain check' });
@@ -241,7 +270,7 @@ try {
   await rowOf(page, 'My consents', 2).waitFor();
   check((await rowOf(page, 'My consents', 2).textContent()).includes('active'),
     'the relayed consent appears in the page');
-  await rowCount(page, 'My audit trail', 5);
+  await rowCount(page, 'My audit trail', 8);
 
   // The page's own encoding of the signed bytes against the known-answer vector.
   const vector = JSON.parse(readFileSync(join(WEB, '..', 'docs', 'signed-consent-vector.json'), 'utf8'));
@@ -328,7 +357,7 @@ try {
   await fillTrail(api, 10_000);
   const length = (await contractOf('access_log')
     .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
-  check(length >= 10_005, `Bob's trail holds ${length} entries`);
+  check(length >= 10_008, `Bob's trail holds ${length} entries`);
   await page.getByLabel('Account').selectOption(bob);
   await page.getByLabel('Account').dispatchEvent('change');
   await rowOf(page, 'My audit trail', length - 1).waitFor({ timeout: 60_000 });
