@@ -6,6 +6,7 @@ import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
 import { connect, loadConfig, read, readAll, send, sendFinal, Refused } from './chain.js';
 import { keygen } from './sealing.js';
+import { trailPicture } from './picture.js';
 import { openedRecord, pinnedServers, recordKey, REQUEST_LIFETIME_MS } from './keyservers.js';
 import { AuditTrail } from './audit.js';
 import {
@@ -249,7 +250,16 @@ async function showConsents() {
 // is tested) costs one query to show and each "older" click one more.
 let trail = null;
 
+// The entries shown, newest first: what the picture draws.
+let shownEntries = [];
+
+function drawPicture() {
+  $('picture').replaceChildren(trailPicture(shownEntries, who, localTime));
+}
+
 function appendAuditRows(entries) {
+  shownEntries.push(...entries);
+  drawPicture();
   const body = $('audit-rows');
   for (const entry of entries) {
     const row = body.insertRow();
@@ -299,6 +309,7 @@ async function showAudit() {
   const page = await fresh.older(auditPage(account));
   if (generation !== auditGeneration) return;
   trail = fresh;
+  shownEntries = [];
   $('audit-rows').replaceChildren();
   appendAuditRows(page);
   showChainStatus();

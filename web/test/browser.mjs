@@ -241,6 +241,8 @@ try {
   check(['Record added', 'Opened', 'Consent given', 'Consent revoked'].every((k) => audit.includes(k))
     && audit.includes(new Date().getFullYear().toString()) && audit.includes('me'),
   `the audit trail lists the record, the grants and the revocation in words: "${audit.slice(0, 200)}…"`);
+  const picture = await page.getByRole('img', { name: /^Who opened your records/ }).getAttribute('aria-label');
+  check(picture.includes('me opened 3'), `the trail as a picture, summed up in words: "${picture}"`);
   const chainCheck = page.getByRole('note', { name: 'Hash chain check' });
   check((await chainCheck.textContent()).startsWith('Hash chain verified'),
     `the page verified the hash chain: "${await chainCheck.textContent()}"`);
