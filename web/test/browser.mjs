@@ -221,6 +221,8 @@ try {
   await button(page, 'Revoke consent 0').click();
   await waitForStatus(page, 'Revoking consent 0: done.');
   check((await row.textContent()).includes('revoked'), 'the consent shows as revoked');
+  // Dave tries anyway: refused on chain, and logged.
+  await submit('record_registry', 'accessRecord', dave, 0, 'Treat');
 
   // A consent that ran out is shown as expired, not active.
   const soon = Date.now() + 12_000;
@@ -236,13 +238,14 @@ try {
 
   // The audit trail: record created, consent granted, consent revoked, granted again;
   // chain verified; times in local words, the provider by name.
-  await rowCount(page, 'My audit trail', 7);
+  await rowCount(page, 'My audit trail', 9);
   const audit = await table(page, 'My audit trail').textContent();
-  check(['Record added', 'Opened', 'Consent given', 'Consent revoked'].every((k) => audit.includes(k))
+  check(['Record added', 'Opened', 'Consent given', 'Consent revoked', 'Refused: no consent of yours permits it'].every((k) => audit.includes(k))
     && audit.includes(new Date().getFullYear().toString()) && audit.includes('me'),
   `the audit trail lists the record, the grants and the revocation in words: "${audit.slice(0, 200)}…"`);
   const picture = await page.getByRole('img', { name: /^Who opened your records/ }).getAttribute('aria-label');
-  check(picture.includes('me opened 3'), `the trail as a picture, summed up in words: "${picture}"`);
+  check(picture.includes('me opened 3') && picture.includes('Dr Dave Smith was refused 1'),
+    `the trail as a picture, a refusal marked, summed up in words: "${picture}"`);
   const chainCheck = page.getByRole('note', { name: 'Hash chain check' });
   check((await chainCheck.textContent()).startsWith('Hash chain verified'),
     `the page verified the hash chain: "${await chainCheck.textContent()}"`);
@@ -359,7 +362,7 @@ try {
   await fillTrail(api, 10_000);
   const length = (await contractOf('access_log')
     .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
-  check(length >= 10_008, `Bob's trail holds ${length} entries`);
+  check(length >= 10_009, `Bob's trail holds ${length} entries`);
   await page.getByLabel('Account').selectOption(bob);
   await page.getByLabel('Account').dispatchEvent('change');
   await rowOf(page, 'My audit trail', length - 1).waitFor({ timeout: 60_000 });
