@@ -157,7 +157,7 @@ try {
   // Connect the wallet and pick Bob.
   await button(page, 'Connect wallet').click();
   await waitForStatus(page, 'Connected.');
-  await page.getByLabel('Account').selectOption(bob);
+  await page.getByLabel('Account', { exact: true }).selectOption(bob);
   await rowCount(page, 'My records', 1);
   check((await rowOf(page, 'My records', 0).textContent()).includes('lab-results'),
     'Bob connects his wallet and sees his one record, its category by name');
@@ -230,7 +230,7 @@ try {
     decision: 'Permit', scope: { Category: 3 }, actions: 1, purposes: 1, validFrom: 0, validUntil: soon,
   });
   await new Promise((r) => setTimeout(r, Math.max(0, soon - Date.now()) + 1_000));
-  await page.getByLabel('Account').dispatchEvent('change');
+  await page.getByLabel('Account', { exact: true }).dispatchEvent('change');
   await rowCount(page, 'My consents', 2);
   const expired = await rowOf(page, 'My consents', 1).textContent();
   check(expired.includes('expired') && expired.includes('lab-results') && !expired.includes('until revoked'),
@@ -270,8 +270,8 @@ try {
         else if (result.status.isInBlock) resolve();
       }).catch(reject);
   });
-  await page.getByLabel('Account').selectOption(bob);
-  await page.getByLabel('Account').dispatchEvent('change');
+  await page.getByLabel('Account', { exact: true }).selectOption(bob);
+  await page.getByLabel('Account', { exact: true }).dispatchEvent('change');
   await rowOf(page, 'My consents', 2).waitFor();
   check((await rowOf(page, 'My consents', 2).textContent()).includes('active'),
     'the relayed consent appears in the page');
@@ -332,8 +332,8 @@ try {
   await lying.goto(`http://127.0.0.1:${PORT}/`);
   await button(lying, 'Connect wallet').click();
   await waitForStatus(lying, 'Connected.');
-  await lying.getByLabel('Account').selectOption(bob);
-  await lying.getByLabel('Account').dispatchEvent('change');
+  await lying.getByLabel('Account', { exact: true }).selectOption(bob);
+  await lying.getByLabel('Account', { exact: true }).dispatchEvent('change');
   await lying.getByLabel('Provider (name or account)').fill(dave.address);
   await button(lying, 'Sign for a provider to submit (no fee)').click();
   await waitForStatus(lying, 'Signing: Failed.');
@@ -363,8 +363,8 @@ try {
   const length = (await contractOf('access_log')
     .query.head(bob, { gasLimit, storageDepositLimit: null }, bob)).output.asOk.length.toNumber();
   check(length >= 10_009, `Bob's trail holds ${length} entries`);
-  await page.getByLabel('Account').selectOption(bob);
-  await page.getByLabel('Account').dispatchEvent('change');
+  await page.getByLabel('Account', { exact: true }).selectOption(bob);
+  await page.getByLabel('Account', { exact: true }).dispatchEvent('change');
   await rowOf(page, 'My audit trail', length - 1).waitFor({ timeout: 60_000 });
   const seqs = (await rowHeaders(page, 'My audit trail')).map(Number);
   check(seqs.length === 31 && seqs[0] === length - 1 && seqs.every((s, i) => s === length - 1 - i),
