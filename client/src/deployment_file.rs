@@ -87,6 +87,16 @@ pub struct WebConfig {
     /// The key servers with their pinned X25519 keys, and the shares a key needs.
     pub key_servers: Vec<WebKeyServer>,
     pub threshold: u8,
+    /// The most records one chart access opens (`MAX_CHART_RECORDS`).
+    pub max_chart_records: usize,
+    /// How many break-glass reads a responder has per patient and window.
+    pub emergency_budget: WebEmergencyBudget,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebEmergencyBudget {
+    pub per_window: u32,
+    pub window_ms: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,6 +153,11 @@ impl WebConfig {
                 })
                 .collect(),
             threshold: deployment.threshold,
+            max_chart_records: medconsent_shared::MAX_CHART_RECORDS,
+            emergency_budget: WebEmergencyBudget {
+                per_window: medconsent_shared::MAX_EMERGENCIES_PER_WINDOW,
+                window_ms: medconsent_shared::EMERGENCY_WINDOW_MS,
+            },
         }
     }
 }
@@ -320,6 +335,15 @@ mod tests {
         );
         assert_eq!(config["threshold"], 2);
         assert_eq!(config["page_size"], medconsent_shared::MAX_PAGE);
+        assert_eq!(config["max_chart_records"], medconsent_shared::MAX_CHART_RECORDS);
+        assert_eq!(
+            config["emergency_budget"]["per_window"],
+            medconsent_shared::MAX_EMERGENCIES_PER_WINDOW
+        );
+        assert_eq!(
+            config["emergency_budget"]["window_ms"],
+            medconsent_shared::EMERGENCY_WINDOW_MS
+        );
     }
 
     #[test]

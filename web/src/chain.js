@@ -2,6 +2,7 @@
 // then the transaction, signed by the wallet.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { ContractPromise } from '@polkadot/api-contract';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { errorInWords } from './words.js';
 
 const NAMES = ['record_registry', 'consent_manager', 'access_log'];
@@ -40,6 +41,13 @@ export async function loadConfig() {
   // The audit trail reads a page and the entry before it: a page needs two entries.
   if (!Number.isInteger(config.page_size) || config.page_size < 2) missing.push('the page size (page_size)');
   if (!Array.isArray(config.categories)) missing.push('the category names (categories)');
+  if (!Array.isArray(config.key_servers) || !Number.isInteger(config.threshold)) {
+    missing.push('the key servers and their threshold (key_servers, threshold)');
+  }
+  if (!Number.isInteger(config.max_chart_records)) missing.push('the chart size (max_chart_records)');
+  if (!Number.isInteger(config.emergency_budget?.per_window) || !Number.isInteger(config.emergency_budget?.window_ms)) {
+    missing.push('the break-glass budget (emergency_budget)');
+  }
   if (missing.length > 0) {
     throw new Error(`config.json lacks ${missing.join(', ')}: it was not made by this version of medconsent. ${REMAKE}`);
   }
@@ -157,4 +165,17 @@ export async function readAll(sys, contract, message, caller, patient, total) {
     items.push(...page);
   }
   return items;
+}
+
+/** The chain's time (ms) at its newest block: what a key server checks a deadline against. */
+export async function chainNow(sys) {
+  return Number((await sys.api.query.timestamp.now()).toString());
+}
+
+/** A wallet's raw signature of `bytes` (it wraps them in <Bytes>…</Bytes>). */
+export function rawSigner(signer, account) {
+  return async (bytes) => {
+    const { signature } = await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' });
+    return hexToU8a(signature);
+  };
 }

@@ -4,12 +4,19 @@
 // Any server may be down or hostile: each answer is checked, a bad one costs that
 // server's share, never a wrong key; `threshold` good shares are enough.
 
-import { combine, contentHash, openFrom, openRecord, releaseContext } from './sealing.js';
-import { decodeReleasedShare, encodeReleaseRequest, releaseToSign, signed } from './wire.js';
+import { fromHex, toHex } from './hex.js';
+import {
+  combine, contentHash, depositContext, openFrom, openRecord, releaseContext, sealTo, split,
+} from './sealing.js';
+import {
+  decodeReleasedShare, depositToSign, encodeDeposit, encodeReleaseRequest, releaseToSign, signed as signedBody,
+} from './wire.js';
 
 /** How long a signed request stays valid (ms of chain time), as the command's. */
 export const REQUEST_LIFETIME_MS = 120_000;
 const TIMEOUT_MS = 30_000;
+// What a server answers while its nodes have not yet seen what the page's node finalized.
+const BEHIND = ['record_not_found', 'unregistered_blob', 'wrong_version', 'content_mismatch', 'chain_behind', 'no_such_entry'];
 
 const CODE_WORDS = {
   entry_used: 'this access was already used for a release',
@@ -25,14 +32,14 @@ const CODE_WORDS = {
   retired: 'the record is retired',
   expired: 'the request expired before it arrived',
   busy: 'the server is busy',
+  share_held: 'the server already holds a share of this version',
+  not_an_author: 'this account may not deposit for this record version',
+  too_large: 'the file is larger than the server takes',
+  hash_mismatch: 'the upload arrived changed',
+  not_retired: 'the record is not retired on chain yet',
+  server_not_listed: 'the directory does not list this server as an active key server',
 };
 
-export const hexOf = (bytes) => `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-export function bytesOf(hex) {
-  const clean = hex.replace(/^0x/, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error('not hex');
-  return Uint8Array.from(clean.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-}
 
 /** A server's refusal or failure, in words, with its stable code when it gave one. */
 export class ServerRefused extends Error {
@@ -66,13 +73,13 @@ async function call(server, path, init) {
  */
 async function releasedShare(server, ask, signature, reply) {
   const request = { ...ask, server: server.publicKey };
-  const body = JSON.stringify({ signed: hexOf(signed(encodeReleaseRequest(request), signature)) });
+  const body = JSON.stringify({ signed: toHex(signedBody(encodeReleaseRequest(request), signature)) });
   const response = await call(server, '/v1/release', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body,
   });
   let released;
   try {
-    released = decodeReleasedShare(bytesOf((await response.json()).released));
+    released = decodeReleasedShare(fromHex((await response.json()).released));
   } catch {
     throw new ServerRefused(server.name, 'garbled', 'answered something that is not a share');
   }
@@ -87,22 +94,29 @@ async function releasedShare(server, ask, signature, reply) {
 
 /**
  * The record key for the access `ask` ({ patient, record, version, logSeq, requester,
- * replyKey, expiresAt }): every server is asked (each request signed by `sign`, the
- * wallet's signRaw, one server at a time), the first `threshold` good shares combined.
- * `progress` hears each step in words.
+ * replyKey, expiresAt }): `threshold` servers are asked first (each request signed by
+ * `sign`, the wallet's signRaw), then, for each one that fails, the next: a wallet is
+ * asked for as few signatures as the servers' answers allow. `progress` hears each step.
  */
 export async function recordKey(servers, threshold, ask, reply, sign, progress) {
-  const signatures = [];
-  for (const [i, server] of servers.entries()) {
-    progress(`signing the request to ${server.name} (${i + 1} of ${servers.length})`);
-    signatures.push(await sign(releaseToSign({ ...ask, server: server.publicKey })));
+  const shares = [];
+  const failures = [];
+  let next = 0;
+  while (shares.length < threshold && next < servers.length) {
+    const batch = servers.slice(next, next + threshold - shares.length);
+    next += batch.length;
+    const signatures = [];
+    for (const server of batch) {
+      progress(`signing the request to ${server.name}`);
+      signatures.push(await sign(releaseToSign({ ...ask, server: server.publicKey })));
+    }
+    progress(`asking ${batch.map((s) => s.name).join(' and ')} for a share`);
+    const answers = await Promise.allSettled(batch.map((server, i) => releasedShare(server, ask, signatures[i], reply)));
+    for (const answer of answers) {
+      if (answer.status === 'fulfilled') shares.push(answer.value);
+      else failures.push(answer.reason.message);
+    }
   }
-  progress(`asking ${servers.length} key servers for their shares`);
-  const answers = await Promise.allSettled(
-    servers.map((server, i) => releasedShare(server, ask, signatures[i], reply)),
-  );
-  const shares = answers.filter((a) => a.status === 'fulfilled').map((a) => a.value);
-  const failures = answers.filter((a) => a.status === 'rejected').map((a) => a.reason.message);
   if (shares.length < threshold) {
     throw new Error(`only ${shares.length} of ${servers.length} key servers released a share, ${threshold} needed`
       + `${failures.length ? `: ${failures.join('; ')}` : ''}`);
@@ -119,8 +133,8 @@ export async function openedRecord(servers, hash, key, record, version, progress
   for (const server of servers) {
     progress(`fetching the ciphertext from ${server.name}`);
     try {
-      const blob = new Uint8Array(await (await call(server, `/v1/blobs/${hexOf(hash)}`, {})).arrayBuffer());
-      if (hexOf(contentHash(blob)) !== hexOf(hash)) {
+      const blob = new Uint8Array(await (await call(server, `/v1/blobs/${toHex(hash)}`, {})).arrayBuffer());
+      if (toHex(contentHash(blob)) !== toHex(hash)) {
         problems.push(`${server.name}: its ciphertext does not match the chain's hash`);
         continue;
       }
@@ -136,6 +150,93 @@ export async function openedRecord(servers, hash, key, record, version, progress
 /** The configuration's servers, with their pinned keys as bytes and a name to say. */
 export function pinnedServers(config) {
   return (config.key_servers ?? []).map((s, i) => ({
-    name: `key server ${i + 1}`, url: s.url.replace(/\/$/, ''), account: s.account, publicKey: bytesOf(s.public_key),
+    name: `key server ${i + 1}`, url: s.url.replace(/\/$/, ''), account: s.account, publicKey: fromHex(s.public_key, 32, 'a key server\'s public_key'),
   }));
+}
+
+/** Asks again every 500 ms, up to 10 times, while the server refuses with a BEHIND code. */
+async function whileBehind(ask, codes = BEHIND) {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!(error instanceof ServerRefused) || !codes.includes(error.code) || tries >= 10) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
+ * The servers a new key may be sealed to: each must answer now with its pinned key (a
+ * page keeps no copy of the key, so shares that cannot reach `threshold` servers would
+ * leave a record no one can open). Fewer than `threshold`: refused before anything is
+ * sealed or sent.
+ */
+export async function answeringServers(servers, threshold) {
+  const answers = await Promise.allSettled(servers.map(async (server) => {
+    const health = await (await call(server, '/v1/health', {})).json();
+    if (health.public_key !== toHex(server.publicKey)) {
+      throw new ServerRefused(server.name, 'other_key', 'answers with another key than the pinned one');
+    }
+    return server;
+  }));
+  const ready = answers.filter((a) => a.status === 'fulfilled').map((a) => a.value);
+  if (ready.length < threshold) {
+    const problems = answers.filter((a) => a.status === 'rejected').map((a) => a.reason.message);
+    throw new Error(`only ${ready.length} of ${servers.length} key servers answer, ${threshold} needed to keep a record's key: ${problems.join('; ')}`);
+  }
+  return ready;
+}
+
+/** The ciphertext at every server that takes it (the chain must name it first); at least one. */
+export async function uploadBlob(servers, record, hash, blob, progress) {
+  progress(`uploading the ciphertext (${blob.length} bytes) to ${servers.length} key servers`);
+  const answers = await Promise.allSettled(servers.map((server) => whileBehind(() => call(server,
+    `/v1/blobs/${toHex(hash)}?record=${record}`,
+    { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: blob }))));
+  const failures = answers.filter((a) => a.status === 'rejected').map((a) => a.reason.message);
+  if (failures.length === servers.length) throw new Error(`no key server took the ciphertext: ${failures.join('; ')}`);
+  return failures;
+}
+
+/**
+ * Splits `key` into one share per server, each sealed to its server and bound to the
+ * record, version, content hash and server, signed by the author (`sign`: the wallet's
+ * signRaw), and deposited. At least `threshold` must be taken.
+ */
+export async function depositShares(servers, threshold, d, key, sign, progress) {
+  const shares = split(key, threshold, servers.length);
+  const signed = [];
+  for (const [i, server] of servers.entries()) {
+    progress(`signing the key share for ${server.name} (${i + 1} of ${servers.length})`);
+    const deposit = {
+      ...d, server: server.publicKey, index: shares[i].index,
+      share: sealTo(shares[i].value, server.publicKey,
+        depositContext(server.publicKey, d.record, d.version, d.contentHash, shares[i].index)),
+    };
+    signed.push(signedBody(encodeDeposit(deposit), await sign(depositToSign(deposit))));
+  }
+  for (const share of shares) share.value.fill(0);
+  progress(`depositing ${servers.length} key shares (${threshold} open the record)`);
+  const answers = await Promise.allSettled(servers.map((server, i) => whileBehind(() => call(server, '/v1/deposit', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ signed: toHex(signed[i]) }),
+  }))));
+  const failures = answers.filter((a) => a.status === 'rejected').map((a) => a.reason.message);
+  const taken = servers.length - failures.length;
+  if (taken < threshold) {
+    throw new Error(`only ${taken} of ${servers.length} key servers took their share, ${threshold} needed: ${failures.join('; ')}`);
+  }
+  return { taken, failures };
+}
+
+/** Asks every server to delete what it keeps of a retired record; how many confirmed. */
+export async function retireAtServers(servers, record, progress) {
+  progress(`asking ${servers.length} key servers to delete its shares and ciphertext`);
+  const answers = await Promise.allSettled(servers.map((server) => whileBehind(() => call(server, '/v1/retire', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: Number(record) }),
+  }), ['not_retired'])));
+  return {
+    confirmed: answers.filter((a) => a.status === 'fulfilled').length,
+    failures: answers.filter((a) => a.status === 'rejected').map((a) => a.reason.message),
+  };
 }

@@ -14,20 +14,19 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha';
 import { x25519 } from '@noble/curves/ed25519';
 import { scrypt } from '@noble/hashes/scrypt';
+import { fromHex as hexBytes, toHex } from './hex.js';
 import { concat, randomBytes, SealingError } from './sealing.js';
 
 export const FORMAT = 'medconsent-browser-key/v1';
 const KDF = { name: 'scrypt', log_n: 17, r: 8, p: 1 };
 const MIN_PASSPHRASE = 12;
 
-const toHex = (bytes) => `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-
 function fromHex(text, length, what) {
-  const clean = String(text).trim().replace(/^0x/, '');
-  if (!/^[0-9a-fA-F]*$/.test(clean) || clean.length !== length * 2) {
-    throw new SealingError('not_a_key', `${what}: ${length} bytes of hex expected`);
+  try {
+    return hexBytes(text, length, what);
+  } catch (error) {
+    throw new SealingError('not_a_key', error.message);
   }
-  return Uint8Array.from(clean.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 }
 
 function passphraseKey(passphrase, kdf, salt) {

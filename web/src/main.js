@@ -1,207 +1,187 @@
-// The patient's page: connect a wallet, pick an account, see my records, consents and
-// audit trail (hash chain checked here) in words (provider names, category names, local
-// times), grant and revoke, and sign a consent for a provider to relay.
-import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
+// The patient's page, and a delegate's acting for a patient: connect a wallet, pick an
+// account, see the patient's records (add, open, rotate, retire), consents and audit
+// trail (hash chain checked here) in words (provider names, category names, local
+// times), grant and revoke, sign a consent for a provider to relay, and review
+// break-glass accesses.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { connect, loadConfig, read, readAll, send, sendFinal, Refused } from './chain.js';
+import { connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { keygen } from './sealing.js';
 import { trailPicture } from './picture.js';
-import { openedRecord, pinnedServers, recordKey, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { pinnedServers } from './keyservers.js';
+import { entriesIn, openThroughEntry } from './reading.js';
+import { retireRecord, rotateRecord, writeRecord } from './writing.js';
+import { accountNamed, nameList, readNames } from './directory.js';
 import { AuditTrail } from './audit.js';
+import {
+  $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner,
+} from './ui.js';
 import {
   actionsInWords, categoryName, consentState, entryInWords, localTime, purposeInWords, purposesInWords,
 } from './words.js';
 import { CLOSE, OPEN, grantInWords, randomNonce, signingMessage } from './signing.js';
 
-const $ = (id) => document.getElementById(id);
 let sys = null;
-let account = null;
 let config = null;
+// The wallet account acting, and the patient it acts for (itself, or as a delegate).
+let account = null;
+let patient = null;
 // The directory's display names (account -> name), read with each refresh.
 let names = new Map();
-
-function status(kind, text) {
-  const box = $('status');
-  box.className = kind;
-  box.textContent = text;
-}
-
-const STATUS_WORDS = {
-  signing: 'Waiting for your wallet to sign…',
-  Ready: 'Sent; waiting for a block…',
-  Broadcast: 'Sent; waiting for a block…',
-  InBlock: 'In a block.',
-  Finalized: 'Final.',
-};
-
-function setBusy(busy) {
-  for (const button of document.querySelectorAll('button')) button.disabled = busy;
-}
-
-/** Runs a transaction with a pending state and clear words for its outcome. */
-async function transact(what, message, contract, args) {
-  setBusy(true);
-  status('pending', `${what}: checking…`);
-  try {
-    const { signer } = await web3FromAddress(account);
-    const value = await send(sys, contract, message, account, signer, args, (s) =>
-      status('pending', `${what}: ${STATUS_WORDS[s] ?? s}`));
-    await refresh(); // "done" only once the lists show the change
-    status('ok', `${what}: done.`);
-    return value;
-  } catch (error) {
-    const prefix = error instanceof Refused ? 'Refused' : 'Failed';
-    status('error', `${what}: ${prefix}. ${error.message}`);
-    return null;
-  } finally {
-    setBusy(false);
-  }
-}
 
 const flagsOf = (codec) => {
   const json = codec.toJSON();
   return Array.isArray(json) ? json[0] : json;
 };
 const optional = (codec) => (codec.isSome ? codec.unwrap().toString() : '-');
-const short = (address) => `${address.slice(0, 8)}…`;
 
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-/** The row's first cell, a header for the row (what a screen reader names it by). */
-function rowHeader(row, text) {
-  const th = document.createElement('th');
-  th.scope = 'row';
-  th.textContent = text;
-  row.append(th);
-}
-
-/** Who an account is, in words: me, a provider's name, or the account itself. */
+/** Who an account is, in words: me, the patient, a provider's name, or the account. */
 function who(address) {
   if (address === account) return 'me';
+  if (address === patient) return 'the patient';
   return names.get(address) ?? address;
 }
 
-/** Every provider and key server with a display name, paged as the contract pages. */
-async function readNames() {
-  const found = new Map();
-  for (let start = 0; ; start += sys.config.page_size) {
-    const page = await read(sys, sys.consents, 'providers', account, start, sys.config.page_size);
-    for (const [address, , name] of page) {
-      if (name.isSome) found.set(address.toString(), name.unwrap().toString());
-    }
-    if (page.length < sys.config.page_size) break;
+/** Runs `work` as `run` does, then shows the lists again before saying "done". */
+async function transact(what, work) {
+  return run(what, async (step) => {
+    const said = await work(step);
+    await refresh();
+    return said;
+  });
+}
+
+/** Sends one contract message with the wallet and waits for its block to be final. */
+async function submit(what, contract, message, args) {
+  return transact(what, async (step) => {
+    await sendFinal(sys, contract, message, account, await walletSigner(account), args, step);
+  });
+}
+
+/** What the flows of reading.js and writing.js need of this page. */
+async function context() {
+  const signer = await walletSigner(account);
+  const servers = pinnedServers(config);
+  if (servers.length < config.threshold) {
+    throw new Error(`the configuration lists ${servers.length} key servers, ${config.threshold} needed: remake it with \`medconsent deployment web-config\``);
   }
-  names = found;
-  $('provider-names').replaceChildren(...[...found].map(([address, name]) => {
-    const option = new Option(address, name);
-    option.label = address;
-    return option;
-  }));
+  return { sys, config, servers, account, signer, sign: rawSigner(signer, account) };
 }
 
 async function showRecords() {
-  const counts = await read(sys, sys.registry, 'counts', account, account);
-  const records = await readAll(sys, sys.registry, 'recordsOf', account, account, counts.records.toNumber());
+  const counts = await read(sys, sys.registry, 'counts', account, patient);
+  const records = await readAll(sys, sys.registry, 'recordsOf', account, patient, counts.records.toNumber());
   const body = $('record-rows');
   body.replaceChildren();
   for (const record of records) {
     const row = body.insertRow();
-    rowHeader(row, record.id.toString());
+    const id = record.id.toString();
+    rowHeader(row, id);
     cell(row, categoryName(config.categories, record.category.toString()));
     cell(row, record.version.toString());
-    cell(row, record.status.type);
+    cell(row, record.status.isActive ? 'active' : 'retired');
     cell(row, u8aToHex(record.contentHash), 'hash');
-    const actions = row.insertCell();
     if (record.status.isActive) {
-      const button = document.createElement('button');
-      button.textContent = 'Open';
-      button.setAttribute('aria-label', `Open record ${record.id}`);
-      button.onclick = () => openOwnRecord(record);
-      actions.append(button);
+      cellButton(row, 'Open', `Open record ${id}`, () => run(`Opening record ${id}`, (step) => openOwn(record, step)));
+      cellButton(row, 'New key', `Rotate record ${id}`, () => transact(`Rotating record ${id}`, (step) => rotate(record, step)));
+      cellButton(row, 'Retire', `Retire record ${id}`, () => transact(`Retiring record ${id}`, (step) => retire(id, step)));
     }
   }
-}
-
-/** The entry of `account` opening `recordId` in block `number`: searched from the head. */
-async function myEntry(recordId, number) {
-  const head = await read(sys, sys.log, 'head', account, account);
-  for (let end = head.length.toNumber(); end > 0;) {
-    const start = Math.max(0, end - sys.config.page_size);
-    const page = await read(sys, sys.log, 'entries', account, account, start, end - start);
-    const found = [...page].reverse().find((e) => e.actor.toString() === account
-      && e.record.isSome && e.record.unwrap().toString() === String(recordId) && e.block.toNumber() === number);
-    if (found) return found;
-    if (page.length === 0 || page[0].block.toNumber() < number) break;
-    end = start;
-  }
-  throw new Error('the access is not in your trail at its block: the node may be lying; try another node');
-}
-
-/** Shows what was opened: as text when it reads as text, always as a download. */
-function showOpened(recordId, plain) {
-  let text = null;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(plain);
-    if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) text = null;
-  } catch { /* not text */ }
-  $('opened-about').textContent = `Record ${recordId}: ${plain.length} bytes${text === null ? ' (not text: download it)' : ''}.`;
-  $('opened-content').textContent = text ?? '';
-  const link = $('opened-download');
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(new Blob([plain]));
-  link.download = `record-${recordId}`;
-  link.textContent = `Download record ${recordId}`;
-  $('opened').classList.remove('hidden');
 }
 
 /**
- * Opens one of the patient's own records (PATRQT): the access on chain (logged, then
- * finalized), a release request to every key server signed in the wallet, the shares
+ * Opens one of the patient's records as the patient or a delegate (PATRQT): the access
+ * on chain (logged, then finalized), release requests signed in the wallet, the shares
  * sealed to a key made for this read only, the ciphertext checked against the chain's
  * hash, then decrypted here. Neither the key nor the content leaves the page.
  */
-async function openOwnRecord(record) {
+async function ownRead(record, step) {
+  const ctx = await context();
   const id = record.id.toString();
-  const what = `Opening record ${id}`;
-  setBusy(true);
-  status('pending', `${what}: checking…`);
-  try {
-    const servers = pinnedServers(config);
-    if (servers.length < config.threshold) {
-      throw new Error(`the configuration lists ${servers.length} key servers, ${config.threshold} needed: remake it with \`medconsent deployment web-config\``);
-    }
-    const { signer } = await web3FromAddress(account);
-    const step = (text) => status('pending', `${what}: ${text}…`);
-    const { blockNumber } = await sendFinal(sys, sys.registry, 'accessRecord', account, signer,
-      [id, 'PatientRequest'], (s) => step(s === 'InBlock' ? 'in a block; waiting for finality' : STATUS_WORDS[s] ?? s));
-    const entry = await myEntry(id, blockNumber);
-    if (!entry.kind.isAccess) throw new Error(`the chain did not open it: ${entryInWords(entry.kind)}`);
-    const me = decodeAddress(account);
-    const reply = keygen();
-    const ask = {
-      patient: me, record: BigInt(id), version: record.version.toNumber(), logSeq: BigInt(entry.seq.toString()),
-      requester: me, replyKey: reply.public, expiresAt: Date.now() + REQUEST_LIFETIME_MS,
-    };
-    const sign = async (bytes) => hexToU8a((await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' })).signature);
-    const { key, failures } = await recordKey(servers, config.threshold, ask, reply, sign, step);
-    const plain = await openedRecord(servers, record.contentHash.toU8a(), key, BigInt(id), ask.version, step);
-    key.fill(0);
-    reply.secret.fill(0);
-    showOpened(id, plain);
-    await refresh();
-    status('ok', `${what}: opened (entry ${entry.seq} of your trail)${failures.length ? `; ${failures.join('; ')}` : ''}.`);
-  } catch (error) {
-    const prefix = error instanceof Refused ? 'Refused' : 'Failed';
-    status('error', `${what}: ${prefix}. ${error.message}`);
-  } finally {
-    setBusy(false);
+  const { blockNumber } = await sendFinal(sys, sys.registry, 'accessRecord', account, ctx.signer,
+    [id, 'PatientRequest'], step);
+  const [entry] = await entriesIn(sys, patient, account, blockNumber, 1);
+  if (!entry.kind.isAccess || entry.record.unwrap().toString() !== id) {
+    throw new Error(`the chain did not open it: ${entryInWords(entry.kind)}`);
   }
+  const reply = keygen();
+  try {
+    const opened = await openThroughEntry(ctx, record, entry, reply, step);
+    return { ...opened, entry };
+  } finally {
+    reply.secret.fill(0);
+  }
+}
+
+async function openOwn(record, step) {
+  const { plain, failures, entry } = await ownRead(record, step);
+  showFile($('opened'), `Record ${record.id}`, plain);
+  await refresh();
+  return `opened (entry ${entry.seq} of the trail)${failures.length ? `; ${failures.join('; ')}` : ''}`;
+}
+
+/** A new key for a record: its content read through a logged access, sealed anew. */
+async function rotate(record, step) {
+  const { plain } = await ownRead(record, step);
+  const written = await rotateRecord(await context(), record, plain, 'PatientRequest', step);
+  plain.fill(0);
+  return `version ${written.version} under a new key, ${written.taken} key servers hold a share`;
+}
+
+async function retire(id, step) {
+  const { confirmed, failures } = await retireRecord(await context(), id, step);
+  return `retired; ${confirmed} key servers deleted its shares${failures.length ? ` (${failures.join('; ')}: they delete on their own once they see it)` : ''}`;
+}
+
+async function addRecord(event) {
+  event.preventDefault();
+  await transact('Adding a record', async (step) => {
+    const plain = await chosenFile($('record-file'));
+    const category = Number($('record-category').value);
+    const written = await writeRecord(await context(), { patient, category, purpose: 'PatientRequest', plain }, step);
+    plain.fill(0);
+    return `record ${written.record} added (${categoryName(config.categories, category)}), ${written.taken} key servers hold a share`
+      + `${written.failures.length ? `; ${written.failures.join('; ')}` : ''}`;
+  });
+}
+
+/** The break-glass accesses of the patient, those awaiting review with a choice each. */
+async function showEmergencies() {
+  const counts = await read(sys, sys.registry, 'counts', account, patient);
+  const all = await readAll(sys, sys.registry, 'emergenciesOf', account, patient, counts.emergencies.toNumber());
+  const body = $('emergency-rows');
+  body.replaceChildren();
+  all.forEach((access, index) => {
+    const row = body.insertRow();
+    rowHeader(row, String(index));
+    cell(row, localTime(access.at.toString()));
+    cell(row, who(access.responder.toString()));
+    cell(row, access.recordId.toString());
+    cell(row, access.logSeq.toString());
+    const choice = row.insertCell();
+    if (access.review.isPending) {
+      const select = document.createElement('select');
+      select.name = 'review';
+      select.dataset.index = String(index);
+      select.setAttribute('aria-label', `Review of break-glass access ${index}`);
+      select.append(new Option('not reviewed yet', ''), new Option('justified', 'true'), new Option('not justified', 'false'));
+      choice.append(select);
+    } else {
+      choice.textContent = access.review.isJustified ? 'justified' : 'not justified';
+    }
+  });
+  $('review-submit').classList.toggle('hidden', !all.some((a) => a.review.isPending));
+}
+
+async function submitReviews() {
+  const reviews = [...document.querySelectorAll('select[name=review]')]
+    .filter((s) => s.value !== '').map((s) => [Number(s.dataset.index), s.value === 'true']);
+  if (reviews.length === 0) {
+    status('error', 'Choose "justified" or "not justified" for at least one access first.');
+    return;
+  }
+  await submit(`Reviewing ${reviews.length} break-glass access${reviews.length > 1 ? 'es' : ''}`,
+    sys.registry, 'reviewEmergencies', [patient, reviews]);
 }
 
 function scopeInWords(scope) {
@@ -211,8 +191,8 @@ function scopeInWords(scope) {
 }
 
 async function showConsents() {
-  const count = (await read(sys, sys.consents, 'consentCount', account, account)).toNumber();
-  const consents = await readAll(sys, sys.consents, 'consentsOf', account, account, count);
+  const count = (await read(sys, sys.consents, 'consentCount', account, patient)).toNumber();
+  const consents = await readAll(sys, sys.consents, 'consentsOf', account, patient, count);
   const body = $('consent-rows');
   body.replaceChildren();
   for (const consent of consents) {
@@ -230,18 +210,14 @@ async function showConsents() {
     cell(row, purposesInWords(flagsOf(terms.purposes)));
     cell(row, until === null ? 'until revoked' : localTime(until));
     cell(row, state);
-    const actions = row.insertCell();
-    // An expired rule is still revocable (it stays listed until revoked).
+    // An expired rule is still revocable (it stays listed until revoked). The
+    // revocation names the grantee and terms this row shows: the contract refuses it
+    // if the id holds another rule (a node that listed ids wrongly).
     if (consent.status.isActive) {
-      const button = document.createElement('button');
-      button.textContent = 'Revoke';
-      button.setAttribute('aria-label', `Revoke consent ${consent.id}`);
-      button.className = 'revoke';
-      // The revocation names the grantee and terms this row shows: the contract
-      // refuses it if the id holds another rule (a node that listed ids wrongly).
-      button.onclick = () => transact(`Revoking consent ${consent.id}`, 'revoke', sys.consents,
-        [account, consent.id, { grantee: consent.grantee, terms: consent.terms }]);
-      actions.append(button);
+      cellButton(row, 'Revoke', `Revoke consent ${consent.id}`, () => submit(`Revoking consent ${consent.id}`,
+        sys.consents, 'revoke', [patient, consent.id, { grantee: consent.grantee, terms: consent.terms }])).className = 'revoke';
+    } else {
+      row.insertCell();
     }
   }
 }
@@ -291,10 +267,10 @@ function showChainStatus() {
   $('audit-older').classList.toggle('hidden', oldest === 0 || brokenAt !== null);
 }
 
-const auditPage = (patient) => (start, limit) => read(sys, sys.log, 'entries', patient, patient, start, limit);
+const auditPage = (of) => (start, limit) => read(sys, sys.log, 'entries', account, of, start, limit);
 
 async function showOlderAudit() {
-  appendAuditRows(await trail.older(auditPage(account)));
+  appendAuditRows(await trail.older(auditPage(patient)));
   showChainStatus();
 }
 
@@ -304,9 +280,9 @@ let auditGeneration = 0;
 
 async function showAudit() {
   const generation = ++auditGeneration;
-  const head = await read(sys, sys.log, 'head', account, account);
+  const head = await read(sys, sys.log, 'head', account, patient);
   const fresh = new AuditTrail(head.length.toNumber(), head.lastHash.toU8a(), sys.config.page_size);
-  const page = await fresh.older(auditPage(account));
+  const page = await fresh.older(auditPage(patient));
   if (generation !== auditGeneration) return;
   trail = fresh;
   shownEntries = [];
@@ -317,8 +293,9 @@ async function showAudit() {
 
 async function refresh() {
   if (!sys || !account) return;
-  await readNames();
-  await Promise.all([showRecords(), showConsents(), showAudit()]);
+  names = await readNames(sys, account);
+  nameList($('provider-names'), names);
+  await Promise.all([showRecords(), showConsents(), showEmergencies(), showAudit()]);
 }
 
 function formTerms() {
@@ -341,16 +318,7 @@ function formTerms() {
 
 /** The grantee typed: a provider's display name (exactly one), or an account. */
 function formGrantee() {
-  const typed = $('grantee').value.trim();
-  const named = [...names].filter(([, name]) => name === typed).map(([address]) => address);
-  if (named.length > 1) throw new Error(`"${typed}" names ${named.length} providers: type the account instead.`);
-  if (named.length === 1) return { Account: named[0] };
-  try {
-    decodeAddress(typed);
-  } catch {
-    throw new Error(`"${typed}" is neither a provider's name in the directory nor an account.`);
-  }
-  return { Account: typed };
+  return { Account: accountNamed($('grantee').value, names, decodeAddress) };
 }
 
 async function grant(event) {
@@ -362,7 +330,7 @@ async function grant(event) {
     status('error', error.message);
     return;
   }
-  await transact('Granting', 'grant', sys.consents, [account, grantee, formTerms()]);
+  await submit('Granting', sys.consents, 'grant', [patient, grantee, formTerms()]);
 }
 
 /** A random nonce the contract has not seen used or voided for this patient. */
@@ -380,9 +348,9 @@ async function freshNonce() {
  * identical, and shows the terms in words next to the request.
  */
 async function signForRelay() {
-  setBusy(true);
   $('sign-terms').classList.add('hidden');
-  try {
+  await run('Signing', async (step) => {
+    if (patient !== account) throw new Error('only the patient signs a consent for relaying: a delegate grants directly');
     const grantee = formGrantee();
     const terms = formTerms();
     const nonce = await freshNonce();
@@ -405,67 +373,81 @@ async function signForRelay() {
       category: (code) => categoryName(config.categories, code),
     });
     $('sign-terms').classList.remove('hidden');
-    status('pending', 'Waiting for your wallet to sign the terms shown…');
-    const { signer } = await web3FromAddress(account);
-    const inner = message.subarray(OPEN.length, message.length - CLOSE.length);
-    const { signature } = await signer.signRaw({ address: account, data: u8aToHex(inner), type: 'bytes' });
+    step('waiting for your wallet to sign the terms shown');
+    const sign = rawSigner(await walletSigner(account), account);
+    const signature = u8aToHex(await sign(message.subarray(OPEN.length, message.length - CLOSE.length)));
     const relay = { message: 'grant_signed', patient: account, grantee, terms, nonce, deadline, signature };
     $('signed-output').textContent = JSON.stringify(relay, null, 2);
     $('signed-output').classList.remove('hidden');
-    status('ok', 'Signed. Give this to the provider: they submit grant_signed and pay the fee.');
-  } catch (error) {
-    status('error', `Signing: Failed. ${error.message}`);
-  } finally {
-    setBusy(false);
+    return 'done. Give this to the provider: they submit grant_signed and pay the fee';
+  });
+}
+
+/** The patient the page acts for: the account itself, or the one typed in "Acting for". */
+async function choosePatient() {
+  const typed = $('acting-for').value.trim();
+  const chosen = typed === '' ? account : accountNamed(typed, names, decodeAddress, 'patient');
+  if (chosen !== account) {
+    const delegation = await read(sys, sys.consents, 'delegation', account, chosen, account);
+    const until = delegation.isSome && delegation.unwrap().until.isSome
+      ? Number(delegation.unwrap().until.unwrap().toString()) : null;
+    if (delegation.isNone || (until !== null && until <= Date.now())) {
+      throw new Error(`${short(account)} is not a current delegate of ${chosen}: the patient appoints delegates`);
+    }
   }
+  patient = chosen;
+  $('acting-note').textContent = patient === account ? 'Your own records.'
+    : `Acting for ${patient} as their delegate: what you do is logged under your account.`;
+}
+
+async function switchTo() {
+  await run('Loading', async () => {
+    await choosePatient();
+    await refresh();
+    return patient === account ? 'your records are shown' : `the records of ${short(patient)} are shown`;
+  });
 }
 
 async function connectWallet() {
-  setBusy(true);
-  status('pending', 'Connecting…');
-  try {
-    const extensions = await web3Enable('medconsent');
-    if (extensions.length === 0) {
-      throw new Error('No wallet extension answered. Install polkadot.js, Talisman or SubWallet and allow this page.');
-    }
-    const accounts = await web3Accounts();
-    if (accounts.length === 0) throw new Error('The wallet shares no account with this page.');
+  await run('Connecting', async () => {
+    const accounts = await walletAccounts();
     config = await configLoading;
     sys = sys ?? await connect(config);
     const select = $('account');
     select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
     select.disabled = false;
     account = accounts[0].address;
+    patient = account;
     $('chain').textContent = `Chain ${sys.config.chain}, genesis ${sys.api.genesisHash.toHex().slice(0, 18)}…`;
     await refresh();
-    status('ok', 'Connected.');
-  } catch (error) {
-    status('error', `Connecting: Failed. ${error.message}`);
-  } finally {
-    setBusy(false);
-  }
+    return 'connected';
+  });
 }
 
 // The configuration first: a missing or broken one is said at once, in words.
 const configLoading = loadConfig();
 configLoading.then((loaded) => {
-  $('scope-category').replaceChildren(...loaded.categories.map((c) => new Option(c.name, String(c.code))));
+  const categories = loaded.categories.map((c) => new Option(c.name, String(c.code)));
+  $('scope-category').replaceChildren(...categories);
+  $('record-category').replaceChildren(...categories.map((o) => new Option(o.text, o.value)));
 }, (error) => {
   $('connect').disabled = true;
   status('error', `This page cannot start: ${error.message}`);
 });
 $('connect').onclick = connectWallet;
-$('account').onchange = async (event) => {
+$('account').onchange = (event) => {
   account = event.target.value;
-  await refresh();
+  return switchTo();
+};
+$('acting-form').onsubmit = (event) => {
+  event.preventDefault();
+  return switchTo();
 };
 $('grant-form').onsubmit = grant;
+$('add-record-form').onsubmit = addRecord;
 $('sign-submit').onclick = signForRelay;
-$('audit-older').onclick = async () => {
-  setBusy(true);
-  try {
-    await showOlderAudit();
-  } finally {
-    setBusy(false);
-  }
-};
+$('review-submit').onclick = submitReviews;
+$('audit-older').onclick = () => run('Reading older entries', async () => {
+  await showOlderAudit();
+  return 'shown';
+});

@@ -23,6 +23,21 @@ export const ERROR_WORDS = {
   NotYetDue: 'The announced change is not due yet: its delay has not passed.',
   RecordIdTaken: 'Another record took that id first: seal again for the next id.',
   BadSignature: 'The signature does not match these exact terms, this patient, this contract and this chain.',
+  Unauthorized: 'This account may not write this record: the patient, a delegate, or a provider whose consent allows adding records of this category for this purpose.',
+  RecordNotFound: 'No such record.',
+  HashAlreadyRegistered: 'This exact ciphertext is already registered.',
+  ZeroHash: 'A record needs a content hash.',
+  LocatorTooLong: 'The locator is too long.',
+  EmptyJustification: 'Break-glass needs a justification.',
+  EmergencyNotFound: 'No such break-glass access.',
+  AlreadyReviewed: 'That break-glass access is already reviewed.',
+  NothingToReview: 'Choose at least one break-glass access to review.',
+  TooManyReviews: 'Too many reviews at once: submit fewer.',
+  EmptyChart: 'Choose at least one record.',
+  ChartTooLarge: 'Too many records at once.',
+  ProviderNotFound: 'This account is not in the provider directory.',
+  ProviderNotActive: 'This provider is suspended in the directory.',
+  InvalidKey: 'That is not a usable public key.',
 };
 
 export function errorInWords(name) {
@@ -72,14 +87,29 @@ const DENY_WORDS = {
   EmergencyLimit: "this responder's break-glass budget is spent for now",
 };
 
-/** What a log entry says happened, in words (`kind` as the contract's metadata decodes it). */
-export function entryInWords(kind) {
-  if (kind.isDenied) {
-    const reason = kind.asDenied;
-    const why = reason.isRestricted ? `your restriction ${reason.asRestricted} forbids it`
-      : DENY_WORDS[reason.type] ?? reason.type;
-    return `Refused: ${why}`;
+// The same reasons told to the reader rather than the patient.
+const READER_DENY_WORDS = {
+  ...DENY_WORDS,
+  NoConsent: "no consent of the patient's permits it",
+  NotProvider: 'your account is not in the provider directory',
+  ProviderSuspended: 'your account is suspended in the directory',
+  NotResponder: 'break-glass takes the emergency-responder role, which your account lacks',
+  EmergencyOptedOut: 'the patient refuses break-glass access',
+  ConsentUnavailable: "the patient's consents could not be asked",
+  EmergencyLimit: 'your break-glass budget for this patient is spent for now',
+};
+
+/** A DenyReason in words, to the patient or (`toReader`) to the one refused. */
+export function denialInWords(reason, toReader = false) {
+  if (reason.isRestricted) {
+    return `${toReader ? "the patient's" : 'your'} restriction ${reason.asRestricted} forbids it`;
   }
+  return (toReader ? READER_DENY_WORDS : DENY_WORDS)[reason.type] ?? reason.type;
+}
+
+/** What a log entry says happened, in words (`kind` as the contract's metadata decodes it). */
+export function entryInWords(kind, toReader = false) {
+  if (kind.isDenied) return `Refused: ${denialInWords(kind.asDenied, toReader)}`;
   if (kind.isEmergency) return 'Break-glass access';
   if (kind.isReview) {
     return `Break-glass ${kind.asReview.emergencySeq} reviewed: ${kind.asReview.justified.isTrue ? 'justified' : 'not justified'}`;
@@ -95,7 +125,7 @@ export function entryInWords(kind) {
   }[kind.type] ?? kind.type;
 }
 
-const PURPOSE_VARIANTS = ['Treat', 'EmergencyTreat', 'Payment', 'Operations', 'Research', 'PublicHealth', 'PatientRequest'];
+export const PURPOSE_VARIANTS = ['Treat', 'EmergencyTreat', 'Payment', 'Operations', 'Research', 'PublicHealth', 'PatientRequest'];
 
 /** A Purpose variant's name (as the metadata decodes it) in words. */
 export function purposeInWords(variant) {

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# The browser test of the patient page: starts (or reuses) a local node, deploys fresh
+# The browser test of the pages: starts (or reuses) a local node, deploys fresh
 # contracts (scripts/deploy.sh --no-build: run the release builds first), registers Dave
-# as a provider with the medconsent command, starts three key servers that answer the
-# page's origin, has Bob put a lab report with the command (record 0, opened in the page),
-# builds the page and the test-only signer, and runs test/browser.mjs in headless
-# Chromium. Screenshots land in web/test/artifacts/.
+# as a clinician and Ferdie as an emergency responder with the medconsent command,
+# starts three key servers that answer the page's origin, has Bob put a lab report with
+# the command (record 0, opened in the page), builds the pages and the test-only signer,
+# and runs test/browser.mjs in headless Chromium. Screenshots land in web/test/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 URL=ws://127.0.0.1:9944
 DAVE=5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy
+FERDIE=5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL
 WORK=$(mktemp -d)
 export MEDCONSENT_WEB_PORT="${MEDCONSENT_WEB_PORT:-4173}"
 
@@ -34,6 +35,9 @@ MCD=(--deployment "$WORK/deployment.json")
 echo "==> Dave is a clinician"
 "$MEDCONSENT" admin register "${MCD[@]}" --suri //Alice --account "$DAVE" \
   --roles clinician --public-key "0x$(printf 'd0%.0s' {1..32})" --name "Dr Dave Smith" >/dev/null
+echo "==> Ferdie is an emergency responder"
+"$MEDCONSENT" admin register "${MCD[@]}" --suri //Alice --account "$FERDIE" \
+  --roles emergency-responder --public-key "0x$(printf 'f0%.0s' {1..32})" --name "Paramedic Ferdie" >/dev/null
 
 echo "==> three key servers (2 of 3 shares open a record), answering the page's origin"
 # Their directory accounts never sign: plain 32-byte ids, no dev account the test uses.

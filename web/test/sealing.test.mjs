@@ -158,3 +158,10 @@ test('what the page seals opens here (and page.json is what the Rust test opens)
     writeFileSync(`${dir}page.json`, `${JSON.stringify(page, null, 2)}\n`);
   }
 });
+
+test('the locator is the CIDv1 the Rust client writes (its known answers)', async () => {
+  const { cidOf } = await import('../src/cid.js');
+  const text = (s) => new TextEncoder().encode(s);
+  assert.equal(cidOf(text('')), 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku');
+  assert.equal(cidOf(text('hello world')), 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e');
+});

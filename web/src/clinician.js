@@ -1,0 +1,335 @@
+// The clinician's and responder's page: a decryption key kept in this browser (made,
+// locked, exported, imported; checked against the directory), a patient's chart (what
+// the consents allow, checked free; several records opened with one logged
+// `access_chart`), a result added with an Append permit, and break-glass.
+import { decodeAddress } from '@polkadot/util-crypto';
+import { x25519 } from '@noble/curves/ed25519';
+import { blake2b } from '@noble/hashes/blake2';
+import { connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { pinnedServers } from './keyservers.js';
+import { entriesIn, openThroughEntry } from './reading.js';
+import { writeRecord } from './writing.js';
+import { accountNamed, readNames } from './directory.js';
+import { createKey, importKeyFile, matchesDirectory, parseLocked, publicKeyHex, unlock } from './keystore.js';
+import { concat, randomBytes } from './sealing.js';
+import { toHex } from './hex.js';
+import { $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner } from './ui.js';
+import { categoryName, denialInWords, entryInWords, PURPOSE_VARIANTS } from './words.js';
+import { remainingBudget } from './emergency.js';
+
+let sys = null;
+let config = null;
+let account = null;
+let names = new Map();
+// The unlocked key pair of this account's locked key, while the page is open.
+let unlocked = null;
+// The chart shown: the patient and the purpose it was checked for.
+let chart = null;
+
+const storageName = (who) => `medconsent-key:${who}`;
+const lockedKey = () => localStorage.getItem(storageName(account));
+
+async function context() {
+  const signer = await walletSigner(account);
+  return { sys, config, servers: pinnedServers(config), account, signer, sign: rawSigner(signer, account) };
+}
+
+/** What this browser holds for the account, and whether the directory lists that key. */
+async function showKey() {
+  const locked = lockedKey();
+  $('key-state').textContent = locked === null
+    ? 'No key in this browser for this account: make one, or import one.'
+    : `Key in this browser (${unlocked ? 'unlocked' : 'locked'}). Send the admin your account ${account} `
+      + `and this public key: ${publicKeyHex(locked)}`;
+  const entry = await read(sys, sys.consents, 'provider', account, account);
+  const line = $('key-directory');
+  if (entry.isNone) {
+    line.className = 'broken';
+    line.textContent = 'The directory does not list this account as a provider: the admin registers it with the public key above.';
+  } else if (locked !== null && !matchesDirectory(locked, entry.unwrap().publicKey.toU8a())) {
+    line.className = 'broken';
+    line.textContent = `The directory lists another key for this account (${toHex(entry.unwrap().publicKey.toU8a())}): `
+      + 'records would be released to that key, which this browser cannot open. Import that key, or ask the admin to register this one.';
+  } else {
+    line.className = 'verified';
+    line.textContent = `The directory lists this account as ${names.get(account) ?? 'a provider'}, with ${locked === null ? 'a key this browser does not hold' : 'this key'}.`;
+  }
+}
+
+function passphrase() {
+  const text = $('passphrase').value;
+  if (!text) throw new Error('type the passphrase first');
+  return text;
+}
+
+function keep(locked) {
+  localStorage.setItem(storageName(account), JSON.stringify(locked));
+  unlocked = null;
+}
+
+async function createNewKey() {
+  await run('Making a key', async () => {
+    if (lockedKey() !== null && !window.confirm('Replace the key this browser holds for this account?')) return 'kept the old key';
+    keep(createKey(passphrase()).locked);
+    await showKey();
+    return 'made and locked; send the admin the public key shown';
+  });
+}
+
+async function unlockKey(event) {
+  event.preventDefault();
+  await run('Unlocking', async () => {
+    const locked = lockedKey();
+    if (locked === null) throw new Error('this browser holds no key for this account');
+    const secret = unlock(locked, passphrase());
+    unlocked = { secret, public: x25519.getPublicKey(secret) };
+    $('passphrase').value = '';
+    await showKey();
+    return 'unlocked for as long as this page is open';
+  });
+}
+
+function exportKey() {
+  const locked = lockedKey();
+  if (locked === null) {
+    status('error', 'Exporting: Failed. This browser holds no key for this account.');
+    return;
+  }
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([locked], { type: 'application/json' }));
+  link.download = `medconsent-key-${account}.json`;
+  link.click();
+  status('ok', 'Exporting: the locked key was saved; it opens only with its passphrase.');
+}
+
+async function importKey(event) {
+  await run('Importing', async () => {
+    const text = new TextDecoder().decode(await chosenFile(event.target));
+    const locked = text.trim().startsWith('{') ? parseLocked(text) : importKeyFile(text, passphrase());
+    keep(locked);
+    event.target.value = '';
+    await showKey();
+    return `imported; public key ${locked.public_key}`;
+  });
+}
+
+/** The provider itself publishes this browser's key in the directory (rotate_provider_key). */
+async function publishKey() {
+  await run('Putting the key in the directory', async (step) => {
+    const locked = lockedKey();
+    if (locked === null) throw new Error('this browser holds no key for this account');
+    await sendFinal(sys, sys.consents, 'rotateProviderKey', account, await walletSigner(account),
+      [publicKeyHex(locked)], step);
+    await showKey();
+    return 'done; records are released to this key from now on';
+  });
+}
+
+function needKey() {
+  if (!unlocked) throw new Error('unlock your decryption key first (section 2)');
+  return unlocked;
+}
+
+/** Bits of a Purpose variant in the consent's purpose flags. */
+const purposeBit = (variant) => 1 << PURPOSE_VARIANTS.indexOf(variant);
+
+/** The patient's active records with what the consents decide for this account. */
+async function showChart(event) {
+  event?.preventDefault();
+  await run('Reading the chart', async () => {
+    const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
+    const purpose = $('purpose').value;
+    const counts = await read(sys, sys.registry, 'counts', account, patient);
+    const records = (await readAll(sys, sys.registry, 'recordsOf', account, patient, counts.records.toNumber()))
+      .filter((r) => r.status.isActive);
+    const verdicts = [];
+    for (let i = 0; i < records.length; i += config.max_chart_records) {
+      const batch = records.slice(i, i + config.max_chart_records);
+      verdicts.push(...await read(sys, sys.consents, 'consentCheck::checkChart', account, {
+        patient, accessor: account, purpose: purposeBit(purpose),
+        records: batch.map((r) => [r.id, r.category]),
+      }));
+    }
+    chart = { patient, purpose, records };
+    const body = $('chart-rows');
+    body.replaceChildren();
+    records.forEach((record, i) => {
+      const row = body.insertRow();
+      rowHeader(row, record.id.toString());
+      cell(row, categoryName(config.categories, record.category.toString()));
+      cell(row, record.version.toString());
+      const verdict = verdicts[i];
+      cell(row, verdict.isPermit ? 'allowed' : `not allowed: ${denialInWords(verdict.asDeny, true)}`);
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.name = 'chart-record';
+      box.value = record.id.toString();
+      box.checked = verdict.isPermit;
+      box.setAttribute('aria-label', `Open record ${record.id}`);
+      row.insertCell().append(box);
+    });
+    const allowed = verdicts.filter((v) => v.isPermit).length;
+    return `${records.length} active records, ${allowed} allowed for ${$('purpose').selectedOptions[0].text}`;
+  });
+}
+
+/**
+ * Opens the checked records: one `access_chart` (each record logged, allowed or
+ * refused), one finality wait, then the key servers asked for each released record,
+ * the shares sealed to this browser's key.
+ */
+async function openChart() {
+  await run('Opening the chart', async (step) => {
+    const reply = needKey();
+    if (!chart) throw new Error('show a patient\'s records first');
+    const ids = [...document.querySelectorAll('input[name=chart-record]:checked')].map((b) => b.value);
+    if (ids.length === 0) throw new Error('check at least one record');
+    if (ids.length > config.max_chart_records) throw new Error(`at most ${config.max_chart_records} records at once`);
+    const ctx = await context();
+    const started = performance.now();
+    const { blockNumber } = await sendFinal(sys, sys.registry, 'accessChart', account, ctx.signer,
+      [chart.patient, ids, chart.purpose], step);
+    const finalAt = performance.now();
+    const entries = await entriesIn(sys, chart.patient, account, blockNumber, ids.length);
+    const body = $('opened-rows');
+    body.replaceChildren();
+    const outcomes = await Promise.all(ids.map(async (id) => {
+      const entry = entries.find((e) => e.record.isSome && e.record.unwrap().toString() === id);
+      if (!entry) return { id, text: 'not in the trail: the node may be lying' };
+      if (!entry.kind.isAccess) return { id, text: entryInWords(entry.kind, true) };
+      const record = chart.records.find((r) => r.id.toString() === id);
+      try {
+        const { plain, failures } = await openThroughEntry(ctx, record, entry, reply, step);
+        return { id, plain, text: `opened, ${plain.length} bytes${failures.length ? ` (${failures.join('; ')})` : ''}` };
+      } catch (error) {
+        return { id, text: `not opened: ${error.message}` };
+      }
+    }));
+    const done = performance.now();
+    for (const outcome of outcomes) {
+      const row = body.insertRow();
+      rowHeader(row, outcome.id);
+      cell(row, outcome.text);
+      if (outcome.plain) {
+        cellButton(row, 'Show', `Show record ${outcome.id}`, () => showFile($('opened'), `Record ${outcome.id}`, outcome.plain));
+      } else {
+        row.insertCell();
+      }
+    }
+    const first = outcomes.find((o) => o.plain);
+    if (first) showFile($('opened'), `Record ${first.id}`, first.plain);
+    window.medconsentTimings = { records: ids.length, finalMs: finalAt - started, totalMs: done - started };
+    const opened = outcomes.filter((o) => o.plain).length;
+    return `${opened} of ${ids.length} records opened`;
+  });
+}
+
+async function addResult(event) {
+  event.preventDefault();
+  await run('Adding a result', async (step) => {
+    if (!chart) throw new Error('show the patient\'s records first: the result goes to that patient, for that purpose');
+    const plain = await chosenFile($('result-file'));
+    const category = Number($('result-category').value);
+    const written = await writeRecord(await context(), { patient: chart.patient, category, purpose: chart.purpose, plain }, step);
+    plain.fill(0);
+    await showChart();
+    return `record ${written.record} added to the patient's records, ${written.taken} key servers hold a share`;
+  });
+}
+
+async function budgetFor(patient) {
+  const counts = await read(sys, sys.registry, 'counts', account, patient);
+  const mine = (await readAll(sys, sys.registry, 'emergenciesOf', account, patient, counts.emergencies.toNumber()))
+    .filter((e) => e.responder.toString() === account).map((e) => Number(e.at.toString()));
+  return remainingBudget(mine, Date.now(), config.emergency_budget);
+}
+
+/**
+ * Break-glass: the justification's salted hash on chain (the text stays here, shown for
+ * the responder to keep), then the record opened through the Emergency entry.
+ */
+async function breakGlass(event) {
+  event.preventDefault();
+  await run('Breaking the glass', async (step) => {
+    const reply = needKey();
+    const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
+    const id = $('glass-record').value;
+    const text = new TextEncoder().encode($('glass-text').value.trim());
+    if (text.length === 0) throw new Error('say why: the justification is required');
+    const salt = randomBytes(16);
+    const hash = blake2b(concat(salt, text), { dkLen: 32 });
+    const ctx = await context();
+    const found = await read(sys, sys.registry, 'record', account, id);
+    if (found.isNone || found.unwrap().patient.toString() !== patient) throw new Error(`record ${id} is not one of this patient's`);
+    const { blockNumber } = await sendFinal(sys, sys.registry, 'emergencyAccess', account, ctx.signer, [id, hash], step);
+    $('glass-claim').textContent = `Justification: ${$('glass-text').value.trim()}\nSalt: ${toHex(salt)}\nHash in the trail: ${toHex(hash)}`;
+    $('glass-claim').classList.remove('hidden');
+    const [entry] = await entriesIn(sys, patient, account, blockNumber, 1);
+    $('glass-budget').textContent = `Break-glass reads left for this patient in the current 24-hour window: ${await budgetFor(patient)}.`;
+    if (!entry.kind.isEmergency) throw new Error(`the chain did not open it: ${entryInWords(entry.kind, true)}`);
+    const { plain } = await openThroughEntry(ctx, found.unwrap(), entry, reply, step);
+    showFile($('opened'), `Record ${id}`, plain);
+    return `record ${id} opened (entry ${entry.seq} of the patient's trail; the patient will review it)`;
+  });
+}
+
+async function showBudget() {
+  const typed = $('patient').value.trim();
+  if (!sys || typed === '') return;
+  try {
+    const patient = accountNamed(typed, new Map(), decodeAddress, 'patient');
+    $('glass-budget').textContent = `Break-glass reads left for this patient in the current 24-hour window: ${await budgetFor(patient)}.`;
+  } catch {
+    $('glass-budget').textContent = '';
+  }
+}
+
+async function switchAccount() {
+  unlocked?.secret.fill(0);
+  unlocked = null;
+  chart = null;
+  $('chart-rows').replaceChildren();
+  $('opened-rows').replaceChildren();
+  $('opened').classList.add('hidden');
+  names = await readNames(sys, account);
+  await showKey();
+}
+
+async function connectWallet() {
+  await run('Connecting', async () => {
+    const accounts = await walletAccounts();
+    config = await configLoading;
+    sys = sys ?? await connect(config);
+    const select = $('account');
+    select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
+    select.disabled = false;
+    account = accounts[0].address;
+    $('chain').textContent = `Chain ${sys.config.chain}, genesis ${sys.api.genesisHash.toHex().slice(0, 18)}…`;
+    await switchAccount();
+    return 'connected';
+  });
+}
+
+const configLoading = loadConfig();
+configLoading.then((loaded) => {
+  $('result-category').replaceChildren(...loaded.categories.map((c) => new Option(c.name, String(c.code))));
+}, (error) => {
+  $('connect').disabled = true;
+  status('error', `This page cannot start: ${error.message}`);
+});
+$('connect').onclick = connectWallet;
+$('account').onchange = (event) => run('Switching account', async () => {
+  account = event.target.value;
+  await switchAccount();
+  return `now ${names.get(account) ?? account}`;
+});
+$('key-form').onsubmit = unlockKey;
+$('key-create').onclick = createNewKey;
+$('key-export').onclick = exportKey;
+$('key-publish').onclick = publishKey;
+$('key-import').onchange = importKey;
+$('chart-form').onsubmit = showChart;
+$('chart-open').onclick = openChart;
+$('result-form').onsubmit = addResult;
+$('glass-form').onsubmit = breakGlass;
+$('patient').onchange = showBudget;

@@ -1,0 +1,54 @@
+// Opening records after a logged access, for the patient (PATRQT), a delegate, a
+// clinician or a responder alike: the reader's entries at the access's block, found in
+// the patient's log; one release request per key server the wallet signs; the shares
+// sealed to the reply key; the ciphertext checked against the chain's hash and opened.
+
+import { decodeAddress } from '@polkadot/util-crypto';
+import { chainNow, read } from './chain.js';
+import { openedRecord, recordKey, REQUEST_LIFETIME_MS } from './keyservers.js';
+
+/**
+ * The entries `actor` made in block `number` of `patient`'s log, oldest first (at most
+ * `count`, the newest), searched back from the head a page at a time.
+ */
+export async function entriesIn(sys, patient, actor, number, count) {
+  const head = await read(sys, sys.log, 'head', actor, patient);
+  const found = [];
+  for (let end = head.length.toNumber(); end > 0 && found.length < count;) {
+    const start = Math.max(0, end - sys.config.page_size);
+    const page = await read(sys, sys.log, 'entries', actor, patient, start, end - start);
+    found.push(...[...page].reverse()
+      .filter((e) => e.actor.toString() === actor && e.block.toNumber() === number));
+    if (page.length === 0 || page[0].block.toNumber() < number) break;
+    end = start;
+  }
+  if (found.length === 0) {
+    throw new Error('your access is not in the patient\'s trail at its block: the node may be lying; try another node');
+  }
+  return found.slice(0, count).reverse();
+}
+
+/**
+ * Opens `record` (a Record codec) through the finalized Access `entry`: the plain bytes.
+ * `reply` is the key pair the shares are sealed to (a fresh one for one's own read, the
+ * directory key for a provider); `sign` is the wallet's raw signer.
+ */
+export async function openThroughEntry({ sys, config, servers, account, sign }, record, entry, reply, progress) {
+  const me = decodeAddress(account);
+  const ask = {
+    patient: decodeAddress(record.patient.toString()),
+    record: BigInt(record.id.toString()),
+    version: record.version.toNumber(),
+    logSeq: BigInt(entry.seq.toString()),
+    requester: me,
+    replyKey: reply.public,
+    expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
+  };
+  const { key, failures } = await recordKey(servers, config.threshold, ask, reply, sign, progress);
+  try {
+    const plain = await openedRecord(servers, record.contentHash.toU8a(), key, ask.record, ask.version, progress);
+    return { plain, failures };
+  } finally {
+    key.fill(0);
+  }
+}
