@@ -14,7 +14,7 @@ import { createKey, importKeyFile, matchesDirectory, parseLocked, publicKeyHex, 
 import { concat, randomBytes } from './sealing.js';
 import { toHex } from './hex.js';
 import { $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner } from './ui.js';
-import { categoryName, denialInWords, entryInWords, PURPOSE_VARIANTS } from './words.js';
+import { categoryName, denialInWords, entryInWords } from './words.js';
 import { remainingBudget } from './emergency.js';
 
 let sys = null;
@@ -130,9 +130,6 @@ function needKey() {
   return unlocked;
 }
 
-/** Bits of a Purpose variant in the consent's purpose flags. */
-const purposeBit = (variant) => 1 << PURPOSE_VARIANTS.indexOf(variant);
-
 /** The patient's active records with what the consents decide for this account. */
 async function showChart(event) {
   event?.preventDefault();
@@ -146,7 +143,7 @@ async function showChart(event) {
     for (let i = 0; i < records.length; i += config.max_chart_records) {
       const batch = records.slice(i, i + config.max_chart_records);
       verdicts.push(...await read(sys, sys.consents, 'consentCheck::checkChart', account, {
-        patient, accessor: account, purpose: purposeBit(purpose),
+        patient, accessor: account, purpose,
         records: batch.map((r) => [r.id, r.category]),
       }));
     }

@@ -125,7 +125,7 @@ export function entryInWords(kind, toReader = false) {
   }[kind.type] ?? kind.type;
 }
 
-export const PURPOSE_VARIANTS = ['Treat', 'EmergencyTreat', 'Payment', 'Operations', 'Research', 'PublicHealth', 'PatientRequest'];
+const PURPOSE_VARIANTS = ['Treat', 'EmergencyTreat', 'Payment', 'Operations', 'Research', 'PublicHealth', 'PatientRequest'];
 
 /** A Purpose variant's name (as the metadata decodes it) in words. */
 export function purposeInWords(variant) {

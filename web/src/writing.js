@@ -17,10 +17,13 @@ import { toHex } from './hex.js';
 
 const text = (s) => new TextEncoder().encode(s);
 
-/** Seals `plain` as `version` of `recordId`: the blob, its hash and its locator. */
+/**
+ * Seals `plain` as `version` of `recordId`: the blob, its hash and its locator (as hex:
+ * the API reads a Uint8Array for `Vec<u8>` as already length-prefixed).
+ */
 function sealed(plain, key, recordId, version) {
   const blob = sealRecord(plain, key, BigInt(recordId), version);
-  return { blob, hash: contentHash(blob), locator: text(cidOf(blob)) };
+  return { blob, hash: contentHash(blob), locator: toHex(text(cidOf(blob))) };
 }
 
 async function store(ctx, servers, { patient, record, version, hash, blob, key }, progress) {

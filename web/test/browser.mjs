@@ -372,7 +372,9 @@ try {
   if (page) {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
-    console.error(`page status: ${await statusText(page).catch(() => '?')}`);
+    for (const open of browser.contexts().flatMap((c) => c.pages())) {
+      console.error(`${open.url()} status: ${await statusText(open).catch(() => '?')}`);
+    }
   }
 } finally {
   await api.disconnect();

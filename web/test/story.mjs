@@ -144,7 +144,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   await budget.filter({ hasText: 'window: 5' }).waitFor();
   for (const [i, id] of [0, 1].entries()) {
     await clinic.getByLabel('Record number').fill(String(id));
-    await clinic.getByLabel('Justification').fill('Unconscious at the scene, no ID; allergies needed before sedation.');
+    await clinic.getByLabel('Justification', { exact: true }).fill('Unconscious at the scene, no ID; allergies needed before sedation.');
     await button(clinic, 'Break the glass').click();
     await waitForStatus(clinic, `Breaking the glass: record ${id} opened`, LONG);
     check(await content(clinic) === (id === 0 ? report : xray) && (await budget.textContent()).includes(`window: ${4 - i}`),
