@@ -5,10 +5,11 @@
 # the key servers (release build) against a node of their own: release latency, releases
 # per second, a full 2-of-3 get, storage per share (the "Key release" section); then a
 # 10,000-entry trail exported as FHIR and searched over the FHIR REST API (the "FHIR"
-# section).
-#   scripts/bench.sh [--no-build] [--only contracts|keys|fhir]
+# section); the pages' bundle size and a 32-record chart opened in the clinician page
+# against the command line (the "Page" section).
+#   scripts/bench.sh [--no-build] [--only contracts|keys|fhir|web]
 #     --no-build  reuse ./target/ink from the last contract build
-#     --only      run one part; "keys" and "fhir" rewrite only their own section
+#     --only      run one part; "keys", "fhir" and "web" rewrite only their own section
 # The contract figures are deterministic weights: rerunning on unchanged code gives the
 # same tables. The key-release figures are wall-clock timings and vary between runs.
 set -euo pipefail
@@ -17,7 +18,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 CACHE_TARGET="${MEDCONSENT_CACHE_DIR:-$HOME/.cache/medconsent}/target"
 BUILD=1
 ONLY=all
-usage() { echo "usage: scripts/bench.sh [--no-build] [--only contracts|keys|fhir]" >&2; exit 2; }
+usage() { echo "usage: scripts/bench.sh [--no-build] [--only contracts|keys|fhir|web]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0 ;;
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$ONLY" in all | contracts | keys | fhir) ;; *) usage ;; esac
+case "$ONLY" in all | contracts | keys | fhir | web) ;; *) usage ;; esac
 
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/release.sh
@@ -74,4 +75,10 @@ for part in keys fhir; do
     CARGO_TARGET_DIR="$CACHE_TARGET" \
     cargo test --release -p medconsent-keyserver --test release -- "$flag"
 done
+if [ "$ONLY" = all ] || [ "$ONLY" = web ]; then
+  printf '==> the pages: bundle size, and a 32-record chart in the clinician page against the command\n'
+  # Its own node on 9944 (the browser test's setup), release builds of the command and servers.
+  MEDCONSENT_WEB_BENCH=1 MEDCONSENT_BENCH_OUT="$PWD/BENCHMARKS.md" CARGO_TARGET_DIR="$CACHE_TARGET" \
+    bash web/test/run.sh
+fi
 printf '\nwrote BENCHMARKS.md in %d s\n' "$((SECONDS - start))"

@@ -16,6 +16,10 @@ use medconsent_client::seal;
 use medconsent_client::Binding;
 use medconsent_keyrelease::blobs::blake2b_256;
 use medconsent_keyrelease::envelope;
+use medconsent_keyrelease::justification::{
+    claim, claim_hash, open_text, seal_text, JustificationDeposit, JustificationRequest,
+    ReleasedJustification, SignedJustificationDeposit, SignedJustificationRequest,
+};
 use medconsent_keyrelease::request::{
     Deposit, ReleaseRequest, ReleasedShare, SignedDeposit, SignedRequest,
 };
@@ -80,6 +84,18 @@ fn contexts() -> Value {
             "kind": "owner", "record": 12, "version": 1, "content_hash": hex::encode(hash),
             "bytes": hex::encode(envelope::owner_context(12, 1, &hash)),
         },
+        {
+            "kind": "justification", "server": hex::encode(server), "patient": hex::encode(patient),
+            "log_seq": (1_u64 << 40).to_string(), "index": 2,
+            "bytes": hex::encode(envelope::justification_context(&server, &patient.into(), 1 << 40, 2)),
+        },
+        {
+            "kind": "justification-release", "server": hex::encode(server),
+            "patient": hex::encode(patient), "log_seq": "5", "requester": hex::encode(requester),
+            "index": 1,
+            "bytes": hex::encode(envelope::justification_release_context(
+                &server, &patient.into(), 5, &requester.into(), 1)),
+        },
     ])
 }
 
@@ -111,7 +127,49 @@ fn wire() -> Value {
         index: 2,
         share: [0xcd; envelope::SEALED_LEN],
     };
+    let justification = JustificationDeposit {
+        server: [0x51; 32],
+        patient: [0x0b; 32].into(),
+        log_seq: 4,
+        responder: [0x0e; 32].into(),
+        index: 3,
+        share: [0xab; envelope::SEALED_LEN],
+        text: vec![0x7e; 70],
+        expires_at: 1_790_000_000_000,
+    };
+    let asked = JustificationRequest {
+        server: [0x51; 32],
+        patient: [0x0b; 32].into(),
+        log_seq: 4,
+        requester: [0x0d; 32].into(),
+        reply_key: [0xee; 32],
+        expires_at: 1_790_000_000_000,
+    };
+    let handed = ReleasedJustification {
+        index: 3,
+        share: [0xcd; envelope::SEALED_LEN],
+        text: vec![0x6d; 45],
+    };
     json!({
+        "justification_deposit": {
+            "server": hex::encode(justification.server), "patient": hex::encode(justification.patient),
+            "log_seq": justification.log_seq, "responder": hex::encode(justification.responder),
+            "index": justification.index, "share": hex::encode(justification.share),
+            "text": hex::encode(&justification.text), "expires_at": justification.expires_at,
+            "signing_message": hex::encode(justification.signing_message()),
+            "signed": hex::encode(SignedJustificationDeposit { deposit: justification.clone(), signature: [0x5a; 64] }.encode()),
+        },
+        "justification_request": {
+            "server": hex::encode(asked.server), "patient": hex::encode(asked.patient),
+            "log_seq": asked.log_seq, "requester": hex::encode(asked.requester),
+            "reply_key": hex::encode(asked.reply_key), "expires_at": asked.expires_at,
+            "signing_message": hex::encode(asked.signing_message()),
+            "signed": hex::encode(SignedJustificationRequest { request: asked.clone(), signature: [0x5a; 64] }.encode()),
+        },
+        "released_justification": {
+            "index": handed.index, "share": hex::encode(handed.share), "text": hex::encode(&handed.text),
+            "encoded": hex::encode(handed.encode()),
+        },
         "release_request": {
             "server": hex::encode(request.server), "patient": hex::encode(request.patient),
             "record": request.record, "version": request.version, "log_seq": request.log_seq,
@@ -177,6 +235,21 @@ fn make_rust_vectors() -> Value {
         },
         "contexts": contexts(),
         "wire": wire(),
+        "justification_text": justification_text(),
+    })
+}
+
+/// A justification sealed as a responder leaves it: salt ++ text under a whole key,
+/// bound to the patient and the entry; its salted hash is what the log keeps.
+fn justification_text() -> Value {
+    let (key, patient, seq, salt) = ([0x61; 32], [0x0b; 32], 6u64, [0x5e; 16]);
+    let text = "Unconscious on arrival; allergy history needed.";
+    let sealed = seal_text(&key, &claim(&salt, text.as_bytes()), &patient.into(), seq).unwrap();
+    json!({
+        "key": hex::encode(key), "patient": hex::encode(patient), "log_seq": seq,
+        "salt": hex::encode(salt), "text": text,
+        "claim_hash": hex::encode(claim_hash(&salt, text.as_bytes())),
+        "sealed": hex::encode(sealed),
     })
 }
 
@@ -263,4 +336,13 @@ fn check_opens(v: &Value) {
     let mut other = ctx.clone();
     other.push(0);
     assert!(envelope::open(&sealed, &secret, &other).is_err());
+    let j = &v["justification_text"];
+    let (key, patient) = (array32(&j["key"]), array32(&j["patient"]).into());
+    let seq = j["log_seq"].as_u64().unwrap();
+    let salt: [u8; 16] = bytes(&j["salt"]).try_into().unwrap();
+    let text = j["text"].as_str().unwrap().as_bytes();
+    assert_eq!(claim_hash(&salt, text), array32(&j["claim_hash"]));
+    let sealed = bytes(&j["sealed"]);
+    assert_eq!(open_text(&key, &sealed, &patient, seq).unwrap(), claim(&salt, text));
+    assert!(open_text(&key, &sealed, &patient, seq + 1).is_err());
 }

@@ -4,14 +4,14 @@
 // `access_chart`), a result added with an Append permit, and break-glass.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { x25519 } from '@noble/curves/ed25519';
-import { blake2b } from '@noble/hashes/blake2';
-import { connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
-import { pinnedServers } from './keyservers.js';
+import { chainNow, connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { claimHash, leaveJustification, MAX_JUSTIFICATION_LEN, SALT_LEN } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
 import { writeRecord } from './writing.js';
 import { accountNamed, readNames } from './directory.js';
 import { createKey, importKeyFile, matchesDirectory, parseLocked, publicKeyHex, unlock } from './keystore.js';
-import { concat, randomBytes } from './sealing.js';
+import { randomBytes } from './sealing.js';
 import { toHex } from './hex.js';
 import { $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner } from './ui.js';
 import { categoryName, denialInWords, entryInWords } from './words.js';
@@ -242,8 +242,9 @@ async function budgetFor(patient) {
 }
 
 /**
- * Break-glass: the justification's salted hash on chain (the text stays here, shown for
- * the responder to keep), then the record opened through the Emergency entry.
+ * Break-glass: the justification's salted hash on chain; once the Emergency entry is
+ * final the text is left sealed at the key servers for the patient's review (and shown
+ * here for the responder to keep); then the record is opened through that entry.
  */
 async function breakGlass(event) {
   event.preventDefault();
@@ -251,22 +252,30 @@ async function breakGlass(event) {
     const reply = needKey();
     const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
     const id = $('glass-record').value;
-    const text = new TextEncoder().encode($('glass-text').value.trim());
+    const words = $('glass-text').value.trim();
+    const text = new TextEncoder().encode(words);
     if (text.length === 0) throw new Error('say why: the justification is required');
-    const salt = randomBytes(16);
-    const hash = blake2b(concat(salt, text), { dkLen: 32 });
+    if (text.length > MAX_JUSTIFICATION_LEN) throw new Error(`the justification is at most ${MAX_JUSTIFICATION_LEN} bytes`);
+    const salt = randomBytes(SALT_LEN);
+    const hash = claimHash(salt, text);
     const ctx = await context();
     const found = await read(sys, sys.registry, 'record', account, id);
     if (found.isNone || found.unwrap().patient.toString() !== patient) throw new Error(`record ${id} is not one of this patient's`);
     const { blockNumber } = await sendFinal(sys, sys.registry, 'emergencyAccess', account, ctx.signer, [id, hash], step);
-    $('glass-claim').textContent = `Justification: ${$('glass-text').value.trim()}\nSalt: ${toHex(salt)}\nHash in the trail: ${toHex(hash)}`;
+    $('glass-claim').textContent = `Justification: ${words}\nSalt: ${toHex(salt)}\nHash in the trail: ${toHex(hash)}`;
     $('glass-claim').classList.remove('hidden');
     const [entry] = await entriesIn(sys, patient, account, blockNumber, 1);
     $('glass-budget').textContent = `Break-glass reads left for this patient in the current 24-hour window: ${await budgetFor(patient)}.`;
     if (!entry.kind.isEmergency) throw new Error(`the chain did not open it: ${entryInWords(entry.kind, true)}`);
+    const { kept, failures } = await leaveJustification(ctx.servers, config.threshold, {
+      patient: decodeAddress(patient), logSeq: BigInt(entry.seq.toString()), responder: decodeAddress(account), salt, text,
+      expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
+    }, ctx.sign, step);
+    const left = kept >= config.threshold ? `the justification is with ${kept} key servers for the patient`
+      : `only ${kept} key servers kept the justification (${failures.join('; ')}): keep the text shown`;
     const { plain } = await openThroughEntry(ctx, found.unwrap(), entry, reply, step);
     showFile($('opened'), `Record ${id}`, plain);
-    return `record ${id} opened (entry ${entry.seq} of the patient's trail; the patient will review it)`;
+    return `record ${id} opened (entry ${entry.seq} of the patient's trail; the patient will review it); ${left}`;
   });
 }
 

@@ -49,7 +49,7 @@ export class ServerRefused extends Error {
   }
 }
 
-async function call(server, path, init) {
+export async function call(server, path, init) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   let response;
@@ -65,6 +65,15 @@ async function call(server, path, init) {
     throw new ServerRefused(server.name, body.error ?? `http_${response.status}`, body.message);
   }
   return response;
+}
+
+/** Opens a released share's envelope, or refuses it as that server's fault. */
+export function openShare(server, index, envelope, reply, context) {
+  try {
+    return { server: server.name, index, value: openFrom(envelope, reply.secret, context) };
+  } catch {
+    throw new ServerRefused(server.name, 'bad_share', 'sent a share that does not open for this access');
+  }
 }
 
 /**
@@ -83,68 +92,115 @@ async function releasedShare(server, ask, signature, reply) {
   } catch {
     throw new ServerRefused(server.name, 'garbled', 'answered something that is not a share');
   }
-  const context = releaseContext(server.publicKey, ask.patient, ask.record, ask.version, ask.logSeq,
-    ask.requester, released.index);
-  try {
-    return { index: released.index, value: openFrom(released.share, reply.secret, context) };
-  } catch {
-    throw new ServerRefused(server.name, 'bad_share', 'sent a share that does not open for this access');
+  return openShare(server, released.index, released.share, reply, releaseContext(server.publicKey, ask.patient,
+    ask.record, ask.version, ask.logSeq, ask.requester, released.index));
+}
+
+/** Every way to choose `k` of `n` (indexes), in order. */
+function* subsets(n, k, start = 0, chosen = []) {
+  if (chosen.length === k) {
+    yield chosen;
+    return;
   }
+  for (let i = start; i < n; i++) yield* subsets(n, k, i + 1, [...chosen, i]);
 }
 
 /**
- * The record key for the access `ask` ({ patient, record, version, logSeq, requester,
- * replyKey, expiresAt }): `threshold` servers are asked first (each request signed by
- * `sign`, the wallet's signRaw), then, for each one that fails, the next: a wallet is
- * asked for as few signatures as the servers' answers allow. `progress` hears each step.
+ * Asks the servers for shares, `threshold` at first (a wallet prompt each: `signFor`
+ * signs one server's request, `ask` sends it), then one more for each that fails, until
+ * some `threshold` of the good shares rebuild a key `tryOpen` accepts (it returns what
+ * the key opened, or null). A down or hostile server costs its share, never a wrong
+ * result: a share that does not fit the others is named. `progress` hears each step.
  */
-export async function recordKey(servers, threshold, ask, reply, sign, progress) {
+export async function sharesUntilOpen(servers, threshold, signFor, ask, tryOpen, progress) {
   const shares = [];
   const failures = [];
   let next = 0;
-  while (shares.length < threshold && next < servers.length) {
-    const batch = servers.slice(next, next + threshold - shares.length);
+  let tried = 0;
+  while (next < servers.length) {
+    const batch = servers.slice(next, next + Math.max(1, threshold - shares.length));
     next += batch.length;
     const signatures = [];
     for (const server of batch) {
       progress(`signing the request to ${server.name}`);
-      signatures.push(await sign(releaseToSign({ ...ask, server: server.publicKey })));
+      signatures.push(await signFor(server));
     }
     progress(`asking ${batch.map((s) => s.name).join(' and ')} for a share`);
-    const answers = await Promise.allSettled(batch.map((server, i) => releasedShare(server, ask, signatures[i], reply)));
+    const answers = await Promise.allSettled(batch.map((server, i) => ask(server, signatures[i])));
     for (const answer of answers) {
       if (answer.status === 'fulfilled') shares.push(answer.value);
       else failures.push(answer.reason.message);
+    }
+    if (shares.length < threshold || shares.length === tried) continue;
+    tried = shares.length;
+    for (const subset of subsets(shares.length, threshold)) {
+      const chosen = subset.map((i) => shares[i]);
+      let key;
+      try {
+        key = combine(chosen, threshold);
+      } catch {
+        continue; // a server claiming another's index (or 0)
+      }
+      const result = tryOpen(key);
+      if (result === null) continue;
+      for (const [i, share] of shares.entries()) {
+        if (subset.includes(i)) continue;
+        let other = null;
+        try {
+          other = combine([...chosen.slice(0, threshold - 1), share], threshold);
+        } catch { /* does not fit */ }
+        if (other === null || toHex(other) !== toHex(key)) failures.push(`${share.server}: sent a share that does not fit the others (a lying server?)`);
+      }
+      key.fill(0);
+      return { result, failures };
     }
   }
   if (shares.length < threshold) {
     throw new Error(`only ${shares.length} of ${servers.length} key servers released a share, ${threshold} needed`
       + `${failures.length ? `: ${failures.join('; ')}` : ''}`);
   }
-  return { key: combine(shares, threshold), failures };
+  throw new Error(`the ${shares.length} shares the key servers released do not open it together: a key server is lying`
+    + ` (${shares.map((s) => s.server).join(', ')})${failures.length ? `; ${failures.join('; ')}` : ''}`);
 }
 
 /**
  * The ciphertext of `hash` from the first server that has it whole and unchanged (its
- * BLAKE2b-256 must be the chain's content hash), opened with `key`.
+ * BLAKE2b-256 must be the chain's content hash).
  */
-export async function openedRecord(servers, hash, key, record, version, progress) {
+async function verifiedBlob(servers, hash, progress) {
   const problems = [];
   for (const server of servers) {
     progress(`fetching the ciphertext from ${server.name}`);
     try {
       const blob = new Uint8Array(await (await call(server, `/v1/blobs/${toHex(hash)}`, {})).arrayBuffer());
-      if (toHex(contentHash(blob)) !== toHex(hash)) {
-        problems.push(`${server.name}: its ciphertext does not match the chain's hash`);
-        continue;
-      }
-      progress('decrypting');
-      return openRecord(blob, key, record, version);
+      if (toHex(contentHash(blob)) === toHex(hash)) return blob;
+      problems.push(`${server.name}: its ciphertext does not match the chain's hash`);
     } catch (error) {
       problems.push(error.message);
     }
   }
   throw new Error(`no key server gave the record's ciphertext: ${problems.join('; ')}`);
+}
+
+/**
+ * The plain bytes of the record version an access `ask` ({ patient, record, version,
+ * logSeq, requester, replyKey, expiresAt }) opened: the ciphertext checked against the
+ * chain's `hash`, the shares sealed to `reply`, each request signed by `sign` (the
+ * wallet's signRaw).
+ */
+export async function openedRecord(servers, threshold, ask, reply, sign, hash, progress) {
+  const blob = await verifiedBlob(servers, hash, progress);
+  return sharesUntilOpen(servers, threshold,
+    (server) => sign(releaseToSign({ ...ask, server: server.publicKey })),
+    (server, signature) => releasedShare(server, ask, signature, reply),
+    (key) => {
+      try {
+        progress('decrypting');
+        return openRecord(blob, key, ask.record, ask.version);
+      } catch {
+        return null;
+      }
+    }, progress);
 }
 
 /** The configuration's servers, with their pinned keys as bytes and a name to say. */
@@ -155,7 +211,7 @@ export function pinnedServers(config) {
 }
 
 /** Asks again every 500 ms, up to 10 times, while the server refuses with a BEHIND code. */
-async function whileBehind(ask, codes = BEHIND) {
+export async function whileBehind(ask, codes = BEHIND) {
   for (let tries = 0; ; tries++) {
     try {
       return await ask();

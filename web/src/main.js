@@ -5,10 +5,11 @@
 // break-glass accesses.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { chainNow, connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { keygen } from './sealing.js';
 import { trailPicture } from './picture.js';
-import { pinnedServers } from './keyservers.js';
+import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { readJustification } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
 import { retireRecord, rotateRecord, writeRecord } from './writing.js';
 import { accountNamed, nameList, readNames } from './directory.js';
@@ -158,6 +159,8 @@ async function showEmergencies() {
     cell(row, who(access.responder.toString()));
     cell(row, access.recordId.toString());
     cell(row, access.logSeq.toString());
+    cellButton(row, 'Read', `Read the justification of break-glass access ${index}`,
+      () => run(`Reading the justification of break-glass access ${index}`, (step) => showJustification(access, step)));
     const choice = row.insertCell();
     if (access.review.isPending) {
       const select = document.createElement('select');
@@ -171,6 +174,27 @@ async function showEmergencies() {
     }
   });
   $('review-submit').classList.toggle('hidden', !all.some((a) => a.review.isPending));
+}
+
+/**
+ * The justification a responder left for a break-glass access, read back from the key
+ * servers (the wallet signs a request per server) and checked against the hash in the
+ * patient's trail.
+ */
+async function showJustification(access, step) {
+  const seq = access.logSeq.toString();
+  const [entry] = await read(sys, sys.log, 'entries', account, patient, seq, 1);
+  if (!entry || entry.seq.toString() !== seq || !entry.kind.isEmergency || entry.actor.toString() !== access.responder.toString()) {
+    throw new Error(`entry ${seq} of the trail is not this break-glass access: the node may be lying`);
+  }
+  const ctx = await context();
+  const { text, failures } = await readJustification(ctx.servers, config.threshold, {
+    patient: decodeAddress(patient), logSeq: BigInt(seq), requester: decodeAddress(account),
+    logged: entry.kind.asEmergency.justification.toU8a(), expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
+  }, ctx.sign, step);
+  $('justification').textContent = `${who(access.responder.toString())}, access ${seq} of the trail: "${text}"`;
+  $('justification').classList.remove('hidden');
+  return `it matches the hash in the trail${failures.length ? `; ${failures.join('; ')}` : ''}`;
 }
 
 async function submitReviews() {

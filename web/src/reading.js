@@ -5,7 +5,7 @@
 
 import { decodeAddress } from '@polkadot/util-crypto';
 import { chainNow, read } from './chain.js';
-import { openedRecord, recordKey, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { openedRecord, REQUEST_LIFETIME_MS } from './keyservers.js';
 
 /**
  * The entries `actor` made in block `number` of `patient`'s log, oldest first (at most
@@ -44,11 +44,7 @@ export async function openThroughEntry({ sys, config, servers, account, sign }, 
     replyKey: reply.public,
     expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
   };
-  const { key, failures } = await recordKey(servers, config.threshold, ask, reply, sign, progress);
-  try {
-    const plain = await openedRecord(servers, record.contentHash.toU8a(), key, ask.record, ask.version, progress);
-    return { plain, failures };
-  } finally {
-    key.fill(0);
-  }
+  const { result, failures } = await openedRecord(servers, config.threshold, ask, reply, sign,
+    record.contentHash.toU8a(), progress);
+  return { plain: result, failures };
 }

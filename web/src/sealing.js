@@ -217,6 +217,18 @@ export function releaseContext(server, patient, record, version, logSeq, request
     le(record, 8), le(version, 4), le(logSeq, 8), fixed(requester, 32, 'requester'), le(index, 1));
 }
 
+/** What a justification key share a server keeps is bound to: the break-glass entry. */
+export function justificationContext(server, patient, logSeq, index) {
+  return context('justification', fixed(server, 32, 'server key'), fixed(patient, 32, 'patient'),
+    le(logSeq, 8), le(index, 1));
+}
+
+/** What a justification share handed to the patient (or a delegate) is bound to. */
+export function justificationReleaseContext(server, patient, logSeq, requester, index) {
+  return context('justification-release', fixed(server, 32, 'server key'), fixed(patient, 32, 'patient'),
+    le(logSeq, 8), fixed(requester, 32, 'requester'), le(index, 1));
+}
+
 /** What the patient's own copy of a record key is bound to. */
 export function ownerContext(record, version, contentHashBytes) {
   return context('owner', le(record, 8), le(version, 4), fixed(contentHashBytes, 32, 'content hash'));

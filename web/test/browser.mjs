@@ -12,11 +12,9 @@
 // prefix but changes grantee and terms, which the page refuses to sign; and a trail of
 // 10,000 entries, read newest first a page at a time. A screenshot is kept in
 // test/artifacts/.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Abi, ContractPromise } from '@polkadot/api-contract';
 import { Keyring } from '@polkadot/keyring';
@@ -27,25 +25,14 @@ import { AuditTrail } from '../src/audit.js';
 import {
   button, check, checksPassed, rowCount, rowHeaders, rowOf, rows, statusOf, statusText, table, waitForStatus,
 } from './helpers.mjs';
+import { servedPages } from './helpers.mjs';
 import { story } from './story.mjs';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = Number(process.env.MEDCONSENT_WEB_PORT ?? 4173);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(WEB, 'test', 'artifacts');
 const config = JSON.parse(readFileSync(join(WEB, 'public', 'config.json'), 'utf8'));
 
-async function waitForServer(url) {
-  for (let i = 0; i < 100; i++) {
-    // A server that exited at once (port taken) must not let a stale one answer.
-    if (serverExit !== null) throw new Error(`vite preview exited (${serverExit}): is port ${PORT} taken?`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no page at ${url}`);
-}
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
@@ -103,34 +90,23 @@ async function fillTrail(api, total) {
 
 const report = readFileSync(process.env.MEDCONSENT_REPORT, 'utf8');
 
-// Vite itself, not through npx, so that killing it stops the server.
-const vite = join(WEB, 'node_modules', 'vite', 'bin', 'vite.js');
-const server = spawn(process.execPath, [vite, 'preview', '--port', String(PORT), '--strictPort', '--host', '127.0.0.1'],
-  { cwd: WEB, stdio: 'ignore' });
-let serverExit = null;
-server.on('exit', (code) => { serverExit = code; });
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { server, browser, base } = await servedPages(WEB, PORT);
 let failed = false;
 try {
-  await waitForServer(`http://127.0.0.1:${PORT}/`);
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
   await page.addInitScript({ path: join(WEB, 'test', 'signer-bundle', 'signer.js') });
   // A page served without its configuration says so, in words, and does not start.
   const unconfigured = await browser.newPage();
   await unconfigured.route('**/config.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
-  await unconfigured.goto(`http://127.0.0.1:${PORT}/`);
+  await unconfigured.goto(`${base}/`);
   await waitForStatus(unconfigured, 'This page cannot start');
   check((await statusText(unconfigured)).includes('medconsent deployment web-config')
     && await button(unconfigured, 'Connect wallet').isDisabled(),
   `a missing configuration is explained: "${await statusText(unconfigured)}"`);
   await unconfigured.close();
 
-  await page.goto(`http://127.0.0.1:${PORT}/`);
+  await page.goto(`${base}/`);
 
   // Connect the wallet and pick Bob.
   await button(page, 'Connect wallet').click();
@@ -307,7 +283,7 @@ try {
     });
   });
   await lying.addInitScript({ path: join(WEB, 'test', 'signer-bundle', 'signer.js') });
-  await lying.goto(`http://127.0.0.1:${PORT}/`);
+  await lying.goto(`${base}/`);
   await button(lying, 'Connect wallet').click();
   await waitForStatus(lying, 'Connecting: connected.');
   await lying.getByLabel('Account', { exact: true }).selectOption(bob);
@@ -338,7 +314,7 @@ try {
   // The whole story across the pages: add, grant, chart, result, revoke, break-glass,
   // review, rotate, retire, a delegate, and what goes wrong, in words.
   await story({
-    browser, page, submit, report, config, base: `http://127.0.0.1:${PORT}`, artifacts: ARTIFACTS,
+    browser, page, submit, report, config, base, artifacts: ARTIFACTS,
     signerScript: join(WEB, 'test', 'signer-bundle', 'signer.js'),
   });
 

@@ -1,5 +1,39 @@
-// What the browser tests share: numbered checks, and the page's live region, tables and
-// controls found by role and name, as a screen reader finds them.
+// What the browser tests share: the built pages served and a headless Chromium, numbered
+// checks, and the page's live region, tables and controls found by role and name, as a
+// screen reader finds them.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * `vite preview` of the built pages at 127.0.0.1:`port` (vite itself, not through npx,
+ * so that killing it stops the server) and a headless Chromium; once the pages answer.
+ */
+export async function servedPages(web, port) {
+  const vite = join(web, 'node_modules', 'vite', 'bin', 'vite.js');
+  const server = spawn(process.execPath, [vite, 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'],
+    { cwd: web, stdio: 'ignore' });
+  let exited = null;
+  server.on('exit', (code) => { exited = code; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    // A server that exited at once (port taken) must not let a stale one answer.
+    if (exited !== null) throw new Error(`vite preview exited (${exited}): is port ${port} taken?`);
+    if (i === 100) throw new Error(`no page at ${base}/`);
+    try {
+      if ((await fetch(`${base}/`)).ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return { server, browser, base };
+}
 
 let checks = 0;
 export function check(condition, what) {

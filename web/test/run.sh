@@ -28,9 +28,14 @@ trap stop_all EXIT
 
 bash scripts/node.sh
 bash scripts/deploy.sh --url "$URL" --no-build >"$WORK/deployment.json"
-cargo build --quiet -p medconsent-client -p medconsent-keyserver
-MEDCONSENT="${CARGO_TARGET_DIR:-target}/debug/medconsent"
-KS="${CARGO_TARGET_DIR:-target}/debug/medconsent-keyserver"
+# MEDCONSENT_WEB_BENCH=1 (scripts/bench.sh --only web): release builds, 32 records, and
+# test/bench.mjs instead of the browser test.
+BENCH="${MEDCONSENT_WEB_BENCH:-0}"
+if [ "$BENCH" = 1 ]; then PROFILE=release; else PROFILE=debug; fi
+cargo build --quiet --profile "$([ "$PROFILE" = debug ] && echo dev || echo release)" \
+  -p medconsent-client -p medconsent-keyserver
+MEDCONSENT="${CARGO_TARGET_DIR:-target}/$PROFILE/medconsent"
+KS="${CARGO_TARGET_DIR:-target}/$PROFILE/medconsent-keyserver"
 MCD=(--deployment "$WORK/deployment.json")
 echo "==> Dave is a clinician"
 "$MEDCONSENT" admin register "${MCD[@]}" --suri //Alice --account "$DAVE" \
@@ -65,6 +70,21 @@ printf 'Synthetic lab report for the browser test: potassium 4.2 mmol/L, no real
 "$MEDCONSENT" put "${MCD[@]}" --suri //Bob --secret "$WORK/bob.sk" --in "$MEDCONSENT_REPORT" \
   --category lab-results --store "$WORK/bob" >/dev/null
 
+if [ "$BENCH" = 1 ]; then
+  echo "==> 31 more of Bob's records, read access for Dave, Dave's key as a command-line key file"
+  for i in $(seq 1 31); do
+    printf 'Synthetic record %d for the page benchmark, no real patient.\n' "$i" >"$WORK/r$i.txt"
+    "$MEDCONSENT" put "${MCD[@]}" --suri //Bob --secret "$WORK/bob.sk" --in "$WORK/r$i.txt" \
+      --category lab-results --store "$WORK/bob" >/dev/null
+  done
+  "$MEDCONSENT" grant "${MCD[@]}" --suri //Bob --to "Dr Dave Smith" --scope all --actions read \
+    --purposes treat >/dev/null
+  "$MEDCONSENT" keygen --secret-out "$WORK/dave.sk" >/dev/null
+fi
+# The tests run the command too (what the page leaves, the command reads).
+MEDCONSENT_CLI="$(realpath "$MEDCONSENT")"
+export MEDCONSENT_CLI MEDCONSENT_WORK="$WORK"
+
 echo "==> the page's configuration and the contracts' metadata"
 mkdir -p web/public/abi
 "$MEDCONSENT" deployment web-config --deployment "$WORK/deployment.json" \
@@ -79,4 +99,4 @@ cd web
 [ -d node_modules ] || npm install --no-audit --no-fund
 npx vite build --logLevel error
 npx vite build --config test/signer.vite.config.js --logLevel error
-node test/browser.mjs
+if [ "$BENCH" = 1 ]; then node test/bench.mjs; else node test/browser.mjs; fi

@@ -12,10 +12,13 @@ import { x25519 } from '@noble/curves/ed25519';
 import {
   sealRecord, openRecord, contentHash, split, combine, sealTo, openFrom, keygen,
   depositContext, releaseContext, ownerContext, SealingError, CHUNK,
+  justificationContext, justificationReleaseContext,
 } from '../src/sealing.js';
+import { claim, claimHash, loggedText, sealText } from '../src/justification.js';
 import {
   encodeReleaseRequest, encodeDeposit, releaseToSign, depositToSign, wrapped, signed,
-  decodeReleasedShare,
+  decodeReleasedShare, encodeJustificationDeposit, encodeJustificationRequest, justificationDepositToSign,
+  justificationRequestToSign, decodeReleasedJustification,
 } from '../src/wire.js';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -42,6 +45,10 @@ function contexts() {
       // The record and seq are past JSON's safe integers: strings, read as BigInt.
       bytes = releaseContext(unhex(c.server), unhex(c.patient), BigInt(c.record), c.version,
         BigInt(c.log_seq), unhex(c.requester), c.index);
+    } else if (c.kind === 'justification') {
+      bytes = justificationContext(unhex(c.server), unhex(c.patient), BigInt(c.log_seq), c.index);
+    } else if (c.kind === 'justification-release') {
+      bytes = justificationReleaseContext(unhex(c.server), unhex(c.patient), BigInt(c.log_seq), unhex(c.requester), c.index);
     } else {
       bytes = ownerContext(c.record, c.version, unhex(c.content_hash));
     }
@@ -120,6 +127,41 @@ test('requests, deposits and released shares are the bytes the key servers read'
   assert.throws(() => decodeReleasedShare(unhex(released.encoded).subarray(1)), TypeError);
 });
 
+test('justification deposits, requests and answers are the bytes the key servers read', () => {
+  const { justification_deposit: d, justification_request: r, released_justification: handed } = rust.wire;
+  const deposit = {
+    server: unhex(d.server), patient: unhex(d.patient), logSeq: d.log_seq, responder: unhex(d.responder),
+    index: d.index, share: unhex(d.share), text: unhex(d.text), expiresAt: d.expires_at,
+  };
+  assert.equal(hex(wrapped(justificationDepositToSign(deposit))), d.signing_message);
+  assert.equal(hex(signed(encodeJustificationDeposit(deposit), new Uint8Array(64).fill(0x5a))), d.signed);
+  const request = {
+    server: unhex(r.server), patient: unhex(r.patient), logSeq: r.log_seq, requester: unhex(r.requester),
+    replyKey: unhex(r.reply_key), expiresAt: r.expires_at,
+  };
+  assert.equal(hex(wrapped(justificationRequestToSign(request))), r.signing_message);
+  assert.equal(hex(signed(encodeJustificationRequest(request), new Uint8Array(64).fill(0x5a))), r.signed);
+  const released = decodeReleasedJustification(unhex(handed.encoded));
+  assert.deepEqual([released.index, hex(released.share), hex(released.text)], [handed.index, handed.share, handed.text]);
+  assert.throws(() => decodeReleasedJustification(unhex(`${handed.encoded}00`)), TypeError);
+  assert.throws(() => decodeReleasedJustification(unhex(handed.encoded).subarray(0, 120)), TypeError);
+  // A 2,064-byte claim takes the two-byte length: as a server would read it.
+  const long = encodeJustificationDeposit({ ...deposit, text: new Uint8Array(2064) });
+  assert.equal(hex(long.subarray(209, 211)), hex(new Uint8Array([(2064 << 2 | 1) & 0xff, (2064 << 2 | 1) >> 8])));
+});
+
+test('a justification the Rust side sealed opens here, and only for its entry and hash', () => {
+  const j = rust.justification_text;
+  const text = new TextEncoder().encode(j.text);
+  assert.equal(hex(claimHash(unhex(j.salt), text)), j.claim_hash);
+  const opened = loggedText(unhex(j.key), unhex(j.sealed), unhex(j.patient), j.log_seq, unhex(j.claim_hash));
+  assert.equal(new TextDecoder().decode(opened), j.text);
+  assert.equal(loggedText(unhex(j.key), unhex(j.sealed), unhex(j.patient), j.log_seq + 1, unhex(j.claim_hash)), null);
+  const otherHash = unhex(j.claim_hash);
+  otherHash[0] ^= 1;
+  assert.equal(loggedText(unhex(j.key), unhex(j.sealed), unhex(j.patient), j.log_seq, otherHash), null);
+});
+
 /** A release request signed by //Bob as a wallet's signRaw signs it (wrapping added). */
 async function signedByBob() {
   await cryptoWaitReady();
@@ -153,6 +195,15 @@ test('what the page seals opens here (and page.json is what the Rust test opens)
     },
     contexts: rust.contexts,
     signed_request: await signedByBob(),
+    justification_text: (() => {
+      const [jKey, patient, logSeq, salt] = [new Uint8Array(32).fill(0x62), new Uint8Array(32).fill(0x0b), 8, new Uint8Array(16).fill(0x5f)];
+      const text = 'Found collapsed; no contact able to consent.';
+      const sealedText = sealText(jKey, claim(salt, new TextEncoder().encode(text)), patient, logSeq);
+      return {
+        key: hex(jKey), patient: hex(patient), log_seq: logSeq, salt: hex(salt), text,
+        claim_hash: hex(claimHash(salt, new TextEncoder().encode(text))), sealed: hex(sealedText),
+      };
+    })(),
   };
   if (process.env.MEDCONSENT_WRITE_VECTORS) {
     writeFileSync(`${dir}page.json`, `${JSON.stringify(page, null, 2)}\n`);

@@ -4,9 +4,11 @@
 // Dave is refused; Paramedic Ferdie breaks the glass twice and Bob reviews both at once;
 // Bob rotates and retires a record; Charlie, Bob's delegate, adds a record for him; and
 // what goes wrong is said in words: a tampered blob, a share that does not open, a
-// broken configuration. Screenshots of each state go to test/artifacts/.
+// lying server's wrong share, a broken configuration. Screenshots of each state go to test/artifacts/.
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
+import { fromHex, toHex } from '../src/hex.js';
+import { concat, randomBytes, releaseContext, sealTo } from '../src/sealing.js';
 import {
   button, check, rowCount, rowOf, rows, statusText, table, waitForStatus,
 } from './helpers.mjs';
@@ -220,6 +222,26 @@ export async function story({ browser, page, submit, report, config, base, artif
   await waitForStatus(page, 'Opening record 0: opened', LONG);
   check((await statusText(page)).includes('key server 1: sent a share that does not open for this access')
     && await content(page) === report, `a share that does not open costs that server's share, not the record: "${await statusText(page)}"`);
+  await page.unrouteAll();
+  // A hostile server: a share sealed properly to this read's key, but of another value.
+  // The key it gives does not open the record; the page asks the third server and
+  // names the one whose share does not fit.
+  await page.route(`${config.key_servers[0].url}/v1/release`, (route) => {
+    const signed = fromHex(JSON.parse(route.request().postData()).signed);
+    const field = (at, len) => signed.subarray(at, at + len);
+    const u64 = (at) => new DataView(signed.buffer, signed.byteOffset + at, 8).getBigUint64(0, true);
+    const context = releaseContext(field(0, 32), field(32, 32), u64(64), new DataView(signed.buffer, signed.byteOffset + 72, 4).getUint32(0, true),
+      u64(76), field(84, 32), 1);
+    const lie = sealTo(randomBytes(32), field(116, 32), context);
+    return route.fulfill({
+      status: 200, headers: cors, contentType: 'application/json',
+      body: JSON.stringify({ released: toHex(concat(new Uint8Array([1]), lie)) }),
+    });
+  });
+  await button(page, 'Open record 0').click();
+  await waitForStatus(page, 'Opening record 0: opened', LONG);
+  check((await statusText(page)).includes('key server 1: sent a share that does not fit the others')
+    && await content(page) === report, `a lying server's well-sealed wrong share is found out, and the record still opens: "${await statusText(page)}"`);
   await page.unrouteAll();
   for (const [body, words] of [['{not json', 'is not valid JSON'], ['{}', 'config.json lacks the node (url)']]) {
     const broken = await browser.newPage();
