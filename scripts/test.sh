@@ -107,19 +107,20 @@ CARGO_TARGET_DIR="$CACHE_TARGET" cargo build --quiet -p medconsent-client -p med
 run_tests keyrelease env CARGO_TARGET_DIR="$CACHE_TARGET" CONTRACTS_NODE="$(command -v substrate-contracts-node)" \
   cargo test -p medconsent-keyserver --test release
 
-say "the page's sealing against the Rust client's vectors, both ways, and its key store (web/test/*.test.mjs)"
+say "the page's sealing against the Rust client's vectors, both ways, its key store, share gathering and break-glass budget (web/test/*.test.mjs)"
 # The Rust half, client/tests/web_vectors.rs, ran with the workspace's tests.
 sealing_log="$LOG_DIR/sealing.log"
 # `npm install`, not `npm ci`: see web/test/run.sh.
 if (cd web && { [ -d node_modules ] || npm install --no-audit --no-fund; } &&
-  node --test test/sealing.test.mjs test/keystore.test.mjs) >"$sealing_log" 2>&1; then
+  node --test test/sealing.test.mjs test/keystore.test.mjs test/keyservers.test.mjs test/emergency.test.mjs) \
+  >"$sealing_log" 2>&1; then
   passed=$((passed + $(grep -c '^ok ' "$sealing_log")))
 else
   cat "$sealing_log"
   die "the page's sealing vectors"
 fi
 
-say "the patient page in headless Chromium (web/test/run.sh)"
+say "the pages in headless Chromium: patient, delegate, clinician, responder (web/test/run.sh)"
 browser_log="$LOG_DIR/browser.log"
 if bash web/test/run.sh 2>&1 | tee "$browser_log"; then
   passed=$((passed + $(grep -c '^ok ' "$browser_log")))

@@ -5,6 +5,7 @@
 // Bob rotates and retires a record; Charlie, Bob's delegate, adds a record for him; and
 // what goes wrong is said in words: a tampered blob, a share that does not open, a
 // lying server's wrong share, a broken configuration. Screenshots of each state go to test/artifacts/.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { fromHex, toHex } from '../src/hex.js';
@@ -14,6 +15,7 @@ import {
 } from './helpers.mjs';
 
 const LONG = 180_000;
+const WHY = 'Unconscious at the scene, no ID; allergies needed before sedation.';
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const [bob, charlie, dave, eve, ferdie] = ['Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']
   .map((name) => keyring.addFromUri(`//${name}`));
@@ -146,14 +148,15 @@ export async function story({ browser, page, submit, report, config, base, artif
   await budget.filter({ hasText: 'window: 5' }).waitFor();
   for (const [i, id] of [0, 1].entries()) {
     await clinic.getByLabel('Record number').fill(String(id));
-    await clinic.getByLabel('Justification', { exact: true }).fill('Unconscious at the scene, no ID; allergies needed before sedation.');
+    await clinic.getByLabel('Justification', { exact: true }).fill(WHY);
     await button(clinic, 'Break the glass').click();
     await waitForStatus(clinic, `Breaking the glass: record ${id} opened`, LONG);
     check(await content(clinic) === (id === 0 ? report : xray) && (await budget.textContent()).includes(`window: ${4 - i}`),
       `Ferdie breaks the glass on record ${id}: the exact bytes; ${4 - i} left in the window`);
   }
-  check((await clinic.getByLabel('Your justification and its salt').textContent()).includes('Hash in the trail: 0x'),
-    'the page keeps the justification text off chain and shows its salted hash');
+  check((await clinic.getByLabel('Your justification and its salt').textContent()).includes('Hash in the trail: 0x')
+    && (await statusText(clinic)).includes('the justification is with 3 key servers for the patient'),
+  'only the salted hash goes on chain; the text is left sealed with the 3 key servers for Bob');
   await shot(clinic, 'responder-break-glass');
 
   // 7. Bob reviews both at once.
@@ -161,6 +164,15 @@ export async function story({ browser, page, submit, report, config, base, artif
   await rowCount(page, 'Break-glass accesses', 2);
   check((await rowOf(page, 'Break-glass accesses', 0).textContent()).includes('Paramedic Ferdie'),
     'Bob sees both break-glass accesses, the responder by name');
+  await button(page, 'Read the justification of break-glass access 1').click();
+  await waitForStatus(page, 'Reading the justification of break-glass access 1: it matches the hash in the trail', LONG);
+  check((await page.getByRole('note', { name: 'Justification given' }).textContent()).includes(`"${WHY}"`),
+    'Bob reads the justification Ferdie gave, checked against the salted hash in his trail');
+  const listed = JSON.parse(execFileSync(process.env.MEDCONSENT_CLI, ['emergencies', '--deployment',
+    join(process.env.MEDCONSENT_WORK, 'deployment.json'), '--patient', bob.address, '--texts', '--suri', '//Bob', '--json', '--quiet'],
+  { encoding: 'utf8' }));
+  check(listed.emergencies.length === 2 && listed.emergencies.every((e) => e.justification_text === WHY),
+    'the command reads the justifications the page left: the same format both ways');
   await page.getByLabel('Review of break-glass access 0').selectOption({ label: 'justified' });
   await page.getByLabel('Review of break-glass access 1').selectOption({ label: 'not justified' });
   await button(page, 'Submit reviews').click();
