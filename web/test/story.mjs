@@ -70,6 +70,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   check((await rowOf(page, 'My records', 1).textContent()).includes('imaging') && await rawSigned(page) - before === 3,
     'Bob adds an imaging report from the page; each of 3 deposits was signed in his wallet');
   await shot(page, 'patient-added-record');
+  await page.getByRole('region', { name: '2. My records' }).screenshot({ path: join(artifacts, 'readme-patient-records.png') });
   await button(page, 'Open record 1').click();
   await waitForStatus(page, 'Opening record 1: opened', LONG);
   check(await content(page) === xray, 'Bob opens the record he added: the exact bytes');
@@ -110,6 +111,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   check(await content(clinic) === xray && await rawSigned(clinic) - signedBefore === 4,
     'and record 1, the report Bob added in the page; 2 release requests signed per record');
   await shot(clinic, 'clinician-chart');
+  await clinic.getByRole('region', { name: "3. A patient's chart" }).screenshot({ path: join(artifacts, 'readme-clinician-chart.png') });
 
   // 4. Dave adds a result; Bob opens it.
   const result = 'Synthetic result from Dr Dave Smith for the browser test: HbA1c 5.4 %, no real patient.\n';
@@ -182,6 +184,7 @@ export async function story({ browser, page, submit, report, config, base, artif
     && (await table(page, 'My audit trail').textContent()).includes('reviewed: not justified'),
   'Bob reviews both in one transaction; the reviews are in his trail');
   await shot(page, 'patient-review');
+  await page.getByRole('region', { name: '5. Break-glass accesses' }).screenshot({ path: join(artifacts, 'readme-patient-review.png') });
 
   // 8. A new key for record 1, then its retirement.
   await button(page, 'Rotate record 1').click();
