@@ -335,7 +335,10 @@ mod tests {
         );
         assert_eq!(config["threshold"], 2);
         assert_eq!(config["page_size"], medconsent_shared::MAX_PAGE);
-        assert_eq!(config["max_chart_records"], medconsent_shared::MAX_CHART_RECORDS);
+        assert_eq!(
+            config["max_chart_records"],
+            medconsent_shared::MAX_CHART_RECORDS
+        );
         assert_eq!(
             config["emergency_budget"]["per_window"],
             medconsent_shared::MAX_EMERGENCIES_PER_WINDOW

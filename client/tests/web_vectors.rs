@@ -343,6 +343,9 @@ fn check_opens(v: &Value) {
     let text = j["text"].as_str().unwrap().as_bytes();
     assert_eq!(claim_hash(&salt, text), array32(&j["claim_hash"]));
     let sealed = bytes(&j["sealed"]);
-    assert_eq!(open_text(&key, &sealed, &patient, seq).unwrap(), claim(&salt, text));
+    assert_eq!(
+        open_text(&key, &sealed, &patient, seq).unwrap(),
+        claim(&salt, text)
+    );
     assert!(open_text(&key, &sealed, &patient, seq + 1).is_err());
 }
