@@ -125,8 +125,18 @@ async function publishKey() {
   });
 }
 
-function needKey() {
+/**
+ * The unlocked key, once the directory lists it for this account: shares are released
+ * only to the directory's key, so an access made with another one would be spent for
+ * nothing (checked before anything is sent).
+ */
+async function readyKey() {
   if (!unlocked) throw new Error('unlock your decryption key first (section 2)');
+  const entry = await read(sys, sys.consents, 'provider', account, account);
+  if (entry.isNone) throw new Error('the directory does not list this account as a provider');
+  if (toHex(entry.unwrap().publicKey.toU8a()) !== toHex(unlocked.public)) {
+    throw new Error('the directory lists another key for this account than the one unlocked here: nothing was sent (section 2)');
+  }
   return unlocked;
 }
 
@@ -177,7 +187,7 @@ async function showChart(event) {
  */
 async function openChart() {
   await run('Opening the chart', async (step) => {
-    const reply = needKey();
+    const reply = await readyKey();
     if (!chart) throw new Error('show a patient\'s records first');
     const ids = [...document.querySelectorAll('input[name=chart-record]:checked')].map((b) => b.value);
     if (ids.length === 0) throw new Error('check at least one record');
@@ -249,7 +259,7 @@ async function budgetFor(patient) {
 async function breakGlass(event) {
   event.preventDefault();
   await run('Breaking the glass', async (step) => {
-    const reply = needKey();
+    const reply = await readyKey();
     const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
     const id = $('glass-record').value;
     const words = $('glass-text').value.trim();

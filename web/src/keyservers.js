@@ -38,6 +38,9 @@ const CODE_WORDS = {
   hash_mismatch: 'the upload arrived changed',
   not_retired: 'the record is not retired on chain yet',
   server_not_listed: 'the directory does not list this server as an active key server',
+  reply_key_mismatch: 'the directory lists another key for your account than the one this read asked for',
+  entry_before_version: 'the record has a newer version than this access: open it again',
+  not_patient_or_delegate: 'only the patient or a current delegate may read this',
 };
 
 

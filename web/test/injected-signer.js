@@ -39,6 +39,7 @@ const injected = {
       const extrinsic = registry.createType('ExtrinsicPayload', payload, { version: payload.version });
       const { signature } = extrinsic.sign(await pairOf(payload.address));
       requests += 1;
+      window.medconsentTestSigner.payloadsSigned += 1;
       return { id: requests, signature };
     },
     async signRaw({ address, data }) {
@@ -50,8 +51,9 @@ const injected = {
   },
 };
 
-// How many raw signatures were made: the browser test checks that a refusal signs nothing.
-window.medconsentTestSigner = { rawSigned: 0 };
+// How many raw signatures and transactions were signed: the browser test checks that a
+// refusal signs nothing.
+window.medconsentTestSigner = { rawSigned: 0, payloadsSigned: 0 };
 window.injectedWeb3 = {
   ...(window.injectedWeb3 ?? {}),
   'medconsent-test-signer': { version: 'test', enable: async () => injected },

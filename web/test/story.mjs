@@ -29,7 +29,7 @@ async function connectAs(page, address) {
   await page.getByLabel('Account', { exact: true }).selectOption(address);
 }
 
-/** The clinician page's key section: a new key, put in the directory, unlocked. */
+/** The clinician page's key section: a new key, locked in the browser; the directory differs. */
 async function makeKey(clinic, who, passphrase) {
   check((await clinic.getByRole('note', { name: 'Key in this browser' }).textContent()).includes('No key in this browser'),
     `${who}: the page says this browser holds no key yet`);
@@ -40,12 +40,20 @@ async function makeKey(clinic, who, passphrase) {
   const directory = clinic.getByRole('note', { name: 'Directory check' });
   check(/public key: 0x[0-9a-f]{64}/.test(state) && (await directory.textContent()).includes('lists another key'),
     `${who}: the page shows what to send the admin and warns that the directory holds another key: "${await directory.textContent()}"`);
-  await button(clinic, 'Put this key in the directory').click();
-  await waitForStatus(clinic, 'Putting the key in the directory: done', 60_000);
-  check((await directory.textContent()).includes('with this key'), `${who}: after rotate_provider_key the directory lists this key`);
+}
+
+async function unlockKey(clinic, passphrase) {
   await clinic.getByLabel('Passphrase').fill(passphrase);
   await button(clinic, 'Unlock key').click();
   await waitForStatus(clinic, 'Unlocking: unlocked', 60_000);
+}
+
+/** The provider puts the browser's key in the directory itself. */
+async function publishKey(clinic, who) {
+  await button(clinic, 'Put this key in the directory').click();
+  await waitForStatus(clinic, 'Putting the key in the directory: done', 60_000);
+  check((await clinic.getByRole('note', { name: 'Directory check' }).textContent()).includes('with this key'),
+    `${who}: after rotate_provider_key the directory lists this key`);
 }
 
 export async function story({ browser, page, submit, report, config, base, artifacts, signerScript }) {
@@ -92,7 +100,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   await connectAs(clinic, dave.address);
   await waitForStatus(clinic, 'Switching account: now Dr Dave Smith');
   await makeKey(clinic, 'Dr Dave Smith', 'dave: a long passphrase');
-  await shot(clinic, 'clinician-key');
+  await unlockKey(clinic, 'dave: a long passphrase');
   const exported = clinic.waitForEvent('download');
   await button(clinic, 'Export locked key').click();
   const saved = JSON.parse(await (await (await exported).createReadStream()).toArray().then((c) => Buffer.concat(c).toString()));
@@ -102,6 +110,16 @@ export async function story({ browser, page, submit, report, config, base, artif
   await clinic.getByLabel('Patient (account)').fill(bob.address);
   await button(clinic, 'Show records').click();
   await waitForStatus(clinic, 'Reading the chart: 2 active records, 2 allowed for treatment');
+  // With a key the directory does not list, opening is refused before anything is sent:
+  // the shares would go to the directory's key, and the access would be spent.
+  const signedTx = () => clinic.evaluate(() => window.medconsentTestSigner.payloadsSigned);
+  const txBefore = await signedTx();
+  await button(clinic, 'Open selected records').click();
+  await waitForStatus(clinic, 'Opening the chart: Failed.');
+  check((await statusText(clinic)).includes('the directory lists another key for this account than the one unlocked here: nothing was sent')
+    && await signedTx() === txBefore, `opening with a key the directory does not list is refused before any transaction: "${await statusText(clinic)}"`);
+  await publishKey(clinic, 'Dr Dave Smith');
+  await shot(clinic, 'clinician-key');
   const signedBefore = await rawSigned(clinic);
   await button(clinic, 'Open selected records').click();
   await waitForStatus(clinic, 'Opening the chart: 2 of 2 records opened', LONG);
@@ -144,6 +162,8 @@ export async function story({ browser, page, submit, report, config, base, artif
   await clinic.getByLabel('Account', { exact: true }).selectOption(ferdie.address);
   await waitForStatus(clinic, 'Switching account: now Paramedic Ferdie');
   await makeKey(clinic, 'Paramedic Ferdie', 'ferdie: a long passphrase');
+  await publishKey(clinic, 'Paramedic Ferdie');
+  await unlockKey(clinic, 'ferdie: a long passphrase');
   await clinic.getByLabel('Patient (account)').fill(bob.address);
   await clinic.getByLabel('Patient (account)').dispatchEvent('change');
   const budget = clinic.getByRole('note', { name: 'Break-glass budget' });
