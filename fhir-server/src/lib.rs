@@ -368,17 +368,20 @@ async fn consents(
     Ok(searchset(&service, "Consent", &search, all.len(), page))
 }
 
+/// The OperationOutcome of an id that names nothing (404).
+fn not_found(kind: &str, id: &str) -> Fhir {
+    outcome(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("no {kind} {id}"),
+    )
+}
+
 async fn one_consent(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
 ) -> Result<Fhir, Fhir> {
-    let unknown = || {
-        outcome(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no Consent {id}"),
-        )
-    };
+    let unknown = || not_found("Consent", &id);
     let (patient, number) = split_id(&id).ok_or_else(unknown)?;
     let at = service.chain.finalized().await?;
     let builder = service.contracts.consents();
@@ -439,13 +442,7 @@ async fn one_audit_event(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
 ) -> Result<Fhir, Fhir> {
-    let unknown = || {
-        outcome(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no AuditEvent {id}"),
-        )
-    };
+    let unknown = || not_found("AuditEvent", &id);
     let (patient, seq) = split_id(&id).ok_or_else(unknown)?;
     let at = service.chain.finalized().await?;
     let entry = service

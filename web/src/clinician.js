@@ -4,7 +4,7 @@
 // `access_chart`), a result added with an Append permit, and break-glass.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { x25519 } from '@noble/curves/ed25519';
-import { chainNow, connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
 import { claimHash, leaveJustification, MAX_JUSTIFICATION_LEN, SALT_LEN } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
@@ -13,7 +13,7 @@ import { accountNamed, readNames } from './directory.js';
 import { createKey, importKeyFile, matchesDirectory, parseLocked, publicKeyHex, unlock } from './keystore.js';
 import { randomBytes } from './sealing.js';
 import { toHex } from './hex.js';
-import { $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner } from './ui.js';
+import { $, cell, cellButton, chosenFile, connectPage, rowHeader, run, showFile, status, walletSigner } from './ui.js';
 import { categoryName, denialInWords, entryInWords } from './words.js';
 import { remainingBudget } from './emergency.js';
 
@@ -313,14 +313,7 @@ async function switchAccount() {
 
 async function connectWallet() {
   await run('Connecting', async () => {
-    const accounts = await walletAccounts();
-    config = await configLoading;
-    sys = sys ?? await connect(config);
-    const select = $('account');
-    select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
-    select.disabled = false;
-    account = accounts[0].address;
-    $('chain').textContent = `Chain ${sys.config.chain}, genesis ${sys.api.genesisHash.toHex().slice(0, 18)}…`;
+    ({ sys, config, account } = await connectPage(configLoading, sys));
     await switchAccount();
     return 'connected';
   });

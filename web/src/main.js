@@ -5,7 +5,7 @@
 // break-glass accesses.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { chainNow, connect, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { keygen } from './sealing.js';
 import { trailPicture } from './picture.js';
 import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
@@ -15,7 +15,7 @@ import { retireRecord, rotateRecord, writeRecord } from './writing.js';
 import { accountNamed, nameList, readNames } from './directory.js';
 import { AuditTrail } from './audit.js';
 import {
-  $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, walletAccounts, walletSigner,
+  $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, connectPage, walletSigner,
 } from './ui.js';
 import {
   actionsInWords, categoryName, consentState, entryInWords, localTime, purposeInWords, purposesInWords,
@@ -434,15 +434,8 @@ async function switchTo() {
 
 async function connectWallet() {
   await run('Connecting', async () => {
-    const accounts = await walletAccounts();
-    config = await configLoading;
-    sys = sys ?? await connect(config);
-    const select = $('account');
-    select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
-    select.disabled = false;
-    account = accounts[0].address;
+    ({ sys, config, account } = await connectPage(configLoading, sys));
     patient = account;
-    $('chain').textContent = `Chain ${sys.config.chain}, genesis ${sys.api.genesisHash.toHex().slice(0, 18)}…`;
     await refresh();
     return 'connected';
   });

@@ -1,7 +1,7 @@
 // What every page shares: the live status line, busy buttons, table cells, the wallet,
 // and a viewer for an opened file.
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
-import { Refused } from './chain.js';
+import { connect, Refused } from './chain.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -82,6 +82,21 @@ export async function walletAccounts() {
   const accounts = await web3Accounts();
   if (accounts.length === 0) throw new Error('The wallet shares no account with this page.');
   return accounts;
+}
+
+/**
+ * The wallet's accounts in the page's account list (the first chosen), and the node
+ * (`sys`, reused if given): what both pages do on "Connect wallet".
+ */
+export async function connectPage(configLoading, sys) {
+  const accounts = await walletAccounts();
+  const config = await configLoading;
+  const connected = sys ?? await connect(config);
+  const select = $('account');
+  select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
+  select.disabled = false;
+  $('chain').textContent = `Chain ${connected.config.chain}, genesis ${connected.api.genesisHash.toHex().slice(0, 18)}…`;
+  return { sys: connected, config, account: accounts[0].address };
 }
 
 export async function walletSigner(account) {
