@@ -91,6 +91,10 @@ pub struct WebConfig {
     pub max_chart_records: usize,
     /// How many break-glass reads a responder has per patient and window.
     pub emergency_budget: WebEmergencyBudget,
+    /// The most bytes a key server answers (JSON) and a ciphertext may have: the page
+    /// reads no more from a server, and seals no file whose ciphertext would be larger.
+    pub max_answer_bytes: usize,
+    pub max_blob_bytes: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,6 +162,8 @@ impl WebConfig {
                 per_window: medconsent_shared::MAX_EMERGENCIES_PER_WINDOW,
                 window_ms: medconsent_shared::EMERGENCY_WINDOW_MS,
             },
+            max_answer_bytes: medconsent_keyrelease::wire::MAX_ANSWER_BYTES,
+            max_blob_bytes: medconsent_keyrelease::wire::MAX_BLOB_BYTES,
         }
     }
 }
@@ -346,6 +352,14 @@ mod tests {
         assert_eq!(
             config["emergency_budget"]["window_ms"],
             medconsent_shared::EMERGENCY_WINDOW_MS
+        );
+        assert_eq!(
+            config["max_blob_bytes"],
+            medconsent_keyrelease::wire::MAX_BLOB_BYTES
+        );
+        assert_eq!(
+            config["max_answer_bytes"],
+            medconsent_keyrelease::wire::MAX_ANSWER_BYTES
         );
     }
 

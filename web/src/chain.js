@@ -3,6 +3,7 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { ContractPromise } from '@polkadot/api-contract';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
 import { errorInWords } from './words.js';
 
 const NAMES = ['record_registry', 'consent_manager', 'access_log'];
@@ -45,6 +46,9 @@ export async function loadConfig() {
     missing.push('the key servers and their threshold (key_servers, threshold)');
   }
   if (!Number.isInteger(config.max_chart_records)) missing.push('the chart size (max_chart_records)');
+  if (!Number.isInteger(config.max_answer_bytes) || !Number.isInteger(config.max_blob_bytes)) {
+    missing.push('the key servers\' size limits (max_answer_bytes, max_blob_bytes)');
+  }
   if (!Number.isInteger(config.emergency_budget?.per_window) || !Number.isInteger(config.emergency_budget?.window_ms)) {
     missing.push('the break-glass budget (emergency_budget)');
   }
@@ -138,6 +142,11 @@ async function submit(sys, contract, message, account, signer, args, onStatus, u
     contract.tx[message](options, ...args)
       .signAndSend(account, { signer }, (result) => {
         onStatus(result.status.type);
+        if (result.status.isDropped || result.status.isInvalid || result.status.isUsurped) {
+          unsubscribe();
+          reject(new Error(`the node ${result.status.type.toLowerCase()} the transaction: nothing was done; try again`));
+          return;
+        }
         if (result.dispatchError) {
           unsubscribe();
           const error = result.dispatchError;
@@ -172,10 +181,28 @@ export async function chainNow(sys) {
   return Number((await sys.api.query.timestamp.now()).toString());
 }
 
-/** A wallet's raw signature of `bytes` (it wraps them in <Bytes>…</Bytes>). */
+/**
+ * A wallet's raw signature of `bytes` (it wraps them in <Bytes>…</Bytes>), one request
+ * at a time: records opened together ask in turn, so a real wallet shows one prompt
+ * after another rather than a pile at once.
+ */
 export function rawSigner(signer, account) {
-  return async (bytes) => {
-    const { signature } = await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' });
-    return hexToU8a(signature);
+  let queue = Promise.resolve();
+  return (bytes) => {
+    const signed = queue.then(async () => {
+      const { signature } = await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' });
+      return hexToU8a(signature);
+    });
+    queue = signed.catch(() => {});
+    return signed;
   };
+}
+
+/**
+ * An account as the chain writes it (SS58 in the chain's format), from any form a person
+ * or a wallet gives (another network's SS58, 0x-hex): the pages compare accounts as
+ * these strings, so every account typed or shared by a wallet goes through here.
+ */
+export function canonicalAccount(sys, text) {
+  return sys.api.createType('AccountId', decodeAddress(text)).toString();
 }

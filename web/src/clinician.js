@@ -4,16 +4,16 @@
 // `access_chart`), a result added with an Append permit, and break-glass.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { x25519 } from '@noble/curves/ed25519';
-import { chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
-import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { canonicalAccount, chainNow, loadConfig, read, readAll, sendFinal } from './chain.js';
+import { REQUEST_LIFETIME_MS } from './keyservers.js';
 import { claimHash, leaveJustification, MAX_JUSTIFICATION_LEN, SALT_LEN } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
 import { writeRecord } from './writing.js';
 import { accountNamed, readNames } from './directory.js';
-import { createKey, importKeyFile, matchesDirectory, parseLocked, publicKeyHex, unlock } from './keystore.js';
+import { createKey, importKey, matchesDirectory, publicKeyHex, unlock } from './keystore.js';
 import { randomBytes } from './sealing.js';
 import { toHex } from './hex.js';
-import { $, cell, cellButton, chosenFile, connectPage, rowHeader, run, showFile, status, walletSigner } from './ui.js';
+import { $, cell, cellButton, chosenFile, connectPage, flowContext, rowHeader, run, showFile, status, walletSigner } from './ui.js';
 import { categoryName, denialInWords, entryInWords } from './words.js';
 import { remainingBudget } from './emergency.js';
 
@@ -26,13 +26,11 @@ let unlocked = null;
 // The chart shown: the patient and the purpose it was checked for.
 let chart = null;
 
+const canonical = (text) => canonicalAccount(sys, text);
 const storageName = (who) => `medconsent-key:${who}`;
 const lockedKey = () => localStorage.getItem(storageName(account));
 
-async function context() {
-  const signer = await walletSigner(account);
-  return { sys, config, servers: pinnedServers(config), account, signer, sign: rawSigner(signer, account) };
-}
+const context = () => flowContext(sys, config, account);
 
 /** What this browser holds for the account, and whether the directory lists that key. */
 async function showKey() {
@@ -64,6 +62,7 @@ function passphrase() {
 
 function keep(locked) {
   localStorage.setItem(storageName(account), JSON.stringify(locked));
+  unlocked?.secret.fill(0);
   unlocked = null;
 }
 
@@ -71,6 +70,7 @@ async function createNewKey() {
   await run('Making a key', async () => {
     if (lockedKey() !== null && !window.confirm('Replace the key this browser holds for this account?')) return 'kept the old key';
     keep(createKey(passphrase()).locked);
+    $('passphrase').value = '';
     await showKey();
     return 'made and locked; send the admin the public key shown';
   });
@@ -82,6 +82,7 @@ async function unlockKey(event) {
     const locked = lockedKey();
     if (locked === null) throw new Error('this browser holds no key for this account');
     const secret = unlock(locked, passphrase());
+    unlocked?.secret.fill(0);
     unlocked = { secret, public: x25519.getPublicKey(secret) };
     $('passphrase').value = '';
     await showKey();
@@ -102,12 +103,14 @@ function exportKey() {
   status('ok', 'Exporting: the locked key was saved; it opens only with its passphrase.');
 }
 
-async function importKey(event) {
+async function importKeyChosen(event) {
   await run('Importing', async () => {
     const text = new TextDecoder().decode(await chosenFile(event.target));
-    const locked = text.trim().startsWith('{') ? parseLocked(text) : importKeyFile(text, passphrase());
-    keep(locked);
     event.target.value = '';
+    const locked = importKey(text, passphrase());
+    if (lockedKey() !== null && !window.confirm('Replace the key this browser holds for this account?')) return 'kept the old key';
+    keep(locked);
+    $('passphrase').value = '';
     await showKey();
     return `imported; public key ${locked.public_key}`;
   });
@@ -144,7 +147,7 @@ async function readyKey() {
 async function showChart(event) {
   event?.preventDefault();
   await run('Reading the chart', async () => {
-    const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
+    const patient = accountNamed($('patient').value, new Map(), canonical, 'patient');
     const purpose = $('purpose').value;
     const counts = await read(sys, sys.registry, 'counts', account, patient);
     const records = (await readAll(sys, sys.registry, 'recordsOf', account, patient, counts.records.toNumber()))
@@ -204,9 +207,8 @@ async function openChart() {
       const entry = entries.find((e) => e.record.isSome && e.record.unwrap().toString() === id);
       if (!entry) return { id, text: 'not in the trail: the node may be lying' };
       if (!entry.kind.isAccess) return { id, text: entryInWords(entry.kind, true) };
-      const record = chart.records.find((r) => r.id.toString() === id);
       try {
-        const { plain, failures } = await openThroughEntry(ctx, record, entry, reply, step);
+        const { plain, failures } = await openThroughEntry(ctx, entry, reply, step);
         return { id, plain, text: `opened, ${plain.length} bytes${failures.length ? ` (${failures.join('; ')})` : ''}` };
       } catch (error) {
         return { id, text: `not opened: ${error.message}` };
@@ -260,7 +262,7 @@ async function breakGlass(event) {
   event.preventDefault();
   await run('Breaking the glass', async (step) => {
     const reply = await readyKey();
-    const patient = accountNamed($('patient').value, new Map(), decodeAddress, 'patient');
+    const patient = accountNamed($('patient').value, new Map(), canonical, 'patient');
     const id = $('glass-record').value;
     const words = $('glass-text').value.trim();
     const text = new TextEncoder().encode(words);
@@ -277,13 +279,19 @@ async function breakGlass(event) {
     const [entry] = await entriesIn(sys, patient, account, blockNumber, 1);
     $('glass-budget').textContent = `Break-glass reads left for this patient in the current 24-hour window: ${await budgetFor(patient)}.`;
     if (!entry.kind.isEmergency) throw new Error(`the chain did not open it: ${entryInWords(entry.kind, true)}`);
+    // The justification goes under this entry only if it is this read's: this record,
+    // the hash just submitted (a node handing another entry gets nothing filed under it).
+    if (!entry.record.isSome || entry.record.unwrap().toString() !== String(id)
+      || toHex(entry.kind.asEmergency.justification.toU8a()) !== toHex(hash)) {
+      throw new Error(`entry ${entry.seq} is not this break-glass read: the node may be lying; nothing was left at the key servers`);
+    }
     const { kept, failures } = await leaveJustification(ctx.servers, config.threshold, {
       patient: decodeAddress(patient), logSeq: BigInt(entry.seq.toString()), responder: decodeAddress(account), salt, text,
       expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
     }, ctx.sign, step);
     const left = kept >= config.threshold ? `the justification is with ${kept} key servers for the patient`
       : `only ${kept} key servers kept the justification (${failures.join('; ')}): keep the text shown`;
-    const { plain } = await openThroughEntry(ctx, found.unwrap(), entry, reply, step);
+    const { plain } = await openThroughEntry(ctx, entry, reply, step);
     showFile($('opened'), `Record ${id}`, plain);
     return `record ${id} opened (entry ${entry.seq} of the patient's trail; the patient will review it); ${left}`;
   });
@@ -293,7 +301,7 @@ async function showBudget() {
   const typed = $('patient').value.trim();
   if (!sys || typed === '') return;
   try {
-    const patient = accountNamed(typed, new Map(), decodeAddress, 'patient');
+    const patient = accountNamed(typed, new Map(), canonical, 'patient');
     $('glass-budget').textContent = `Break-glass reads left for this patient in the current 24-hour window: ${await budgetFor(patient)}.`;
   } catch {
     $('glass-budget').textContent = '';
@@ -328,7 +336,7 @@ configLoading.then((loaded) => {
 });
 $('connect').onclick = connectWallet;
 $('account').onchange = (event) => run('Switching account', async () => {
-  account = event.target.value;
+  account = canonical(event.target.value);
   await switchAccount();
   return `now ${names.get(account) ?? account}`;
 });
@@ -336,7 +344,7 @@ $('key-form').onsubmit = unlockKey;
 $('key-create').onclick = createNewKey;
 $('key-export').onclick = exportKey;
 $('key-publish').onclick = publishKey;
-$('key-import').onchange = importKey;
+$('key-import').onchange = importKeyChosen;
 $('chart-form').onsubmit = showChart;
 $('chart-open').onclick = openChart;
 $('result-form').onsubmit = addResult;

@@ -24,18 +24,18 @@ export function nameList(datalist, names) {
 }
 
 /**
- * The account `typed` names: a provider's display name (exactly one), or an account.
- * `role` says in an error what was expected ("provider", "patient").
+ * The account `typed` names, as the chain writes accounts (`canonical` turns any
+ * address form, SS58 of any network or 0x-hex, into it or throws): a provider's display
+ * name (exactly one), or an account. `role` says in an error what was expected.
  */
-export function accountNamed(typed, names, decode, role = 'provider') {
+export function accountNamed(typed, names, canonical, role = 'provider') {
   const text = typed.trim();
   const named = [...names].filter(([, name]) => name === text).map(([address]) => address);
   if (named.length > 1) throw new Error(`"${text}" names ${named.length} providers: type the account instead.`);
   if (named.length === 1) return named[0];
   try {
-    decode(text);
+    return canonical(text);
   } catch {
     throw new Error(`"${text}" is neither a ${role}'s name in the directory nor an account.`);
   }
-  return text;
 }

@@ -7,7 +7,9 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha';
 import { blake2b } from '@noble/hashes/blake2b';
 import { fromHex, toHex } from './hex.js';
-import { call, openShare, ServerRefused, sharesUntilOpen, whileBehind } from './keyservers.js';
+import {
+  answerJson, call, openShare, ServerRefused, sharesUntilOpen, whileBehind,
+} from './keyservers.js';
 import {
   concat, justificationContext, justificationReleaseContext, keygen, le, randomBytes, SealingError, sealTo, split,
 } from './sealing.js';
@@ -103,7 +105,7 @@ export async function readJustification(servers, threshold, { patient, logSeq, r
       (server) => sign(justificationRequestToSign({ ...ask, server: server.publicKey })),
       async (server, signature) => {
         const request = encodeJustificationRequest({ ...ask, server: server.publicKey });
-        const answer = await (await call(server, '/v1/justifications/release', json({ signed: toHex(signed(request, signature)) }))).json();
+        const answer = await answerJson(server, await call(server, '/v1/justifications/release', json({ signed: toHex(signed(request, signature)) })));
         let released;
         try {
           released = decodeReleasedJustification(fromHex(answer.released));

@@ -6,7 +6,7 @@
 
 import { fromHex, toHex } from './hex.js';
 import {
-  combine, contentHash, depositContext, openFrom, openRecord, releaseContext, sealTo, split,
+  combine, concat, contentHash, depositContext, openFrom, openRecord, releaseContext, sealTo, split,
 } from './sealing.js';
 import {
   decodeReleasedShare, depositToSign, encodeDeposit, encodeReleaseRequest, releaseToSign, signed as signedBody,
@@ -44,10 +44,18 @@ const CODE_WORDS = {
 };
 
 
+// What the page itself finds wrong with a server's answer (its own words, not the server's).
+const PAGE_CODES = new Set(['unreachable', 'garbled', 'bad_share', 'too_long', 'other_key']);
+
 /** A server's refusal or failure, in words, with its stable code when it gave one. */
 export class ServerRefused extends Error {
   constructor(server, code, message) {
-    super(`${server}: ${CODE_WORDS[code] ?? message ?? code}`);
+    // A code this page knows is said in its own words; anything else a server says is
+    // quoted, short, as that server's claim.
+    const said = Object.hasOwn(CODE_WORDS, code) ? CODE_WORDS[code]
+      : PAGE_CODES.has(code) ? message
+        : `refused (${String(code).slice(0, 40)}${message ? `: "${String(message).slice(0, 160)}"` : ''})`;
+    super(`${server}: ${said}`);
     this.code = code;
   }
 }
@@ -64,10 +72,43 @@ export async function call(server, path, init) {
     clearTimeout(timer);
   }
   if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
+    const body = await answerJson(server, response).catch(() => ({}));
     throw new ServerRefused(server.name, body.error ?? `http_${response.status}`, body.message);
   }
   return response;
+}
+
+/**
+ * The body of `response`, read no further than `limit` bytes (a hostile server cannot
+ * fill the tab's memory): as the Rust client bounds answers and blobs.
+ */
+export async function answerBytes(server, response, limit) {
+  const announced = Number(response.headers.get('content-length'));
+  if (announced > limit) throw new ServerRefused(server.name, 'too_long', `answered more than ${limit} bytes`);
+  const reader = response.body.getReader();
+  const parts = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      await reader.cancel();
+      throw new ServerRefused(server.name, 'too_long', `answered more than ${limit} bytes`);
+    }
+    parts.push(value);
+  }
+  return concat(...parts);
+}
+
+/** A JSON answer of at most the configuration's `max_answer_bytes`. */
+export async function answerJson(server, response) {
+  const bytes = await answerBytes(server, response, server.maxAnswer);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ServerRefused(server.name, 'garbled', 'answered something that is not JSON');
+  }
 }
 
 /** Opens a released share's envelope, or refuses it as that server's fault. */
@@ -91,7 +132,7 @@ async function releasedShare(server, ask, signature, reply) {
   });
   let released;
   try {
-    released = decodeReleasedShare(fromHex((await response.json()).released));
+    released = decodeReleasedShare(fromHex((await answerJson(server, response)).released));
   } catch {
     throw new ServerRefused(server.name, 'garbled', 'answered something that is not a share');
   }
@@ -145,7 +186,10 @@ export async function sharesUntilOpen(servers, threshold, signFor, ask, tryOpen,
         continue; // a server claiming another's index (or 0)
       }
       const result = tryOpen(key);
-      if (result === null) continue;
+      if (result === null) {
+        key.fill(0);
+        continue;
+      }
       for (const [i, share] of shares.entries()) {
         if (subset.includes(i)) continue;
         let other = null;
@@ -155,6 +199,7 @@ export async function sharesUntilOpen(servers, threshold, signFor, ask, tryOpen,
         if (other === null || toHex(other) !== toHex(key)) failures.push(`${share.server}: sent a share that does not fit the others (a lying server?)`);
       }
       key.fill(0);
+      for (const share of shares) share.value.fill(0);
       return { result, failures };
     }
   }
@@ -162,7 +207,8 @@ export async function sharesUntilOpen(servers, threshold, signFor, ask, tryOpen,
     throw new Error(`only ${shares.length} of ${servers.length} key servers released a share, ${threshold} needed`
       + `${failures.length ? `: ${failures.join('; ')}` : ''}`);
   }
-  throw new Error(`the ${shares.length} shares the key servers released do not open it together: a key server is lying`
+  for (const share of shares) share.value.fill(0);
+  throw new Error(`the ${shares.length} shares the key servers released do not open it together: a key server is lying, or it changed since`
     + ` (${shares.map((s) => s.server).join(', ')})${failures.length ? `; ${failures.join('; ')}` : ''}`);
 }
 
@@ -175,7 +221,7 @@ async function verifiedBlob(servers, hash, progress) {
   for (const server of servers) {
     progress(`fetching the ciphertext from ${server.name}`);
     try {
-      const blob = new Uint8Array(await (await call(server, `/v1/blobs/${toHex(hash)}`, {})).arrayBuffer());
+      const blob = await answerBytes(server, await call(server, `/v1/blobs/${toHex(hash)}`, {}), server.maxBlob);
       if (toHex(contentHash(blob)) === toHex(hash)) return blob;
       problems.push(`${server.name}: its ciphertext does not match the chain's hash`);
     } catch (error) {
@@ -210,6 +256,7 @@ export async function openedRecord(servers, threshold, ask, reply, sign, hash, p
 export function pinnedServers(config) {
   return (config.key_servers ?? []).map((s, i) => ({
     name: `key server ${i + 1}`, url: s.url.replace(/\/$/, ''), account: s.account, publicKey: fromHex(s.public_key, 32, 'a key server\'s public_key'),
+    maxAnswer: config.max_answer_bytes, maxBlob: config.max_blob_bytes,
   }));
 }
 
@@ -233,7 +280,7 @@ export async function whileBehind(ask, codes = BEHIND) {
  */
 export async function answeringServers(servers, threshold) {
   const answers = await Promise.allSettled(servers.map(async (server) => {
-    const health = await (await call(server, '/v1/health', {})).json();
+    const health = await answerJson(server, await call(server, '/v1/health', {}));
     if (health.public_key !== toHex(server.publicKey)) {
       throw new ServerRefused(server.name, 'other_key', 'answers with another key than the pinned one');
     }

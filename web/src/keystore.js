@@ -71,8 +71,11 @@ export function parseLocked(value) {
     throw new SealingError('not_a_key', `not a ${FORMAT} file`);
   }
   const { log_n: logN, r, p } = locked.kdf;
-  // Bounds a hostile file cannot push past: no memory bomb, no trivially cheap KDF.
-  if (![logN, r, p].every(Number.isInteger) || logN < 15 || logN > 20 || r < 1 || r > 16 || p < 1 || p > 4) {
+  // Bounds a hostile file cannot push past: scrypt takes 128 * N * r bytes, here between
+  // 32 MiB (no trivially cheap KDF) and 256 MiB (no memory bomb), at most 4 passes.
+  const memory = Number.isInteger(logN) && Number.isInteger(r) ? 128 * 2 ** logN * r : NaN;
+  if (![logN, r, p].every(Number.isInteger) || logN < 10 || logN > 22 || r < 1 || r > 32 || p < 1 || p > 4
+    || !(memory >= 2 ** 25 && memory <= 2 ** 28)) {
     throw new SealingError('not_a_key', 'the file asks for scrypt parameters outside what this page accepts');
   }
   fromHex(locked.public_key, 32, 'public_key');
@@ -97,7 +100,7 @@ export function unlock(value, passphrase) {
     key.fill(0);
   }
   // The public key is bound as associated data; this says it belongs to the secret too.
-  if (toHex(x25519.getPublicKey(secret)) !== locked.public_key) {
+  if (toHex(x25519.getPublicKey(secret)) !== toHex(publicKey)) {
     throw new SealingError('not_a_key', 'the key file names another public key than its secret has');
   }
   return secret;
@@ -113,10 +116,25 @@ export function importKeyFile(text, passphrase, kdf = KDF) {
   }
 }
 
-/** The public key as the admin and the directory write it. */
-export const publicKeyHex = (locked) => parseLocked(locked).public_key;
+/** The public key as the admin and the directory write it (0x, lower case). */
+export const publicKeyHex = (locked) => toHex(fromHex(parseLocked(locked).public_key, 32, 'public_key'));
 
 /** Whether the directory's key for the account is this browser's key. */
 export function matchesDirectory(locked, directoryKey) {
   return publicKeyHex(locked) === toHex(directoryKey);
+}
+
+/**
+ * A locked key from an import (this page's export, or a command-line key file), locked
+ * anew under `passphrase` with this page's own parameters: a file with weaker ones is
+ * not kept as it came, and a wrong passphrase is said at once.
+ */
+export function importKey(text, passphrase, kdf = KDF) {
+  if (!String(text).trim().startsWith('{')) return importKeyFile(text, passphrase, kdf);
+  const secret = unlock(text, passphrase);
+  try {
+    return lock(secret, passphrase, kdf);
+  } finally {
+    secret.fill(0);
+  }
 }

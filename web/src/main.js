@@ -5,17 +5,17 @@
 // break-glass accesses.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { canonicalAccount, chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { keygen } from './sealing.js';
 import { trailPicture } from './picture.js';
-import { pinnedServers, REQUEST_LIFETIME_MS } from './keyservers.js';
+import { REQUEST_LIFETIME_MS } from './keyservers.js';
 import { readJustification } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
 import { retireRecord, rotateRecord, writeRecord } from './writing.js';
 import { accountNamed, nameList, readNames } from './directory.js';
 import { AuditTrail } from './audit.js';
 import {
-  $, cell, cellButton, chosenFile, rowHeader, run, short, showFile, status, connectPage, walletSigner,
+  $, cell, cellButton, chosenFile, flowContext, rowHeader, run, short, showFile, status, connectPage, walletSigner,
 } from './ui.js';
 import {
   actionsInWords, categoryName, consentState, entryInWords, localTime, purposeInWords, purposesInWords,
@@ -29,6 +29,8 @@ let account = null;
 let patient = null;
 // The directory's display names (account -> name), read with each refresh.
 let names = new Map();
+
+const canonical = (text) => canonicalAccount(sys, text);
 
 const flagsOf = (codec) => {
   const json = codec.toJSON();
@@ -47,7 +49,12 @@ function who(address) {
 async function transact(what, work) {
   return run(what, async (step) => {
     const said = await work(step);
-    await refresh();
+    try {
+      await refresh();
+    } catch (error) {
+      // Done on chain: say so, not "Failed", or the person would do it twice.
+      return `${said ?? 'done'} (the lists could not be read again: ${error.message}; reload the page)`;
+    }
     return said;
   });
 }
@@ -60,14 +67,7 @@ async function submit(what, contract, message, args) {
 }
 
 /** What the flows of reading.js and writing.js need of this page. */
-async function context() {
-  const signer = await walletSigner(account);
-  const servers = pinnedServers(config);
-  if (servers.length < config.threshold) {
-    throw new Error(`the configuration lists ${servers.length} key servers, ${config.threshold} needed: remake it with \`medconsent deployment web-config\``);
-  }
-  return { sys, config, servers, account, signer, sign: rawSigner(signer, account) };
-}
+const context = () => flowContext(sys, config, account);
 
 async function showRecords() {
   const counts = await read(sys, sys.registry, 'counts', account, patient);
@@ -107,7 +107,7 @@ async function ownRead(record, step) {
   }
   const reply = keygen();
   try {
-    const opened = await openThroughEntry(ctx, record, entry, reply, step);
+    const opened = await openThroughEntry(ctx, entry, reply, step);
     return { ...opened, entry };
   } finally {
     reply.secret.fill(0);
@@ -123,8 +123,9 @@ async function openOwn(record, step) {
 
 /** A new key for a record: its content read through a logged access, sealed anew. */
 async function rotate(record, step) {
-  const { plain } = await ownRead(record, step);
-  const written = await rotateRecord(await context(), record, plain, 'PatientRequest', step);
+  // The version just read (the listing may be older), sealed again as the next one.
+  const { plain, record: current } = await ownRead(record, step);
+  const written = await rotateRecord(await context(), current, plain, 'PatientRequest', step);
   plain.fill(0);
   return `version ${written.version} under a new key, ${written.taken} key servers hold a share`;
 }
@@ -146,10 +147,35 @@ async function addRecord(event) {
   });
 }
 
+// The break-glass accesses shown, by index: what a review names.
+let emergencies = [];
+
+/**
+ * The trail entry of break-glass access `access`, checked to be it: an Emergency entry
+ * by its responder for its record. A node that reorders or invents accesses is caught
+ * here, before the wallet signs a review or a request.
+ */
+async function emergencyEntry(access) {
+  const seq = access.logSeq.toString();
+  const [entry] = await read(sys, sys.log, 'entries', account, patient, seq, 1);
+  if (!entry || entry.seq.toString() !== seq || !entry.kind.isEmergency
+    || entry.actor.toString() !== access.responder.toString()
+    || !entry.record.isSome || entry.record.unwrap().toString() !== access.recordId.toString()) {
+    throw new Error(`entry ${seq} of the trail is not this break-glass access: the node may be lying`);
+  }
+  return entry;
+}
+
 /** The break-glass accesses of the patient, those awaiting review with a choice each. */
 async function showEmergencies() {
   const counts = await read(sys, sys.registry, 'counts', account, patient);
   const all = await readAll(sys, sys.registry, 'emergenciesOf', account, patient, counts.emergencies.toNumber());
+  // The registry queues them in the order of their entries: rows out of order are a lie.
+  if (all.some((access, i) => i > 0 && BigInt(access.logSeq.toString()) <= BigInt(all[i - 1].logSeq.toString()))) {
+    emergencies = [];
+    throw new Error('the node lists the break-glass accesses out of the order the registry keeps them: it may be lying');
+  }
+  emergencies = all;
   const body = $('emergency-rows');
   body.replaceChildren();
   all.forEach((access, index) => {
@@ -183,10 +209,7 @@ async function showEmergencies() {
  */
 async function showJustification(access, step) {
   const seq = access.logSeq.toString();
-  const [entry] = await read(sys, sys.log, 'entries', account, patient, seq, 1);
-  if (!entry || entry.seq.toString() !== seq || !entry.kind.isEmergency || entry.actor.toString() !== access.responder.toString()) {
-    throw new Error(`entry ${seq} of the trail is not this break-glass access: the node may be lying`);
-  }
+  const entry = await emergencyEntry(access);
   const ctx = await context();
   const { text, failures } = await readJustification(ctx.servers, config.threshold, {
     patient: decodeAddress(patient), logSeq: BigInt(seq), requester: decodeAddress(account),
@@ -204,8 +227,12 @@ async function submitReviews() {
     status('error', 'Choose "justified" or "not justified" for at least one access first.');
     return;
   }
-  await submit(`Reviewing ${reviews.length} break-glass access${reviews.length > 1 ? 'es' : ''}`,
-    sys.registry, 'reviewEmergencies', [patient, reviews]);
+  const what = `Reviewing ${reviews.length} break-glass access${reviews.length > 1 ? 'es' : ''}`;
+  await transact(what, async (step) => {
+    // Each index must be the access the row showed, as the trail records it.
+    for (const [index] of reviews) await emergencyEntry(emergencies[index]);
+    await sendFinal(sys, sys.registry, 'reviewEmergencies', account, await walletSigner(account), [patient, reviews], step);
+  });
 }
 
 function scopeInWords(scope) {
@@ -342,7 +369,7 @@ function formTerms() {
 
 /** The grantee typed: a provider's display name (exactly one), or an account. */
 function formGrantee() {
-  return { Account: accountNamed($('grantee').value, names, decodeAddress) };
+  return { Account: accountNamed($('grantee').value, names, canonical) };
 }
 
 async function grant(event) {
@@ -410,7 +437,7 @@ async function signForRelay() {
 /** The patient the page acts for: the account itself, or the one typed in "Acting for". */
 async function choosePatient() {
   const typed = $('acting-for').value.trim();
-  const chosen = typed === '' ? account : accountNamed(typed, names, decodeAddress, 'patient');
+  const chosen = typed === '' ? account : accountNamed(typed, names, canonical, 'patient');
   if (chosen !== account) {
     const delegation = await read(sys, sys.consents, 'delegation', account, chosen, account);
     const until = delegation.isSome && delegation.unwrap().until.isSome
@@ -453,7 +480,7 @@ configLoading.then((loaded) => {
 });
 $('connect').onclick = connectWallet;
 $('account').onchange = (event) => {
-  account = event.target.value;
+  account = canonical(event.target.value);
   return switchTo();
 };
 $('acting-form').onsubmit = (event) => {

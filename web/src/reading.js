@@ -29,22 +29,29 @@ export async function entriesIn(sys, patient, actor, number, count) {
 }
 
 /**
- * Opens `record` (a Record codec) through the finalized Access `entry`: the plain bytes.
- * `reply` is the key pair the shares are sealed to (a fresh one for one's own read, the
- * directory key for a provider); `sign` is the wallet's raw signer.
+ * Opens the record version the finalized Access or Emergency `entry` opened: the plain
+ * bytes. The record is read again now (what the key servers check), and must be the
+ * entry's record of the entry's patient. `reply` is the key pair the shares are sealed
+ * to (a fresh one for one's own read, the directory key for a provider); `sign` is the
+ * wallet's raw signer.
  */
-export async function openThroughEntry({ sys, config, servers, account, sign }, record, entry, reply, progress) {
-  const me = decodeAddress(account);
+export async function openThroughEntry({ sys, config, servers, account, sign }, entry, reply, progress) {
+  const id = entry.record.isSome ? entry.record.unwrap().toString() : null;
+  const found = id === null ? null : await read(sys, sys.registry, 'record', account, id);
+  if (!found || found.isNone || found.unwrap().patient.toString() !== entry.patient.toString()) {
+    throw new Error(`entry ${entry.seq} names no record of its patient: the node may be lying`);
+  }
+  const record = found.unwrap();
   const ask = {
-    patient: decodeAddress(record.patient.toString()),
-    record: BigInt(record.id.toString()),
+    patient: decodeAddress(entry.patient.toString()),
+    record: BigInt(id),
     version: record.version.toNumber(),
     logSeq: BigInt(entry.seq.toString()),
-    requester: me,
+    requester: decodeAddress(account),
     replyKey: reply.public,
     expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
   };
   const { result, failures } = await openedRecord(servers, config.threshold, ask, reply, sign,
     record.contentHash.toU8a(), progress);
-  return { plain: result, failures };
+  return { plain: result, failures, record };
 }

@@ -1,7 +1,8 @@
 // What every page shares: the live status line, busy buttons, table cells, the wallet,
 // and a viewer for an opened file.
 import { web3Accounts, web3Enable, web3FromAddress } from '@polkadot/extension-dapp';
-import { connect, Refused } from './chain.js';
+import { canonicalAccount, connect, rawSigner, Refused } from './chain.js';
+import { pinnedServers } from './keyservers.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -92,15 +93,31 @@ export async function connectPage(configLoading, sys) {
   const accounts = await walletAccounts();
   const config = await configLoading;
   const connected = sys ?? await connect(config);
+  // The wallet may write accounts in another network's format: the chain's, from here on.
+  const shared = accounts.map((a) => ({ name: a.meta.name ?? 'account', address: canonicalAccount(connected, a.address) }));
   const select = $('account');
-  select.replaceChildren(...accounts.map((a) => new Option(`${a.meta.name ?? 'account'} (${short(a.address)})`, a.address)));
+  select.replaceChildren(...shared.map((a) => new Option(`${a.name} (${short(a.address)})`, a.address)));
   select.disabled = false;
   $('chain').textContent = `Chain ${connected.config.chain}, genesis ${connected.api.genesisHash.toHex().slice(0, 18)}…`;
-  return { sys: connected, config, account: accounts[0].address };
+  return { sys: connected, config, account: shared[0].address };
 }
 
 export async function walletSigner(account) {
   return (await web3FromAddress(account)).signer;
+}
+
+/**
+ * What the flows of reading.js and writing.js need of a page: the node, the
+ * configuration, its key servers (at least the threshold), the account, its wallet
+ * signer and raw signer.
+ */
+export async function flowContext(sys, config, account) {
+  const signer = await walletSigner(account);
+  const servers = pinnedServers(config);
+  if (servers.length < config.threshold) {
+    throw new Error(`the configuration lists ${servers.length} key servers, ${config.threshold} needed: remake it with \`medconsent deployment web-config\``);
+  }
+  return { sys, config, servers, account, signer, sign: rawSigner(signer, account) };
 }
 
 /**

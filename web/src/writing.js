@@ -19,10 +19,14 @@ const text = (s) => new TextEncoder().encode(s);
 
 /**
  * Seals `plain` as `version` of `recordId`: the blob, its hash and its locator (as hex:
- * the API reads a Uint8Array for `Vec<u8>` as already length-prefixed).
+ * the API reads a Uint8Array for `Vec<u8>` as already length-prefixed). A ciphertext the
+ * key servers would refuse is refused here, before anything goes on chain.
  */
-function sealed(plain, key, recordId, version) {
+function sealed(plain, key, recordId, version, limit) {
   const blob = sealRecord(plain, key, BigInt(recordId), version);
+  if (blob.length > limit) {
+    throw new Error(`the file is too large: sealed it is ${blob.length} bytes, the key servers take at most ${limit}`);
+  }
   return { blob, hash: contentHash(blob), locator: toHex(text(cidOf(blob))) };
 }
 
@@ -42,7 +46,8 @@ async function onChain(ctx, record, want) {
   const r = found.unwrap();
   if (toHex(r.contentHash.toU8a()) !== toHex(want.hash) || r.version.toNumber() !== want.version
     || (want.patient && r.patient.toString() !== want.patient)) {
-    throw new Error(`record ${record} on chain is not the one just written (another write came first): nothing was deposited`);
+    throw new Error(`record ${record} on chain does not hold what was just sealed (another write came first, or the node `
+      + `answers wrongly): no ciphertext or key share was sent${want.version > 1 ? '; its current version has no key shares: give it a new key again' : ''}`);
   }
   return r;
 }
@@ -58,7 +63,7 @@ export async function writeRecord(ctx, { patient, category, purpose, plain }, pr
   progress(`sealing ${plain.length} bytes as record ${record}`);
   const key = randomBytes(32);
   try {
-    const { blob, hash, locator } = sealed(plain, key, record, 1);
+    const { blob, hash, locator } = sealed(plain, key, record, 1, ctx.config.max_blob_bytes);
     progress('registering the record on chain (the wallet signs)');
     await sendFinal(ctx.sys, ctx.sys.registry, 'registerRecord', ctx.account, ctx.signer,
       [patient, record, category, hash, locator, purpose], (s) => progress(`registering: ${s}`));
@@ -81,7 +86,7 @@ export async function rotateRecord(ctx, record, plain, purpose, progress) {
   progress(`sealing version ${version} of record ${id} under a new key`);
   const key = randomBytes(32);
   try {
-    const { blob, hash, locator } = sealed(plain, key, id, version);
+    const { blob, hash, locator } = sealed(plain, key, id, version, ctx.config.max_blob_bytes);
     progress('amending the record on chain (the wallet signs)');
     await sendFinal(ctx.sys, ctx.sys.registry, 'amendRecord', ctx.account, ctx.signer,
       [id, hash, locator, purpose], (s) => progress(`amending: ${s}`));

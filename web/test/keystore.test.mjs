@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { x25519 } from '@noble/curves/ed25519';
 import {
-  createKey, unlock, importKeyFile, parseLocked, publicKeyHex, matchesDirectory, FORMAT,
+  createKey, unlock, importKey, importKeyFile, parseLocked, publicKeyHex, matchesDirectory, FORMAT,
 } from '../src/keystore.js';
 import { SealingError } from '../src/sealing.js';
 
@@ -45,6 +45,9 @@ test('a hostile or foreign file is refused before any work', () => {
   const { locked } = createKey(PASS, QUICK);
   refused(() => parseLocked({ ...locked, kdf: { ...locked.kdf, log_n: 30 } }), 'not_a_key');
   refused(() => parseLocked({ ...locked, kdf: { ...locked.kdf, log_n: 4 } }), 'not_a_key');
+  // Cheap (4 MiB) or a memory bomb (about 2 GiB): each within the old per-field bounds.
+  refused(() => parseLocked({ ...locked, kdf: { ...locked.kdf, log_n: 15, r: 1 } }), 'not_a_key');
+  refused(() => parseLocked({ ...locked, kdf: { ...locked.kdf, log_n: 20, r: 15, p: 4 } }), 'not_a_key');
   refused(() => parseLocked({ ...locked, format: 'something-else' }), 'not_a_key');
   refused(() => parseLocked({ ...locked, nonce: '0x00' }), 'not_a_key');
 });
@@ -56,4 +59,18 @@ test('a command-line key file imports to its public key, and the directory check
   assert.ok(matchesDirectory(locked, Buffer.from(rust.envelope.recipient_public, 'hex')));
   assert.ok(!matchesDirectory(locked, new Uint8Array(32)));
   refused(() => importKeyFile('not hex', PASS, QUICK), 'not_a_key');
+});
+
+test('an import is locked anew with the page\'s parameters, and the passphrase checked', () => {
+  const { publicKey, locked } = createKey(PASS, QUICK);
+  const stronger = { name: 'scrypt', log_n: 16, r: 8, p: 1 };
+  const imported = importKey(JSON.stringify(locked), PASS, stronger);
+  assert.equal(imported.kdf.log_n, 16);
+  assert.notEqual(imported.kdf.salt, locked.kdf.salt);
+  assert.deepEqual(x25519.getPublicKey(unlock(imported, PASS)), publicKey);
+  refused(() => importKey(JSON.stringify(locked), `${PASS}!`, stronger), 'wrong_passphrase');
+  // A public key written in upper case, without 0x, is the same key.
+  const shouting = { ...locked, public_key: locked.public_key.slice(2).toUpperCase() };
+  assert.deepEqual(x25519.getPublicKey(unlock(shouting, PASS)), publicKey);
+  assert.ok(matchesDirectory(shouting, publicKey));
 });

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
 import { fromHex, toHex } from '../src/hex.js';
 import { concat, randomBytes, releaseContext, sealTo } from '../src/sealing.js';
 import {
@@ -164,7 +165,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   await makeKey(clinic, 'Paramedic Ferdie', 'ferdie: a long passphrase');
   await publishKey(clinic, 'Paramedic Ferdie');
   await unlockKey(clinic, 'ferdie: a long passphrase');
-  await clinic.getByLabel('Patient (account)').fill(bob.address);
+  await clinic.getByLabel('Patient (account)').fill(u8aToHex(bob.publicKey));
   await clinic.getByLabel('Patient (account)').dispatchEvent('change');
   const budget = clinic.getByRole('note', { name: 'Break-glass budget' });
   await budget.filter({ hasText: 'window: 5' }).waitFor();
@@ -227,7 +228,8 @@ export async function story({ browser, page, submit, report, config, base, artif
   await button(page, 'Show').click();
   await waitForStatus(page, 'Loading: Failed.');
   check((await statusText(page)).includes('is not a current delegate of'), `acting for a stranger is refused: "${await statusText(page)}"`);
-  await page.getByLabel('Acting for (empty: yourself; a patient who made you their delegate)').fill(bob.address);
+  // Typed as 0x-hex, not as the chain writes it: the page takes it as the same account.
+  await page.getByLabel('Acting for (empty: yourself; a patient who made you their delegate)').fill(u8aToHex(bob.publicKey));
   await button(page, 'Show').click();
   await waitForStatus(page, 'Loading: the records of');
   const letter = 'Synthetic discharge letter for the browser test, added by a delegate, no real patient.\n';
@@ -278,6 +280,22 @@ export async function story({ browser, page, submit, report, config, base, artif
   check((await statusText(page)).includes('key server 1: sent a share that does not fit the others')
     && await content(page) === report, `a lying server's well-sealed wrong share is found out, and the record still opens: "${await statusText(page)}"`);
   await page.unrouteAll();
+  // A file whose ciphertext the key servers would refuse: refused before anything is signed.
+  const small = await browser.newPage();
+  await small.addInitScript({ path: signerScript });
+  await small.route('**/config.json', (route) => route.fulfill({
+    status: 200, contentType: 'application/json', body: JSON.stringify({ ...config, max_blob_bytes: 100 }),
+  }));
+  await small.goto(`${base}/`);
+  await connectAs(small, bob.address);
+  await waitForStatus(small, 'Loading: your records are shown');
+  await small.getByLabel('File', { exact: true }).setInputFiles(file('big.txt', 'x'.repeat(200)));
+  await button(small, 'Add record').click();
+  await waitForStatus(small, 'Adding a record: Failed.');
+  check((await statusText(small)).includes('the file is too large')
+    && await small.evaluate(() => window.medconsentTestSigner.payloadsSigned) === 0,
+  `a file larger than the key servers take is refused before anything is signed: "${await statusText(small)}"`);
+  await small.close();
   for (const [body, words] of [['{not json', 'is not valid JSON'], ['{}', 'config.json lacks the node (url)']]) {
     const broken = await browser.newPage();
     await broken.route('**/config.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body }));
