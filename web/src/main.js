@@ -3,13 +3,11 @@
 // trail (hash chain checked here) in words (provider names, category names, local
 // times), grant and revoke, sign a consent for a provider to relay, and review
 // break-glass accesses.
-import { decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aEq, u8aToHex, u8aToU8a } from '@polkadot/util';
-import { canonicalAccount, chainNow, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
+import { canonicalAccount, loadConfig, rawSigner, read, readAll, sendFinal } from './chain.js';
 import { keygen } from './sealing.js';
 import { trailPicture } from './picture.js';
-import { REQUEST_LIFETIME_MS } from './keyservers.js';
-import { readJustification } from './justification.js';
+import { EmergencyReview } from './review.js';
 import { entriesIn, openThroughEntry } from './reading.js';
 import { retireRecord, rotateRecord, writeRecord } from './writing.js';
 import { accountNamed, nameList, readNames } from './directory.js';
@@ -147,93 +145,8 @@ async function addRecord(event) {
   });
 }
 
-// The break-glass accesses shown, by index: what a review names.
-let emergencies = [];
-
-/**
- * The trail entry of break-glass access `access`, checked to be it: an Emergency entry
- * by its responder for its record. A node that reorders or invents accesses is caught
- * here, before the wallet signs a review or a request.
- */
-async function emergencyEntry(access) {
-  const seq = access.logSeq.toString();
-  const [entry] = await read(sys, sys.log, 'entries', account, patient, seq, 1);
-  if (!entry || entry.seq.toString() !== seq || !entry.kind.isEmergency
-    || entry.actor.toString() !== access.responder.toString()
-    || !entry.record.isSome || entry.record.unwrap().toString() !== access.recordId.toString()) {
-    throw new Error(`entry ${seq} of the trail is not this break-glass access: the node may be lying`);
-  }
-  return entry;
-}
-
-/** The break-glass accesses of the patient, those awaiting review with a choice each. */
-async function showEmergencies() {
-  const counts = await read(sys, sys.registry, 'counts', account, patient);
-  const all = await readAll(sys, sys.registry, 'emergenciesOf', account, patient, counts.emergencies.toNumber());
-  // The registry queues them in the order of their entries: rows out of order are a lie.
-  if (all.some((access, i) => i > 0 && BigInt(access.logSeq.toString()) <= BigInt(all[i - 1].logSeq.toString()))) {
-    emergencies = [];
-    throw new Error('the node lists the break-glass accesses out of the order the registry keeps them: it may be lying');
-  }
-  emergencies = all;
-  const body = $('emergency-rows');
-  body.replaceChildren();
-  all.forEach((access, index) => {
-    const row = body.insertRow();
-    rowHeader(row, String(index));
-    cell(row, localTime(access.at.toString()));
-    cell(row, who(access.responder.toString()));
-    cell(row, access.recordId.toString());
-    cell(row, access.logSeq.toString());
-    cellButton(row, 'Read', `Read the justification of break-glass access ${index}`,
-      () => run(`Reading the justification of break-glass access ${index}`, (step) => showJustification(access, step)));
-    const choice = row.insertCell();
-    if (access.review.isPending) {
-      const select = document.createElement('select');
-      select.name = 'review';
-      select.dataset.index = String(index);
-      select.setAttribute('aria-label', `Review of break-glass access ${index}`);
-      select.append(new Option('not reviewed yet', ''), new Option('justified', 'true'), new Option('not justified', 'false'));
-      choice.append(select);
-    } else {
-      choice.textContent = access.review.isJustified ? 'justified' : 'not justified';
-    }
-  });
-  $('review-submit').classList.toggle('hidden', !all.some((a) => a.review.isPending));
-}
-
-/**
- * The justification a responder left for a break-glass access, read back from the key
- * servers (the wallet signs a request per server) and checked against the hash in the
- * patient's trail.
- */
-async function showJustification(access, step) {
-  const seq = access.logSeq.toString();
-  const entry = await emergencyEntry(access);
-  const ctx = await context();
-  const { text, failures } = await readJustification(ctx.servers, config.threshold, {
-    patient: decodeAddress(patient), logSeq: BigInt(seq), requester: decodeAddress(account),
-    logged: entry.kind.asEmergency.justification.toU8a(), expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
-  }, ctx.sign, step);
-  $('justification').textContent = `${who(access.responder.toString())}, access ${seq} of the trail: "${text}"`;
-  $('justification').classList.remove('hidden');
-  return `it matches the hash in the trail${failures.length ? `; ${failures.join('; ')}` : ''}`;
-}
-
-async function submitReviews() {
-  const reviews = [...document.querySelectorAll('select[name=review]')]
-    .filter((s) => s.value !== '').map((s) => [Number(s.dataset.index), s.value === 'true']);
-  if (reviews.length === 0) {
-    status('error', 'Choose "justified" or "not justified" for at least one access first.');
-    return;
-  }
-  const what = `Reviewing ${reviews.length} break-glass access${reviews.length > 1 ? 'es' : ''}`;
-  await transact(what, async (step) => {
-    // Each index must be the access the row showed, as the trail records it.
-    for (const [index] of reviews) await emergencyEntry(emergencies[index]);
-    await sendFinal(sys, sys.registry, 'reviewEmergencies', account, await walletSigner(account), [patient, reviews], step);
-  });
-}
+// The break-glass review, on what this page shows now.
+const review = new EmergencyReview(() => ({ sys, config, account, patient, who, context, transact }));
 
 function scopeInWords(scope) {
   if (scope.isAllRecords) return 'all records';
@@ -346,7 +259,7 @@ async function refresh() {
   if (!sys || !account) return;
   names = await readNames(sys, account);
   nameList($('provider-names'), names);
-  await Promise.all([showRecords(), showConsents(), showEmergencies(), showAudit()]);
+  await Promise.all([showRecords(), showConsents(), review.show(), showAudit()]);
 }
 
 function formTerms() {
@@ -490,7 +403,7 @@ $('acting-form').onsubmit = (event) => {
 $('grant-form').onsubmit = grant;
 $('add-record-form').onsubmit = addRecord;
 $('sign-submit').onclick = signForRelay;
-$('review-submit').onclick = submitReviews;
+$('review-submit').onclick = () => review.submit();
 $('audit-older').onclick = () => run('Reading older entries', async () => {
   await showOlderAudit();
   return 'shown';

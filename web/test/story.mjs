@@ -280,6 +280,16 @@ export async function story({ browser, page, submit, report, config, base, artif
   check((await statusText(page)).includes('key server 1: sent a share that does not fit the others')
     && await content(page) === report, `a lying server's well-sealed wrong share is found out, and the record still opens: "${await statusText(page)}"`);
   await page.unrouteAll();
+  // Every server refuses the release (as for an access already used): said in words.
+  await page.route('**/v1/release', (route) => route.fulfill({
+    status: 409, headers: cors, contentType: 'application/json',
+    body: JSON.stringify({ error: 'entry_used', message: 'log entry already redeemed' }),
+  }));
+  await button(page, 'Open record 0').click();
+  await waitForStatus(page, 'Opening record 0: Failed.', LONG);
+  check((await statusText(page)).includes('only 0 of 3 key servers released a share, 2 needed: key server 1: this access was already used for a release'),
+    `a refused release is said in words: "${await statusText(page)}"`);
+  await page.unrouteAll();
   // A file whose ciphertext the key servers would refuse: refused before anything is signed.
   const small = await browser.newPage();
   await small.addInitScript({ path: signerScript });
