@@ -34,6 +34,7 @@ async function served(path, remedy) {
 export async function loadConfig() {
   const config = await served('./config.json', REMAKE);
   const missing = [];
+  if (typeof config.chain !== 'string') missing.push('the chain\'s name (chain)');
   if (typeof config.url !== 'string' || !/^wss?:\/\//.test(config.url)) missing.push('the node (url)');
   if (typeof config.genesis_hash !== 'string') missing.push('the chain (genesis_hash)');
   for (const name of NAMES) {
@@ -42,10 +43,11 @@ export async function loadConfig() {
   // The audit trail reads a page and the entry before it: a page needs two entries.
   if (!Number.isInteger(config.page_size) || config.page_size < 2) missing.push('the page size (page_size)');
   if (!Array.isArray(config.categories)) missing.push('the category names (categories)');
-  if (!Array.isArray(config.key_servers) || !Number.isInteger(config.threshold)) {
+  if (!Array.isArray(config.key_servers) || !Number.isInteger(config.threshold) || config.threshold < 1
+    || config.key_servers.some((s) => typeof s?.url !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(s?.public_key ?? ''))) {
     missing.push('the key servers and their threshold (key_servers, threshold)');
   }
-  if (!Number.isInteger(config.max_chart_records)) missing.push('the chart size (max_chart_records)');
+  if (!Number.isInteger(config.max_chart_records) || config.max_chart_records < 1) missing.push('the chart size (max_chart_records)');
   if (!Number.isInteger(config.max_answer_bytes) || !Number.isInteger(config.max_blob_bytes)) {
     missing.push('the key servers\' size limits (max_answer_bytes, max_blob_bytes)');
   }
@@ -142,9 +144,12 @@ async function submit(sys, contract, message, account, signer, args, onStatus, u
     contract.tx[message](options, ...args)
       .signAndSend(account, { signer }, (result) => {
         onStatus(result.status.type);
-        if (result.status.isDropped || result.status.isInvalid || result.status.isUsurped) {
+        if (result.status.isDropped || result.status.isInvalid || result.status.isUsurped
+          || result.status.isFinalityTimeout) {
           unsubscribe();
-          reject(new Error(`the node ${result.status.type.toLowerCase()} the transaction: nothing was done; try again`));
+          reject(new Error(result.status.isFinalityTimeout
+            ? 'its block was not finalized in time; it may still be: reload and check before doing it again'
+            : `the node reports the transaction ${result.status.type.toLowerCase()}; it may not have been done: reload and check before doing it again`));
           return;
         }
         if (result.dispatchError) {
@@ -181,6 +186,9 @@ export async function chainNow(sys) {
   return Number((await sys.api.query.timestamp.now()).toString());
 }
 
+/** A signed request's deadline, from the chain's time when it is made (see rawSigner). */
+export const deadline = (sys, lifetime) => async () => (await chainNow(sys)) + lifetime;
+
 /**
  * A wallet's raw signature of `bytes` (it wraps them in <Bytes>…</Bytes>), one request
  * at a time: records opened together ask in turn, so a real wallet shows one prompt
@@ -188,9 +196,17 @@ export async function chainNow(sys) {
  */
 export function rawSigner(signer, account) {
   let queue = Promise.resolve();
-  return (bytes) => {
+  // `what` is the bytes, or a function making them when their prompt comes (a request's
+  // deadline then counts from the moment it is shown, not from when it was queued).
+  return (what) => {
     const signed = queue.then(async () => {
-      const { signature } = await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' });
+      const bytes = typeof what === 'function' ? await what() : what;
+      let signature;
+      try {
+        ({ signature } = await signer.signRaw({ address: account, data: u8aToHex(bytes), type: 'bytes' }));
+      } catch (error) {
+        throw String(error?.message).includes('Cancelled') ? new Error('You declined to sign.') : error;
+      }
       return hexToU8a(signature);
     });
     queue = signed.catch(() => {});
@@ -204,5 +220,7 @@ export function rawSigner(signer, account) {
  * these strings, so every account typed or shared by a wallet goes through here.
  */
 export function canonicalAccount(sys, text) {
-  return sys.api.createType('AccountId', decodeAddress(text)).toString();
+  const bytes = decodeAddress(text);
+  if (bytes.length !== 32) throw new Error(`${text}: not a 32-byte account`);
+  return sys.api.createType('AccountId', bytes).toString();
 }

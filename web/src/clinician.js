@@ -4,7 +4,7 @@
 // `access_chart`), a result added with an Append permit, and break-glass.
 import { decodeAddress } from '@polkadot/util-crypto';
 import { x25519 } from '@noble/curves/ed25519';
-import { canonicalAccount, chainNow, loadConfig, read, readAll, sendFinal } from './chain.js';
+import { canonicalAccount, deadline, loadConfig, read, readAll, sendFinal } from './chain.js';
 import { REQUEST_LIFETIME_MS } from './keyservers.js';
 import { claimHash, leaveJustification, MAX_JUSTIFICATION_LEN, SALT_LEN } from './justification.js';
 import { entriesIn, openThroughEntry } from './reading.js';
@@ -287,7 +287,7 @@ async function breakGlass(event) {
     }
     const { kept, failures } = await leaveJustification(ctx.servers, config.threshold, {
       patient: decodeAddress(patient), logSeq: BigInt(entry.seq.toString()), responder: decodeAddress(account), salt, text,
-      expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
+      expires: deadline(sys, REQUEST_LIFETIME_MS),
     }, ctx.sign, step);
     const left = kept >= config.threshold ? `the justification is with ${kept} key servers for the patient`
       : `only ${kept} key servers kept the justification (${failures.join('; ')}): keep the text shown`;

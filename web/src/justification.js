@@ -63,7 +63,7 @@ const json = (body) => ({ method: 'POST', headers: { 'content-type': 'applicatio
  * the claim sealed under a fresh key, one share of that key per server sealed to it,
  * each deposit signed by the responder's wallet (`sign`). How many servers kept it.
  */
-export async function leaveJustification(servers, threshold, { patient, logSeq, responder, salt, text, expiresAt }, sign, progress) {
+export async function leaveJustification(servers, threshold, { patient, logSeq, responder, salt, text, expires }, sign, progress) {
   const key = randomBytes(32);
   try {
     const sealedText = sealText(key, claim(salt, text), patient, logSeq);
@@ -71,11 +71,16 @@ export async function leaveJustification(servers, threshold, { patient, logSeq, 
     const bodies = [];
     for (const [i, server] of servers.entries()) {
       progress(`signing the justification's share for ${server.name}`);
-      const deposit = {
-        server: server.publicKey, patient, logSeq, responder, index: shares[i].index, text: sealedText, expiresAt,
-        share: sealTo(shares[i].value, server.publicKey, justificationContext(server.publicKey, patient, logSeq, shares[i].index)),
-      };
-      bodies.push({ signed: toHex(signed(encodeJustificationDeposit(deposit), await sign(justificationDepositToSign(deposit)))) });
+      let deposit;
+      const signature = await sign(async () => {
+        deposit = {
+          server: server.publicKey, patient, logSeq, responder, index: shares[i].index, text: sealedText,
+          expiresAt: await expires(),
+          share: sealTo(shares[i].value, server.publicKey, justificationContext(server.publicKey, patient, logSeq, shares[i].index)),
+        };
+        return justificationDepositToSign(deposit);
+      });
+      bodies.push({ signed: toHex(signed(encodeJustificationDeposit(deposit), signature)) });
     }
     for (const share of shares) share.value.fill(0);
     progress(`leaving the justification for the patient with ${servers.length} key servers`);
@@ -96,15 +101,22 @@ export async function leaveJustification(servers, threshold, { patient, logSeq, 
  * the patient or a delegate (`requester`, the wallet signing each request), and checked
  * against `logged`, the hash in the log: no server and no responder can pass another.
  */
-export async function readJustification(servers, threshold, { patient, logSeq, requester, logged, expiresAt }, sign, progress) {
+export async function readJustification(servers, threshold, { patient, logSeq, requester, logged, expires }, sign, progress) {
   const reply = keygen();
   const texts = [];
   try {
-    const ask = { patient, logSeq, requester, replyKey: reply.public, expiresAt };
+    const ask = { patient, logSeq, requester, replyKey: reply.public };
     const { result, failures } = await sharesUntilOpen(servers, threshold,
-      (server) => sign(justificationRequestToSign({ ...ask, server: server.publicKey })),
-      async (server, signature) => {
-        const request = encodeJustificationRequest({ ...ask, server: server.publicKey });
+      async (server) => {
+        let asked;
+        const signature = await sign(async () => {
+          asked = { ...ask, server: server.publicKey, expiresAt: await expires() };
+          return justificationRequestToSign(asked);
+        });
+        return { asked, signature };
+      },
+      async (server, { asked, signature }) => {
+        const request = encodeJustificationRequest(asked);
         const answer = await answerJson(server, await call(server, '/v1/justifications/release', json({ signed: toHex(signed(request, signature)) })));
         let released;
         try {

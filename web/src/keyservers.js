@@ -72,8 +72,9 @@ export async function call(server, path, init) {
     clearTimeout(timer);
   }
   if (!response.ok) {
-    const body = await answerJson(server, response).catch(() => ({}));
-    throw new ServerRefused(server.name, body.error ?? `http_${response.status}`, body.message);
+    const body = await answerJson(server, response).catch(() => null);
+    const code = typeof body?.error === 'string' && !PAGE_CODES.has(body.error) ? body.error : `http_${response.status}`;
+    throw new ServerRefused(server.name, code, typeof body?.message === 'string' ? body.message : '');
   }
   return response;
 }
@@ -85,11 +86,28 @@ export async function call(server, path, init) {
 export async function answerBytes(server, response, limit) {
   const announced = Number(response.headers.get('content-length'));
   if (announced > limit) throw new ServerRefused(server.name, 'too_long', `answered more than ${limit} bytes`);
+  if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const parts = [];
   let length = 0;
+  // The whole body within the request's time, however slowly a server sends it.
+  const until = Date.now() + TIMEOUT_MS;
   for (;;) {
-    const { done, value } = await reader.read();
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new ServerRefused(server.name, 'unreachable', 'answered too slowly')),
+        Math.max(0, until - Date.now()));
+    });
+    let chunk;
+    try {
+      chunk = await Promise.race([reader.read(), late]);
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const { done, value } = chunk;
     if (done) break;
     length += value.length;
     if (length > limit) {
@@ -124,8 +142,8 @@ export function openShare(server, index, envelope, reply, context) {
  * One server's share of `record` at `version` for the finalized log entry `logSeq`,
  * requested by `requester` (the wallet signs), sealed to `reply` (made for this read).
  */
-async function releasedShare(server, ask, signature, reply) {
-  const request = { ...ask, server: server.publicKey };
+async function releasedShare(server, { request, signature }, reply) {
+  const ask = request;
   const body = JSON.stringify({ signed: toHex(signedBody(encodeReleaseRequest(request), signature)) });
   const response = await call(server, '/v1/release', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body,
@@ -233,15 +251,22 @@ async function verifiedBlob(servers, hash, progress) {
 
 /**
  * The plain bytes of the record version an access `ask` ({ patient, record, version,
- * logSeq, requester, replyKey, expiresAt }) opened: the ciphertext checked against the
- * chain's `hash`, the shares sealed to `reply`, each request signed by `sign` (the
- * wallet's signRaw).
+ * logSeq, requester, replyKey }) opened: the ciphertext checked against the chain's
+ * `hash`, the shares sealed to `reply`, each request signed by `sign` (the wallet's
+ * signRaw) with the deadline `expires()` gives when its prompt comes.
  */
-export async function openedRecord(servers, threshold, ask, reply, sign, hash, progress) {
+export async function openedRecord(servers, threshold, ask, expires, reply, sign, hash, progress) {
   const blob = await verifiedBlob(servers, hash, progress);
   return sharesUntilOpen(servers, threshold,
-    (server) => sign(releaseToSign({ ...ask, server: server.publicKey })),
-    (server, signature) => releasedShare(server, ask, signature, reply),
+    async (server) => {
+      let request;
+      const signature = await sign(async () => {
+        request = { ...ask, server: server.publicKey, expiresAt: await expires() };
+        return releaseToSign(request);
+      });
+      return { request, signature };
+    },
+    (server, signed) => releasedShare(server, signed, reply),
     (key) => {
       try {
         progress('decrypting');
@@ -310,17 +335,21 @@ export async function uploadBlob(servers, record, hash, blob, progress) {
  * record, version, content hash and server, signed by the author (`sign`: the wallet's
  * signRaw), and deposited. At least `threshold` must be taken.
  */
-export async function depositShares(servers, threshold, d, key, sign, progress) {
+export async function depositShares(servers, threshold, d, expires, key, sign, progress) {
   const shares = split(key, threshold, servers.length);
   const signed = [];
   for (const [i, server] of servers.entries()) {
     progress(`signing the key share for ${server.name} (${i + 1} of ${servers.length})`);
-    const deposit = {
-      ...d, server: server.publicKey, index: shares[i].index,
-      share: sealTo(shares[i].value, server.publicKey,
-        depositContext(server.publicKey, d.record, d.version, d.contentHash, shares[i].index)),
-    };
-    signed.push(signedBody(encodeDeposit(deposit), await sign(depositToSign(deposit))));
+    let deposit;
+    const signature = await sign(async () => {
+      deposit = {
+        ...d, server: server.publicKey, index: shares[i].index, expiresAt: await expires(),
+        share: sealTo(shares[i].value, server.publicKey,
+          depositContext(server.publicKey, d.record, d.version, d.contentHash, shares[i].index)),
+      };
+      return depositToSign(deposit);
+    });
+    signed.push(signedBody(encodeDeposit(deposit), signature));
   }
   for (const share of shares) share.value.fill(0);
   progress(`depositing ${servers.length} key shares (${threshold} open the record)`);

@@ -4,7 +4,7 @@
 // sealed to the reply key; the ciphertext checked against the chain's hash and opened.
 
 import { decodeAddress } from '@polkadot/util-crypto';
-import { chainNow, read } from './chain.js';
+import { deadline, read } from './chain.js';
 import { openedRecord, REQUEST_LIFETIME_MS } from './keyservers.js';
 
 /**
@@ -49,9 +49,8 @@ export async function openThroughEntry({ sys, config, servers, account, sign }, 
     logSeq: BigInt(entry.seq.toString()),
     requester: decodeAddress(account),
     replyKey: reply.public,
-    expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
   };
-  const { result, failures } = await openedRecord(servers, config.threshold, ask, reply, sign,
-    record.contentHash.toU8a(), progress);
+  const { result, failures } = await openedRecord(servers, config.threshold, ask, deadline(sys, REQUEST_LIFETIME_MS),
+    reply, sign, record.contentHash.toU8a(), progress);
   return { plain: result, failures, record };
 }

@@ -4,7 +4,7 @@
 // `review_emergencies`. Every access is checked against its trail entry, and the list
 // against the order the registry keeps, before the wallet signs anything about it.
 import { decodeAddress } from '@polkadot/util-crypto';
-import { chainNow, read, readAll, sendFinal } from './chain.js';
+import { deadline, read, readAll, sendFinal } from './chain.js';
 import { readJustification } from './justification.js';
 import { REQUEST_LIFETIME_MS } from './keyservers.js';
 import { $, cell, cellButton, rowHeader, run, status, walletSigner } from './ui.js';
@@ -45,6 +45,8 @@ export class EmergencyReview {
     // The registry queues them in the order of their entries: rows out of order are a lie.
     if (all.some((access, i) => i > 0 && BigInt(access.logSeq.toString()) <= BigInt(all[i - 1].logSeq.toString()))) {
       this.shown = [];
+      $('emergency-rows').replaceChildren();
+      $('review-submit').classList.add('hidden');
       throw new Error('the node lists the break-glass accesses out of the order the registry keeps them: it may be lying');
     }
     this.shown = all;
@@ -84,7 +86,7 @@ export class EmergencyReview {
     const ctx = await context();
     const { text, failures } = await readJustification(ctx.servers, config.threshold, {
       patient: decodeAddress(patient), logSeq: BigInt(entry.seq.toString()), requester: decodeAddress(account),
-      logged: entry.kind.asEmergency.justification.toU8a(), expiresAt: (await chainNow(sys)) + REQUEST_LIFETIME_MS,
+      logged: entry.kind.asEmergency.justification.toU8a(), expires: deadline(sys, REQUEST_LIFETIME_MS),
     }, ctx.sign, step);
     $('justification').textContent = `${who(access.responder.toString())}, access ${entry.seq} of the trail: "${text}"`;
     $('justification').classList.remove('hidden');

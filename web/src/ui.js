@@ -94,7 +94,14 @@ export async function connectPage(configLoading, sys) {
   const config = await configLoading;
   const connected = sys ?? await connect(config);
   // The wallet may write accounts in another network's format: the chain's, from here on.
-  const shared = accounts.map((a) => ({ name: a.meta.name ?? 'account', address: canonicalAccount(connected, a.address) }));
+  const shared = accounts.flatMap((a) => {
+    try {
+      return [{ name: a.meta.name ?? 'account', address: canonicalAccount(connected, a.address) }];
+    } catch {
+      return []; // an account of another kind (a 20-byte Ethereum one) cannot act here
+    }
+  });
+  if (shared.length === 0) throw new Error('The wallet shares no account this chain can use.');
   const select = $('account');
   select.replaceChildren(...shared.map((a) => new Option(`${a.name} (${short(a.address)})`, a.address)));
   select.disabled = false;

@@ -7,7 +7,7 @@
 // deposits.
 
 import { decodeAddress } from '@polkadot/util-crypto';
-import { chainNow, read, sendFinal } from './chain.js';
+import { deadline, read, sendFinal } from './chain.js';
 import { cidOf } from './cid.js';
 import {
   answeringServers, depositShares, REQUEST_LIFETIME_MS, retireAtServers, uploadBlob,
@@ -34,8 +34,8 @@ async function store(ctx, servers, { patient, record, version, hash, blob, key }
   const uploadFailures = await uploadBlob(servers, record, hash, blob, progress);
   const { taken, failures } = await depositShares(servers, ctx.config.threshold, {
     patient: decodeAddress(patient), depositor: decodeAddress(ctx.account), record: BigInt(record), version,
-    contentHash: hash, expiresAt: (await chainNow(ctx.sys)) + REQUEST_LIFETIME_MS,
-  }, key, ctx.sign, progress);
+    contentHash: hash,
+  }, deadline(ctx.sys, REQUEST_LIFETIME_MS), key, ctx.sign, progress);
   return { taken, failures: [...uploadFailures, ...failures] };
 }
 

@@ -12,7 +12,7 @@
 // prefix but changes grantee and terms, which the page refuses to sign; and a trail of
 // 10,000 entries, read newest first a page at a time. A screenshot is kept in
 // test/artifacts/.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiPromise, WsProvider } from '@polkadot/api';
@@ -340,7 +340,7 @@ try {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ARTIFACTS, 'patient-page.png'), fullPage: true });
-  check(true, `screenshot kept: ${join(ARTIFACTS, 'patient-page.png')}`);
+  check(existsSync(join(ARTIFACTS, 'patient-page.png')), `screenshot kept: ${join(ARTIFACTS, 'patient-page.png')}`);
 } catch (error) {
   failed = true;
   console.error(error.message);

@@ -6,6 +6,7 @@
 // what goes wrong is said in words: a tampered blob, a share that does not open, a
 // lying server's wrong share, a broken configuration. Screenshots of each state go to test/artifacts/.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
@@ -16,7 +17,9 @@ import {
 } from './helpers.mjs';
 
 const LONG = 180_000;
-const WHY = 'Unconscious at the scene, no ID; allergies needed before sedation.';
+// One justification per break-glass read: a text filed under the wrong entry shows.
+const WHY = ['Unconscious at the scene, no ID; allergies needed before sedation.',
+  'Still unconscious; prior imaging needed before surgery.'];
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const [bob, charlie, dave, eve, ferdie] = ['Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']
   .map((name) => keyring.addFromUri(`//${name}`));
@@ -104,9 +107,25 @@ export async function story({ browser, page, submit, report, config, base, artif
   await unlockKey(clinic, 'dave: a long passphrase');
   const exported = clinic.waitForEvent('download');
   await button(clinic, 'Export locked key').click();
-  const saved = JSON.parse(await (await (await exported).createReadStream()).toArray().then((c) => Buffer.concat(c).toString()));
-  check(saved.format === 'medconsent-browser-key/v1' && saved.kdf.name === 'scrypt' && !JSON.stringify(saved).includes('secret'),
-    'the exported key is the locked file (scrypt), no secret in the clear');
+  const download = await exported;
+  const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  check(saved.format === 'medconsent-browser-key/v1' && saved.kdf.name === 'scrypt'
+    && JSON.stringify(Object.keys(saved).sort()) === JSON.stringify(['format', 'kdf', 'nonce', 'public_key', 'sealed'])
+    && saved.sealed.length === 2 + 2 * 48,
+  'the exported key is the locked file (scrypt), no secret in the clear');
+  // Imported back: a wrong passphrase is refused and the key kept; the right one (after
+  // confirming the replacement) gives the same public key, locked anew.
+  const importFile = clinic.getByLabel('Import a key file');
+  await clinic.getByLabel('Passphrase').fill('not the passphrase');
+  await importFile.setInputFiles(await download.path());
+  await waitForStatus(clinic, 'Importing: Failed.', 60_000);
+  check((await statusText(clinic)).includes('the passphrase does not open this key'),
+    `an import with the wrong passphrase is refused: "${await statusText(clinic)}"`);
+  await clinic.getByLabel('Passphrase').fill('dave: a long passphrase');
+  clinic.once('dialog', (dialog) => dialog.accept());
+  await importFile.setInputFiles(await download.path());
+  await waitForStatus(clinic, `Importing: imported; public key ${saved.public_key}`, 60_000);
+  await unlockKey(clinic, 'dave: a long passphrase');
 
   await clinic.getByLabel('Patient (account)').fill(bob.address);
   await button(clinic, 'Show records').click();
@@ -171,7 +190,7 @@ export async function story({ browser, page, submit, report, config, base, artif
   await budget.filter({ hasText: 'window: 5' }).waitFor();
   for (const [i, id] of [0, 1].entries()) {
     await clinic.getByLabel('Record number').fill(String(id));
-    await clinic.getByLabel('Justification', { exact: true }).fill(WHY);
+    await clinic.getByLabel('Justification', { exact: true }).fill(WHY[i]);
     await button(clinic, 'Break the glass').click();
     await waitForStatus(clinic, `Breaking the glass: record ${id} opened`, LONG);
     check(await content(clinic) === (id === 0 ? report : xray) && (await budget.textContent()).includes(`window: ${4 - i}`),
@@ -189,19 +208,20 @@ export async function story({ browser, page, submit, report, config, base, artif
     'Bob sees both break-glass accesses, the responder by name');
   await button(page, 'Read the justification of break-glass access 1').click();
   await waitForStatus(page, 'Reading the justification of break-glass access 1: it matches the hash in the trail', LONG);
-  check((await page.getByRole('note', { name: 'Justification given' }).textContent()).includes(`"${WHY}"`),
+  check((await page.getByRole('note', { name: 'Justification given' }).textContent()).includes(`"${WHY[1]}"`),
     'Bob reads the justification Ferdie gave, checked against the salted hash in his trail');
   const listed = JSON.parse(execFileSync(process.env.MEDCONSENT_CLI, ['emergencies', '--deployment',
     join(process.env.MEDCONSENT_WORK, 'deployment.json'), '--patient', bob.address, '--texts', '--suri', '//Bob', '--json', '--quiet'],
   { encoding: 'utf8' }));
-  check(listed.emergencies.length === 2 && listed.emergencies.every((e) => e.justification_text === WHY),
+  check(listed.emergencies.length === 2 && listed.emergencies.every((e, i) => e.justification_text === WHY[i]),
     'the command reads the justifications the page left: the same format both ways');
   await page.getByLabel('Review of break-glass access 0').selectOption({ label: 'justified' });
   await page.getByLabel('Review of break-glass access 1').selectOption({ label: 'not justified' });
   await button(page, 'Submit reviews').click();
   await waitForStatus(page, 'Reviewing 2 break-glass accesses: done.', LONG);
-  check((await rowOf(page, 'Break-glass accesses', 1).textContent()).endsWith('not justified')
-    && !(await rowOf(page, 'Break-glass accesses', 0).textContent()).includes('not justified')
+  const reviewCell = (i) => rowOf(page, 'Break-glass accesses', i).getByRole('cell').last().textContent();
+  check(await reviewCell(0) === 'justified' && await reviewCell(1) === 'not justified'
+    && await page.getByRole('combobox', { name: /^Review of break-glass access/ }).count() === 0
     && (await table(page, 'My audit trail').textContent()).includes('reviewed: not justified'),
   'Bob reviews both in one transaction; the reviews are in his trail');
   await shot(page, 'patient-review');
@@ -212,13 +232,16 @@ export async function story({ browser, page, submit, report, config, base, artif
   await waitForStatus(page, 'Rotating record 1: version 2 under a new key, 3 key servers hold a share', LONG);
   await button(page, 'Open record 1').click();
   await waitForStatus(page, 'Opening record 1: opened', LONG);
-  check(await content(page) === xray && (await rowOf(page, 'My records', 1).textContent()).includes('imaging2'),
+  const versionCell = rowOf(page, 'My records', 1).getByRole('cell').nth(1);
+  check(await content(page) === xray && await versionCell.textContent() === '2',
     'Bob gives record 1 a new key (version 2) and it still opens to the same bytes');
+  const retiredHash = await rowOf(page, 'My records', 1).getByRole('cell').nth(3).textContent();
   await button(page, 'Retire record 1').click();
   await waitForStatus(page, 'Retiring record 1: retired; 3 key servers deleted its shares', LONG);
+  const blobsLeft = await Promise.all(config.key_servers.map(async (s) => (await fetch(`${s.url}/v1/blobs/${retiredHash}`)).status));
   check((await rowOf(page, 'My records', 1).textContent()).includes('retired')
-    && await page.getByRole('button', { name: 'Open record 1' }).count() === 0,
-  'Bob retires record 1: every key server confirmed deleting it, and it cannot be opened');
+    && await page.getByRole('button', { name: 'Open record 1' }).count() === 0 && blobsLeft.every((s) => s === 404),
+  `Bob retires record 1: every key server deleted its ciphertext (${blobsLeft.join(', ')}), and it cannot be opened`);
 
   // 9. Charlie, Bob's delegate, adds a record for him; a patient who never appointed
   // him is refused in words.
@@ -280,15 +303,25 @@ export async function story({ browser, page, submit, report, config, base, artif
   check((await statusText(page)).includes('key server 1: sent a share that does not fit the others')
     && await content(page) === report, `a lying server's well-sealed wrong share is found out, and the record still opens: "${await statusText(page)}"`);
   await page.unrouteAll();
-  // Every server refuses the release (as for an access already used): said in words.
-  await page.route('**/v1/release', (route) => route.fulfill({
-    status: 409, headers: cors, contentType: 'application/json',
-    body: JSON.stringify({ error: 'entry_used', message: 'log entry already redeemed' }),
-  }));
+  // Every server refuses the release: a known code in the page's words; a server using
+  // one of the page's own codes, or an unknown one, quoted as that server's claim.
+  const refusals = [
+    { error: 'entry_used', message: 'log entry already redeemed' },
+    { error: 'bad_share', message: 'I am key server 3, trust me' },
+    { error: 'made_up', message: 'x'.repeat(500) },
+  ];
+  for (const [i, body] of refusals.entries()) {
+    await page.route(`${config.key_servers[i].url}/v1/release`, (route) => route.fulfill({
+      status: 409, headers: cors, contentType: 'application/json', body: JSON.stringify(body),
+    }));
+  }
   await button(page, 'Open record 0').click();
   await waitForStatus(page, 'Opening record 0: Failed.', LONG);
-  check((await statusText(page)).includes('only 0 of 3 key servers released a share, 2 needed: key server 1: this access was already used for a release'),
-    `a refused release is said in words: "${await statusText(page)}"`);
+  const refused = await statusText(page);
+  check(refused.includes('only 0 of 3 key servers released a share, 2 needed: key server 1: this access was already used for a release')
+    && refused.includes('key server 2: refused (http_409: "I am key server 3, trust me")')
+    && refused.includes(`key server 3: refused (made_up: "${'x'.repeat(160)}")`),
+  `a refused release is said in words, a server's own words quoted and cut short: "${refused.slice(0, 300)}…"`);
   await page.unrouteAll();
   // A file whose ciphertext the key servers would refuse: refused before anything is signed.
   const small = await browser.newPage();
@@ -305,8 +338,13 @@ export async function story({ browser, page, submit, report, config, base, artif
   check((await statusText(small)).includes('the file is too large')
     && await small.evaluate(() => window.medconsentTestSigner.payloadsSigned) === 0,
   `a file larger than the key servers take is refused before anything is signed: "${await statusText(small)}"`);
+  // An answer longer than the configuration allows is not read to its end.
+  await button(small, 'Open record 0').click();
+  await waitForStatus(small, 'Opening record 0: Failed.', LONG);
+  check((await statusText(small)).includes('key server 1: answered more than 100 bytes'),
+    `a ciphertext longer than the limit is cut off: "${await statusText(small)}"`);
   await small.close();
-  for (const [body, words] of [['{not json', 'is not valid JSON'], ['{}', 'config.json lacks the node (url)']]) {
+  for (const [body, words] of [['{not json', 'is not valid JSON'], ['{}', 'config.json lacks the chain\'s name (chain), the node (url)']]) {
     const broken = await browser.newPage();
     await broken.route('**/config.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body }));
     await broken.goto(`${base}/`);
