@@ -114,25 +114,18 @@ async function dryRun(sys, contract, message, caller, args) {
 }
 
 /**
- * Sends `message` as `account`, signed by `signer` (the wallet). `onStatus` hears
- * "signing", then the transaction's statuses; resolves with the message's return value
- * once the transaction is in a block.
- */
-export async function send(sys, contract, message, account, signer, args, onStatus) {
-  return (await submit(sys, contract, message, account, signer, args, onStatus, false)).value;
-}
-
-/**
- * `send`, resolving only once the transaction's block is finalized, with that block's
- * hash and number too: what a key server acts on.
+ * Sends `message` as `account`, signed by `signer` (the wallet), dry-run first. `onStatus`
+ * hears "signing", then the transaction's statuses; resolves once its block is finalized
+ * (what a key server acts on) with the message's return value and that block's hash
+ * and number.
  */
 export async function sendFinal(sys, contract, message, account, signer, args, onStatus) {
-  const { value, blockHash } = await submit(sys, contract, message, account, signer, args, onStatus, true);
+  const { value, blockHash } = await submit(sys, contract, message, account, signer, args, onStatus);
   const header = await sys.api.rpc.chain.getHeader(blockHash);
   return { value, blockHash, blockNumber: header.number.toNumber() };
 }
 
-async function submit(sys, contract, message, account, signer, args, onStatus, untilFinal) {
+async function submit(sys, contract, message, account, signer, args, onStatus) {
   const { dry, value } = await dryRun(sys, contract, message, account, args);
   const options = {
     gasLimit: dry.gasRequired,
@@ -159,10 +152,9 @@ async function submit(sys, contract, message, account, signer, args, onStatus, u
             ? (({ section, name }) => `${section}.${name}`)(sys.api.registry.findMetaError(error.asModule))
             : error.toString();
           reject(new Error(`The chain refused the transaction: ${text}`));
-        } else if (result.status.isFinalized || (!untilFinal && result.status.isInBlock)) {
+        } else if (result.status.isFinalized) {
           unsubscribe();
-          const blockHash = result.status.isFinalized ? result.status.asFinalized : result.status.asInBlock;
-          resolve({ value, blockHash });
+          resolve({ value, blockHash: result.status.asFinalized });
         }
       })
       .then((u) => { unsubscribe = u; })

@@ -8,7 +8,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha';
 import { blake2b } from '@noble/hashes/blake2b';
 import { fromHex, toHex } from './hex.js';
 import {
-  answerJson, call, openShare, ServerRefused, sharesUntilOpen, whileBehind,
+  answerJson, call, openShare, ServerRefused, sharesUntilOpen, signedWhenShown, whileBehind,
 } from './keyservers.js';
 import {
   concat, justificationContext, justificationReleaseContext, keygen, le, randomBytes, SealingError, sealTo, split,
@@ -71,16 +71,12 @@ export async function leaveJustification(servers, threshold, { patient, logSeq, 
     const bodies = [];
     for (const [i, server] of servers.entries()) {
       progress(`signing the justification's share for ${server.name}`);
-      let deposit;
-      const signature = await sign(async () => {
-        deposit = {
-          server: server.publicKey, patient, logSeq, responder, index: shares[i].index, text: sealedText,
-          expiresAt: await expires(),
-          share: sealTo(shares[i].value, server.publicKey, justificationContext(server.publicKey, patient, logSeq, shares[i].index)),
-        };
-        return justificationDepositToSign(deposit);
-      });
-      bodies.push({ signed: toHex(signed(encodeJustificationDeposit(deposit), signature)) });
+      const { made, signature } = await signedWhenShown(sign, async () => ({
+        server: server.publicKey, patient, logSeq, responder, index: shares[i].index, text: sealedText,
+        expiresAt: await expires(),
+        share: sealTo(shares[i].value, server.publicKey, justificationContext(server.publicKey, patient, logSeq, shares[i].index)),
+      }), justificationDepositToSign);
+      bodies.push({ signed: toHex(signed(encodeJustificationDeposit(made), signature)) });
     }
     for (const share of shares) share.value.fill(0);
     progress(`leaving the justification for the patient with ${servers.length} key servers`);
@@ -107,15 +103,9 @@ export async function readJustification(servers, threshold, { patient, logSeq, r
   try {
     const ask = { patient, logSeq, requester, replyKey: reply.public };
     const { result, failures } = await sharesUntilOpen(servers, threshold,
-      async (server) => {
-        let asked;
-        const signature = await sign(async () => {
-          asked = { ...ask, server: server.publicKey, expiresAt: await expires() };
-          return justificationRequestToSign(asked);
-        });
-        return { asked, signature };
-      },
-      async (server, { asked, signature }) => {
+      (server) => signedWhenShown(sign, async () => ({ ...ask, server: server.publicKey, expiresAt: await expires() }),
+        justificationRequestToSign),
+      async (server, { made: asked, signature }) => {
         const request = encodeJustificationRequest(asked);
         const answer = await answerJson(server, await call(server, '/v1/justifications/release', json({ signed: toHex(signed(request, signature)) })));
         let released;

@@ -142,7 +142,7 @@ export function openShare(server, index, envelope, reply, context) {
  * One server's share of `record` at `version` for the finalized log entry `logSeq`,
  * requested by `requester` (the wallet signs), sealed to `reply` (made for this read).
  */
-async function releasedShare(server, { request, signature }, reply) {
+async function releasedShare(server, { made: request, signature }, reply) {
   const ask = request;
   const body = JSON.stringify({ signed: toHex(signedBody(encodeReleaseRequest(request), signature)) });
   const response = await call(server, '/v1/release', {
@@ -156,6 +156,20 @@ async function releasedShare(server, { request, signature }, reply) {
   }
   return openShare(server, released.index, released.share, reply, releaseContext(server.publicKey, ask.patient,
     ask.record, ask.version, ask.logSeq, ask.requester, released.index));
+}
+
+/**
+ * A request made when its wallet prompt comes (`make`, async: its deadline counts from
+ * then, not from when it was queued), signed as `toSign` gives its bytes: the request
+ * and its signature.
+ */
+export async function signedWhenShown(sign, make, toSign) {
+  let made;
+  const signature = await sign(async () => {
+    made = await make();
+    return toSign(made);
+  });
+  return { made, signature };
 }
 
 /** Every way to choose `k` of `n` (indexes), in order. */
@@ -258,14 +272,8 @@ async function verifiedBlob(servers, hash, progress) {
 export async function openedRecord(servers, threshold, ask, expires, reply, sign, hash, progress) {
   const blob = await verifiedBlob(servers, hash, progress);
   return sharesUntilOpen(servers, threshold,
-    async (server) => {
-      let request;
-      const signature = await sign(async () => {
-        request = { ...ask, server: server.publicKey, expiresAt: await expires() };
-        return releaseToSign(request);
-      });
-      return { request, signature };
-    },
+    (server) => signedWhenShown(sign, async () => ({ ...ask, server: server.publicKey, expiresAt: await expires() }),
+      releaseToSign),
     (server, signed) => releasedShare(server, signed, reply),
     (key) => {
       try {
@@ -340,16 +348,12 @@ export async function depositShares(servers, threshold, d, expires, key, sign, p
   const signed = [];
   for (const [i, server] of servers.entries()) {
     progress(`signing the key share for ${server.name} (${i + 1} of ${servers.length})`);
-    let deposit;
-    const signature = await sign(async () => {
-      deposit = {
-        ...d, server: server.publicKey, index: shares[i].index, expiresAt: await expires(),
-        share: sealTo(shares[i].value, server.publicKey,
-          depositContext(server.publicKey, d.record, d.version, d.contentHash, shares[i].index)),
-      };
-      return depositToSign(deposit);
-    });
-    signed.push(signedBody(encodeDeposit(deposit), signature));
+    const { made, signature } = await signedWhenShown(sign, async () => ({
+      ...d, server: server.publicKey, index: shares[i].index, expiresAt: await expires(),
+      share: sealTo(shares[i].value, server.publicKey,
+        depositContext(server.publicKey, d.record, d.version, d.contentHash, shares[i].index)),
+    }), depositToSign);
+    signed.push(signedBody(encodeDeposit(made), signature));
   }
   for (const share of shares) share.value.fill(0);
   progress(`depositing ${servers.length} key shares (${threshold} open the record)`);

@@ -13,7 +13,7 @@ export function status(kind, text) {
   box.textContent = text;
 }
 
-export const STATUS_WORDS = {
+const STATUS_WORDS = {
   signing: 'waiting for your wallet to sign',
   Ready: 'sent; waiting for a block',
   Broadcast: 'sent; waiting for a block',
@@ -21,7 +21,7 @@ export const STATUS_WORDS = {
   Finalized: 'final',
 };
 
-export function setBusy(busy) {
+function setBusy(busy) {
   for (const button of document.querySelectorAll('button')) button.disabled = busy;
 }
 
@@ -75,7 +75,7 @@ export function cellButton(row, text, label, onclick) {
 export const short = (address) => `${address.slice(0, 8)}…`;
 
 /** The wallet's accounts, shared with this page; an error in words if there are none. */
-export async function walletAccounts() {
+async function walletAccounts() {
   const extensions = await web3Enable('medconsent');
   if (extensions.length === 0) {
     throw new Error('No wallet extension answered. Install polkadot.js, Talisman or SubWallet and allow this page.');

@@ -255,6 +255,12 @@ export async function story({ browser, page, submit, report, config, base, artif
   await page.getByLabel('Acting for (empty: yourself; a patient who made you their delegate)').fill(u8aToHex(bob.publicKey));
   await button(page, 'Show').click();
   await waitForStatus(page, 'Loading: the records of');
+  // A relayed consent carries the patient's own signature: a delegate is told to grant.
+  const relayBefore = await rawSigned(page);
+  await button(page, 'Sign for a provider to submit (no fee)').click();
+  await waitForStatus(page, 'Signing: Failed.');
+  check((await statusText(page)).includes('only the patient signs a consent for relaying')
+    && await rawSigned(page) === relayBefore, `a delegate cannot sign a relayed consent, and nothing is signed: "${await statusText(page)}"`);
   const letter = 'Synthetic discharge letter for the browser test, added by a delegate, no real patient.\n';
   await page.getByLabel('File', { exact: true }).setInputFiles(file('letter.txt', letter));
   await page.getByLabel('Category of the record').selectOption({ label: 'clinical-notes' });
